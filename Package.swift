@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, bottom to top; each may import only the ones below it:
+//   CLibXML2, CLibvirt        system C libraries (pkg-config, apt providers)
+//   MacvtapXML, MacvtapLibvirt the only code that touches C pointers; owns and frees them
+//   MacvtapKit                 plain Swift: model, rules, editing, allocation
+//   virt-macvtap               thin argument-parser commands
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .unsafeFlags(["-warnings-as-errors"]),
+]
+
+let package = Package(
+    name: "virt-macvtap",
+    products: [
+        .library(name: "MacvtapKit", targets: ["MacvtapKit"]),
+        .executable(name: "virt-macvtap", targets: ["virt-macvtap"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibvirt",
+            pkgConfig: "libvirt",
+            providers: [.apt(["libvirt-dev"])]
+        ),
+        .target(
+            name: "MacvtapXML",
+            dependencies: ["CLibXML2"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "MacvtapLibvirt",
+            dependencies: ["CLibvirt"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "MacvtapKit",
+            dependencies: ["MacvtapXML", "MacvtapLibvirt"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "virt-macvtap",
+            dependencies: [
+                "MacvtapKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MacvtapKitTests",
+            dependencies: ["MacvtapKit", "MacvtapXML"],
+            swiftSettings: strictSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,46 @@
+internal import CLibXML2
+
+/// One-time, process-wide libxml2 configuration.
+///
+/// Runs before the first parser or schema is created. Swift initialises global `let`s exactly
+/// once, even when many threads race to the first use.
+enum LibXML2Runtime {
+    static let ready: Void = {
+        xmlInitParser()
+        // Entities and DTDs are never loaded by our parse options; this is the second fence,
+        // for anything else that would resolve a URI (schema includes are local files).
+        xmlSetExternalEntityLoader(xmlNoNetExternalEntityLoader)
+        // Errors are delivered to the structured handler of each context; the global one only
+        // catches stray reports so that libxml2 never prints to our users' stderr.
+        xmlThrDefSetStructuredErrorFunc(nil, discardStructuredError)
+        xmlSetStructuredErrorFunc(nil, discardStructuredError)
+    }()
+
+    /// libxml2's error handlers are thread-local; call this on the thread that is about to use it.
+    static func prepareCurrentThread() {
+        _ = ready
+        xmlSetStructuredErrorFunc(nil, discardStructuredError)
+    }
+
+    static var versionString: String {
+        __xmlParserVersion().pointee.map { String(cString: $0) } ?? "unknown"
+    }
+}
+
+private let discardStructuredError: xmlStructuredErrorFunc = { _, _ in }
+
+/// libxml2 exposes `xmlFree` as a mutable global function pointer; read it once through
+/// `xmlMemGet` (which reports the allocator libxml2 actually uses) instead of touching the var.
+let libxmlFree: xmlFreeFunc = {
+    var free: xmlFreeFunc?
+    var malloc: xmlMallocFunc?
+    var realloc: xmlReallocFunc?
+    var strdup: xmlStrdupFunc?
+    _ = xmlMemGet(&free, &malloc, &realloc, &strdup)
+    return free!
+}()
+
+/// Frees memory that libxml2 allocated and handed to us.
+func freeXML(_ pointer: UnsafeMutableRawPointer?) {
+    libxmlFree(pointer)
+}

@@ -1,0 +1,190 @@
+internal import CLibXML2
+
+/// A read-only view of one element of an `XMLDocument`. It keeps its document alive; the
+/// libxml2 node never leaves this module.
+public struct XMLElement {
+    public let document: XMLDocument
+    let node: xmlNodePtr
+
+    init(document: XMLDocument, node: xmlNodePtr) {
+        self.document = document
+        self.node = node
+    }
+
+    /// The local name, without a namespace prefix.
+    public var name: String {
+        node.pointee.name.map { String(cString: $0) } ?? ""
+    }
+
+    /// The name as written: `prefix:local` for namespaced elements.
+    public var qualifiedName: String {
+        if let namespace = node.pointee.ns, let prefix = namespace.pointee.prefix {
+            return String(cString: prefix) + ":" + name
+        }
+        return name
+    }
+
+    /// The namespace URI, or nil for elements in no namespace (all of libvirt's own elements).
+    public var namespaceURI: String? {
+        node.pointee.ns?.pointee.href.map { String(cString: $0) }
+    }
+
+    /// Child elements in document order (text, comments and processing instructions skipped).
+    public var children: [XMLElement] {
+        var result: [XMLElement] = []
+        var child = node.pointee.children
+        while let current = child {
+            if current.pointee.type == XML_ELEMENT_NODE {
+                result.append(XMLElement(document: document, node: current))
+            }
+            child = current.pointee.next
+        }
+        return result
+    }
+
+    public func children(named name: String) -> [XMLElement] {
+        children.filter { $0.name == name && $0.namespaceURI == nil }
+    }
+
+    public func firstChild(named name: String) -> XMLElement? {
+        var child = node.pointee.children
+        while let current = child {
+            if current.pointee.type == XML_ELEMENT_NODE, current.pointee.ns == nil,
+                let childName = current.pointee.name, xmlStrEqual(childName, name) != 0
+            {
+                return XMLElement(document: document, node: current)
+            }
+            child = current.pointee.next
+        }
+        return nil
+    }
+
+    public var parent: XMLElement? {
+        guard let parent = node.pointee.parent, parent.pointee.type == XML_ELEMENT_NODE else { return nil }
+        return XMLElement(document: document, node: parent)
+    }
+
+    /// Attributes in document order, with their values as the parser resolved them.
+    public var attributes: [XMLAttribute] {
+        var result: [XMLAttribute] = []
+        var attribute = node.pointee.properties
+        while let current = attribute {
+            let localName = current.pointee.name.map { String(cString: $0) } ?? ""
+            var qualified = localName
+            if let namespace = current.pointee.ns, let prefix = namespace.pointee.prefix {
+                qualified = String(cString: prefix) + ":" + localName
+            }
+            var value = ""
+            if let text = xmlNodeListGetString(node.pointee.doc, current.pointee.children, 1) {
+                value = String(cString: text)
+                freeXML(text)
+            }
+            result.append(
+                XMLAttribute(
+                    name: qualified, value: value,
+                    position: attributePosition(qualifiedName: qualified) ?? position))
+            attribute = current.pointee.next
+        }
+        return result
+    }
+
+    /// The value of an attribute without a namespace, or nil when absent.
+    public func attribute(_ name: String) -> String? {
+        guard let value = xmlGetNoNsProp(node, name) else { return nil }
+        defer { freeXML(value) }
+        return String(cString: value)
+    }
+
+    public func hasAttribute(_ name: String) -> Bool {
+        xmlHasNsProp(node, name, nil) != nil
+    }
+
+    /// All text inside the element, entities resolved.
+    public var textContent: String {
+        guard let content = xmlNodeGetContent(node) else { return "" }
+        defer { freeXML(content) }
+        return String(cString: content)
+    }
+
+    /// Where the element's start tag begins.
+    public var position: SourcePosition {
+        if let span = span {
+            return document.position(ofByteOffset: span.start)
+        }
+        return SourcePosition(line: Int(xmlGetLineNo(node)), column: 1)
+    }
+
+    /// Where the attribute's name is written in the start tag, or nil if the element has no span.
+    public func position(ofAttribute name: String) -> SourcePosition? {
+        attributePosition(qualifiedName: name)
+    }
+
+    /// The element's bytes in `document.source`: from its `<` to just past its last `>`.
+    public var byteRange: Range<Int>? {
+        span.map { $0.start..<$0.end }
+    }
+
+    /// The byte range of the start tag alone.
+    public var startTagRange: Range<Int>? {
+        span.map { $0.start..<$0.startTagEnd }
+    }
+
+    var span: ElementSpan? {
+        guard document.hasByteSpans, let index = SpanRecorder.spanIndex(of: node),
+            index >= 0, index < document.spans.count
+        else { return nil }
+        return document.spans[index]
+    }
+
+    private func attributePosition(qualifiedName: String) -> SourcePosition? {
+        guard let span = span,
+            let offset = StartTagScanner.offset(
+                ofAttribute: Array(qualifiedName.utf8), in: document.source, tag: span.start..<span.startTagEnd)
+        else { return nil }
+        return document.position(ofByteOffset: offset)
+    }
+}
+
+/// One attribute of an element, with where its name is written.
+public struct XMLAttribute: Sendable, Hashable {
+    public var name: String
+    public var value: String
+    public var position: SourcePosition
+}
+
+/// Finds attribute names inside a start tag's bytes, skipping over quoted values.
+enum StartTagScanner {
+    static func offset(ofAttribute name: [UInt8], in source: [UInt8], tag: Range<Int>) -> Int? {
+        var index = tag.lowerBound + 1
+        // Skip the element name.
+        while index < tag.upperBound, !isSpace(source[index]), source[index] != UInt8(ascii: ">"),
+            source[index] != UInt8(ascii: "/")
+        {
+            index += 1
+        }
+        while index < tag.upperBound {
+            while index < tag.upperBound, isSpace(source[index]) { index += 1 }
+            let nameStart = index
+            while index < tag.upperBound, !isSpace(source[index]), source[index] != UInt8(ascii: "="),
+                source[index] != UInt8(ascii: ">"), source[index] != UInt8(ascii: "/")
+            {
+                index += 1
+            }
+            guard index > nameStart else { return nil }
+            if source[nameStart..<index].elementsEqual(name) { return nameStart }
+            while index < tag.upperBound, source[index] != UInt8(ascii: "\""), source[index] != UInt8(ascii: "'") {
+                index += 1
+            }
+            guard index < tag.upperBound else { return nil }
+            let quote = source[index]
+            index += 1
+            while index < tag.upperBound, source[index] != quote { index += 1 }
+            index += 1
+        }
+        return nil
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import MacvtapXML
+import Testing
+
+@Suite("libxml2 layer: byte spans, positions, errors")
+struct XMLSpanTests {
+    @Test func spansCoverEachElementExactly() throws {
+        let text = """
+            <?xml version="1.0"?>
+            <!-- leading comment -->
+            <domain type='kvm'>
+              <name>vm1</name>
+              <devices>
+                <interface type='direct'><source dev='eth0' mode="bridge"/></interface>
+                <empty/>
+              </devices>
+            </domain>
+
+            """
+        let document = try XMLDocument(bytes: Array(text.utf8), fileName: "t.xml")
+        #expect(document.hasByteSpans)
+        try assertSpansMatchNames(document)
+        let devices = try #require(document.root?.firstChild(named: "devices"))
+        let interface = try #require(devices.firstChild(named: "interface"))
+        #expect(interface.position == SourcePosition(line: 6, column: 5))
+        let source = try #require(interface.firstChild(named: "source"))
+        #expect(source.position == SourcePosition(line: 6, column: 30))
+        #expect(source.position(ofAttribute: "mode") == SourcePosition(line: 6, column: 49))
+        #expect(source.position(ofAttribute: "dev") == SourcePosition(line: 6, column: 38))
+    }
+
+    @Test func parseErrorsAreValuesWithPositions() throws {
+        let text = "<domain>\n  <name>vm1</nam>\n</domain>\n"
+        let error = try #require(throws: XMLParseError.self) {
+            try XMLDocument(bytes: Array(text.utf8), fileName: "broken.xml")
+        }
+        let first = try #require(error.diagnostics.first)
+        #expect(first.file == "broken.xml")
+        #expect(first.position.line == 2)
+        #expect(first.message.contains("mismatch"))
+        #expect(error.description.hasPrefix("broken.xml:2:"))
+    }
+
+    @Test func lineNumbersPast65535AreKept() throws {
+        var text = "<domain>\n"
+        for _ in 0..<70_000 { text += "<!-- filler -->\n" }
+        text += "<name>far</name>\n</domain>\n"
+        let document = try XMLDocument(bytes: Array(text.utf8), fileName: "long.xml")
+        let name = try #require(document.root?.firstChild(named: "name"))
+        #expect(name.position.line == 70_002)
+    }
+
+    @Test(.enabled(if: corpusIsConfigured, "set VIRT_MACVTAP_CORPUS (the README's test command does)"))
+    func spansMatchEveryElementOfTheLibvirtCorpus() throws {
+        var checked = 0
+        for url in try Fixtures.corpusDomainFiles() {
+            guard let document = try? XMLDocument(bytes: Fixtures.bytes(url), fileName: url.path) else { continue }
+            guard document.hasByteSpans else { continue }
+            try assertSpansMatchNames(document)
+            checked += 1
+        }
+        #expect(checked > 2000)
+    }
+
+    private func assertSpansMatchNames(_ document: XMLDocument) throws {
+        var stack = [try #require(document.root)]
+        while let element = stack.popLast() {
+            let range = try #require(element.byteRange, "\(document.fileName): \(element.qualifiedName) has no span")
+            let bytes = document.source[range]
+            let name = Array(("<" + element.qualifiedName).utf8)
+            #expect(bytes.starts(with: name), "\(document.fileName):\(element.position): span does not start with its tag")
+            #expect(bytes.last == UInt8(ascii: ">"), "\(document.fileName):\(element.position): span does not end with >")
+            let tag = try #require(element.startTagRange)
+            #expect(document.source[tag.upperBound - 1] == UInt8(ascii: ">"))
+            stack.append(contentsOf: element.children)
+        }
+    }
+}
