@@ -3,7 +3,8 @@ import PackageDescription
 
 // Layers, bottom to top; each may import only the ones below it:
 //   CLibXML2, CLibvirt        system C libraries (pkg-config, apt providers)
-//   MacvtapXML, MacvtapLibvirt the only code that touches C pointers; owns and frees them
+//   MacvtapXML, MacvtapLibvirt, MacvtapSystem
+//                              the only code that touches C pointers (libxml2, libvirt, POSIX files)
 //   MacvtapKit                 plain Swift: model, rules, editing, allocation
 //   virt-macvtap               thin argument-parser commands
 let strictSettings: [SwiftSetting] = [
@@ -43,8 +44,12 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "MacvtapSystem",
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "MacvtapKit",
-            dependencies: ["MacvtapXML", "MacvtapLibvirt"],
+            dependencies: ["MacvtapXML", "MacvtapLibvirt", "MacvtapSystem"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -57,7 +62,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MacvtapKitTests",
-            dependencies: ["MacvtapKit", "MacvtapXML"],
+            dependencies: ["MacvtapKit", "MacvtapXML", "MacvtapSystem"],
             swiftSettings: strictSettings
         ),
     ],

@@ -22,8 +22,12 @@ enum LibXML2Runtime {
         xmlSetStructuredErrorFunc(nil, discardStructuredError)
     }
 
+    /// libxml2 reports its version as digits, e.g. "20914" for 2.9.14.
     static var versionString: String {
-        __xmlParserVersion().pointee.map { String(cString: $0) } ?? "unknown"
+        guard let raw = __xmlParserVersion().pointee.map({ String(cString: $0) }), let number = Int(raw) else {
+            return "unknown"
+        }
+        return "\(number / 10_000).\(number / 100 % 100).\(number % 100)"
     }
 }
 

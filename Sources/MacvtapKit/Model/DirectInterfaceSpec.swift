@@ -1,0 +1,146 @@
+public import MacvtapXML
+
+/// What a user asks for when creating a direct interface (the `generate`, `edit --add-direct`
+/// and `attach` options). `validated()` refuses anything libvirt would reject, drop or rewrite,
+/// and `elementSpec` describes the element for `XMLFragmentWriter`.
+public struct DirectInterfaceSpec: Sendable, Hashable {
+    public var sourceDevice: String
+    public var mode: MacvtapMode
+    /// Nil until chosen: `generate` and `edit` pick a free random one when the user gives none.
+    public var mac: MACAddress?
+    public var model: String
+    public var targetDevice: String?
+    public var alias: String?
+    public var trustGuestRxFilters: Bool
+
+    public init(
+        sourceDevice: String, mode: MacvtapMode = .libvirtDefault, mac: MACAddress? = nil, model: String = "virtio",
+        targetDevice: String? = nil, alias: String? = nil, trustGuestRxFilters: Bool = false
+    ) {
+        self.sourceDevice = sourceDevice
+        self.mode = mode
+        self.mac = mac
+        self.model = model
+        self.targetDevice = targetDevice
+        self.alias = alias
+        self.trustGuestRxFilters = trustGuestRxFilters
+    }
+
+    /// Reserved prefixes libvirt blanks out of `<target dev>` on define (its generated names).
+    public static let reservedTargetPrefixes = ["macvtap", "macvlan", "vnet"]
+
+    /// Checks every value against libvirt's schema and the kernel's limits.
+    public func validated() throws(InterfaceSpecError) -> DirectInterfaceSpec {
+        try Self.checkDeviceName(sourceDevice, option: "--source", what: "source device")
+        if let targetDevice {
+            try Self.checkDeviceName(targetDevice, option: "--target", what: "target device")
+            if let prefix = Self.reservedTargetPrefixes.first(where: { targetDevice.hasPrefix($0) }) {
+                throw InterfaceSpecError(
+                    option: "--target", value: targetDevice,
+                    problem: "names starting with '\(prefix)' are reserved for libvirt's generated names and "
+                        + "libvirt silently drops them",
+                    fix: "choose another name, or leave --target out and let libvirt pick macvtapN")
+            }
+        }
+        if let mac { try Self.checkMAC(mac) }
+        guard !model.isEmpty, model.utf8.allSatisfy(Self.isModelCharacter) else {
+            throw InterfaceSpecError(
+                option: "--model", value: model, problem: "may only contain letters, digits, '-' and '_'",
+                fix: "use a QEMU NIC model such as virtio, e1000e or rtl8139")
+        }
+        if let alias {
+            guard alias.hasPrefix("ua-"), alias.count > 3,
+                alias.utf8.allSatisfy({ Self.isModelCharacter($0) })
+            else {
+                throw InterfaceSpecError(
+                    option: "--alias", value: alias,
+                    problem: "user aliases must start with 'ua-' and use only letters, digits, '-' and '_'; "
+                        + "libvirt drops any other alias on define",
+                    fix: "e.g. --alias ua-uplink")
+            }
+        }
+        return self
+    }
+
+
+    static func checkMAC(_ mac: MACAddress) throws(InterfaceSpecError) {
+        if mac.isMulticast {
+            throw InterfaceSpecError(
+                option: "--mac", value: mac.description, problem: "is a multicast address (libvirt: "
+                    + "\"expected unicast mac address, found multicast\")",
+                fix: "clear the lowest bit of the first octet, e.g. 52:54:00:xx:xx:xx")
+        }
+        if mac.isAllZero {
+            throw InterfaceSpecError(
+                option: "--mac", value: mac.description, problem: "is all zero; the kernel refuses it "
+                    + "(EADDRNOTAVAIL) when the domain starts",
+                fix: "leave --mac out to get a free random address")
+        }
+    }
+
+    public func with(mac: MACAddress) -> DirectInterfaceSpec {
+        var copy = self
+        copy.mac = mac
+        return copy
+    }
+
+    /// The element libvirt expects, children in the order `virsh dumpxml` prints them.
+    public var elementSpec: XMLElementSpec {
+        var interfaceAttributes: [(name: String, value: String)] = [("type", "direct")]
+        if trustGuestRxFilters { interfaceAttributes.append(("trustGuestRxFilters", "yes")) }
+        var children: [XMLElementSpec] = []
+        if let mac { children.append(XMLElementSpec("mac", attributes: [("address", mac.description)])) }
+        children.append(XMLElementSpec("source", attributes: [("dev", sourceDevice), ("mode", mode.rawValue)]))
+        if let targetDevice { children.append(XMLElementSpec("target", attributes: [("dev", targetDevice)])) }
+        children.append(XMLElementSpec("model", attributes: [("type", model)]))
+        if let alias { children.append(XMLElementSpec("alias", attributes: [("name", alias)])) }
+        return XMLElementSpec("interface", attributes: interfaceAttributes, children: children)
+    }
+
+    /// libvirt's `deviceName`: `[a-zA-Z0-9_.\-\\:/]+`; the kernel's IFNAMSIZ allows 15 bytes,
+    /// and rejects `/`, whitespace, `.` and `..`.
+    static func checkDeviceName(_ name: String, option: String, what: String) throws(InterfaceSpecError) {
+        if name.isEmpty {
+            throw InterfaceSpecError(option: option, value: name, problem: "is empty", fix: "name a host interface, e.g. eth0")
+        }
+        if name.utf8.count > 15 {
+            throw InterfaceSpecError(
+                option: option, value: name, problem: "is \(name.utf8.count) bytes; Linux interface names "
+                    + "have at most 15", fix: "use the kernel's name for the \(what) (ip -br link)")
+        }
+        if name == "." || name == ".." || name.contains("/") {
+            throw InterfaceSpecError(
+                option: option, value: name, problem: "is not a valid Linux interface name",
+                fix: "use the kernel's name for the \(what) (ip -br link)")
+        }
+        let allowed = name.utf8.allSatisfy { byte in
+            isModelCharacter(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":")
+        }
+        guard allowed else {
+            throw InterfaceSpecError(
+                option: option, value: name, problem: "may only contain letters, digits, '_', '-', '.' and ':'",
+                fix: "use the kernel's name for the \(what) (ip -br link)")
+        }
+    }
+
+    private static func isModelCharacter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+            true
+        default: false
+        }
+    }
+}
+
+/// A requested interface value that libvirt or the kernel would reject or silently change.
+public struct InterfaceSpecError: Error, Sendable, CustomStringConvertible {
+    public var option: String
+    public var value: String
+    public var problem: String
+    public var fix: String
+
+    public var description: String {
+        "\(option) '\(value)' \(problem); \(fix)"
+    }
+}

@@ -1,0 +1,115 @@
+public import MacvtapXML
+
+/// A libvirt domain XML document: its identity, every `<interface>` of any type, and edits
+/// that change only the lines of the interface they add, remove or replace.
+public final class DomainDocument {
+    public let xml: XMLDocument
+    public var fileName: String { xml.fileName }
+    public let name: Located<String>?
+    public let uuid: Located<String>?
+    /// `<domain type=…>`: kvm, qemu, xen, …
+    public let hypervisorType: Located<String>?
+    /// Every `<interface>` under `<devices>`, in document order; all their MACs count for uniqueness.
+    public let interfaces: [InterfaceEntry]
+
+    let root: XMLElement
+    let devices: XMLElement?
+    let interfaceElements: [XMLElement]
+
+    public struct InterfaceEntry: Sendable, Hashable {
+        /// Position among the domain's interfaces (0-based).
+        public var index: Int
+        public var position: SourcePosition
+        public var type: Located<String>?
+        public var mac: Located<String>?
+        public var alias: Located<String>?
+        public var targetDev: Located<String>?
+        /// Set for `type='direct'`.
+        public var direct: DirectInterface?
+
+        public var macAddress: MACAddress? { mac.flatMap { MACAddress($0.value) } }
+    }
+
+    public convenience init(bytes: [UInt8], fileName: String) throws(DomainDocumentError) {
+        let document: XMLDocument
+        do {
+            document = try XMLDocument(bytes: bytes, fileName: fileName)
+        } catch {
+            throw .malformed(error)
+        }
+        try self.init(document)
+    }
+
+    public init(_ document: XMLDocument) throws(DomainDocumentError) {
+        guard let root = document.root else { throw .notADomain(file: document.fileName, rootElement: nil) }
+        guard root.name == "domain", root.namespaceURI == nil else {
+            throw .notADomain(file: document.fileName, rootElement: root.qualifiedName)
+        }
+        xml = document
+        self.root = root
+        name = root.firstChild(named: "name").map { Located($0.textContent, at: $0.position) }
+        uuid = root.firstChild(named: "uuid").map { Located($0.textContent, at: $0.position) }
+        hypervisorType = DirectInterface.attribute("type", of: root)
+        devices = root.firstChild(named: "devices")
+        interfaceElements = devices?.children(named: "interface") ?? []
+        interfaces = interfaceElements.enumerated().map { index, element in
+            let type = DirectInterface.attribute("type", of: element)
+            return InterfaceEntry(
+                index: index,
+                position: element.position,
+                type: type,
+                mac: element.firstChild(named: "mac").flatMap { DirectInterface.attribute("address", of: $0) },
+                alias: element.firstChild(named: "alias").flatMap { DirectInterface.attribute("name", of: $0) },
+                targetDev: element.firstChild(named: "target").flatMap { DirectInterface.attribute("dev", of: $0) },
+                direct: type?.value == "direct" ? DirectInterface(element) : nil)
+        }
+    }
+
+    public var directInterfaces: [InterfaceEntry] {
+        interfaces.filter { $0.direct != nil }
+    }
+
+    /// The element for an interface, for callers that validate or inspect it further.
+    public func element(of interface: InterfaceEntry) -> XMLElement {
+        interfaceElements[interface.index]
+    }
+
+    /// A domain description for messages: its name if it has one, else the file.
+    public var displayName: String {
+        name?.value ?? fileName
+    }
+}
+
+/// Why a document could not be read as a domain, or could not be edited.
+public enum DomainDocumentError: Error, Sendable, CustomStringConvertible {
+    case malformed(XMLParseError)
+    case notADomain(file: String, rootElement: String?)
+    case notEditable(file: String, reason: String)
+    case noSuchInterface(file: String, what: String)
+    case ambiguousInterface(file: String, what: String, candidates: [SourcePosition])
+    case invalidValue(file: String, XMLValueError)
+
+    public var description: String {
+        switch self {
+        case .malformed(let error):
+            "\(error.description) (the file is not well-formed XML; fix it before editing)"
+        case .notADomain(let file, let root):
+            if let root {
+                "\(file): the root element is <\(root)>, expected <domain>; give a libvirt domain XML file "
+                    + "(virsh dumpxml NAME)"
+            } else {
+                "\(file): no root element; give a libvirt domain XML file (virsh dumpxml NAME)"
+            }
+        case .notEditable(let file, let reason):
+            "\(file): cannot edit without rewriting unrelated lines: \(reason)"
+        case .noSuchInterface(let file, let what):
+            "\(file): no interface matches \(what); list them with: grep -n '<interface' \(file)"
+        case .ambiguousInterface(let file, let what, let candidates):
+            "\(file): \(candidates.count) interfaces match \(what) (at "
+                + candidates.map { "line \($0.line)" }.joined(separator: ", ")
+                + "); fix the duplicate first"
+        case .invalidValue(let file, let error):
+            "\(file): \(error.description)"
+        }
+    }
+}

@@ -1,0 +1,158 @@
+#if canImport(Glibc)
+    internal import Glibc
+#elseif canImport(Musl)
+    internal import Musl
+#endif
+
+/// A file operation failed; keeps the path, what we were doing and the system's reason.
+public struct FileError: Error, Sendable, CustomStringConvertible {
+    public enum Reason: Sendable, Equatable {
+        case notFound, permissionDenied, isDirectory, notARegularFile, noSpace, readOnlyFileSystem
+        case other(errno: Int32)
+    }
+
+    public var path: String
+    public var operation: String
+    public var reason: Reason
+    public var systemMessage: String
+
+    public var description: String {
+        let advice: String =
+            switch reason {
+            case .notFound: "check the path"
+            case .permissionDenied: "check the file's permissions or run with enough privileges"
+            case .isDirectory: "give a file, or pass the directory to a command that walks directories"
+            case .notARegularFile: "give a regular file (not a FIFO, socket or device)"
+            case .noSpace: "free some space; the original file was not changed"
+            case .readOnlyFileSystem: "the file system is read-only; the original file was not changed"
+            case .other: "the original file was not changed"
+            }
+        return "\(path): cannot \(operation): \(systemMessage); \(advice)"
+    }
+
+    init(path: String, operation: String, errno code: Int32) {
+        self.path = path
+        self.operation = operation
+        self.systemMessage = String(cString: strerror(code))
+        self.reason =
+            switch code {
+            case ENOENT, ENOTDIR: .notFound
+            case EACCES, EPERM: .permissionDenied
+            case EISDIR: .isDirectory
+            case ENOSPC, EDQUOT: .noSpace
+            case EROFS: .readOnlyFileSystem
+            default: .other(errno: code)
+            }
+    }
+
+    init(path: String, operation: String, reason: Reason, message: String) {
+        self.path = path
+        self.operation = operation
+        self.reason = reason
+        self.systemMessage = message
+    }
+}
+
+/// Whole-file reads and crash-safe replacement.
+public enum FileIO {
+    /// Reads a regular file. Directories, FIFOs, sockets and devices are refused before any
+    /// read, so a FIFO cannot block the caller.
+    public static func readFile(atPath path: String) throws(FileError) -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FileError(path: path, operation: "open it", errno: errno) }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw FileError(path: path, operation: "stat it", errno: errno) }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR:
+            throw FileError(path: path, operation: "read it", reason: .isDirectory, message: "it is a directory")
+        default:
+            throw FileError(
+                path: path, operation: "read it", reason: .notARegularFile, message: "it is not a regular file")
+        }
+        return try readAll(descriptor, path: path, sizeHint: Int(status.st_size))
+    }
+
+    /// Reads standard input to its end.
+    public static func readStandardInput() throws(FileError) -> [UInt8] {
+        try readAll(STDIN_FILENO, path: "<stdin>", sizeHint: 0)
+    }
+
+    /// Replaces the file at `path` with `bytes` so that a reader sees either the old or the new
+    /// content, never a mix: write a temporary file beside it, flush it to disk, rename it over
+    /// the original. On any failure the original is untouched and the temporary file removed.
+    /// The original's permission bits (and, when we may, its owner) carry over.
+    public static func replaceAtomically(atPath path: String, with bytes: [UInt8]) throws(FileError) {
+        var original = stat()
+        guard stat(path, &original) == 0 else { throw FileError(path: path, operation: "stat it", errno: errno) }
+        guard original.st_mode & S_IFMT == S_IFREG else {
+            throw FileError(
+                path: path, operation: "replace it", reason: .notARegularFile, message: "it is not a regular file")
+        }
+        let (directory, name) = split(path)
+        var template = Array("\(directory)/.\(name).virt-macvtap-XXXXXX".utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard descriptor >= 0 else {
+            throw FileError(path: path, operation: "create a temporary file in \(directory)", errno: errno)
+        }
+        let temporaryPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        var committed = false
+        defer {
+            if !committed { unlink(temporaryPath) }
+        }
+        do {
+            defer { close(descriptor) }
+            try writeAll(descriptor, bytes, path: path)
+            guard fchmod(descriptor, original.st_mode & 0o7777) == 0 else {
+                throw FileError(path: path, operation: "copy its permissions", errno: errno)
+            }
+            if geteuid() == 0 { _ = fchown(descriptor, original.st_uid, original.st_gid) }
+            guard fsync(descriptor) == 0 else { throw FileError(path: path, operation: "flush it to disk", errno: errno) }
+        }
+        guard rename(temporaryPath, path) == 0 else {
+            throw FileError(path: path, operation: "replace it", errno: errno)
+        }
+        committed = true
+        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryDescriptor >= 0 {
+            _ = fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
+    }
+
+    private static func readAll(_ descriptor: Int32, path: String, sizeHint: Int) throws(FileError) -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(sizeHint + 1)
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count == 0 { return result }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw FileError(path: path, operation: "read it", errno: errno)
+            }
+            result.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    private static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(FileError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { buffer in
+                write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw FileError(path: path, operation: "write the new content", errno: errno)
+            }
+            offset += written
+        }
+    }
+
+    private static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let directory = String(path[..<slash])
+        return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
+    }
+}

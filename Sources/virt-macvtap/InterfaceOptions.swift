@@ -1,0 +1,56 @@
+import ArgumentParser
+import MacvtapKit
+
+/// The options that describe one direct interface; shared by `generate` and `edit --add-direct`.
+struct InterfaceOptions: ParsableArguments {
+    @Option(name: .long, help: "Host network device the macvtap sits on (the lower device), e.g. eth0.")
+    var source: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "macvtap mode (libvirt's default is vepa).",
+            discussion: MacvtapMode.allCases.map { "\($0): \($0.reachability)." }.joined(separator: "\n"),
+            valueName: "vepa|bridge|private|passthrough"),
+        transform: parseMode)
+    var mode: MacvtapMode = .libvirtDefault
+
+    @Option(name: .long, help: "MAC address; default: a random free one under 52:54:00.", transform: parseMAC)
+    var mac: MACAddress?
+
+    @Option(name: .long, help: "Guest NIC model.")
+    var model: String = "virtio"
+
+    @Option(name: .long, help: "Host-side macvtap name (default: libvirt picks macvtapN).")
+    var target: String?
+
+    @Option(name: .long, help: "User alias; must start with 'ua-'.")
+    var alias: String?
+
+    @Flag(name: .long, help: "Let the guest change the host-side MAC filter (trustGuestRxFilters='yes').")
+    var trustGuestRxFilters = false
+
+    func spec() throws -> DirectInterfaceSpec {
+        guard let source else {
+            throw ValidationError("--source is required: name the host device, e.g. --source eth0")
+        }
+        return DirectInterfaceSpec(
+            sourceDevice: source, mode: mode, mac: mac, model: model, targetDevice: target, alias: alias,
+            trustGuestRxFilters: trustGuestRxFilters)
+    }
+}
+
+func parseMAC(_ text: String) throws -> MACAddress {
+    guard let mac = MACAddress(text) else {
+        throw ValidationError("'\(text)' is not a MAC address; write six octets like 52:54:00:12:34:56")
+    }
+    return mac
+}
+
+func parseMode(_ text: String) throws -> MacvtapMode {
+    guard let mode = MacvtapMode(libvirtName: text) else {
+        let names = MacvtapMode.allCases.map(\.rawValue).joined(separator: ", ")
+        throw ValidationError("'\(text)' is not a macvtap mode; use one of \(names) (lower case, as libvirt spells them)")
+    }
+    return mode
+}

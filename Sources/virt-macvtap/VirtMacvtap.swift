@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import MacvtapKit
+
+@main
+struct VirtMacvtap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "virt-macvtap",
+        abstract: "Generate, edit and check libvirt macvtap interfaces (<interface type='direct'>).",
+        discussion: """
+            Exit codes: 0 success; 1 the input or request was refused; 2 usage error; 3 I/O error.
+
+            Examples:
+              virt-macvtap generate --source eth0 --mode bridge
+              virt-macvtap edit vm1.xml --add-direct --source eth0 --mode vepa --dry-run
+            """,
+        version: Versions.summary,
+        subcommands: [Generate.self, Edit.self]
+    )
+
+    /// ArgumentParser exits with 64 on usage errors; our documented code is 2.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(ExitStatus.usage)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+/// The exit codes every command uses.
+enum ExitStatus {
+    static let refused: Int32 = 1
+    static let usage: Int32 = 2
+    static let system: Int32 = 3
+}
+
+/// Prints one clear line to stderr and ends the command with `code`.
+func fail(_ message: String, code: Int32) -> ExitCode {
+    FileHandle.standardError.write(Data("virt-macvtap: error: \(message)\n".utf8))
+    return ExitCode(code)
+}
+
+func printLine(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}
+
+func writeStandardOutput(_ bytes: [UInt8]) {
+    FileHandle.standardOutput.write(Data(bytes))
+}
