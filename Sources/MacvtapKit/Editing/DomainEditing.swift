@@ -137,8 +137,10 @@ enum Splice {
         return index < source.count && source[index] == UInt8(ascii: "\n") ? index : nil
     }
 
-    /// `range` widened to whole lines (with the line break) when only whitespace shares its
-    /// lines; otherwise `range` itself.
+    /// What to delete to remove the element at `range` without leaving a blank line: its whole
+    /// lines when it stands alone on them; when it starts a line but shares its last line with
+    /// other content, also the line break and indentation before it (the inverse of inserting
+    /// "\n" + indent + element); otherwise just `range`.
     static func wholeLines(around range: Range<Int>, in source: [UInt8]) -> Range<Int> {
         var start = range.lowerBound
         while start > 0, source[start - 1] == 0x20 || source[start - 1] == 0x09 { start -= 1 }
@@ -146,7 +148,9 @@ enum Splice {
         var end = range.upperBound
         while end < source.count, source[end] == 0x20 || source[end] == 0x09 || source[end] == 0x0D { end += 1 }
         if end == source.count { return start..<end }
-        guard source[end] == UInt8(ascii: "\n") else { return range }
-        return start..<(end + 1)
+        if source[end] == UInt8(ascii: "\n") { return start..<(end + 1) }
+        var lineBreak = start - 1
+        if lineBreak > 0, source[lineBreak - 1] == 0x0D { lineBreak -= 1 }
+        return lineBreak >= 0 ? lineBreak..<range.upperBound : range
     }
 }
