@@ -117,3 +117,33 @@ struct SchemaTests {
             children: element.children.map(spec(of:)))
     }
 }
+
+@Suite("Schema search path")
+struct SchemaLocatorTests {
+    @Test func findsTheInstalledLayoutBeforeTheCheckout() throws {
+        let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("prefix-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: prefix) }
+        let schemas = prefix.appendingPathComponent("share/virt-macvtap/schemas")
+        try FileManager.default.createDirectory(at: schemas, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: prefix.appendingPathComponent("bin"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: Fixtures.schemasDirectory.appendingPathComponent("interface-direct.rng"),
+            to: schemas.appendingPathComponent("interface-direct.rng"))
+        let found = try SchemaLocator.interfaceSchemaPath(
+            environment: [:], executableDirectory: prefix.appendingPathComponent("bin").path)
+        #expect(found == schemas.appendingPathComponent("interface-direct.rng").path)
+    }
+
+    @Test func environmentOverrideComesFirst() throws {
+        let found = try SchemaLocator.interfaceSchemaPath(
+            environment: ["VIRT_MACVTAP_SCHEMA_DIR": Fixtures.schemasDirectory.path], executableDirectory: "/nonexistent")
+        #expect(found == Fixtures.schemasDirectory.appendingPathComponent("interface-direct.rng").path)
+    }
+
+    @Test func anExplicitMissingSchemaIsAClearError() throws {
+        let error = try #require(throws: SchemaLoadError.self) {
+            _ = try SchemaLocator.loadDomainSchema(path: "/nonexistent/domain.rng")
+        }
+        #expect(error.description.contains("/nonexistent/domain.rng"))
+    }
+}

@@ -7,7 +7,8 @@ public import MacvtapXML
 /// 1. `$VIRT_MACVTAP_SCHEMA_DIR`
 /// 2. `<executable dir>/../share/virt-macvtap/schemas` (what `make install` lays out)
 /// 3. `/usr/local/share/virt-macvtap/schemas`, `/usr/share/virt-macvtap/schemas`
-/// 4. `Schemas/` of the source checkout this binary was built from
+/// 4. `Schemas/` of the source checkout this binary was built from (skipped when
+///    `VIRT_MACVTAP_IGNORE_SOURCE_SCHEMAS` is set)
 ///
 /// libvirt's schemas (`domain.rng`): `$VIRT_MACVTAP_LIBVIRT_SCHEMA_DIR`, then
 /// `/usr/share/libvirt/schemas` and `/usr/local/share/libvirt/schemas` (they come with libvirt0).
@@ -15,17 +16,18 @@ public enum SchemaLocator {
     public static let interfaceSchemaName = "interface-direct.rng"
     public static let domainSchemaName = "domain.rng"
 
-    public static func ownSchemaDirectories(environment: [String: String]? = nil)
-        -> [String]
-    {
+    public static func ownSchemaDirectories(
+        environment: [String: String]? = nil, executableDirectory: String? = nil
+    ) -> [String] {
         let environment = environment ?? ProcessInfo.processInfo.environment
         var directories: [String] = []
         if let override = environment["VIRT_MACVTAP_SCHEMA_DIR"], !override.isEmpty { directories.append(override) }
-        if let executable = executableDirectory() {
+        if let executable = executableDirectory ?? runningExecutableDirectory() {
             directories.append((executable as NSString).appendingPathComponent("../share/virt-macvtap/schemas"))
         }
         directories += ["/usr/local/share/virt-macvtap/schemas", "/usr/share/virt-macvtap/schemas"]
-        directories.append(sourceCheckoutSchemas)
+        // Packaging checks set this to prove an installed binary does not lean on its checkout.
+        if environment["VIRT_MACVTAP_IGNORE_SOURCE_SCHEMAS"] == nil { directories.append(sourceCheckoutSchemas) }
         return directories
     }
 
@@ -41,8 +43,13 @@ public enum SchemaLocator {
     }
 
     /// The path of our direct-interface schema.
-    public static func interfaceSchemaPath() throws(SchemaNotFound) -> String {
-        try find(interfaceSchemaName, in: ownSchemaDirectories(), advice: "set VIRT_MACVTAP_SCHEMA_DIR or run make install")
+    public static func interfaceSchemaPath(
+        environment: [String: String]? = nil, executableDirectory: String? = nil
+    ) throws(SchemaNotFound) -> String {
+        try find(
+            interfaceSchemaName,
+            in: ownSchemaDirectories(environment: environment, executableDirectory: executableDirectory),
+            advice: "set VIRT_MACVTAP_SCHEMA_DIR or run make install")
     }
 
     /// The path of libvirt's installed `domain.rng`.
@@ -81,7 +88,7 @@ public enum SchemaLocator {
         throw SchemaNotFound(name: name, searched: directories, advice: advice)
     }
 
-    private static func executableDirectory() -> String? {
+    private static func runningExecutableDirectory() -> String? {
         guard let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else {
             return nil
         }

@@ -1,0 +1,37 @@
+# virt-macvtap: the two commands a user needs are `make demo` (main job, end to end) and
+# `make test` (every test). Both install what they need first (scripts/setup is idempotent).
+PREFIX ?= /usr/local
+CONFIGURATION ?= release
+SWIFT ?= swift
+CORPUS_DIR = $(CURDIR)/.corpus/libvirt
+
+.PHONY: setup build demo test install corpus clean
+
+setup:
+	scripts/setup
+
+build: setup
+	$(SWIFT) build
+
+demo: build
+	scripts/demo
+
+corpus: setup
+	scripts/fetch-libvirt-corpus >/dev/null
+
+# The whole suite: unit tests, the libvirt 9.0.0 corpus (round trip, spans, edits), the CLI
+# against real files, and an install into a scratch prefix.
+test: setup corpus
+	$(SWIFT) build --build-tests
+	scripts/check-install
+	VIRT_MACVTAP_CORPUS=$(CORPUS_DIR) $(SWIFT) test --skip-build
+
+# Installs the binary and the schemas it looks for (bin/ and share/virt-macvtap/schemas/).
+install:
+	$(SWIFT) build -c $(CONFIGURATION)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/virt-macvtap/schemas
+	install -m 0755 "$$($(SWIFT) build -c $(CONFIGURATION) --show-bin-path)/virt-macvtap" $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 Schemas/*.rng $(DESTDIR)$(PREFIX)/share/virt-macvtap/schemas/
+
+clean:
+	rm -rf .build

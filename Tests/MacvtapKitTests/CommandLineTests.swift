@@ -1,0 +1,209 @@
+import Foundation
+import Testing
+
+/// Runs the built `virt-macvtap` executable the way a user does.
+struct CommandResult {
+    var status: Int32
+    var standardOutput: String
+    var standardError: String
+}
+
+enum Tool {
+    /// `swift test` builds the executable next to the test bundle.
+    static var executable: URL {
+        let testBinary = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
+        var directory = testBinary.deletingLastPathComponent()
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent("virt-macvtap")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        return Fixtures.packageRoot.appendingPathComponent(".build/debug/virt-macvtap")
+    }
+
+    @discardableResult
+    static func run(_ arguments: [String], shellPrefix: String? = nil) throws -> CommandResult {
+        let process = Process()
+        if let shellPrefix {
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            let quoted = ([executable.path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+            process.arguments = ["-c", shellPrefix + " exec " + quoted.joined(separator: " ")]
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let outData = output.fileHandleForReading.readDataToEndOfFile()
+        let errData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CommandResult(
+            status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
+            standardError: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+/// A scratch directory with a copy of an example domain.
+struct Scratch {
+    let directory: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("virt-macvtap-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    func copyExample(_ name: String) throws -> URL {
+        let destination = directory.appendingPathComponent(name)
+        try FileManager.default.copyItem(
+            at: Fixtures.examplesDirectory.appendingPathComponent("domains/\(name)"), to: destination)
+        return destination
+    }
+
+    var entries: [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+@Suite("virt-macvtap command line", .serialized)
+struct CommandLineTests {
+    @Test func versionNamesTheLibraries() throws {
+        let result = try Tool.run(["--version"])
+        #expect(result.status == 0)
+        #expect(result.standardOutput.contains("libxml2 2."))
+        #expect(result.standardOutput.contains("libvirt "))
+    }
+
+    @Test func everyCommandHasHelpWithAnExample() throws {
+        for command in [[], ["generate"], ["edit"]] {
+            let result = try Tool.run(command + ["--help"])
+            #expect(result.status == 0)
+            #expect(result.standardOutput.contains("Examples:"), "\(command) --help has no example")
+        }
+    }
+
+    @Test func generatePrintsValidDistinctInterfaces() throws {
+        let result = try Tool.run(["generate", "--source", "eth0", "--mode", "private", "--count", "3"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let macs = result.standardOutput.components(separatedBy: "<mac address=\"").dropFirst().map { $0.prefix(17) }
+        #expect(macs.count == 3 && Set(macs).count == 3)
+        #expect(macs.allSatisfy { $0.hasPrefix("52:54:00:") })
+        #expect(result.standardOutput.components(separatedBy: "<source dev=\"eth0\" mode=\"private\"/>").count == 4)
+        #expect(result.standardOutput.components(separatedBy: "<model type=\"virtio\"/>").count == 4)
+    }
+
+    @Test func generateUsesTheGivenMACInCanonicalForm() throws {
+        let result = try Tool.run(["generate", "--source", "eth0", "--mac", "52:54:0:A:B:C"])
+        #expect(result.status == 0)
+        #expect(result.standardOutput.contains("<mac address=\"52:54:00:0a:0b:0c\"/>"))
+    }
+
+    @Test(arguments: [
+        ["generate", "--source", "eth0' mode='passthrough"],
+        ["generate", "--source", "eth0", "--mode", "VEPA"],
+        ["generate", "--source", "eth0", "--mac", "01:00:5e:00:00:01"],
+        ["generate", "--source", "eth0", "--mac", "nonsense"],
+        ["generate"],
+        ["generate", "--source", "eth0", "--count", "2", "--mac", "52:54:00:00:00:01"],
+        ["edit", "x.xml"],
+        ["frobnicate"],
+    ])
+    func usageErrorsExitWithTwoAndOneLine(arguments: [String]) throws {
+        let result = try Tool.run(arguments)
+        #expect(result.status == 2, "\(arguments): \(result.standardError)")
+        #expect(result.standardOutput.isEmpty)
+        #expect(!result.standardError.isEmpty)
+    }
+
+    @Test func editAddsAndRemovesInPlace() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let file = try scratch.copyExample("web01.xml")
+        let original = try Data(contentsOf: file)
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: file.path)
+
+        let add = try Tool.run(["edit", file.path, "--add-direct", "--source", "eth1", "--mac", "52:54:00:aa:bb:cc"])
+        #expect(add.status == 0, "\(add.standardError)")
+        #expect(add.standardOutput.contains("added interface 52:54:00:aa:bb:cc"))
+        let edited = String(decoding: try Data(contentsOf: file), as: UTF8.self)
+        #expect(edited.contains("<source dev=\"eth1\" mode=\"vepa\"/>"))
+        let permissions = try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? Int
+        #expect(permissions == 0o640)
+
+        let duplicate = try Tool.run(["edit", file.path, "--add-direct", "--source", "eth1", "--mac", "52:54:00:aa:bb:cc"])
+        #expect(duplicate.status == 1)
+        #expect(duplicate.standardError.contains("already used"))
+
+        let remove = try Tool.run(["edit", file.path, "--remove-direct", "52:54:00:AA:BB:CC"])
+        #expect(remove.status == 0, "\(remove.standardError)")
+        #expect(try Data(contentsOf: file) == original)
+        #expect(scratch.entries == ["web01.xml"], "temporary files left behind: \(scratch.entries)")
+    }
+
+    @Test func dryRunPrintsADiffAndLeavesTheFileAlone() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let file = try scratch.copyExample("db01.xml")
+        let original = try Data(contentsOf: file)
+        let result = try Tool.run(["edit", file.path, "--add-direct", "--source", "eth1", "--dry-run"])
+        #expect(result.status == 0)
+        #expect(result.standardOutput.hasPrefix("--- \(file.path)\n+++ \(file.path)\n@@ "))
+        let changed = result.standardOutput.split(separator: "\n").dropFirst(3).filter { !$0.hasPrefix(" ") }
+        #expect(changed.count == 5 && changed.allSatisfy { $0.hasPrefix("+") })
+        #expect(try Data(contentsOf: file) == original)
+    }
+
+    @Test func aFailedWriteLeavesTheOriginalIntact() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let file = try scratch.copyExample("web01.xml")
+        let original = try Data(contentsOf: file)
+        // The file-size limit makes write(2) fail with EFBIG part-way through the new file.
+        let result = try Tool.run(
+            ["edit", file.path, "--add-direct", "--source", "eth1"], shellPrefix: "trap '' XFSZ; ulimit -f 1;")
+        #expect(result.status == 3, "\(result.standardError)")
+        #expect(result.standardError.contains("cannot write the new content"))
+        #expect(try Data(contentsOf: file) == original)
+        #expect(scratch.entries == ["web01.xml"], "temporary files left behind: \(scratch.entries)")
+    }
+
+    @Test func removingAnUnknownMACIsRefused() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let file = try scratch.copyExample("web01.xml")
+        let result = try Tool.run(["edit", file.path, "--remove-direct", "52:54:00:00:00:42"])
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("no interface matches"))
+    }
+
+    @Test func badInputsGiveOneClearLine() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let missing = try Tool.run(["edit", scratch.directory.path + "/nope.xml", "--remove-direct", "52:54:00:00:00:01"])
+        #expect(missing.status == 3)
+        #expect(missing.standardError.contains("nope.xml: cannot open it: No such file or directory"))
+
+        let directory = try Tool.run(["edit", scratch.directory.path, "--remove-direct", "52:54:00:00:00:01"])
+        #expect(directory.status == 3)
+        #expect(directory.standardError.contains("it is a directory"))
+
+        let network = scratch.directory.appendingPathComponent("net.xml")
+        try Data("<network><name>default</name></network>\n".utf8).write(to: network)
+        let notDomain = try Tool.run(["edit", network.path, "--add-direct", "--source", "eth0"])
+        #expect(notDomain.status == 1)
+        #expect(notDomain.standardError.contains("root element is <network>, expected <domain>"))
+
+        let broken = scratch.directory.appendingPathComponent("broken.xml")
+        try Data("<domain>\n  <name>x</nam>\n</domain>\n".utf8).write(to: broken)
+        let malformed = try Tool.run(["edit", broken.path, "--add-direct", "--source", "eth0"])
+        #expect(malformed.status == 1)
+        #expect(malformed.standardError.contains("broken.xml:2:"))
+        #expect(malformed.standardError.split(separator: "\n").count == 1)
+    }
+}
