@@ -23,9 +23,16 @@ public struct DomainEditPlan: Sendable {
 /// `virt-macvtap edit`: add or remove a direct interface in a domain XML file in place.
 public enum DomainFileEditor {
     public static func load(path: String) throws(DomainEditError) -> DomainDocument {
-        let bytes: [UInt8]
-        do { bytes = try FileIO.readFile(atPath: path) } catch { throw .file(error) }
-        do { return try DomainDocument(bytes: bytes, fileName: path) } catch { throw .document(error) }
+        let xml: XMLDocument
+        do {
+            xml = try XMLDocument(source: .file(path))
+        } catch {
+            switch error {
+            case .file(let fileError): throw .file(fileError)
+            case .malformed(let parseError): throw .document(.malformed(parseError))
+            }
+        }
+        do { return try DomainDocument(xml) } catch { throw .document(error) }
     }
 
     /// Plans adding `spec`; without a MAC, picks a random one no interface in the file uses.
