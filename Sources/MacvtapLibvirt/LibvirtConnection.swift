@@ -57,10 +57,101 @@ public final class LibvirtConnection {
         return names
     }
 
+    /// Every domain with its persistent XML and, when it runs, its live XML.
+    public func domains() throws(LibvirtError) -> [DomainRecord] {
+        let connection = try open("listing domains")
+        var domains: UnsafeMutablePointer<virDomainPtr?>?
+        let count = virConnectListAllDomains(connection, &domains, 0)
+        guard count >= 0, let domains else { throw LibvirtError.last(operation: "listing domains on \(uri)") }
+        defer {
+            for index in 0..<Int(count) { if let domain = domains[index] { virDomainFree(domain) } }
+            free(domains)
+        }
+        var records: [DomainRecord] = []
+        for index in 0..<Int(count) {
+            guard let domain = domains[index] else { continue }
+            let name = virDomainGetName(domain).map { String(cString: $0) } ?? ""
+            var uuidBuffer = [CChar](repeating: 0, count: Int(VIR_UUID_STRING_BUFLEN))
+            let uuid =
+                virDomainGetUUIDString(domain, &uuidBuffer) == 0
+                ? String(decoding: uuidBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
+            let isActive = virDomainIsActive(domain) == 1
+            let inactive = try xmlDescription(of: domain, flags: UInt32(VIR_DOMAIN_XML_INACTIVE.rawValue), name: name)
+            let live = isActive ? try xmlDescription(of: domain, flags: 0, name: name) : nil
+            records.append(DomainRecord(name: name, uuid: uuid, isActive: isActive, liveXML: live, inactiveXML: inactive))
+        }
+        return records
+    }
+
+    /// Host network interfaces: from libvirt's interface driver, else from its node devices
+    /// (drivers without an interface backend still list `net` node devices).
+    public func hostInterfaces() throws(LibvirtError) -> [HostInterfaceRecord] {
+        let connection = try open("listing host interfaces")
+        var interfaces: UnsafeMutablePointer<virInterfacePtr?>?
+        let count = virConnectListAllInterfaces(connection, &interfaces, 0)
+        if count >= 0, let interfaces {
+            defer { free(interfaces) }
+            var records: [HostInterfaceRecord] = []
+            for index in 0..<Int(count) {
+                guard let interface = interfaces[index] else { continue }
+                let name = virInterfaceGetName(interface).map { String(cString: $0) } ?? ""
+                let mac = virInterfaceGetMACString(interface).map { String(cString: $0) }
+                records.append(HostInterfaceRecord(name: name, mac: mac, nodeDeviceXML: nil))
+                virInterfaceFree(interface)
+            }
+            if !records.isEmpty { return records }
+        } else {
+            virResetLastError()
+        }
+        var devices: UnsafeMutablePointer<virNodeDevicePtr?>?
+        let deviceCount = virConnectListAllNodeDevices(
+            connection, &devices, UInt32(VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET.rawValue))
+        guard deviceCount >= 0, let devices else {
+            throw LibvirtError.last(operation: "listing host network devices on \(uri)")
+        }
+        defer { free(devices) }
+        var records: [HostInterfaceRecord] = []
+        for index in 0..<Int(deviceCount) {
+            guard let device = devices[index] else { continue }
+            defer { virNodeDeviceFree(device) }
+            guard let xml = virNodeDeviceGetXMLDesc(device, 0) else { continue }
+            records.append(HostInterfaceRecord(name: nil, mac: nil, nodeDeviceXML: String(cString: xml)))
+            free(xml)
+        }
+        return records
+    }
+
+    private func xmlDescription(of domain: virDomainPtr, flags: UInt32, name: String) throws(LibvirtError) -> String {
+        guard let xml = virDomainGetXMLDesc(domain, flags) else {
+            throw LibvirtError.last(operation: "reading the XML of domain '\(name)' on \(uri)")
+        }
+        defer { free(xml) }
+        return String(cString: xml)
+    }
+
     private func open(_ operation: String) throws(LibvirtError) -> virConnectPtr {
         guard let pointer else {
             throw LibvirtError(code: 0, domain: 0, message: "the connection is closed", operation: operation)
         }
         return pointer
     }
+}
+
+/// A domain as libvirt reports it.
+public struct DomainRecord: Sendable {
+    public var name: String
+    public var uuid: String?
+    public var isActive: Bool
+    /// The running configuration; nil when the domain is shut off.
+    public var liveXML: String?
+    /// The persistent (inactive) configuration.
+    public var inactiveXML: String
+}
+
+/// A host network interface: name and MAC from the interface driver, or the raw node-device
+/// XML (`<capability type='net'>`) for the model layer to read.
+public struct HostInterfaceRecord: Sendable {
+    public var name: String?
+    public var mac: String?
+    public var nodeDeviceXML: String?
 }

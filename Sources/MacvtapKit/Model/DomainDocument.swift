@@ -30,28 +30,36 @@ public final class DomainDocument {
         public var macAddress: MACAddress? { mac.flatMap { MACAddress($0.value) } }
     }
 
-    public convenience init(bytes: [UInt8], fileName: String) throws(DomainDocumentError) {
+    /// True when the document is a bare `<interface>` (device XML for `virsh attach-device`).
+    public let isDeviceXML: Bool
+
+    public convenience init(bytes: [UInt8], fileName: String, allowDeviceXML: Bool = false)
+        throws(DomainDocumentError)
+    {
         let document: XMLDocument
         do {
             document = try XMLDocument(bytes: bytes, fileName: fileName)
         } catch {
             throw .malformed(error)
         }
-        try self.init(document)
+        try self.init(document, allowDeviceXML: allowDeviceXML)
     }
 
-    public init(_ document: XMLDocument) throws(DomainDocumentError) {
+    /// Reads a domain; with `allowDeviceXML`, also a bare `<interface>` element.
+    public init(_ document: XMLDocument, allowDeviceXML: Bool = false) throws(DomainDocumentError) {
         guard let root = document.root else { throw .notADomain(file: document.fileName, rootElement: nil) }
-        guard root.name == "domain", root.namespaceURI == nil else {
+        let isInterface = allowDeviceXML && root.name == "interface" && root.namespaceURI == nil
+        guard (root.name == "domain" && root.namespaceURI == nil) || isInterface else {
             throw .notADomain(file: document.fileName, rootElement: root.qualifiedName)
         }
         xml = document
         self.root = root
-        name = root.firstChild(named: "name").map { Located($0.textContent, at: $0.position) }
-        uuid = root.firstChild(named: "uuid").map { Located($0.textContent, at: $0.position) }
-        hypervisorType = DirectInterface.attribute("type", of: root)
-        devices = root.firstChild(named: "devices")
-        interfaceElements = devices?.children(named: "interface") ?? []
+        isDeviceXML = isInterface
+        name = isInterface ? nil : root.firstChild(named: "name").map { Located($0.textContent, at: $0.position) }
+        uuid = isInterface ? nil : root.firstChild(named: "uuid").map { Located($0.textContent, at: $0.position) }
+        hypervisorType = isInterface ? nil : DirectInterface.attribute("type", of: root)
+        devices = isInterface ? nil : root.firstChild(named: "devices")
+        interfaceElements = isInterface ? [root] : devices?.children(named: "interface") ?? []
         interfaces = interfaceElements.enumerated().map { index, element in
             let type = DirectInterface.attribute("type", of: element)
             return InterfaceEntry(
@@ -96,7 +104,7 @@ public enum DomainDocumentError: Error, Sendable, CustomStringConvertible {
         case .notADomain(let file, let root):
             if let root {
                 "\(file): the root element is <\(root)>, expected <domain>; give a libvirt domain XML file "
-                    + "(virsh dumpxml NAME)"
+                    + "(virsh dumpxml NAME)" + (root == "interface" ? " — device XML can be linted, not edited" : "")
             } else {
                 "\(file): no root element; give a libvirt domain XML file (virsh dumpxml NAME)"
             }

@@ -1,0 +1,90 @@
+public import MacvtapXML
+
+public enum Severity: String, Sendable, Codable, CaseIterable, Comparable {
+    case info, warning, error
+
+    private var rank: Int {
+        switch self {
+        case .info: 0
+        case .warning: 1
+        case .error: 2
+        }
+    }
+
+    public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.rank < rhs.rank }
+}
+
+/// When libvirt itself notices the problem, if ever; said in every message so users know
+/// whether `virsh define` would have caught it.
+public enum Enforcement: String, Sendable, Codable {
+    /// Rejected whenever the XML is parsed or validated: define, create, attach.
+    case define
+    /// Rejected only when the domain starts, or on hotplug.
+    case start
+    /// Only with `virsh define --validate` or `virsh edit` (RelaxNG).
+    case schemaOnly
+    /// Accepted, then silently dropped or rewritten.
+    case silentlyDropped
+    /// libvirt never checks it.
+    case notChecked
+    /// Advice rather than a libvirt rule.
+    case advice
+
+    public var phrase: String {
+        switch self {
+        case .define: "libvirt rejects this at define"
+        case .start: "libvirt accepts this at define but the domain fails at start or hotplug"
+        case .schemaOnly: "libvirt rejects this only with define --validate or virsh edit"
+        case .silentlyDropped: "libvirt silently drops or rewrites this"
+        case .notChecked: "libvirt does not check this"
+        case .advice: "advice"
+        }
+    }
+}
+
+/// One problem found, as data: reporters format it, nothing else interprets it.
+public struct Finding: Sendable, Hashable, Codable {
+    public var ruleID: String
+    public var severity: Severity
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public var message: String
+    public var fix: String?
+    /// The domain the finding is about, when the document is a domain.
+    public var domain: String?
+
+    public init(
+        ruleID: String, severity: Severity, file: String, position: SourcePosition, message: String,
+        fix: String?, domain: String?
+    ) {
+        self.ruleID = ruleID
+        self.severity = severity
+        self.file = file
+        self.line = position.line
+        self.column = position.column
+        self.message = message
+        self.fix = fix
+        self.domain = domain
+    }
+
+    public var position: SourcePosition { SourcePosition(line: line, column: column) }
+}
+
+/// What a rule reports: where and what. The engine adds the rule id, severity and file.
+public struct Violation: Sendable, Hashable {
+    public var position: SourcePosition
+    public var message: String
+    public var fix: String?
+    /// For cross-document rules: the file the violation is in (nil = the document checked).
+    public var file: String?
+    public var domain: String?
+
+    public init(at position: SourcePosition, _ message: String, fix: String? = nil, file: String? = nil, domain: String? = nil) {
+        self.position = position
+        self.message = message
+        self.fix = fix
+        self.file = file
+        self.domain = domain
+    }
+}

@@ -1,0 +1,110 @@
+/// Everything a rule says about itself: what `--list-rules`, docs/rules.md and SARIF show.
+public struct RuleDescription: Sendable {
+    /// Stable identifier used in output, `--disable`, config files and suppression comments.
+    public var id: String
+    public var name: String
+    /// The rule in one line.
+    public var summary: String
+    /// Why it matters, with libvirt's own wording where there is one.
+    public var rationale: String
+    public var severity: Severity
+    public var enforcement: Enforcement
+    /// Where the rule comes from in the shared libvirt notes (D01–D42, L01–L23, K01–K06).
+    public var reference: String
+    /// XML documents (whole domains, or a bare `<interface>`) that must trigger the rule.
+    public var triggering: [String]
+    /// XML documents that must not trigger it.
+    public var nonTriggering: [String]
+    /// Triggering examples that need other files linted with them (cross-document rules).
+    public var triggeringSets: [[String]]
+    public var needsLiveHost: Bool
+
+    public init(
+        id: String, name: String, summary: String, rationale: String, severity: Severity,
+        enforcement: Enforcement, reference: String, triggering: [String] = [], nonTriggering: [String] = [],
+        triggeringSets: [[String]] = [], needsLiveHost: Bool = false
+    ) {
+        self.id = id
+        self.name = name
+        self.summary = summary
+        self.rationale = rationale
+        self.severity = severity
+        self.enforcement = enforcement
+        self.reference = reference
+        self.triggering = triggering
+        self.nonTriggering = nonTriggering
+        self.triggeringSets = triggeringSets
+        self.needsLiveHost = needsLiveHost
+    }
+}
+
+public protocol Rule: Sendable {
+    static var description: RuleDescription { get }
+    init()
+}
+
+/// Checks one document on its own (runs in parallel, one document per thread).
+public protocol DocumentRule: Rule {
+    func check(_ document: LintDocument) -> [Violation]
+}
+
+/// Checks each `type='direct'` interface of a document.
+public protocol DirectInterfaceRule: DocumentRule {
+    func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation]
+}
+
+extension DirectInterfaceRule {
+    public func check(_ document: LintDocument) -> [Violation] {
+        document.domain.directInterfaces.flatMap { check($0.direct!, in: document) }
+    }
+}
+
+/// Checks all linted documents together (duplicates across files, shared devices).
+public protocol CrossDocumentRule: Rule {
+    func check(_ documents: [DocumentSummary]) -> [Violation]
+}
+
+/// Checks the documents against what libvirt hosts report (`lint -c URI`).
+public protocol LiveHostRule: Rule {
+    func check(_ documents: [DocumentSummary], against hosts: [HostInventory]) -> [Violation]
+}
+
+/// A parsed document as the per-document rules see it.
+public struct LintDocument {
+    public let domain: DomainDocument
+    public var file: String { domain.fileName }
+    /// True for a bare `<interface>` (device XML for `virsh attach-device`).
+    public var isDeviceXML: Bool { domain.isDeviceXML }
+
+    /// Whether the domain runs under QEMU (kvm or qemu); device XML is assumed to.
+    public var isQEMUDomain: Bool {
+        guard let type = domain.hypervisorType?.value else { return true }
+        return type == "kvm" || type == "qemu"
+    }
+}
+
+/// The Sendable facts about one document that cross-document and live-host rules need.
+public struct DocumentSummary: Sendable {
+    public var file: String
+    public var domainName: String?
+    public var uuid: String?
+    public var interfaces: [DomainDocument.InterfaceEntry]
+
+    public init(_ document: DomainDocument) {
+        file = document.fileName
+        domainName = document.name?.value
+        uuid = document.uuid?.value
+        interfaces = document.interfaces
+    }
+
+    /// A label for messages: the domain's name, else the file.
+    public var label: String { domainName.map { "domain '\($0)'" } ?? file }
+
+    /// Whether two summaries describe the same domain (by UUID, else by name); a domain's
+    /// live and inactive XML, or its file and its copy on a host, are not in conflict.
+    public func isSameDomain(as other: DocumentSummary) -> Bool {
+        if let uuid, let otherUUID = other.uuid { return uuid.lowercased() == otherUUID.lowercased() }
+        if let domainName, let otherName = other.domainName { return domainName == otherName }
+        return false
+    }
+}
