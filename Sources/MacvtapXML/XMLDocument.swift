@@ -126,6 +126,36 @@ public final class XMLDocument {
         return Array(UnsafeBufferPointer(start: memory, count: Int(size)))
     }
 
+    /// Every comment in the document, in document order (prolog, body and epilog).
+    public var comments: [String] {
+        var result: [String] = []
+        func visit(_ first: xmlNodePtr?) {
+            var node = first
+            while let current = node {
+                if current.pointee.type == XML_COMMENT_NODE, let content = current.pointee.content {
+                    result.append(String(cString: content))
+                } else if current.pointee.type == XML_ELEMENT_NODE {
+                    visit(current.pointee.children)
+                }
+                node = current.pointee.next
+            }
+        }
+        visit(pointer.pointee.children)
+        return result
+    }
+
+    /// Elements whose directly preceding comments contain `marker`, with those comments.
+    public func elements(precededByCommentContaining marker: String) -> [(element: XMLElement, comments: [String])] {
+        var result: [(XMLElement, [String])] = []
+        var stack = root.map { [$0] } ?? []
+        while let element = stack.popLast() {
+            let comments = element.precedingComments.filter { $0.contains(marker) }
+            if !comments.isEmpty { result.append((element, comments)) }
+            stack.append(contentsOf: element.children)
+        }
+        return result
+    }
+
     /// The 1-based line and byte column of a byte offset into `source`.
     public func position(ofByteOffset offset: Int) -> SourcePosition {
         var low = 0

@@ -114,6 +114,27 @@ public struct XMLElement {
         return SourcePosition(line: Int(xmlGetLineNo(node)), column: 1)
     }
 
+    /// Where the element's last `>` is (its end tag, or the `/>` of an empty element).
+    public var endPosition: SourcePosition {
+        if let span = span { return document.position(ofByteOffset: max(span.end - 1, span.start)) }
+        return position
+    }
+
+    /// The text of the comments directly before this element (only whitespace between), nearest last.
+    public var precedingComments: [String] {
+        var comments: [String] = []
+        var sibling = node.pointee.prev
+        while let current = sibling {
+            if current.pointee.type == XML_COMMENT_NODE {
+                if let content = current.pointee.content { comments.insert(String(cString: content), at: 0) }
+            } else if current.pointee.type != XML_TEXT_NODE || xmlIsBlankNode(current) == 0 {
+                break
+            }
+            sibling = current.pointee.prev
+        }
+        return comments
+    }
+
     /// Where the attribute's name is written in the start tag, or nil if the element has no span.
     public func position(ofAttribute name: String) -> SourcePosition? {
         attributePosition(qualifiedName: name)

@@ -6,15 +6,21 @@ public struct XMLElementSpec: Sendable, Hashable {
     public var name: String
     public var attributes: [(name: String, value: String)]
     public var children: [XMLElementSpec]
+    /// Text content, written after the children (escaped by libxml2).
+    public var text: String?
 
-    public init(_ name: String, attributes: [(name: String, value: String)] = [], children: [XMLElementSpec] = []) {
+    public init(
+        _ name: String, attributes: [(name: String, value: String)] = [], children: [XMLElementSpec] = [],
+        text: String? = nil
+    ) {
         self.name = name
         self.attributes = attributes
         self.children = children
+        self.text = text
     }
 
     public static func == (lhs: XMLElementSpec, rhs: XMLElementSpec) -> Bool {
-        lhs.name == rhs.name && lhs.children == rhs.children
+        lhs.name == rhs.name && lhs.children == rhs.children && lhs.text == rhs.text
             && lhs.attributes.map(\.name) == rhs.attributes.map(\.name)
             && lhs.attributes.map(\.value) == rhs.attributes.map(\.value)
     }
@@ -26,6 +32,7 @@ public struct XMLElementSpec: Sendable, Hashable {
             hasher.combine(attribute.value)
         }
         hasher.combine(children)
+        hasher.combine(text)
     }
 }
 
@@ -72,6 +79,13 @@ public enum XMLFragmentWriter {
             // xmlSetProp stores the raw value; the serializer escapes it, so no value can
             // close the attribute or the element.
             xmlSetProp(node, attribute.name, attribute.value)
+        }
+        if let text = spec.text {
+            guard isRepresentable(text) else {
+                xmlFreeNode(node)
+                throw XMLValueError(element: spec.name, attribute: "#text", value: text)
+            }
+            xmlAddChild(node, xmlNewDocText(document, text))
         }
         guard !spec.children.isEmpty else { return node }
         let childIndent = "\n" + baseIndent + String(repeating: indentUnit, count: depth + 1)

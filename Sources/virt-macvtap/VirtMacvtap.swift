@@ -15,7 +15,7 @@ struct VirtMacvtap: ParsableCommand {
               virt-macvtap edit vm1.xml --add-direct --source eth0 --mode vepa --dry-run
             """,
         version: Versions.summary,
-        subcommands: [Generate.self, Edit.self]
+        subcommands: [Generate.self, Edit.self, Lint.self]
     )
 
     /// ArgumentParser exits with 64 on usage errors; our documented code is 2.

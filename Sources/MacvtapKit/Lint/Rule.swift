@@ -17,12 +17,14 @@ public struct RuleDescription: Sendable {
     public var nonTriggering: [String]
     /// Triggering examples that need other files linted with them (cross-document rules).
     public var triggeringSets: [[String]]
+    /// Sets of documents linted together that must not trigger it.
+    public var nonTriggeringSets: [[String]]
     public var needsLiveHost: Bool
 
     public init(
         id: String, name: String, summary: String, rationale: String, severity: Severity,
         enforcement: Enforcement, reference: String, triggering: [String] = [], nonTriggering: [String] = [],
-        triggeringSets: [[String]] = [], needsLiveHost: Bool = false
+        triggeringSets: [[String]] = [], nonTriggeringSets: [[String]] = [], needsLiveHost: Bool = false
     ) {
         self.id = id
         self.name = name
@@ -34,6 +36,7 @@ public struct RuleDescription: Sendable {
         self.triggering = triggering
         self.nonTriggering = nonTriggering
         self.triggeringSets = triggeringSets
+        self.nonTriggeringSets = nonTriggeringSets
         self.needsLiveHost = needsLiveHost
     }
 }

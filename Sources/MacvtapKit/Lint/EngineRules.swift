@@ -1,0 +1,47 @@
+/// Rules the engine itself applies (well-formedness, schemas, document kind). They are
+/// registered like the others so they can be listed, documented, disabled and suppressed.
+public struct XMLMalformedRule: Rule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "xml-malformed", name: "Not well-formed XML",
+        summary: "libxml2 cannot parse the file.",
+        rationale: "Nothing else can be checked, and libvirt refuses the file outright.",
+        severity: .error, enforcement: .define, reference: "—",
+        triggering: ["<domain type='kvm'>\n  <name>vm1</nam>\n</domain>"],
+        nonTriggering: [Example.nic(Example.goodBody())])
+}
+
+public struct LibvirtSchemaRule: Rule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "libvirt-schema", name: "Invalid against libvirt's domain.rng",
+        summary: "The whole domain validated against the libvirt installation's own RelaxNG schema.",
+        rationale: "libvirt only validates with virsh define --validate or virsh edit; otherwise typos and misplaced "
+            + "elements are silently ignored. This is what virt-xml-validate checks.",
+        severity: .error, enforcement: .schemaOnly, reference: "L20",
+        triggering: [Example.domain(Example.directInterface(Example.goodBody())).replacingOccurrences(of: "<memory unit='MiB'>512</memory>", with: "<memory unit='MiB'>lots</memory>")],
+        nonTriggering: [Example.nic(Example.goodBody())])
+}
+
+public struct InterfaceSchemaRule: Rule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "interface-schema", name: "Invalid against interface-direct.rng",
+        summary: "Each direct interface validated against virt-macvtap's stricter schema (Schemas/interface-direct.rng).",
+        rationale: "Catches what libvirt's schema allows but libvirt later rejects, drops or rewrites, for anything "
+            + "no more specific rule reports.",
+        severity: .warning, enforcement: .notChecked, reference: "L20",
+        triggering: [Example.nic(Example.goodBody() + "<guest dev='this-name-is-too-long'/>")],
+        nonTriggering: [Example.nic(Example.goodBody())])
+}
+
+public struct UnsupportedDocumentRule: Rule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "not-a-domain", name: "Neither a domain nor an interface",
+        summary: "The file's root is not <domain> or <interface> (a network, pool, or other libvirt XML).",
+        rationale: "Only domain XML and interface device XML are linted; the file is skipped.",
+        severity: .info, enforcement: .advice, reference: "—",
+        triggering: ["<network><name>default</name></network>"],
+        nonTriggering: [Example.nic(Example.goodBody())])
+}

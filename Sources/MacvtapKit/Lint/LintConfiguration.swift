@@ -1,0 +1,96 @@
+import Foundation
+
+/// Which rules run and how strict the run is: `.virt-macvtap.json` at the repository root,
+/// then command-line options on top.
+///
+/// ```json
+/// { "disable": ["vepa-needs-hairpin"], "enable": [], "failLevel": "warning",
+///   "severity": { "model-missing": "error" } }
+/// ```
+public struct LintConfiguration: Sendable, Codable, Equatable {
+    public var disable: [String] = []
+    public var enable: [String] = []
+    public var failLevel: Severity?
+    public var severity: [String: Severity] = [:]
+
+    public static let fileName = ".virt-macvtap.json"
+
+    public init(disable: [String] = [], enable: [String] = [], failLevel: Severity? = nil, severity: [String: Severity] = [:]) {
+        self.disable = disable
+        self.enable = enable
+        self.failLevel = failLevel
+        self.severity = severity
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        disable = try container.decodeIfPresent([String].self, forKey: .disable) ?? []
+        enable = try container.decodeIfPresent([String].self, forKey: .enable) ?? []
+        failLevel = try container.decodeIfPresent(Severity.self, forKey: .failLevel)
+        severity = try container.decodeIfPresent([String: Severity].self, forKey: .severity) ?? [:]
+    }
+
+    /// Reads a configuration file; nil when `path` does not exist.
+    public static func load(path: String) throws(LintConfigurationError) -> LintConfiguration? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw LintConfigurationError(path: path, problem: "cannot be read")
+        }
+        let configuration: LintConfiguration
+        do {
+            configuration = try JSONDecoder().decode(LintConfiguration.self, from: data)
+        } catch {
+            throw LintConfigurationError(path: path, problem: "is not valid: \(error)")
+        }
+        try configuration.validate(source: path)
+        return configuration
+    }
+
+    /// The configuration file that applies in `directory`: the nearest one walking up to the
+    /// repository root (the directory holding `.git`).
+    public static func discover(from directory: String) -> String? {
+        var url = URL(fileURLWithPath: directory).standardizedFileURL
+        while true {
+            let candidate = url.appendingPathComponent(fileName).path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent(".git").path) { return nil }
+            let parent = url.deletingLastPathComponent()
+            if parent.path == url.path { return nil }
+            url = parent
+        }
+    }
+
+    /// Refuses unknown rule ids, so a typo in a config does not silently disable nothing.
+    public func validate(source: String) throws(LintConfigurationError) {
+        let known = Set(RuleRegistry.all.map(\.id))
+        for id in disable + enable + Array(severity.keys) where !known.contains(id) {
+            throw LintConfigurationError(path: source, problem: "names unknown rule '\(id)' (see virt-macvtap lint --list-rules)")
+        }
+    }
+
+    /// The command line's choices on top of the file's.
+    public func merged(with overrides: LintConfiguration) -> LintConfiguration {
+        var result = self
+        result.disable = disable.filter { !overrides.enable.contains($0) } + overrides.disable
+        result.enable = enable + overrides.enable
+        result.failLevel = overrides.failLevel ?? failLevel
+        result.severity.merge(overrides.severity) { _, new in new }
+        return result
+    }
+
+    public func isEnabled(_ id: String) -> Bool {
+        !disable.contains(id)
+    }
+
+    public func severity(of rule: RuleDescription) -> Severity {
+        severity[rule.id] ?? rule.severity
+    }
+
+    public var effectiveFailLevel: Severity { failLevel ?? .error }
+}
+
+public struct LintConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var path: String
+    public var problem: String
+    public var description: String { "\(path) \(problem)" }
+}

@@ -1,0 +1,192 @@
+import Dispatch
+import Foundation
+import MacvtapLibvirt
+import MacvtapXML
+import Synchronization
+
+/// The result of one lint run: findings as data, plus what could not be read.
+public struct LintReport: Sendable {
+    public var findings: [Finding]
+    public var filesChecked: Int
+    /// Files that could not be read (missing, unreadable, a FIFO): exit code 3.
+    public var readErrors: [String]
+    public var failLevel: Severity
+
+    /// The linter's exit status: 3 on I/O errors, 1 if any finding reaches the fail level, else 0.
+    public var exitStatus: Int32 {
+        if !readErrors.isEmpty { return 3 }
+        return findings.contains { $0.severity >= failLevel } ? 1 : 0
+    }
+}
+
+/// Runs every enabled rule over a set of documents.
+public final class Linter: Sendable {
+    public let configuration: LintConfiguration
+    private let domainSchema: RelaxNGSchema?
+    private let interfaceSchema: RelaxNGSchema?
+    private let documentRules: [any DocumentRule]
+    private let crossDocumentRules: [any CrossDocumentRule]
+    private let liveHostRules: [any LiveHostRule]
+
+    /// Compiles each schema once for the whole run. `domainSchemaPath` overrides the lookup of
+    /// libvirt's domain.rng; it is only required when the libvirt-schema rule is enabled.
+    public init(configuration: LintConfiguration, domainSchemaPath: String? = nil) throws(LintSetupError) {
+        self.configuration = configuration
+        do {
+            domainSchema =
+                configuration.isEnabled(LibvirtSchemaRule.description.id)
+                ? try SchemaLocator.loadDomainSchema(path: domainSchemaPath) : nil
+            interfaceSchema =
+                configuration.isEnabled(InterfaceSchemaRule.description.id) ? try SchemaLocator.loadInterfaceSchema() : nil
+        } catch {
+            throw .schema(error)
+        }
+        documentRules = RuleRegistry.documentRules.filter { configuration.isEnabled($0.description.id) }.map { $0.init() }
+        crossDocumentRules = RuleRegistry.crossDocumentRules.filter { configuration.isEnabled($0.description.id) }.map { $0.init() }
+        liveHostRules = RuleRegistry.liveHostRules.filter { configuration.isEnabled($0.description.id) }.map { $0.init() }
+    }
+
+    /// Lints `sources` in parallel (all cores), then across them, then against `hosts`.
+    public func lint(_ sources: [DocumentSource], hosts: [HostInventory] = []) -> LintReport {
+        let results = Mutex<[FileResult?]>(Array(repeating: nil, count: sources.count))
+        DispatchQueue.concurrentPerform(iterations: sources.count) { index in
+            let result = lintOne(sources[index])
+            results.withLock { $0[index] = result }
+        }
+        let fileResults = results.withLock { $0 }.map { $0! }
+        var findings = fileResults.flatMap(\.findings)
+        let summaries = fileResults.compactMap(\.summary)
+        let suppressionsByFile = Dictionary(
+            fileResults.compactMap { result in result.summary.map { ($0.file, result.suppressions) } },
+            uniquingKeysWith: { first, _ in first })
+
+        var crossViolations: [(RuleDescription, Violation)] = []
+        for rule in crossDocumentRules {
+            crossViolations += rule.check(summaries).map { (type(of: rule).description, $0) }
+        }
+        for rule in liveHostRules where !hosts.isEmpty {
+            crossViolations += rule.check(summaries, against: hosts).map { (type(of: rule).description, $0) }
+        }
+        for (description, violation) in crossViolations {
+            let finding = makeFinding(description, violation, file: violation.file ?? "", domain: violation.domain)
+            if !(suppressionsByFile[finding.file]?.suppresses(finding) ?? false) { findings.append(finding) }
+        }
+        findings.sort { ($0.file, $0.line, $0.column, $0.ruleID) < ($1.file, $1.line, $1.column, $1.ruleID) }
+        return LintReport(
+            findings: findings, filesChecked: sources.count, readErrors: fileResults.compactMap(\.readError),
+            failLevel: configuration.effectiveFailLevel)
+    }
+
+    private struct FileResult: Sendable {
+        var findings: [Finding] = []
+        var summary: DocumentSummary?
+        var suppressions = Suppressions.none
+        var readError: String?
+    }
+
+    private func lintOne(_ source: DocumentSource) -> FileResult {
+        var result = FileResult()
+        let file = source.displayName
+        let xml: XMLDocument
+        do {
+            xml = try XMLDocument(source: source)
+        } catch {
+            switch error {
+            case .file(let fileError):
+                result.readError = fileError.description
+            case .malformed(let parseError):
+                let failures = parseError.diagnostics.filter { $0.severity != .warning }
+                for diagnostic in (failures.isEmpty ? parseError.diagnostics : failures).prefix(5) {
+                    add(XMLMalformedRule.description, Violation(at: diagnostic.position, diagnostic.message, fix: "fix the XML syntax first"), file: file, domain: nil, to: &result.findings)
+                }
+            }
+            return result
+        }
+        let domain: DomainDocument
+        do {
+            domain = try DomainDocument(xml, allowDeviceXML: true)
+        } catch {
+            let root = xml.root?.qualifiedName ?? "none"
+            add(UnsupportedDocumentRule.description, Violation(at: xml.root?.position ?? SourcePosition(line: 1, column: 1), "skipped: root element <\(root)> is not <domain> or <interface>", fix: "lint domain XML (virsh dumpxml) or interface device XML"), file: file, domain: nil, to: &result.findings)
+            return result
+        }
+        let document = LintDocument(domain: domain)
+        let label = domain.name?.value
+        var ruleFindings: [Finding] = []
+        for rule in documentRules {
+            for violation in rule.check(document) {
+                add(type(of: rule).description, violation, file: file, domain: label, to: &ruleFindings)
+            }
+        }
+        // Schema errors where a specific rule already spoke add nothing but noise.
+        let linesWithFindings = Set(ruleFindings.map(\.line))
+        var schemaFindings: [Finding] = []
+        if let domainSchema, !domain.isDeviceXML {
+            for (position, message) in SchemaFindings.readable(domainSchema.validate(xml), schemaName: "domain.rng")
+            where !linesWithFindings.contains(position.line) {
+                add(LibvirtSchemaRule.description, Violation(at: position, message, fix: "compare with https://libvirt.org/formatdomain.html; virt-xml-validate reports the same"), file: file, domain: label, to: &schemaFindings)
+            }
+        }
+        if let interfaceSchema {
+            for entry in domain.directInterfaces {
+                let diagnostics = interfaceSchema.validate(domain.element(of: entry))
+                for (position, message) in SchemaFindings.readable(diagnostics, schemaName: SchemaLocator.interfaceSchemaName)
+                where !linesWithFindings.contains(position.line) {
+                    add(InterfaceSchemaRule.description, Violation(at: position, message, fix: "see Schemas/interface-direct.rng for what a direct interface may contain"), file: file, domain: label, to: &schemaFindings)
+                }
+            }
+        }
+        result.suppressions = Suppressions(xml)
+        result.findings = (ruleFindings + schemaFindings).filter { !result.suppressions.suppresses($0) }
+        result.summary = DocumentSummary(domain)
+        return result
+    }
+
+    private func add(_ description: RuleDescription, _ violation: Violation, file: String, domain: String?, to findings: inout [Finding]) {
+        guard configuration.isEnabled(description.id) else { return }
+        findings.append(makeFinding(description, violation, file: file, domain: domain))
+    }
+
+    private func makeFinding(_ description: RuleDescription, _ violation: Violation, file: String, domain: String?) -> Finding {
+        let suffix: String =
+            switch description.enforcement {
+            case .advice: ""
+            default: " [\(description.enforcement.phrase)]"
+            }
+        return Finding(
+            ruleID: description.id, severity: configuration.severity(of: description), file: file,
+            position: violation.position, message: violation.message + suffix, fix: violation.fix, domain: domain)
+    }
+}
+
+public enum LintSetupError: Error, Sendable, CustomStringConvertible {
+    case schema(SchemaLoadError)
+
+    public var description: String {
+        switch self {
+        case .schema(let error):
+            "\(error.description) (or disable the schema layer with --disable libvirt-schema)"
+        }
+    }
+}
+
+/// Expands command-line inputs: files as given, directories recursively (`*.xml`), `-` for stdin.
+public enum LintInputs {
+    public static func expand(_ arguments: [String]) -> [DocumentSource] {
+        var sources: [DocumentSource] = []
+        for argument in arguments {
+            var isDirectory: ObjCBool = false
+            if argument != "-", FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory), isDirectory.boolValue {
+                let root = URL(fileURLWithPath: argument)
+                let files = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?
+                    .compactMap { $0 as? URL }.filter { $0.pathExtension == "xml" }.map(\.path).sorted() ?? []
+                let prefix = root.path.hasSuffix("/") ? root.path : root.path + "/"
+                let display = argument.hasSuffix("/") ? argument : argument + "/"
+                sources += files.map { .file($0.hasPrefix(prefix) ? display + $0.dropFirst(prefix.count) : $0) }
+            } else {
+                sources.append(DocumentSource(argument: argument))
+            }
+        }
+        return sources
+    }
+}

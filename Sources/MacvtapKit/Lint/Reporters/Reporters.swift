@@ -1,0 +1,155 @@
+import Foundation
+import MacvtapXML
+
+/// Formats a lint report. Stateless: the same report always gives the same text.
+public protocol LintReporter {
+    static var identifier: String { get }
+    static func render(_ report: LintReport, rules: [RuleDescription]) -> String
+}
+
+public enum LintFormat: String, CaseIterable, Sendable {
+    case text, json, sarif, github, junit
+
+    public var reporter: any LintReporter.Type {
+        switch self {
+        case .text: TextReporter.self
+        case .json: JSONReporter.self
+        case .sarif: SARIFReporter.self
+        case .github: GitHubReporter.self
+        case .junit: JUnitReporter.self
+        }
+    }
+}
+
+extension LintReport {
+    public var counts: (errors: Int, warnings: Int, infos: Int) {
+        (
+            findings.filter { $0.severity == .error }.count, findings.filter { $0.severity == .warning }.count,
+            findings.filter { $0.severity == .info }.count
+        )
+    }
+
+    public var summaryLine: String {
+        let (errors, warnings, infos) = counts
+        return "\(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s"), "
+            + "\(infos) info in \(filesChecked) file\(filesChecked == 1 ? "" : "s")"
+    }
+}
+
+/// gcc style, one finding per line (`file:line:col: severity: message [rule]`), the fix on the
+/// next line; colour only when asked (the command asks when stdout is a terminal).
+public enum TextReporter: LintReporter {
+    public static let identifier = "text"
+
+    public static func render(_ report: LintReport, rules: [RuleDescription]) -> String {
+        render(report, colored: false)
+    }
+
+    public static func render(_ report: LintReport, colored: Bool) -> String {
+        func paint(_ text: String, _ code: String) -> String { colored ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
+        var output = ""
+        for finding in report.findings {
+            let severity: String =
+                switch finding.severity {
+                case .error: paint("error", "1;31")
+                case .warning: paint("warning", "1;33")
+                case .info: paint("info", "1;36")
+                }
+            output += "\(finding.file):\(finding.line):\(finding.column): \(severity): \(finding.message) [\(finding.ruleID)]\n"
+            if let fix = finding.fix { output += "    fix: \(fix)\n" }
+        }
+        output += report.summaryLine + "\n"
+        return output
+    }
+}
+
+public enum JSONReporter: LintReporter {
+    public static let identifier = "json"
+
+    struct Document: Encodable {
+        var tool = "virt-macvtap"
+        var version = Versions.tool
+        var files: Int
+        var summary: [String: Int]
+        var findings: [Finding]
+    }
+
+    public static func render(_ report: LintReport, rules: [RuleDescription]) -> String {
+        let (errors, warnings, infos) = report.counts
+        let document = Document(
+            files: report.filesChecked, summary: ["error": errors, "warning": warnings, "info": infos],
+            findings: report.findings)
+        return encode(document)
+    }
+
+    static func encode(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(value) else { return "{}" }
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}
+
+/// GitHub Actions workflow commands: annotations on the pull request's files.
+public enum GitHubReporter: LintReporter {
+    public static let identifier = "github"
+
+    public static func render(_ report: LintReport, rules: [RuleDescription]) -> String {
+        var output = ""
+        for finding in report.findings {
+            let command: String =
+                switch finding.severity {
+                case .error: "error"
+                case .warning: "warning"
+                case .info: "notice"
+                }
+            let message = finding.message + (finding.fix.map { " (fix: \($0))" } ?? "")
+            output += "::\(command) file=\(property(finding.file)),line=\(finding.line),col=\(finding.column),"
+                + "title=\(property(finding.ruleID))::\(data(message))\n"
+        }
+        return output
+    }
+
+    /// Escaping from GitHub's toolkit (command.ts): data escapes %, CR, LF; properties also : and ,.
+    static func data(_ text: String) -> String {
+        text.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D")
+            .replacingOccurrences(of: "\n", with: "%0A")
+    }
+
+    static func property(_ text: String) -> String {
+        data(text).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C")
+    }
+}
+
+/// JUnit XML (GitLab, Jenkins): one test case per file, one failure per finding at or above
+/// the fail level. Built with libxml2, like every XML we write.
+public enum JUnitReporter: LintReporter {
+    public static let identifier = "junit"
+
+    public static func render(_ report: LintReport, rules: [RuleDescription]) -> String {
+        var byFile: [String: [Finding]] = [:]
+        for finding in report.findings { byFile[finding.file, default: []].append(finding) }
+        let files = byFile.keys.sorted()
+        var failures = 0
+        let cases: [XMLElementSpec] = files.map { file in
+            let failing = byFile[file]!.filter { $0.severity >= report.failLevel }
+            failures += failing.count
+            return XMLElementSpec(
+                "testcase", attributes: [("classname", "virt-macvtap.lint"), ("name", file)],
+                children: failing.map { finding in
+                    XMLElementSpec(
+                        "failure",
+                        attributes: [("type", finding.ruleID), ("message", "\(finding.line):\(finding.column): \(finding.message)")],
+                        text: "\(finding.file):\(finding.line):\(finding.column): \(finding.severity.rawValue): \(finding.message) [\(finding.ruleID)]"
+                            + (finding.fix.map { "\nfix: \($0)" } ?? ""))
+                })
+        }
+        let suite = XMLElementSpec(
+            "testsuite",
+            attributes: [("name", "virt-macvtap lint"), ("tests", "\(files.count)"), ("failures", "\(failures)"), ("errors", "0")],
+            children: cases)
+        let root = XMLElementSpec("testsuites", children: [suite])
+        let body = (try? XMLFragmentWriter.serialize(root)) ?? []
+        return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + String(decoding: body, as: UTF8.self) + "\n"
+    }
+}

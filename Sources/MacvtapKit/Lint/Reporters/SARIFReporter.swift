@@ -1,0 +1,144 @@
+/// SARIF 2.1.0 for code-scanning services: rule metadata on the driver, one result per finding,
+/// and a `partialFingerprints` value that stays the same when lines move.
+public enum SARIFReporter: LintReporter {
+    public static let identifier = "sarif"
+    static let fingerprintKey = "virtMacvtapFinding/v1"
+
+    struct Log: Encodable {
+        var schema = "https://json.schemastore.org/sarif-2.1.0.json"
+        var version = "2.1.0"
+        var runs: [Run]
+
+        enum CodingKeys: String, CodingKey {
+            case schema = "$schema"
+            case version, runs
+        }
+    }
+
+    struct Run: Encodable {
+        var tool: Tool
+        var results: [Result]
+        var columnKind = "unicodeCodePoints"
+    }
+
+    struct Tool: Encodable { var driver: Driver }
+
+    struct Driver: Encodable {
+        var name = "virt-macvtap"
+        var version = Versions.tool
+        var informationUri = "https://libvirt.org/formatdomain.html#direct-attachment-to-physical-interface"
+        var rules: [Rule]
+    }
+
+    struct Text: Encodable { var text: String }
+
+    struct Rule: Encodable {
+        var id: String
+        var name: String
+        var shortDescription: Text
+        var fullDescription: Text
+        var help: Text
+        var defaultConfiguration: Configuration
+        var properties: Properties
+    }
+
+    struct Configuration: Encodable { var level: String }
+
+    struct Properties: Encodable {
+        var tags: [String]
+        var libvirtReference: String
+        var libvirtEnforcement: String
+    }
+
+    struct Result: Encodable {
+        var ruleId: String
+        var ruleIndex: Int
+        var level: String
+        var message: Text
+        var locations: [Location]
+        var partialFingerprints: [String: String]
+    }
+
+    struct Location: Encodable { var physicalLocation: PhysicalLocation }
+    struct PhysicalLocation: Encodable {
+        var artifactLocation: ArtifactLocation
+        var region: Region
+    }
+    struct ArtifactLocation: Encodable { var uri: String }
+    struct Region: Encodable {
+        var startLine: Int
+        var startColumn: Int
+    }
+
+    static func level(_ severity: Severity) -> String {
+        switch severity {
+        case .error: "error"
+        case .warning: "warning"
+        case .info: "note"
+        }
+    }
+
+    public static func render(_ report: LintReport, rules: [RuleDescription]) -> String {
+        let index = Dictionary(uniqueKeysWithValues: rules.enumerated().map { ($0.element.id, $0.offset) })
+        let driverRules = rules.map { rule in
+            Rule(
+                id: rule.id, name: rule.name.filter { $0.isLetter || $0.isNumber }, shortDescription: Text(text: rule.summary),
+                fullDescription: Text(text: rule.rationale), help: Text(text: "\(rule.summary) \(rule.rationale)"),
+                defaultConfiguration: Configuration(level: level(rule.severity)),
+                properties: Properties(tags: ["libvirt", "macvtap"], libvirtReference: rule.reference, libvirtEnforcement: rule.enforcement.rawValue))
+        }
+        let results = report.findings.map { finding in
+            Result(
+                ruleId: finding.ruleID, ruleIndex: index[finding.ruleID] ?? -1, level: level(finding.severity),
+                message: Text(text: finding.message + (finding.fix.map { " Fix: \($0)" } ?? "")),
+                locations: [
+                    Location(physicalLocation: PhysicalLocation(
+                        artifactLocation: ArtifactLocation(uri: uri(finding.file)),
+                        region: Region(startLine: max(finding.line, 1), startColumn: max(finding.column, 1))))
+                ],
+                partialFingerprints: [fingerprintKey: fingerprint(finding)])
+        }
+        return JSONReporter.encode(Log(runs: [Run(tool: Tool(driver: Driver(rules: driverRules)), results: results)]))
+    }
+
+    /// Percent-encodes what a URI reference cannot carry as is; paths stay relative.
+    static func uri(_ path: String) -> String {
+        var allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/".unicodeScalars)
+        allowed.insert(":")
+        return path.unicodeScalars.map { scalar in
+            allowed.contains(scalar) ? String(scalar) : String(scalar).utf8.map { "%" + String($0, radix: 16, uppercase: true).leftPadded(2) }.joined()
+        }.joined()
+    }
+
+    /// Stable across runs and line moves: rule, file, domain and the message with line
+    /// references removed, hashed with 64-bit FNV-1a.
+    static func fingerprint(_ finding: Finding) -> String {
+        let message = finding.message.replacingDigitsAfter("line ")
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in "\(finding.ruleID)|\(finding.file)|\(finding.domain ?? "")|\(message)".utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01B3
+        }
+        return String(hash, radix: 16).leftPadded(16)
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+
+    /// `"also at line 12"` → `"also at line #"`.
+    func replacingDigitsAfter(_ marker: String) -> String {
+        var result = ""
+        var rest = Substring(self)
+        while let range = rest.range(of: marker) {
+            result += rest[..<range.upperBound]
+            rest = rest[range.upperBound...]
+            let digits = rest.prefix { $0.isNumber }
+            if !digits.isEmpty { result += "#" }
+            rest = rest.dropFirst(digits.count)
+        }
+        return result + rest
+    }
+}

@@ -1,0 +1,37 @@
+/// Every rule, in documentation order. Adding a rule = one type + one line here.
+public enum RuleRegistry {
+    public static let documentRules: [any DocumentRule.Type] = [
+        MACUnparsableRule.self, MACMulticastRule.self, MACAllZeroRule.self, MACGloballyAdministeredRule.self,
+        MACForeignOUIRule.self, MACFEPrefixRule.self, MACNonCanonicalRule.self, MACUnknownAttributeRule.self,
+        MACDuplicateInDomainRule.self,
+        SourceMissingRule.self, SourceDeviceNameRule.self, SourceModeInvalidRule.self, SourceUnknownAttributeRule.self,
+        DuplicateChildElementRule.self,
+        VirtualPortRule.self, VirtualPortIgnoredRule.self, VLANRule.self, VLANWithoutPassthroughRule.self,
+        BandwidthRule.self, LinkStateRule.self, ModelRule.self, ModelMissingRule.self, UnsupportedOnDirectRule.self,
+        TargetNameRule.self, AliasRule.self, NumericAttributeRule.self, ROMAndPCIRule.self, VirtioOptionsRule.self,
+        TeamingRule.self, UnknownElementRule.self, TrustRxFiltersNoEffectRule.self, TrustRxFiltersSecurityRule.self,
+        VEPARule.self,
+        AliasDuplicateRule.self, TargetDuplicateRule.self, BootOrderRule.self, ACPIIndexDuplicateRule.self,
+        PCIAddressDuplicateRule.self,
+    ]
+
+    public static let crossDocumentRules: [any CrossDocumentRule.Type] = [
+        MACDuplicateAcrossFilesRule.self, PassthroughSharedRule.self, MixedModesRule.self, TargetDuplicateAcrossDomainsRule.self,
+        HostGuestUnreachableRule.self,
+    ]
+
+    public static let liveHostRules: [any LiveHostRule.Type] = [MACInUseOnHostRule.self, SourceDeviceOnHostRule.self]
+
+    public static let engineRules: [any Rule.Type] = [
+        XMLMalformedRule.self, LibvirtSchemaRule.self, InterfaceSchemaRule.self, UnsupportedDocumentRule.self,
+    ]
+
+    public static var all: [RuleDescription] {
+        (engineRules.map { $0.description } + documentRules.map { $0.description }
+            + crossDocumentRules.map { $0.description } + liveHostRules.map { $0.description })
+    }
+
+    public static func description(forID id: String) -> RuleDescription? {
+        all.first { $0.id == id }
+    }
+}

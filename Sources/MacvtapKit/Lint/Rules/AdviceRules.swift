@@ -1,0 +1,95 @@
+public struct TrustRxFiltersNoEffectRule: InterfaceRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "trust-rx-filters-no-effect", name: "trustGuestRxFilters that does nothing",
+        summary: "trustGuestRxFilters='yes' only acts on a direct interface with a virtio model.",
+        rationale: "libvirt syncs the guest's RX filter to the macvtap only on NIC_RX_FILTER_CHANGED events from "
+            + "virtio-net on type='direct'; anywhere else the attribute is silently a no-op.",
+        severity: .warning, enforcement: .silentlyDropped, reference: "L13",
+        triggering: [
+            Example.nic("<source dev='eth0'/><model type='e1000e'/>", attributes: "trustGuestRxFilters='yes'"),
+            Example.domain("    <interface type='network' trustGuestRxFilters='yes'><source network='default'/><model type='virtio'/></interface>"),
+        ],
+        nonTriggering: [Example.nic(Example.goodBody(), attributes: "trustGuestRxFilters='yes'")])
+
+    public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
+        let element = document.domain.element(of: interface)
+        guard element.attribute("trustGuestRxFilters") == "yes" else { return [] }
+        let position = element.position(ofAttribute: "trustGuestRxFilters") ?? interface.position
+        if interface.type?.value != "direct" {
+            return [Violation(at: position, "trustGuestRxFilters has no effect on type='\(interface.type?.value ?? "")' interfaces", fix: "remove it; it only applies to type='direct'")]
+        }
+        if interface.direct?.model?.value != "virtio" {
+            return [Violation(at: position, "trustGuestRxFilters has no effect without <model type='virtio'/>", fix: "add <model type='virtio'/> or remove the attribute")]
+        }
+        return []
+    }
+}
+
+public struct TrustRxFiltersSecurityRule: DirectInterfaceRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "trust-rx-filters-security", name: "Guest trusted with the host's RX filter",
+        summary: "trustGuestRxFilters='yes' lets the guest change the macvtap's MAC and multicast filters.",
+        rationale: "The guest can then switch the host-side device to promiscuous or all-multicast mode and change "
+            + "its MAC: fine for a trusted appliance, a risk for tenants.",
+        severity: .info, enforcement: .advice, reference: "L13",
+        triggering: [Example.nic(Example.goodBody(), attributes: "trustGuestRxFilters='yes'")],
+        nonTriggering: [Example.nic(Example.goodBody())])
+
+    public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
+        guard let trust = interface.trustGuestRxFilters, trust.value == "yes", interface.model?.value == "virtio" else { return [] }
+        return [Violation(at: trust.position, "the guest may change the host-side MAC filter, promiscuous and all-multicast modes", fix: "keep it only for guests you trust (e.g. routers that need extra MACs)")]
+    }
+}
+
+public struct VEPARule: DirectInterfaceRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "vepa-needs-hairpin", name: "VEPA mode (chosen or by default)",
+        summary: "In VEPA mode guests on the same source device only reach each other through a hairpin switch.",
+        rationale: "VEPA sends every frame to the adjacent switch; unless that port does reflective relay (hairpin), "
+            + "guest-to-guest traffic on one host is lost. libvirt uses vepa when mode= is absent.",
+        severity: .info, enforcement: .advice, reference: "L22",
+        triggering: [Example.nic("<source dev='eth0'/>"), Example.nic("<source dev='eth0' mode='vepa'/>")],
+        nonTriggering: [Example.nic(Example.goodBody())])
+
+    public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
+        guard interface.source?.dev != nil, interface.effectiveMode == .vepa else { return [] }
+        let defaulted = interface.source?.mode == nil
+        return [
+            Violation(
+                at: interface.source?.mode?.position ?? interface.source?.position ?? interface.position,
+                "mode vepa\(defaulted ? " (libvirt's default; no mode= given)" : ""): guests on the same device reach each other only through a hairpin-capable switch",
+                fix: defaulted ? "write mode='bridge' for guest-to-guest traffic, or mode='vepa' to make the choice explicit" : "use mode='bridge' unless the switch does reflective relay")
+        ]
+    }
+}
+
+public struct HostGuestUnreachableRule: CrossDocumentRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "host-guest-unreachable", name: "The host cannot reach its macvtap guests",
+        summary: "Said once per run: over macvtap, the host's own IP stack on the source device cannot reach the guests.",
+        rationale: "Frames from the lower device to its macvtaps never loop back in any mode (defined macvtap "
+            + "behaviour). Workarounds: a macvlan interface in bridge mode on the host for the host's address, a "
+            + "second NIC, a hairpin switch port (VEPA), or a Linux bridge instead of macvtap.",
+        severity: .info, enforcement: .advice, reference: "L22",
+        triggering: [Example.nic(Example.goodBody())],
+        nonTriggering: [Example.domain("    <interface type='network'><source network='default'/></interface>")])
+
+    public func check(_ documents: [DocumentSummary]) -> [Violation] {
+        for document in documents {
+            if let entry = document.interfaces.first(where: { $0.direct != nil }) {
+                return [
+                    Violation(
+                        at: entry.position,
+                        "the host cannot reach guests through their macvtap source device (first seen here)",
+                        fix: "for host↔guest traffic add a host macvlan (mode bridge) on the same device, or use a second NIC",
+                        file: document.file, domain: document.domainName)
+                ]
+            }
+        }
+        return []
+    }
+}

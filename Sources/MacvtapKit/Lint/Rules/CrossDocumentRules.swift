@@ -1,0 +1,201 @@
+/// One use of a MAC, source device or target name somewhere in the linted files or on a host.
+struct InterfaceUse {
+    var summary: DocumentSummary
+    var entry: DomainDocument.InterfaceEntry
+}
+
+extension [DocumentSummary] {
+    var interfaceUses: [InterfaceUse] {
+        flatMap { summary in summary.interfaces.map { InterfaceUse(summary: summary, entry: $0) } }
+    }
+}
+
+public struct MACDuplicateAcrossFilesRule: CrossDocumentRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "mac-duplicate-across-domains", name: "MAC shared by two domains",
+        summary: "The same MAC on interfaces (any types) of two different domains among the linted files.",
+        rationale: "libvirt never compares MACs across domains. On one lower device the second domain fails to start "
+            + "(\"Address already in use\"); across hosts on one L2 segment, ARP and switch tables flap.",
+        severity: .error, enforcement: .notChecked, reference: "L02, K04",
+        triggeringSets: [[
+            Example.nic(Example.goodBody(), name: "vm1"),
+            Example.nic(Example.goodBody(dev: "eth1"), name: "vm2"),
+        ]],
+        nonTriggeringSets: [[
+            Example.nic(Example.goodBody(), name: "vm1"),
+            Example.nic(Example.goodBody(mac: "52:54:00:00:00:02", dev: "eth1"), name: "vm2"),
+        ]])
+
+    public func check(_ documents: [DocumentSummary]) -> [Violation] {
+        var firstUse: [MACAddress: InterfaceUse] = [:]
+        var violations: [Violation] = []
+        for use in documents.interfaceUses {
+            guard let mac = use.entry.macAddress, let position = use.entry.mac?.position else { continue }
+            guard let earlier = firstUse[mac] else {
+                firstUse[mac] = use
+                continue
+            }
+            guard !earlier.summary.isSameDomain(as: use.summary), earlier.summary.file != use.summary.file else { continue }
+            violations.append(
+                Violation(
+                    at: position, "MAC \(mac) is also used by \(earlier.summary.label) (\(earlier.summary.file):\(earlier.entry.position.line))",
+                    fix: "give one of them a new MAC (virt-macvtap generate prints a fresh one)",
+                    file: use.summary.file, domain: use.summary.domainName))
+        }
+        return violations
+    }
+}
+
+public struct PassthroughSharedRule: CrossDocumentRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "passthrough-shared", name: "Passthrough source device shared",
+        summary: "A passthrough interface whose source device anything else (same or other domain) also uses.",
+        rationale: "Passthrough takes the whole device: the kernel refuses a second macvtap (EINVAL, \"Only 1 macvlan "
+            + "device can be created in passthru mode\"), but only after libvirt has overwritten the device's MAC "
+            + "and saved state, so a running guest can lose its network and its MAC restore.",
+        severity: .error, enforcement: .notChecked, reference: "L09, K02",
+        triggering: [
+            Example.domain(
+                Example.directInterface(Example.goodBody(mode: "passthrough")) + "\n"
+                    + Example.directInterface(Example.goodBody(mac: "52:54:00:00:00:02", mode: "bridge")))
+        ],
+        nonTriggering: [
+            Example.domain(
+                Example.directInterface(Example.goodBody(mode: "passthrough")) + "\n"
+                    + Example.directInterface(Example.goodBody(mac: "52:54:00:00:00:02", dev: "eth1", mode: "bridge")))
+        ],
+        triggeringSets: [[
+            Example.nic(Example.goodBody(mode: "passthrough"), name: "vm1"),
+            Example.nic(Example.goodBody(mac: "52:54:00:00:00:02", mode: "passthrough"), name: "vm2"),
+        ]])
+
+    public func check(_ documents: [DocumentSummary]) -> [Violation] {
+        SourceDeviceUses(documents.interfaceUses).passthroughConflicts(reportOnly: nil, host: nil)
+    }
+}
+
+public struct MixedModesRule: CrossDocumentRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "mixed-modes", name: "One source device in different modes",
+        summary: "Interfaces on the same source device (in one or several domains) use different macvtap modes.",
+        rationale: "The kernel allows it, but bridge-mode delivery needs both ends in bridge mode, so guests that "
+            + "look alike silently reach different peers.",
+        severity: .warning, enforcement: .notChecked, reference: "L08",
+        triggeringSets: [[
+            Example.nic(Example.goodBody(mode: "bridge"), name: "vm1"),
+            Example.nic(Example.goodBody(mac: "52:54:00:00:00:02", mode: "vepa"), name: "vm2"),
+        ]],
+        nonTriggeringSets: [[
+            Example.nic(Example.goodBody(mode: "bridge"), name: "vm1"),
+            Example.nic(Example.goodBody(mac: "52:54:00:00:00:02", mode: "bridge"), name: "vm2"),
+        ]])
+
+    public func check(_ documents: [DocumentSummary]) -> [Violation] {
+        SourceDeviceUses(documents.interfaceUses).mixedModes()
+    }
+}
+
+/// The uses of each source device, for the sharing rules (files and hosts alike).
+struct SourceDeviceUses {
+    var byDevice: [(device: String, uses: [InterfaceUse])]
+
+    init(_ uses: [InterfaceUse]) {
+        var grouped: [String: [InterfaceUse]] = [:]
+        for use in uses {
+            guard let device = use.entry.direct?.source?.dev?.value, !device.isEmpty else { continue }
+            grouped[device, default: []].append(use)
+        }
+        byDevice = grouped.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    /// Other uses of the device that conflict with `use`: interfaces of the same file, or of
+    /// other domains (the same domain seen elsewhere — live XML, a host copy — does not count).
+    static func others(of index: Int, in uses: [InterfaceUse]) -> [InterfaceUse] {
+        let use = uses[index]
+        return uses.enumerated().filter { offset, other in
+            offset != index && (other.summary.file == use.summary.file || !other.summary.isSameDomain(as: use.summary))
+        }.map(\.element)
+    }
+
+    func passthroughConflicts(reportOnly files: Set<String>?, host: String?) -> [Violation] {
+        var violations: [Violation] = []
+        let location = host.map { " on \($0)" } ?? ""
+        for (device, uses) in byDevice {
+            for (index, use) in uses.enumerated() where files?.contains(use.summary.file) ?? true {
+                let others = Self.others(of: index, in: uses)
+                guard let other = others.first, let direct = use.entry.direct else { continue }
+                let holder: String
+                if direct.effectiveMode == .passthrough {
+                    holder = "this passthrough interface"
+                } else if let passthrough = others.first(where: { $0.entry.direct?.effectiveMode == .passthrough }) {
+                    holder = "a passthrough interface of \(passthrough.summary.label)"
+                } else {
+                    continue
+                }
+                let otherLabel = other.summary.file == use.summary.file ? "another interface of this domain" : other.summary.label
+                violations.append(Violation(
+                    at: direct.source?.dev?.position ?? use.entry.position,
+                    "source device '\(device)'\(location) is held by \(holder) and also used by \(otherLabel)",
+                    fix: "give the passthrough interface a device of its own (an SR-IOV VF)", file: use.summary.file,
+                    domain: use.summary.domainName))
+            }
+        }
+        return violations
+    }
+
+    func mixedModes() -> [Violation] {
+        var violations: [Violation] = []
+        for (device, uses) in byDevice {
+            for (index, use) in uses.enumerated() {
+                guard let mode = use.entry.direct?.effectiveMode, mode != .passthrough,
+                    let otherMode = Self.others(of: index, in: uses).compactMap({ $0.entry.direct?.effectiveMode })
+                        .first(where: { $0 != mode && $0 != .passthrough })
+                else { continue }
+                violations.append(Violation(
+                    at: use.entry.direct?.source?.dev?.position ?? use.entry.position,
+                    "source device '\(device)' is used in mode \(mode) here and in mode \(otherMode) elsewhere; macvtaps in "
+                        + "different modes do not reach each other as bridge-mode ones do",
+                    fix: "use one mode per source device (bridge for guest-to-guest traffic)", file: use.summary.file,
+                    domain: use.summary.domainName))
+            }
+        }
+        return violations
+    }
+}
+
+public struct TargetDuplicateAcrossDomainsRule: CrossDocumentRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "target-duplicate-across-domains", name: "Target dev shared by two domains",
+        summary: "Two domains among the linted files ask for the same host-side interface name.",
+        rationale: "Only one can have it on a host: the second fails at start (EEXIST).",
+        severity: .warning, enforcement: .start, reference: "L16",
+        triggeringSets: [[
+            Example.nic("<source dev='eth0'/><target dev='lan0'/>", name: "vm1"),
+            Example.nic("<source dev='eth0'/><target dev='lan0'/>", name: "vm2"),
+        ]],
+        nonTriggeringSets: [[
+            Example.nic("<source dev='eth0'/><target dev='lan0'/>", name: "vm1"),
+            Example.nic("<source dev='eth0'/><target dev='lan1'/>", name: "vm2"),
+        ]])
+
+    public func check(_ documents: [DocumentSummary]) -> [Violation] {
+        var firstUse: [String: InterfaceUse] = [:]
+        var violations: [Violation] = []
+        for use in documents.interfaceUses {
+            guard let target = use.entry.targetDev else { continue }
+            guard let earlier = firstUse[target.value] else {
+                firstUse[target.value] = use
+                continue
+            }
+            guard !earlier.summary.isSameDomain(as: use.summary), earlier.summary.file != use.summary.file else { continue }
+            violations.append(Violation(
+                at: target.position, "target dev '\(target.value)' is also requested by \(earlier.summary.label); only one can run on a host",
+                fix: "use distinct target names, or remove <target> to let libvirt pick", file: use.summary.file, domain: use.summary.domainName))
+        }
+        return violations
+    }
+}

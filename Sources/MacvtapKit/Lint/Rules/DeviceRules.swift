@@ -1,0 +1,201 @@
+public struct TargetNameRule: DirectInterfaceRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "target-dev-invalid", name: "Unusable <target dev>",
+        summary: "A target name with a reserved prefix (macvtap, macvlan, vnet) or one the kernel refuses.",
+        rationale: "libvirt silently blanks names starting with macvtap/macvlan/vnet on define and generates its own; "
+            + "names over 15 bytes or with '/' or whitespace fail at start (EINVAL/ERANGE).",
+        severity: .warning, enforcement: .silentlyDropped, reference: "D20, L16",
+        triggering: [
+            Example.nic("<source dev='eth0'/><target dev='macvtap7'/>"),
+            Example.nic("<source dev='eth0'/><target dev='a-very-long-tap-name'/>"),
+        ],
+        nonTriggering: [Example.nic("<source dev='eth0'/><target dev='web01-lan'/>")])
+
+    public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
+        guard let target = interface.targetDev else { return [] }
+        if let prefix = DirectInterfaceSpec.reservedTargetPrefixes.first(where: { target.value.hasPrefix($0) }) {
+            // Live XML legitimately shows the generated name; only persistent XML is affected.
+            return [Violation(at: target.position, "target dev '\(target.value)' starts with the reserved prefix '\(prefix)'; libvirt drops it on define and picks its own name", fix: "choose another name, or remove <target> to let libvirt name it")]
+        }
+        if let problem = LinuxInterfaceName.problem(with: target.value) {
+            return [Violation(at: target.position, "target dev '\(target.value)' \(problem); the macvtap cannot be created (fails at start)", fix: "use a name of at most 15 bytes without '/', ':' or spaces")]
+        }
+        return []
+    }
+}
+
+public struct AliasRule: InterfaceRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "alias-not-user", name: "Alias libvirt drops",
+        summary: "User aliases must start with 'ua-' and use only letters, digits, '_' and '-'.",
+        rationale: "On define libvirt silently discards any other <alias name> and assigns net0, net1, …; scripts "
+            + "that detach by alias then miss.",
+        severity: .warning, enforcement: .silentlyDropped, reference: "D21, L18",
+        triggering: [Example.nic("<source dev='eth0'/><alias name='uplink'/>")],
+        nonTriggering: [Example.nic("<source dev='eth0'/><alias name='ua-uplink'/>")])
+
+    public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
+        guard let alias = interface.alias else { return [] }
+        let valid = alias.value.hasPrefix("ua-") && alias.value.count > 3 && alias.value.utf8.allSatisfy(ModelRule.isModelByte)
+        guard !valid else { return [] }
+        return [Violation(at: alias.position, "alias '\(alias.value)' is not a user alias; libvirt drops it on define", fix: "rename it ua-\(alias.value.filter { $0.isLetter || $0.isNumber })")]
+    }
+}
+
+public struct NumericAttributeRule: DirectInterfaceRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "numeric-value-invalid", name: "Out-of-range number",
+        summary: "acpi index must be 1–16383, boot order ≥ 1, sndbuf a positive integer, virtio queue sizes powers of two.",
+        rationale: "libvirt refuses \"Invalid value for attribute 'index' in element 'acpi': Zero is not permitted\" "
+            + "and \"sndbuf must be a positive integer\" at define; QEMU refuses acpi-index above 16383 at start; "
+            + "\"rx_queue_size has to be a power of two\".",
+        severity: .error, enforcement: .define, reference: "D15, D16, D33, L19",
+        triggering: [
+            Example.nic("<source dev='eth0'/><acpi index='0'/>"), Example.nic("<source dev='eth0'/><acpi index='20000'/>"),
+            Example.nic("<source dev='eth0'/><boot order='0'/>"),
+            Example.nic("<source dev='eth0'/><model type='virtio'/><driver rx_queue_size='300'/>"),
+            Example.nic("<source dev='eth0'/><tune><sndbuf>lots</sndbuf></tune>"),
+        ],
+        nonTriggering: [Example.nic(Example.goodBody() + "<acpi index='3'/><boot order='1'/><driver rx_queue_size='256'/>")])
+
+    public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
+        var violations: [Violation] = []
+        if let index = interface.acpiIndex {
+            switch UInt64(index.value) {
+            case 0?: violations.append(Violation(at: index.position, "XML error: Invalid value for attribute 'index' in element 'acpi': Zero is not permitted", fix: "use 1–16383"))
+            case let value? where value > 16383: violations.append(Violation(at: index.position, "acpi index \(value) is above QEMU's maximum 16383 (fails at start)", fix: "use 1–16383"))
+            case nil: violations.append(Violation(at: index.position, "XML error: Invalid value for attribute 'index' in element 'acpi': '\(index.value)'", fix: "use 1–16383"))
+            default: break
+            }
+        }
+        if let order = interface.bootOrder, (UInt64(order.value) ?? 0) == 0 {
+            violations.append(Violation(at: order.position, "XML error: Invalid value for attribute 'order' in element 'boot': '\(order.value)'", fix: "boot order starts at 1"))
+        }
+        if let sndbuf = interface.tuneSndbuf, UInt64(sndbuf.value.trimmingCharacters()) == nil {
+            violations.append(Violation(at: sndbuf.position, "XML error: sndbuf must be a positive integer", fix: "give the size in bytes"))
+        }
+        for name in ["rx_queue_size", "tx_queue_size"] {
+            if let size = interface.driver?.attribute(name), let value = UInt64(size.value), value == 0 || value & (value - 1) != 0 {
+                violations.append(Violation(at: size.position, "\(name) has to be a power of two", fix: "use 256, 512 or 1024"))
+            }
+        }
+        return violations
+    }
+}
+
+public struct ROMAndPCIRule: DirectInterfaceRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "pci-only-option", name: "ROM or ACPI index option that cannot apply",
+        summary: "ROM tuning with the ROM disabled; ACPI index or ROM tuning on a non-PCI address.",
+        rationale: "libvirt refuses \"ROM tuning is not supported when ROM is disabled\" at define, and \"ACPI index is "
+            + "only supported for PCI devices\" / \"ROM tuning is only supported for PCI devices\".",
+        severity: .error, enforcement: .define, reference: "D17, D34",
+        triggering: [
+            Example.nic("<source dev='eth0'/><rom enabled='no' bar='on'/>"),
+            Example.nic("<source dev='eth0'/><acpi index='1'/><address type='ccw' cssid='0xfe' ssid='0x0' devno='0x0001'/>"),
+        ],
+        nonTriggering: [Example.nic("<source dev='eth0'/><rom enabled='no'/><acpi index='1'/>")])
+
+    public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
+        var violations: [Violation] = []
+        if let rom = interface.rom, rom.attribute("enabled")?.value == "no",
+            rom.attribute("bar") != nil || rom.attribute("file") != nil
+        {
+            violations.append(Violation(at: rom.position, "unsupported configuration: ROM tuning is not supported when ROM is disabled", fix: "drop bar=/file= or enable the ROM"))
+        }
+        if let type = interface.address?.attribute("type"), type.value != "pci" {
+            if let index = interface.acpiIndex {
+                violations.append(Violation(at: index.position, "ACPI index is only supported for PCI devices", fix: "remove <acpi> or use a PCI address"))
+            }
+            if let rom = interface.rom, rom.attribute("bar") != nil || rom.attribute("file") != nil {
+                violations.append(Violation(at: rom.position, "ROM tuning is only supported for PCI devices", fix: "remove the ROM tuning"))
+            }
+        }
+        return violations
+    }
+}
+
+public struct VirtioOptionsRule: DirectInterfaceRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "virtio-option-without-virtio", name: "virtio driver option on a non-virtio model",
+        summary: "iommu, ats, packed and page_per_vq on <driver> need <model type='virtio'/>.",
+        rationale: "libvirt refuses: \"iommu driver option is only supported for virtio devices\" (likewise ats, "
+            + "packed, page_per_vq); other virtio-only driver attributes are silently ignored.",
+        severity: .error, enforcement: .define, reference: "D28, D24b",
+        triggering: [Example.nic("<source dev='eth0'/><model type='e1000e'/><driver iommu='on'/>")],
+        nonTriggering: [Example.nic("<source dev='eth0'/><model type='virtio'/><driver iommu='on' queues='4'/>")])
+
+    public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
+        guard let driver = interface.driver, interface.model?.value.hasPrefix("virtio") != true else { return [] }
+        return ["iommu", "ats", "packed", "page_per_vq"].compactMap { name in
+            driver.attribute(name).map {
+                Violation(at: $0.position, "\(name) driver option is only supported for virtio devices", fix: "use <model type='virtio'/> or remove \(name)=")
+            }
+        }
+    }
+}
+
+public struct TeamingRule: DirectInterfaceRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "teaming-invalid", name: "<teaming> a direct interface cannot use",
+        summary: "Teaming on a direct interface must be type='persistent' with a virtio model.",
+        rationale: "libvirt refuses \"unknown teaming type\", \"teaming persistent attribute not allowed if teaming "
+            + "type is 'persistent'\", \"virtio-net teaming transient interface must be type='hostdev', not 'direct'\".",
+        severity: .error, enforcement: .define, reference: "D18, D29",
+        triggering: [
+            Example.nic("<source dev='eth0'/><model type='virtio'/><teaming type='transient' persistent='ua-backup0'/>"),
+            Example.nic("<source dev='eth0'/><model type='virtio'/><teaming type='sometimes'/>"),
+        ],
+        nonTriggering: [Example.nic("<source dev='eth0'/><model type='virtio'/><alias name='ua-backup0'/><teaming type='persistent'/>")])
+
+    public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
+        guard let teaming = interface.otherChildren.first(where: { $0.name == "teaming" }) else { return [] }
+        switch teaming.attribute("type")?.value {
+        case "persistent":
+            if teaming.attribute("persistent") != nil {
+                return [Violation(at: teaming.position, "teaming persistent attribute not allowed if teaming type is 'persistent'", fix: "remove persistent=")]
+            }
+            if interface.model?.value != "virtio" {
+                return [Violation(at: teaming.position, "virtio-net teaming persistent interface must be <model type='virtio'/>", fix: "add <model type='virtio'/>")]
+            }
+            return []
+        case "transient":
+            return [Violation(at: teaming.position, "virtio-net teaming transient interface must be type='hostdev', not 'direct'", fix: "make the transient side a hostdev interface")]
+        case let other:
+            return [Violation(at: teaming.position, "unsupported configuration: unknown teaming type '\(other ?? "")'", fix: "use type='persistent'")]
+        }
+    }
+}
+
+public struct UnknownElementRule: DirectInterfaceRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "unknown-element", name: "Element libvirt does not know",
+        summary: "A child of <interface> that is not in libvirt's schema.",
+        rationale: "libvirt ignores unknown elements on define without a word, so a misspelt <modle> or <souce> "
+            + "silently does nothing.",
+        severity: .warning, enforcement: .silentlyDropped, reference: "D22, L20",
+        triggering: [Example.nic(Example.goodBody() + "<modle type='virtio'/>")],
+        nonTriggering: [Example.nic(Example.goodBody())])
+
+    public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
+        interface.unknownChildren.map {
+            Violation(at: $0.position, "<\($0.name)> is not part of libvirt's interface format and is ignored", fix: "check the spelling against https://libvirt.org/formatdomain.html#network-interfaces")
+        }
+    }
+}
+
+extension String {
+    func trimmingCharacters() -> String {
+        var text = Substring(self)
+        while text.first?.isWhitespace == true { text.removeFirst() }
+        while text.last?.isWhitespace == true { text.removeLast() }
+        return String(text)
+    }
+}

@@ -1,0 +1,180 @@
+import MacvtapXML
+
+/// Reports every value after its first use, within one domain.
+struct DuplicateFinder<Key: Hashable> {
+    private var first: [Key: SourcePosition] = [:]
+    var violations: [Violation] = []
+
+    mutating func record(_ key: Key, at position: SourcePosition, message: (SourcePosition) -> String, fix: String) {
+        if let earlier = first[key] {
+            violations.append(Violation(at: position, message(earlier), fix: fix))
+        } else {
+            first[key] = position
+        }
+    }
+}
+
+public struct AliasDuplicateRule: DocumentRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "alias-duplicate", name: "Duplicate alias",
+        summary: "Two interfaces of one domain share an <alias name>.",
+        rationale: "libvirt refuses: \"unsupported configuration: non unique alias detected: %s\".",
+        severity: .error, enforcement: .define, reference: "D35, L18",
+        triggering: [
+            Example.domain(
+                Example.directInterface("<source dev='eth0'/><alias name='ua-a'/>") + "\n"
+                    + Example.directInterface("<source dev='eth1'/><alias name='ua-a'/>"))
+        ],
+        nonTriggering: [
+            Example.domain(
+                Example.directInterface("<source dev='eth0'/><alias name='ua-a'/>") + "\n"
+                    + Example.directInterface("<source dev='eth1'/><alias name='ua-b'/>"))
+        ])
+
+    public func check(_ document: LintDocument) -> [Violation] {
+        var finder = DuplicateFinder<String>()
+        for interface in document.domain.interfaces {
+            guard let alias = interface.alias else { continue }
+            finder.record(alias.value, at: alias.position, message: { _ in "unsupported configuration: non unique alias detected: \(alias.value)" }, fix: "give each device its own ua- alias")
+        }
+        return finder.violations
+    }
+}
+
+public struct TargetDuplicateRule: DocumentRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "target-duplicate", name: "Duplicate target dev in a domain",
+        summary: "Two interfaces of one domain ask for the same host-side name.",
+        rationale: "The second macvtap cannot be created: \"error creating macvtap interface\" with EEXIST at start.",
+        severity: .error, enforcement: .start, reference: "L16, K02",
+        triggering: [
+            Example.domain(
+                Example.directInterface("<source dev='eth0'/><target dev='lan0'/>") + "\n"
+                    + Example.directInterface("<source dev='eth1'/><target dev='lan0'/>"))
+        ],
+        nonTriggering: [
+            Example.domain(
+                Example.directInterface("<source dev='eth0'/><target dev='lan0'/>") + "\n"
+                    + Example.directInterface("<source dev='eth1'/><target dev='lan1'/>"))
+        ])
+
+    public func check(_ document: LintDocument) -> [Violation] {
+        var finder = DuplicateFinder<String>()
+        for interface in document.domain.interfaces {
+            guard let target = interface.targetDev else { continue }
+            finder.record(target.value, at: target.position, message: { "target dev '\(target.value)' is also used at line \($0.line)" }, fix: "give each interface its own target name")
+        }
+        return finder.violations
+    }
+}
+
+/// Rules that look at every device of the domain, not only interfaces.
+extension LintDocument {
+    var deviceElements: [XMLElement] {
+        domain.xml.root?.firstChild(named: "devices")?.children ?? []
+    }
+}
+
+public struct BootOrderRule: DocumentRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "boot-order-conflict", name: "Boot order used twice, or mixed with <os><boot>",
+        summary: "Per-device <boot order> values must be unique and cannot be combined with <os><boot dev>.",
+        rationale: "libvirt refuses: \"boot order '%s' used for more than one device\" and \"per-device boot elements "
+            + "cannot be used together with os/boot elements\".",
+        severity: .error, enforcement: .define, reference: "D36",
+        triggering: [
+            Example.domain(
+                "    <disk type='file' device='disk'><source file='/x.img'/><target dev='vda'/><boot order='1'/></disk>\n"
+                    + Example.directInterface("<source dev='eth0'/><boot order='1'/>"))
+        ],
+        nonTriggering: [
+            Example.domain(
+                "    <disk type='file' device='disk'><source file='/x.img'/><target dev='vda'/><boot order='1'/></disk>\n"
+                    + Example.directInterface("<source dev='eth0'/><boot order='2'/>"))
+        ])
+
+    public func check(_ document: LintDocument) -> [Violation] {
+        var finder = DuplicateFinder<String>()
+        var anyDeviceBoot: SourcePosition?
+        for device in document.deviceElements {
+            guard let boot = device.firstChild(named: "boot"), let order = boot.attribute("order") else { continue }
+            let position = boot.position(ofAttribute: "order") ?? boot.position
+            anyDeviceBoot = anyDeviceBoot ?? position
+            finder.record(order, at: position, message: { _ in "boot order '\(order)' used for more than one device" }, fix: "give each bootable device its own order")
+        }
+        var violations = finder.violations
+        if let position = anyDeviceBoot, document.domain.xml.root?.firstChild(named: "os")?.firstChild(named: "boot") != nil {
+            violations.append(Violation(at: position, "per-device boot elements cannot be used together with os/boot elements", fix: "remove <os><boot dev=…/> or the per-device <boot order>"))
+        }
+        return violations
+    }
+}
+
+public struct ACPIIndexDuplicateRule: DocumentRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "acpi-index-duplicate", name: "Duplicate ACPI index",
+        summary: "Two NICs of one domain with the same <acpi index>.",
+        rationale: "libvirt 9.0 does not check; QEMU refuses the duplicate acpi-index when the domain starts.",
+        severity: .error, enforcement: .start, reference: "L19",
+        triggering: [
+            Example.domain(
+                Example.directInterface("<source dev='eth0'/><acpi index='1'/>") + "\n"
+                    + Example.directInterface("<source dev='eth1'/><acpi index='1'/>"))
+        ],
+        nonTriggering: [
+            Example.domain(
+                Example.directInterface("<source dev='eth0'/><acpi index='1'/>") + "\n"
+                    + Example.directInterface("<source dev='eth1'/><acpi index='2'/>"))
+        ])
+
+    public func check(_ document: LintDocument) -> [Violation] {
+        var finder = DuplicateFinder<String>()
+        for device in document.deviceElements {
+            guard let acpi = device.firstChild(named: "acpi"), let index = acpi.attribute("index") else { continue }
+            finder.record(index, at: acpi.position, message: { "acpi index \(index) is also used at line \($0.line)" }, fix: "give each NIC its own acpi index")
+        }
+        return finder.violations
+    }
+}
+
+public struct PCIAddressDuplicateRule: DocumentRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "pci-address-duplicate", name: "PCI address used twice",
+        summary: "Two devices of one domain at the same PCI domain:bus:slot.function.",
+        rationale: "libvirt refuses: \"XML error: Attempted double use of PCI Address %s\".",
+        severity: .error, enforcement: .define, reference: "D37",
+        triggering: [
+            Example.domain(
+                Example.directInterface("<source dev='eth0'/><address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>") + "\n"
+                    + Example.directInterface("<source dev='eth1'/><address type='pci' domain='0' bus='0' slot='3' function='0'/>"))
+        ],
+        nonTriggering: [
+            Example.domain(
+                Example.directInterface("<source dev='eth0'/><address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>") + "\n"
+                    + Example.directInterface("<source dev='eth1'/><address type='pci' domain='0x0000' bus='0x00' slot='0x04' function='0x0'/>"))
+        ])
+
+    public func check(_ document: LintDocument) -> [Violation] {
+        var finder = DuplicateFinder<[UInt64]>()
+        for device in document.deviceElements {
+            guard let address = device.firstChild(named: "address"), address.attribute("type") == "pci" else { continue }
+            let parts = ["domain", "bus", "slot", "function"].map { Self.number(address.attribute($0)) }
+            guard parts.allSatisfy({ $0 != nil }) else { continue }
+            let key = parts.map { $0! }
+            let text = String(format: "%04llx:%02llx:%02llx.%llx", key[0], key[1], key[2], key[3])
+            finder.record(key, at: address.position, message: { _ in "XML error: Attempted double use of PCI Address \(text)" }, fix: "move one device to a free slot, or drop <address> to let libvirt assign one")
+        }
+        return finder.violations
+    }
+
+    static func number(_ text: String?) -> UInt64? {
+        guard let text else { return 0 }
+        if text.hasPrefix("0x") || text.hasPrefix("0X") { return UInt64(text.dropFirst(2), radix: 16) }
+        return UInt64(text)
+    }
+}

@@ -1,0 +1,31 @@
+/// Builders for rule examples, so each example shows only what it is about.
+enum Example {
+    /// A whole QEMU/KVM domain whose `<devices>` holds `devices`.
+    static func domain(_ devices: String, type: String = "kvm", name: String = "vm1", uuid: String? = nil) -> String {
+        let uuidLine = uuid.map { "\n  <uuid>\($0)</uuid>" } ?? ""
+        return """
+            <domain type='\(type)'>
+              <name>\(name)</name>\(uuidLine)
+              <memory unit='MiB'>512</memory>
+              <os><type arch='x86_64' machine='pc'>hvm</type></os>
+              <devices>
+            \(devices)
+              </devices>
+            </domain>
+            """
+    }
+
+    /// A domain with one direct interface whose children are `body`.
+    static func nic(_ body: String, attributes: String = "", type: String = "kvm", name: String = "vm1") -> String {
+        domain(directInterface(body, attributes: attributes), type: type, name: name)
+    }
+
+    static func directInterface(_ body: String, attributes: String = "") -> String {
+        "    <interface type='direct'\(attributes.isEmpty ? "" : " " + attributes)>\n      \(body)\n    </interface>"
+    }
+
+    /// A well-formed direct interface body with a MAC, to which an example adds one thing.
+    static func goodBody(mac: String = "52:54:00:00:00:01", dev: String = "eth0", mode: String = "bridge") -> String {
+        "<mac address='\(mac)'/><source dev='\(dev)' mode='\(mode)'/><model type='virtio'/>"
+    }
+}

@@ -1,0 +1,59 @@
+public struct MACInUseOnHostRule: LiveHostRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "mac-in-use-on-host", name: "MAC already used on a host",
+        summary: "With -c URI: a MAC in the files that another domain on the host (live or inactive XML) or a host "
+            + "interface already uses.",
+        rationale: "libvirt never checks; the clash shows at start or on the wire. The same domain (by UUID, else "
+            + "name) is not a conflict with itself.",
+        severity: .error, enforcement: .notChecked, reference: "L02, L03", needsLiveHost: true)
+
+    public func check(_ documents: [DocumentSummary], against hosts: [HostInventory]) -> [Violation] {
+        var violations: [Violation] = []
+        for host in hosts {
+            var byMAC: [MACAddress: [DocumentSummary]] = [:]
+            for domain in host.domains {
+                for mac in Set(domain.interfaces.compactMap(\.macAddress)) { byMAC[mac, default: []].append(domain) }
+            }
+            let hostNICs = Dictionary(host.hostInterfaces.compactMap { nic in nic.mac.map { ($0, nic.name) } }, uniquingKeysWith: { first, _ in first })
+            for use in documents.interfaceUses {
+                guard let mac = use.entry.macAddress, let position = use.entry.mac?.position else { continue }
+                if let nic = hostNICs[mac] {
+                    violations.append(Violation(at: position, "MAC \(mac) is the address of host interface '\(nic)' on \(host.uri)", fix: "choose another MAC; the kernel refuses a macvtap with its lower device's address", file: use.summary.file, domain: use.summary.domainName))
+                }
+                if let other = byMAC[mac]?.first(where: { !$0.isSameDomain(as: use.summary) }) {
+                    violations.append(Violation(at: position, "MAC \(mac) is used by domain '\(other.domainName ?? "?")' on \(host.uri)", fix: "choose another MAC (virt-macvtap generate prints a fresh one)", file: use.summary.file, domain: use.summary.domainName))
+                }
+            }
+        }
+        return violations
+    }
+}
+
+public struct SourceDeviceOnHostRule: LiveHostRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "source-dev-on-host", name: "Source device missing or taken on a host",
+        summary: "With -c URI: a source device the host does not have, or one a passthrough interface of another "
+            + "domain on the host holds (or that this passthrough interface would take from others).",
+        rationale: "A missing device fails at start (\"Unable to get index for interface %s: No such device\"); a "
+            + "shared passthrough device fails with EINVAL after libvirt has already changed the device's MAC.",
+        severity: .error, enforcement: .start, reference: "K01, L09, L17", needsLiveHost: true)
+
+    public func check(_ documents: [DocumentSummary], against hosts: [HostInventory]) -> [Violation] {
+        var violations: [Violation] = []
+        let files = Set(documents.map(\.file))
+        for host in hosts {
+            let names = Set(host.hostInterfaces.map(\.name))
+            for use in documents.interfaceUses {
+                guard let dev = use.entry.direct?.source?.dev, !dev.value.isEmpty else { continue }
+                if !names.isEmpty, !names.contains(dev.value) {
+                    violations.append(Violation(at: dev.position, "source device '\(dev.value)' does not exist on \(host.uri)", fix: "use one of: \(names.sorted().prefix(8).joined(separator: ", "))", file: use.summary.file, domain: use.summary.domainName))
+                }
+            }
+            let hostUses = host.domains.interfaceUses.filter { hostUse in !documents.contains { $0.isSameDomain(as: hostUse.summary) } }
+            violations += SourceDeviceUses(documents.interfaceUses + hostUses).passthroughConflicts(reportOnly: files, host: host.uri)
+        }
+        return violations
+    }
+}

@@ -1,0 +1,156 @@
+public struct SourceMissingRule: DirectInterfaceRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "source-missing", name: "Direct interface without <source dev>",
+        summary: "A direct interface needs <source dev='HOSTDEV'/>.",
+        rationale: "libvirt refuses it: \"XML error: interface type='direct' requires a 'source' element\" or "
+            + "\"Missing required attribute 'dev' in element 'source'\".",
+        severity: .error, enforcement: .define, reference: "D01, D02",
+        triggering: [Example.nic("<mac address='52:54:00:00:00:01'/>"), Example.nic("<source mode='vepa'/>")],
+        nonTriggering: [Example.nic(Example.goodBody())])
+
+    public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
+        guard let source = interface.source else {
+            return [
+                Violation(
+                    at: interface.position, "XML error: interface type='direct' requires a 'source' element",
+                    fix: "add <source dev='eth0' mode='bridge'/> naming the host device")
+            ]
+        }
+        guard source.dev == nil else { return [] }
+        return [
+            Violation(
+                at: source.position, "XML error: Missing required attribute 'dev' in element 'source'",
+                fix: "name the host device: <source dev='eth0'/>")
+        ]
+    }
+}
+
+public struct SourceDeviceNameRule: DirectInterfaceRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "source-dev-invalid", name: "Invalid source device name",
+        summary: "<source dev> must be a Linux interface name: 1–15 bytes, no '/', no whitespace.",
+        rationale: "libvirt accepts dev='' and long names, then the domain fails at start: \"Unable to get index "
+            + "for interface\" or \"invalid interface name %s: Numerical result out of range\".",
+        severity: .error, enforcement: .start, reference: "L17, K01",
+        triggering: [
+            Example.nic("<source dev=''/>"), Example.nic("<source dev='averyveryverylongname'/>"),
+            Example.nic("<source dev='eth0/1'/>"),
+        ],
+        nonTriggering: [Example.nic(Example.goodBody(dev: "enp3s0f0v1"))])
+
+    public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
+        guard let dev = interface.source?.dev, let problem = LinuxInterfaceName.problem(with: dev.value) else {
+            return []
+        }
+        return [Violation(at: dev.position, "source device '\(dev.value)' \(problem)", fix: "use the kernel's name for the host device (ip -br link)")]
+    }
+}
+
+/// The kernel's rules for interface names (dev_valid_name).
+enum LinuxInterfaceName {
+    static func problem(with name: String) -> String? {
+        if name.isEmpty { return "is empty" }
+        if name.utf8.count > 15 { return "is \(name.utf8.count) bytes; Linux interface names have at most 15" }
+        if name == "." || name == ".." { return "is not a valid interface name" }
+        if name.contains("/") { return "contains '/'" }
+        if name.contains(where: \.isWhitespace) { return "contains whitespace" }
+        if name.contains(":") { return "contains ':'" }
+        return nil
+    }
+}
+
+public struct SourceModeInvalidRule: DirectInterfaceRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "source-mode-invalid", name: "Unknown macvtap mode",
+        summary: "<source mode> must be vepa, bridge, private or passthrough (lower case).",
+        rationale: "libvirt refuses anything else: \"XML error: Invalid value for attribute 'mode' in element "
+            + "'source': 'VEPA'.\"",
+        severity: .error, enforcement: .define, reference: "D03",
+        triggering: [Example.nic("<source dev='eth0' mode='VEPA'/>"), Example.nic("<source dev='eth0' mode='passthru'/>")],
+        nonTriggering: MacvtapMode.allCases.map { Example.nic("<source dev='eth0' mode='\($0)'/>") })
+
+    public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
+        guard let mode = interface.source?.mode, MacvtapMode(libvirtName: mode.value) == nil else { return [] }
+        let suggestion = MacvtapMode.allCases.first { $0.rawValue == mode.value.lowercased() || $0.kernelName == mode.value }
+        return [
+            Violation(
+                at: mode.position, "XML error: Invalid value for attribute 'mode' in element 'source': '\(mode.value)'.",
+                fix: suggestion.map { "write mode='\($0)'" } ?? "use vepa, bridge, private or passthrough")
+        ]
+    }
+}
+
+public struct SourceUnknownAttributeRule: DirectInterfaceRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "source-unknown-attribute", name: "Unknown attribute on <source>",
+        summary: "An attribute libvirt does not read on a direct <source>, such as the typo mod='bridge'.",
+        rationale: "libvirt ignores unknown attributes without a word: mod='bridge' silently gives mode='vepa'. "
+            + "network/portgroup/portid only describe interfaces that come from a <network>.",
+        severity: .warning, enforcement: .silentlyDropped, reference: "D22, L20",
+        triggering: [Example.nic("<source dev='eth0' mod='bridge'/>")],
+        nonTriggering: [Example.nic(Example.goodBody())])
+
+    public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
+        guard let source = interface.source else { return [] }
+        var violations = source.unknownAttributes.map { attribute in
+            let typoOfMode = attribute.name.count >= 3 && "mode".hasPrefix(String(attribute.name.prefix(3)))
+            return Violation(
+                at: attribute.position,
+                "<source> attribute '\(attribute.name)' is not read by libvirt"
+                    + (typoOfMode ? "; the mode stays \(interface.effectiveMode?.rawValue ?? "vepa")" : ""),
+                fix: typoOfMode ? "write mode='\(attribute.value)'" : "remove \(attribute.name)=")
+        }
+        for attribute in [source.network, source.portGroup, source.portID].compactMap({ $0 }) {
+            violations.append(
+                Violation(
+                    at: attribute.position, "network/portgroup/portid on a direct <source> are ignored by libvirt",
+                    fix: "use <interface type='network'> to take the NIC from a libvirt network"))
+        }
+        return violations
+    }
+}
+
+public struct MACUnknownAttributeRule: InterfaceRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "mac-unknown-attribute", name: "Unknown or ignored attribute on <mac>",
+        summary: "Only address (and, for VMware, type/check) mean anything on <mac>.",
+        rationale: "libvirt ignores unknown attributes, and the QEMU driver ignores type= and check= (only the vmx "
+            + "driver reads them), so a typo such as adress= leaves the MAC to be generated.",
+        severity: .warning, enforcement: .silentlyDropped, reference: "D22, D23",
+        triggering: [Example.nic("<mac adress='52:54:00:00:00:01'/><source dev='eth0'/>")],
+        nonTriggering: [Example.nic(Example.goodBody())])
+
+    public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
+        guard let mac = document.domain.element(of: interface).firstChild(named: "mac") else { return [] }
+        return mac.attributes.filter { !["address", "type", "check"].contains($0.name) }.map { attribute in
+            Violation(at: attribute.position, "<mac> attribute '\(attribute.name)' is not read by libvirt", fix: "write address='…'")
+        }
+    }
+}
+
+public struct DuplicateChildElementRule: DirectInterfaceRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "duplicate-element", name: "Repeated <mac> or <source>",
+        summary: "A direct interface with two <mac> or two <source> elements.",
+        rationale: "libvirt uses the first and silently ignores the second.",
+        severity: .warning, enforcement: .silentlyDropped, reference: "D24",
+        triggering: [Example.nic("<mac address='52:54:00:00:00:01'/><mac address='52:54:00:00:00:02'/><source dev='eth0'/>")],
+        nonTriggering: [Example.nic(Example.goodBody())])
+
+    public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
+        var violations: [Violation] = []
+        if interface.macElementCount > 1 {
+            violations.append(Violation(at: interface.position, "\(interface.macElementCount) <mac> elements; libvirt uses the first", fix: "keep one <mac>"))
+        }
+        if interface.sourceElementCount > 1 {
+            violations.append(Violation(at: interface.position, "\(interface.sourceElementCount) <source> elements; libvirt uses the first", fix: "keep one <source>"))
+        }
+        return violations
+    }
+}

@@ -1,0 +1,60 @@
+import MacvtapXML
+
+/// Inline suppression comments:
+///
+/// - `<!-- virt-macvtap: disable RULE [RULE…] -->` directly before an element silences those
+///   rules for findings inside that element (its lines);
+/// - `<!-- virt-macvtap: disable-file RULE [RULE…] -->` anywhere silences them for the file.
+///
+/// `all` stands for every rule.
+public struct Suppressions: Sendable {
+    static let marker = "virt-macvtap:"
+    var fileWide: Set<String> = []
+    var ranges: [(lines: ClosedRange<Int>, rules: Set<String>)] = []
+
+    public static let none = Suppressions()
+
+    init() {}
+
+    init(_ document: XMLDocument) {
+        guard document.source.containsBytes(Array(Self.marker.utf8)) else { return }
+        for comment in document.comments {
+            if let rules = Self.rules(in: comment, directive: "disable-file") { fileWide.formUnion(rules) }
+        }
+        for (element, comments) in document.elements(precededByCommentContaining: Self.marker) {
+            let rules = comments.compactMap { Self.rules(in: $0, directive: "disable") }.reduce(into: Set<String>()) { $0.formUnion($1) }
+            guard !rules.isEmpty else { continue }
+            ranges.append((element.position.line...element.endPosition.line, rules))
+        }
+    }
+
+    public func suppresses(_ finding: Finding) -> Bool {
+        if fileWide.contains(finding.ruleID) || fileWide.contains("all") { return true }
+        return ranges.contains { range in
+            range.lines.contains(finding.line) && (range.rules.contains(finding.ruleID) || range.rules.contains("all"))
+        }
+    }
+
+    /// The rule ids of a `virt-macvtap: DIRECTIVE a b c` comment, or nil if it is another comment.
+    static func rules(in comment: String, directive: String) -> Set<String>? {
+        let words = comment.split(whereSeparator: { $0.isWhitespace || $0 == "," }).map(String.init)
+        guard let index = words.firstIndex(of: marker), index + 1 < words.count, words[index + 1] == directive else {
+            return nil
+        }
+        return Set(words[(index + 2)...])
+    }
+}
+
+extension [UInt8] {
+    func containsBytes(_ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, needle.count <= count else { return false }
+        return withUnsafeBufferPointer { haystack in
+            var index = 0
+            while index <= haystack.count - needle.count {
+                if haystack[index] == first, haystack[index..<(index + needle.count)].elementsEqual(needle) { return true }
+                index += 1
+            }
+            return false
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import MacvtapKit
+
+struct Lint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check domain XML and interface device XML for macvtap problems.",
+        discussion: """
+            Inputs are files, directories (searched recursively for *.xml) or - for standard input: \
+            whole domains (virsh dumpxml) or a bare <interface> (what virsh attach-device takes). \
+            Layers: well-formedness; libvirt's installed domain.rng and our interface-direct.rng; \
+            every rule libvirt enforces on direct interfaces (quoting libvirt's wording and saying when \
+            libvirt would notice); checks libvirt never makes (duplicate MACs across files, shared \
+            passthrough devices, …); with -c, against live hosts.
+
+            Exit codes: 0 nothing at or above --fail-level; 1 findings; 2 usage or configuration \
+            error; 3 I/O or libvirt error. A .virt-macvtap.json at the repository root sets \
+            disable/enable/failLevel/severity; <!-- virt-macvtap: disable RULE --> before an element \
+            silences a rule there.
+
+            Examples:
+              virt-macvtap lint domains/
+              virt-macvtap lint --format sarif domains/ > lint.sarif
+              virsh dumpxml vm1 | virt-macvtap lint -
+              virt-macvtap lint -c qemu:///system -c qemu+ssh://host2/system new-vm.xml
+              virt-macvtap lint --disable vepa-needs-hairpin --fail-level warning domains/
+              virt-macvtap lint --list-rules
+            """
+    )
+
+    @Argument(help: "Files, directories (recursive, *.xml) or - for standard input.")
+    var inputs: [String] = []
+
+    @Option(name: [.customShort("c"), .long], help: "Also check against this libvirt host (repeatable).")
+    var connect: [String] = []
+
+    @Option(name: .long, help: "libvirt's domain.rng to use instead of the installed one.")
+    var schema: String?
+
+    @Option(name: .long, help: "Output format: text, json, sarif, github or junit.", transform: parseFormat)
+    var format: LintFormat = .text
+
+    @Option(name: .long, help: "Turn a rule off (repeatable).")
+    var disable: [String] = []
+
+    @Option(name: .long, help: "Turn a rule back on that the config file disabled (repeatable).")
+    var enable: [String] = []
+
+    @Option(name: .long, help: "Lowest severity that makes the exit status 1: error, warning or info.", transform: parseSeverity)
+    var failLevel: Severity?
+
+    @Option(name: .long, help: "Configuration file (default: .virt-macvtap.json found from the current directory up to the repository root).")
+    var config: String?
+
+    @Flag(name: .long, help: "List the rules and exit.")
+    var listRules = false
+
+    @Flag(name: .long, help: "With --list-rules: print docs/rules.md.")
+    var markdown = false
+
+    func validate() throws {
+        if inputs.isEmpty && !listRules {
+            throw ValidationError("give files, directories or - to lint (or --list-rules)")
+        }
+        let known = Set(RuleRegistry.all.map(\.id))
+        for id in disable + enable where !known.contains(id) {
+            throw ValidationError("unknown rule '\(id)'; see virt-macvtap lint --list-rules")
+        }
+    }
+
+    func run() throws {
+        if listRules {
+            writeStandardOutput(Array((markdown ? RulesDocumentation.markdown() : RulesDocumentation.table()).utf8))
+            return
+        }
+        var configuration = LintConfiguration()
+        do {
+            let path = config ?? LintConfiguration.discover(from: FileManager.default.currentDirectoryPath)
+            if let path {
+                guard let loaded = try LintConfiguration.load(path: path) else {
+                    throw fail("configuration file \(path) does not exist", code: ExitStatus.usage)
+                }
+                configuration = loaded
+            }
+        } catch let error as LintConfigurationError {
+            throw fail(error.description, code: ExitStatus.usage)
+        }
+        configuration = configuration.merged(with: LintConfiguration(disable: disable, enable: enable, failLevel: failLevel))
+
+        let linter: Linter
+        do {
+            linter = try Linter(configuration: configuration, domainSchemaPath: schema)
+        } catch {
+            throw fail(error.description, code: ExitStatus.usage)
+        }
+        var hosts: [HostInventory] = []
+        if !connect.isEmpty {
+            do {
+                hosts = try HostInventory.scan(uris: connect)
+            } catch {
+                throw fail(error.description, code: ExitStatus.system)
+            }
+        }
+        let report = linter.lint(LintInputs.expand(inputs), hosts: hosts)
+        for readError in report.readErrors {
+            FileHandle.standardError.write(Data("virt-macvtap: error: \(readError)\n".utf8))
+        }
+        let rendered =
+            format == .text
+            ? TextReporter.render(report, colored: isatty(STDOUT_FILENO) == 1)
+            : format.reporter.render(report, rules: RuleRegistry.all)
+        writeStandardOutput(Array(rendered.utf8))
+        if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
+    }
+}
+
+func parseFormat(_ text: String) throws -> LintFormat {
+    guard let format = LintFormat(rawValue: text) else {
+        throw ValidationError("'\(text)' is not a format; use \(LintFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    return format
+}
+
+func parseSeverity(_ text: String) throws -> Severity {
+    guard let severity = Severity(rawValue: text) else {
+        throw ValidationError("'\(text)' is not a severity; use error, warning or info")
+    }
+    return severity
+}
