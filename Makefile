@@ -5,7 +5,7 @@ CONFIGURATION ?= release
 SWIFT ?= swift
 CORPUS_DIR = $(CURDIR)/.corpus/libvirt
 
-.PHONY: setup build demo test install corpus clean
+.PHONY: setup build demo test install corpus docs clean
 
 setup:
 	scripts/setup
@@ -32,6 +32,10 @@ install:
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/virt-macvtap/schemas
 	install -m 0755 "$$($(SWIFT) build -c $(CONFIGURATION) --show-bin-path)/virt-macvtap" $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 Schemas/*.rng $(DESTDIR)$(PREFIX)/share/virt-macvtap/schemas/
+
+# docs/rules.md is generated from the rule descriptions; a test fails when it is stale.
+docs: build
+	"$$($(SWIFT) build --show-bin-path)/virt-macvtap" lint --list-rules --markdown > docs/rules.md
 
 clean:
 	rm -rf .build

@@ -79,12 +79,18 @@ public struct Violation: Sendable, Hashable {
     /// For cross-document rules: the file the violation is in (nil = the document checked).
     public var file: String?
     public var domain: String?
+    /// When one rule covers cases libvirt treats differently (define vs start).
+    public var enforcement: Enforcement?
 
-    public init(at position: SourcePosition, _ message: String, fix: String? = nil, file: String? = nil, domain: String? = nil) {
+    public init(
+        at position: SourcePosition, _ message: String, fix: String? = nil, file: String? = nil, domain: String? = nil,
+        enforcement: Enforcement? = nil
+    ) {
         self.position = position
         self.message = message
         self.fix = fix
         self.file = file
         self.domain = domain
+        self.enforcement = enforcement
     }
 }

@@ -12,6 +12,13 @@ public struct LintReport: Sendable {
     public var readErrors: [String]
     public var failLevel: Severity
 
+    public init(findings: [Finding], filesChecked: Int, readErrors: [String], failLevel: Severity) {
+        self.findings = findings
+        self.filesChecked = filesChecked
+        self.readErrors = readErrors
+        self.failLevel = failLevel
+    }
+
     /// The linter's exit status: 3 on I/O errors, 1 if any finding reaches the fail level, else 0.
     public var exitStatus: Int32 {
         if !readErrors.isEmpty { return 3 }
@@ -118,21 +125,24 @@ public final class Linter: Sendable {
                 add(type(of: rule).description, violation, file: file, domain: label, to: &ruleFindings)
             }
         }
-        // Schema errors where a specific rule already spoke add nothing but noise.
-        let linesWithFindings = Set(ruleFindings.map(\.line))
+        // Schema errors inside an element where a specific rule already spoke add only noise
+        // (libxml2 often reports an interleave failure on the parent, far from the cause).
+        let ruleLines = ruleFindings.map(\.line)
+        func isExplained(_ range: ClosedRange<Int>) -> Bool { ruleLines.contains { range.contains($0) } }
         var schemaFindings: [Finding] = []
-        if let domainSchema, !domain.isDeviceXML {
-            for (position, message) in SchemaFindings.readable(domainSchema.validate(xml), schemaName: "domain.rng")
-            where !linesWithFindings.contains(position.line) {
-                add(LibvirtSchemaRule.description, Violation(at: position, message, fix: "compare with https://libvirt.org/formatdomain.html; virt-xml-validate reports the same"), file: file, domain: label, to: &schemaFindings)
+        if let domainSchema, !domain.isDeviceXML, let root = xml.root {
+            for problem in SchemaFindings.readable(domainSchema.validate(xml), schemaName: "domain.rng", within: root)
+            where !isExplained(problem.lines) {
+                add(LibvirtSchemaRule.description, Violation(at: problem.position, problem.message, fix: "compare with https://libvirt.org/formatdomain.html; virt-xml-validate reports the same"), file: file, domain: label, to: &schemaFindings)
             }
         }
         if let interfaceSchema {
             for entry in domain.directInterfaces {
-                let diagnostics = interfaceSchema.validate(domain.element(of: entry))
-                for (position, message) in SchemaFindings.readable(diagnostics, schemaName: SchemaLocator.interfaceSchemaName)
-                where !linesWithFindings.contains(position.line) {
-                    add(InterfaceSchemaRule.description, Violation(at: position, message, fix: "see Schemas/interface-direct.rng for what a direct interface may contain"), file: file, domain: label, to: &schemaFindings)
+                let element = domain.element(of: entry)
+                let diagnostics = interfaceSchema.validate(element)
+                for problem in SchemaFindings.readable(diagnostics, schemaName: SchemaLocator.interfaceSchemaName, within: element)
+                where !isExplained(problem.lines) {
+                    add(InterfaceSchemaRule.description, Violation(at: problem.position, problem.message, fix: "see Schemas/interface-direct.rng for what a direct interface may contain"), file: file, domain: label, to: &schemaFindings)
                 }
             }
         }
@@ -149,9 +159,9 @@ public final class Linter: Sendable {
 
     private func makeFinding(_ description: RuleDescription, _ violation: Violation, file: String, domain: String?) -> Finding {
         let suffix: String =
-            switch description.enforcement {
+            switch violation.enforcement ?? description.enforcement {
             case .advice: ""
-            default: " [\(description.enforcement.phrase)]"
+            case let enforcement: " [\(enforcement.phrase)]"
             }
         return Finding(
             ruleID: description.id, severity: configuration.severity(of: description), file: file,

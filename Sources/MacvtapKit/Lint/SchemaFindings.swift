@@ -9,15 +9,52 @@ enum SchemaFindings {
         "Element domain has extra content", "Extra element",
     ]
 
-    static func readable(_ diagnostics: [XMLDiagnostic], schemaName: String) -> [(position: SourcePosition, message: String)] {
+    struct Problem {
+        var position: SourcePosition
+        var lines: ClosedRange<Int>
+        var message: String
+    }
+
+    /// Readable problems, each placed on the element it is about. libxml2 gives interleave
+    /// errors no node; the element named in the message (searched within `scope`) stands in.
+    static func readable(_ diagnostics: [XMLDiagnostic], schemaName: String, within scope: XMLElement) -> [Problem] {
         let specific = diagnostics.filter { diagnostic in !genericFragments.contains { diagnostic.message.contains($0) } }
         let chosen = specific.isEmpty ? Array(diagnostics.prefix(1)) : specific
         var seen = Set<String>()
         return chosen.compactMap { diagnostic in
+            var diagnostic = diagnostic
+            let element = locate(diagnostic, in: scope)
+            if diagnostic.elementName == nil {
+                diagnostic.elementName = element?.qualifiedName ?? namedElement(in: diagnostic.message)
+            }
+            let position = diagnostic.position.line > 0 ? diagnostic.position : element?.position ?? scope.position
+            let lines = element.map { $0.position.line...$0.endPosition.line } ?? position.line...position.line
             let message = rewrite(diagnostic)
-            guard seen.insert("\(diagnostic.position):\(message)").inserted else { return nil }
-            return (diagnostic.position, "\(schemaName): \(message)")
+            guard seen.insert("\(position):\(message)").inserted else { return nil }
+            return Problem(position: position, lines: lines, message: "\(schemaName): \(message)")
         }
+    }
+
+    /// The element a diagnostic is about: the one at its position, else the first one named
+    /// in its message.
+    static func locate(_ diagnostic: XMLDiagnostic, in scope: XMLElement) -> XMLElement? {
+        var stack = [scope]
+        let name = diagnostic.elementName ?? namedElement(in: diagnostic.message)
+        var firstNamed: XMLElement?
+        while let element = stack.popLast() {
+            if diagnostic.position.line > 0, element.position == diagnostic.position { return element }
+            if firstNamed == nil, let name, element.qualifiedName == name { firstNamed = element }
+            stack.append(contentsOf: element.children.reversed())
+        }
+        return firstNamed
+    }
+
+    /// `Extra element devices in interleave` → `devices`.
+    static func namedElement(in message: String) -> String? {
+        for (prefix, suffix) in [("Extra element ", " in interleave"), ("Element ", " failed"), ("Did not expect element ", " there")] {
+            if let name = message.between(prefix, suffix) { return name }
+        }
+        return nil
     }
 
     static func rewrite(_ diagnostic: XMLDiagnostic) -> String {
@@ -41,7 +78,9 @@ enum SchemaFindings {
         if text.hasPrefix("Error validating datatype") || text.contains("Type ") {
             return "\(element): a value does not have the type the schema requires (\(text))"
         }
-        if text.contains("failed to validate content") || text.contains("Invalid sequence in interleave") {
+        if text.contains("failed to validate content") || text.contains("Invalid sequence in interleave")
+            || text.contains("in interleave")
+        {
             return "\(element): its content does not match the schema (\(text))"
         }
         return "\(element): \(text)"

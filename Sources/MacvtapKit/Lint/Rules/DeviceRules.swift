@@ -19,7 +19,7 @@ public struct TargetNameRule: DirectInterfaceRule {
             return [Violation(at: target.position, "target dev '\(target.value)' starts with the reserved prefix '\(prefix)'; libvirt drops it on define and picks its own name", fix: "choose another name, or remove <target> to let libvirt name it")]
         }
         if let problem = LinuxInterfaceName.problem(with: target.value) {
-            return [Violation(at: target.position, "target dev '\(target.value)' \(problem); the macvtap cannot be created (fails at start)", fix: "use a name of at most 15 bytes without '/', ':' or spaces")]
+            return [Violation(at: target.position, "target dev '\(target.value)' \(problem); the macvtap cannot be created", fix: "use a name of at most 15 bytes without '/', ':' or spaces", enforcement: .start)]
         }
         return []
     }
@@ -66,7 +66,7 @@ public struct NumericAttributeRule: DirectInterfaceRule {
         if let index = interface.acpiIndex {
             switch UInt64(index.value) {
             case 0?: violations.append(Violation(at: index.position, "XML error: Invalid value for attribute 'index' in element 'acpi': Zero is not permitted", fix: "use 1–16383"))
-            case let value? where value > 16383: violations.append(Violation(at: index.position, "acpi index \(value) is above QEMU's maximum 16383 (fails at start)", fix: "use 1–16383"))
+            case let value? where value > 16383: violations.append(Violation(at: index.position, "acpi index \(value) is above QEMU's maximum 16383", fix: "use 1–16383", enforcement: .start))
             case nil: violations.append(Violation(at: index.position, "XML error: Invalid value for attribute 'index' in element 'acpi': '\(index.value)'", fix: "use 1–16383"))
             default: break
             }

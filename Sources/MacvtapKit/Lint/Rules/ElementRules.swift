@@ -263,31 +263,31 @@ public struct UnsupportedOnDirectRule: DirectInterfaceRule {
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
         var violations: [Violation] = []
         if let mtu = interface.mtu {
-            violations.append(Violation(at: mtu.position, "unsupported configuration: setting MTU on interface type direct is not supported yet (fails at start)", fix: "remove <mtu>; a macvtap follows the MTU of its source device"))
+            violations.append(Violation(at: mtu.position, "unsupported configuration: setting MTU on interface type direct is not supported yet", fix: "remove <mtu>; a macvtap follows the MTU of its source device", enforcement: .define))
         }
         if let coalesce = interface.coalesceRxFramesMax {
-            violations.append(Violation(at: coalesce.position, "coalesce settings on interface type direct are not supported (fails at define)", fix: "remove <coalesce>"))
+            violations.append(Violation(at: coalesce.position, "coalesce settings on interface type direct are not supported", fix: "remove <coalesce>", enforcement: .define))
         }
         if let filter = interface.filterRef {
-            violations.append(Violation(at: filter.position, "<filterref filter='\(filter.value)'> is silently dropped on direct interfaces: no traffic filtering happens", fix: "filter on the switch, or use a bridge interface with nwfilter"))
+            violations.append(Violation(at: filter.position, "<filterref filter='\(filter.value)'> is silently dropped on direct interfaces: no traffic filtering happens", fix: "filter on the switch, or use a bridge interface with nwfilter", enforcement: .silentlyDropped))
         }
         if let managed = interface.targetManaged, managed.value == "no" {
-            violations.append(Violation(at: managed.position, "unsupported configuration: unmanaged target dev is not supported on interfaces of type 'direct' (fails at define)", fix: "remove managed='no'"))
+            violations.append(Violation(at: managed.position, "unsupported configuration: unmanaged target dev is not supported on interfaces of type 'direct'", fix: "remove managed='no'", enforcement: .define))
         }
         for child in interface.otherChildren {
             switch child.name {
             case "ip", "route":
-                violations.append(Violation(at: child.position, "unsupported configuration: Invalid attempt to set network interface host-side IP route and/or address info on interface of type 'direct' (fails at define)", fix: "configure addresses inside the guest"))
+                violations.append(Violation(at: child.position, "unsupported configuration: Invalid attempt to set network interface host-side IP route and/or address info on interface of type 'direct'", fix: "configure addresses inside the guest", enforcement: .define))
             case "script", "downscript":
-                violations.append(Violation(at: child.position, "unsupported configuration: scripts are not supported on interfaces of type direct (fails at start)", fix: "remove <\(child.name)>"))
+                violations.append(Violation(at: child.position, "unsupported configuration: scripts are not supported on interfaces of type direct", fix: "remove <\(child.name)>", enforcement: .start))
             case "port" where child.attribute("isolated")?.value == "yes":
-                violations.append(Violation(at: child.position, "<port isolated='yes'/> is not supported for network interfaces with type='direct' (fails at define)", fix: "use mode='private' to keep guests on one device apart"))
+                violations.append(Violation(at: child.position, "<port isolated='yes'/> is not supported for network interfaces with type='direct'", fix: "use mode='private' to keep guests on one device apart", enforcement: .define))
             case "backend":
                 if let tap = child.attribute("tap") {
-                    violations.append(Violation(at: tap.position, "custom tap device path is not supported for network interfaces of type direct (fails at start)", fix: "remove tap="))
+                    violations.append(Violation(at: tap.position, "custom tap device path is not supported for network interfaces of type direct", fix: "remove tap=", enforcement: .start))
                 }
                 if child.attribute("type")?.value == "passt" {
-                    violations.append(Violation(at: child.position, "The 'passt' backend can only be used with interface type='user' (fails at define)", fix: "remove type='passt'"))
+                    violations.append(Violation(at: child.position, "The 'passt' backend can only be used with interface type='user'", fix: "remove type='passt'", enforcement: .define))
                 }
             default: break
             }
