@@ -28,9 +28,9 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
+        // Headers only (libvirt-dev); libvirt.so.0 is loaded on first use.
         .systemLibrary(
             name: "CLibvirt",
-            pkgConfig: "libvirt",
             providers: [.apt(["libvirt-dev"])]
         ),
         .target(

@@ -11,15 +11,17 @@ public final class LibvirtConnection {
     public let uri: String
     public let isReadOnly: Bool
     private var pointer: virConnectPtr?
+    private let api: LibvirtAPI
 
     /// Opens `uri` (e.g. `qemu:///system`, `test:///default`); read-only where nothing changes.
     public init(uri: String, readOnly: Bool) throws(LibvirtError) {
-        _ = LibvirtRuntime.ready
-        let opened = readOnly ? virConnectOpenReadOnly(uri) : virConnectOpen(uri)
+        let api = try LibvirtAPI.get(operation: "connecting to \(uri)")
+        let opened = readOnly ? api.connectOpenReadOnly(uri) : api.connectOpen(uri)
         guard let opened else { throw LibvirtError.last(operation: "connecting to \(uri)") }
         self.uri = uri
         self.isReadOnly = readOnly
         self.pointer = opened
+        self.api = api
     }
 
     deinit {
@@ -27,14 +29,14 @@ public final class LibvirtConnection {
     }
 
     public func close() {
-        if let pointer { virConnectClose(pointer) }
+        if let pointer { _ = api.connectClose(pointer) }
         pointer = nil
     }
 
     /// The URI libvirt resolved the connection to (e.g. `test:///default`).
     public func canonicalURI() throws(LibvirtError) -> String {
         let connection = try open("reading the connection URI")
-        guard let uri = virConnectGetURI(connection) else {
+        guard let uri = api.connectGetURI(connection) else {
             throw LibvirtError.last(operation: "reading the connection URI")
         }
         defer { free(uri) }
@@ -45,14 +47,14 @@ public final class LibvirtConnection {
     public func domainNames() throws(LibvirtError) -> [String] {
         let connection = try open("listing domains")
         var domains: UnsafeMutablePointer<virDomainPtr?>?
-        let count = virConnectListAllDomains(connection, &domains, 0)
+        let count = api.connectListAllDomains(connection, &domains, 0)
         guard count >= 0, let domains else { throw LibvirtError.last(operation: "listing domains on \(uri)") }
         defer { free(domains) }
         var names: [String] = []
         for index in 0..<Int(count) {
             guard let domain = domains[index] else { continue }
-            if let name = virDomainGetName(domain) { names.append(String(cString: name)) }
-            virDomainFree(domain)
+            if let name = api.domainGetName(domain) { names.append(String(cString: name)) }
+            _ = api.domainFree(domain)
         }
         return names
     }
@@ -61,21 +63,21 @@ public final class LibvirtConnection {
     public func domains() throws(LibvirtError) -> [DomainRecord] {
         let connection = try open("listing domains")
         var domains: UnsafeMutablePointer<virDomainPtr?>?
-        let count = virConnectListAllDomains(connection, &domains, 0)
+        let count = api.connectListAllDomains(connection, &domains, 0)
         guard count >= 0, let domains else { throw LibvirtError.last(operation: "listing domains on \(uri)") }
         defer {
-            for index in 0..<Int(count) { if let domain = domains[index] { virDomainFree(domain) } }
+            for index in 0..<Int(count) { if let domain = domains[index] { _ = api.domainFree(domain) } }
             free(domains)
         }
         var records: [DomainRecord] = []
         for index in 0..<Int(count) {
             guard let domain = domains[index] else { continue }
-            let name = virDomainGetName(domain).map { String(cString: $0) } ?? ""
+            let name = api.domainGetName(domain).map { String(cString: $0) } ?? ""
             var uuidBuffer = [CChar](repeating: 0, count: Int(VIR_UUID_STRING_BUFLEN))
             let uuid =
-                virDomainGetUUIDString(domain, &uuidBuffer) == 0
+                api.domainGetUUIDString(domain, &uuidBuffer) == 0
                 ? String(decoding: uuidBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
-            let isActive = virDomainIsActive(domain) == 1
+            let isActive = api.domainIsActive(domain) == 1
             let inactive = try xmlDescription(of: domain, flags: UInt32(VIR_DOMAIN_XML_INACTIVE.rawValue), name: name)
             let live = isActive ? try xmlDescription(of: domain, flags: 0, name: name) : nil
             records.append(DomainRecord(name: name, uuid: uuid, isActive: isActive, liveXML: live, inactiveXML: inactive))
@@ -88,23 +90,23 @@ public final class LibvirtConnection {
     public func hostInterfaces() throws(LibvirtError) -> [HostInterfaceRecord] {
         let connection = try open("listing host interfaces")
         var interfaces: UnsafeMutablePointer<virInterfacePtr?>?
-        let count = virConnectListAllInterfaces(connection, &interfaces, 0)
+        let count = api.connectListAllInterfaces(connection, &interfaces, 0)
         if count >= 0, let interfaces {
             defer { free(interfaces) }
             var records: [HostInterfaceRecord] = []
             for index in 0..<Int(count) {
                 guard let interface = interfaces[index] else { continue }
-                let name = virInterfaceGetName(interface).map { String(cString: $0) } ?? ""
-                let mac = virInterfaceGetMACString(interface).map { String(cString: $0) }
+                let name = api.interfaceGetName(interface).map { String(cString: $0) } ?? ""
+                let mac = api.interfaceGetMACString(interface).map { String(cString: $0) }
                 records.append(HostInterfaceRecord(name: name, mac: mac, nodeDeviceXML: nil))
-                virInterfaceFree(interface)
+                _ = api.interfaceFree(interface)
             }
             if !records.isEmpty { return records }
         } else {
-            virResetLastError()
+            api.resetLastError()
         }
         var devices: UnsafeMutablePointer<virNodeDevicePtr?>?
-        let deviceCount = virConnectListAllNodeDevices(
+        let deviceCount = api.connectListAllNodeDevices(
             connection, &devices, UInt32(VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET.rawValue))
         guard deviceCount >= 0, let devices else {
             throw LibvirtError.last(operation: "listing host network devices on \(uri)")
@@ -113,8 +115,8 @@ public final class LibvirtConnection {
         var records: [HostInterfaceRecord] = []
         for index in 0..<Int(deviceCount) {
             guard let device = devices[index] else { continue }
-            defer { virNodeDeviceFree(device) }
-            guard let xml = virNodeDeviceGetXMLDesc(device, 0) else { continue }
+            defer { _ = api.nodeDeviceFree(device) }
+            guard let xml = api.nodeDeviceGetXMLDesc(device, 0) else { continue }
             records.append(HostInterfaceRecord(name: nil, mac: nil, nodeDeviceXML: String(cString: xml)))
             free(xml)
         }
@@ -122,7 +124,7 @@ public final class LibvirtConnection {
     }
 
     private func xmlDescription(of domain: virDomainPtr, flags: UInt32, name: String) throws(LibvirtError) -> String {
-        guard let xml = virDomainGetXMLDesc(domain, flags) else {
+        guard let xml = api.domainGetXMLDesc(domain, flags) else {
             throw LibvirtError.last(operation: "reading the XML of domain '\(name)' on \(uri)")
         }
         defer { free(xml) }

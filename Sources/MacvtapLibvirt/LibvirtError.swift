@@ -16,7 +16,7 @@ public struct LibvirtError: Error, Sendable, CustomStringConvertible {
     /// Reads libvirt's last error on this thread and resets it. Call right after the failing
     /// call, before anything else can overwrite it.
     static func last(operation: String) -> LibvirtError {
-        guard let error = virGetLastError() else {
+        guard case .success(let api) = LibvirtAPI.shared, let error = api.getLastError() else {
             return LibvirtError(code: 0, domain: 0, message: "unknown libvirt error", operation: operation)
         }
         let result = LibvirtError(
@@ -24,28 +24,18 @@ public struct LibvirtError: Error, Sendable, CustomStringConvertible {
             domain: Int(error.pointee.domain),
             message: error.pointee.message.map { String(cString: $0) } ?? "unknown libvirt error",
             operation: operation)
-        virResetLastError()
+        api.resetLastError()
         return result
     }
 }
 
-/// Process-wide libvirt setup: the library must be initialised once, and its default error
-/// printer (which writes to stderr) replaced, because every error reaches the caller as a value.
-enum LibvirtRuntime {
-    static let ready: Void = {
-        _ = virInitialize()
-        virSetErrorFunc(nil, ignoreLibvirtError)
-    }()
-}
-
-private let ignoreLibvirtError: virErrorFunc = { _, _ in }
-
 /// The version of the libvirt library this process is linked against.
 public enum LibvirtLibrary {
+    /// The loaded library's version, or "not installed".
     public static var version: String {
-        _ = LibvirtRuntime.ready
+        guard case .success(let api) = LibvirtAPI.shared else { return "not installed" }
         var version: UInt = 0
-        guard virGetVersion(&version, nil, nil) == 0 else { return "unknown" }
+        guard api.getVersion(&version, nil, nil) == 0 else { return "unknown" }
         return "\(version / 1_000_000).\(version / 1_000 % 1_000).\(version % 1_000)"
     }
 }

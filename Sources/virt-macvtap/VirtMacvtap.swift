@@ -14,14 +14,23 @@ struct VirtMacvtap: ParsableCommand {
               virt-macvtap generate --source eth0 --mode bridge
               virt-macvtap edit vm1.xml --add-direct --source eth0 --mode vepa --dry-run
             """,
-        version: Versions.summary,
+        version: Versions.tool,
         subcommands: [Generate.self, Edit.self, Lint.self]
     )
 
     /// ArgumentParser exits with 64 on usage errors; our documented code is 2.
     static func main() {
+        // The library versions need libvirt loaded; only `--version` pays for that.
+        if CommandLine.arguments.dropFirst() == ["--version"] {
+            printLine(Versions.summary)
+            return
+        }
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(Lint.withoutInputs(Array(CommandLine.arguments.dropFirst())))
+            if var lint = command as? Lint {
+                lint.inputs += Lint.inputs(in: Array(CommandLine.arguments.dropFirst()))
+                command = lint
+            }
             try command.run()
         } catch {
             let code = exitCode(for: error)

@@ -1,0 +1,98 @@
+internal import CLibvirt
+#if canImport(Glibc)
+    internal import Glibc
+#endif
+
+/// libvirt's functions, resolved from libvirt.so.0 the first time anything needs libvirt.
+///
+/// Linking libvirt would load it and ~50 libraries it depends on (glib, gnutls, curl, krb5, …)
+/// in every process: about 12 ms before `main`, on every `lint` run of a CI job that never
+/// connects to a host. Loaded here, only `-c`/live operations pay, and the tool runs where
+/// libvirt0 is not installed.
+struct LibvirtAPI: @unchecked Sendable {
+    // @unchecked: the table is written once, in `load`, and only read afterwards; the
+    // pointers are to functions in a library that stays loaded for the life of the process.
+    typealias ConnectPtr = OpaquePointer
+    typealias DomainPtr = OpaquePointer
+
+    let initialize: @convention(c) () -> Int32
+    let setErrorFunc: @convention(c) (UnsafeMutableRawPointer?, virErrorFunc?) -> Void
+    let getVersion: @convention(c) (UnsafeMutablePointer<UInt>?, UnsafePointer<CChar>?, UnsafeMutablePointer<UInt>?) -> Int32
+    let getLastError: @convention(c) () -> virErrorPtr?
+    let resetLastError: @convention(c) () -> Void
+    let connectOpen: @convention(c) (UnsafePointer<CChar>?) -> ConnectPtr?
+    let connectOpenReadOnly: @convention(c) (UnsafePointer<CChar>?) -> ConnectPtr?
+    let connectClose: @convention(c) (ConnectPtr?) -> Int32
+    let connectGetURI: @convention(c) (ConnectPtr?) -> UnsafeMutablePointer<CChar>?
+    let connectListAllDomains: @convention(c) (ConnectPtr?, UnsafeMutablePointer<UnsafeMutablePointer<DomainPtr?>?>?, UInt32) -> Int32
+    let domainGetName: @convention(c) (DomainPtr?) -> UnsafePointer<CChar>?
+    let domainFree: @convention(c) (DomainPtr?) -> Int32
+    let domainGetUUIDString: @convention(c) (DomainPtr?, UnsafeMutablePointer<CChar>?) -> Int32
+    let domainIsActive: @convention(c) (DomainPtr?) -> Int32
+    let domainGetXMLDesc: @convention(c) (DomainPtr?, UInt32) -> UnsafeMutablePointer<CChar>?
+    let connectListAllInterfaces: @convention(c) (ConnectPtr?, UnsafeMutablePointer<UnsafeMutablePointer<OpaquePointer?>?>?, UInt32) -> Int32
+    let interfaceGetName: @convention(c) (OpaquePointer?) -> UnsafePointer<CChar>?
+    let interfaceGetMACString: @convention(c) (OpaquePointer?) -> UnsafePointer<CChar>?
+    let interfaceFree: @convention(c) (OpaquePointer?) -> Int32
+    let connectListAllNodeDevices: @convention(c) (ConnectPtr?, UnsafeMutablePointer<UnsafeMutablePointer<OpaquePointer?>?>?, UInt32) -> Int32
+    let nodeDeviceGetXMLDesc: @convention(c) (OpaquePointer?, UInt32) -> UnsafeMutablePointer<CChar>?
+    let nodeDeviceFree: @convention(c) (OpaquePointer?) -> Int32
+
+    /// The loaded table, or why libvirt cannot be used on this machine.
+    static let shared: Result<LibvirtAPI, LibvirtError> = load()
+
+    static func get(operation: String) throws(LibvirtError) -> LibvirtAPI {
+        switch shared {
+        case .success(let api): return api
+        case .failure(var error):
+            error.operation = operation
+            throw error
+        }
+    }
+
+    private static func load() -> Result<LibvirtAPI, LibvirtError> {
+        guard let handle = dlopen("libvirt.so.0", RTLD_NOW | RTLD_LOCAL) else {
+            let reason = dlerror().map { String(cString: $0) } ?? "libvirt.so.0 not found"
+            return .failure(LibvirtError(code: -1, domain: 0, message: "\(reason); install libvirt0 (apt-get install libvirt0)", operation: "loading libvirt"))
+        }
+        var missing: [String] = []
+        func symbol<Function>(_ name: String, as type: Function.Type) -> Function {
+            guard let address = dlsym(handle, name) else {
+                missing.append(name)
+                return unsafeBitCast(dlsym(handle, "virGetVersion")!, to: type)
+            }
+            return unsafeBitCast(address, to: type)
+        }
+        let api = LibvirtAPI(
+            initialize: symbol("virInitialize", as: (@convention(c) () -> Int32).self),
+            setErrorFunc: symbol("virSetErrorFunc", as: (@convention(c) (UnsafeMutableRawPointer?, virErrorFunc?) -> Void).self),
+            getVersion: symbol("virGetVersion", as: (@convention(c) (UnsafeMutablePointer<UInt>?, UnsafePointer<CChar>?, UnsafeMutablePointer<UInt>?) -> Int32).self),
+            getLastError: symbol("virGetLastError", as: (@convention(c) () -> virErrorPtr?).self),
+            resetLastError: symbol("virResetLastError", as: (@convention(c) () -> Void).self),
+            connectOpen: symbol("virConnectOpen", as: (@convention(c) (UnsafePointer<CChar>?) -> ConnectPtr?).self),
+            connectOpenReadOnly: symbol("virConnectOpenReadOnly", as: (@convention(c) (UnsafePointer<CChar>?) -> ConnectPtr?).self),
+            connectClose: symbol("virConnectClose", as: (@convention(c) (ConnectPtr?) -> Int32).self),
+            connectGetURI: symbol("virConnectGetURI", as: (@convention(c) (ConnectPtr?) -> UnsafeMutablePointer<CChar>?).self),
+            connectListAllDomains: symbol("virConnectListAllDomains", as: (@convention(c) (ConnectPtr?, UnsafeMutablePointer<UnsafeMutablePointer<DomainPtr?>?>?, UInt32) -> Int32).self),
+            domainGetName: symbol("virDomainGetName", as: (@convention(c) (DomainPtr?) -> UnsafePointer<CChar>?).self),
+            domainFree: symbol("virDomainFree", as: (@convention(c) (DomainPtr?) -> Int32).self),
+            domainGetUUIDString: symbol("virDomainGetUUIDString", as: (@convention(c) (DomainPtr?, UnsafeMutablePointer<CChar>?) -> Int32).self),
+            domainIsActive: symbol("virDomainIsActive", as: (@convention(c) (DomainPtr?) -> Int32).self),
+            domainGetXMLDesc: symbol("virDomainGetXMLDesc", as: (@convention(c) (DomainPtr?, UInt32) -> UnsafeMutablePointer<CChar>?).self),
+            connectListAllInterfaces: symbol("virConnectListAllInterfaces", as: (@convention(c) (ConnectPtr?, UnsafeMutablePointer<UnsafeMutablePointer<OpaquePointer?>?>?, UInt32) -> Int32).self),
+            interfaceGetName: symbol("virInterfaceGetName", as: (@convention(c) (OpaquePointer?) -> UnsafePointer<CChar>?).self),
+            interfaceGetMACString: symbol("virInterfaceGetMACString", as: (@convention(c) (OpaquePointer?) -> UnsafePointer<CChar>?).self),
+            interfaceFree: symbol("virInterfaceFree", as: (@convention(c) (OpaquePointer?) -> Int32).self),
+            connectListAllNodeDevices: symbol("virConnectListAllNodeDevices", as: (@convention(c) (ConnectPtr?, UnsafeMutablePointer<UnsafeMutablePointer<OpaquePointer?>?>?, UInt32) -> Int32).self),
+            nodeDeviceGetXMLDesc: symbol("virNodeDeviceGetXMLDesc", as: (@convention(c) (OpaquePointer?, UInt32) -> UnsafeMutablePointer<CChar>?).self),
+            nodeDeviceFree: symbol("virNodeDeviceFree", as: (@convention(c) (OpaquePointer?) -> Int32).self))
+        guard missing.isEmpty else {
+            return .failure(LibvirtError(code: -1, domain: 0, message: "libvirt.so.0 lacks \(missing.joined(separator: ", ")); libvirt 1.2.14 or newer is needed", operation: "loading libvirt"))
+        }
+        _ = api.initialize()
+        api.setErrorFunc(nil, ignoreLibvirtError)
+        return .success(api)
+    }
+}
+
+private let ignoreLibvirtError: virErrorFunc = { _, _ in }
