@@ -207,3 +207,60 @@ struct CommandLineTests {
         #expect(malformed.standardError.split(separator: "\n").count == 1)
     }
 }
+
+@Suite("virt-macvtap lint command line", .serialized)
+struct LintCommandLineTests {
+    @Test func exitCodesFollowTheLinterConvention() throws {
+        let good = Fixtures.examplesDirectory.appendingPathComponent("lint/good").path
+        let bad = Fixtures.examplesDirectory.appendingPathComponent("lint/bad").path
+        #expect(try Tool.run(["lint", good]).status == 0)
+        #expect(try Tool.run(["lint", bad]).status == 1)
+        #expect(try Tool.run(["lint", good, "--fail-level", "info"]).status == 1)
+        #expect(try Tool.run(["lint", "--disable", "no-such-rule", good]).status == 2)
+        #expect(try Tool.run(["lint", "--format", "yaml", good]).status == 2)
+        #expect(try Tool.run(["lint"]).status == 2)
+        #expect(try Tool.run(["lint", "--schema", "/nonexistent/domain.rng", good]).status == 2)
+        let missing = try Tool.run(["lint", good, "/nonexistent/vm.xml"])
+        #expect(missing.status == 3)
+        #expect(missing.standardError.contains("/nonexistent/vm.xml: cannot open it"))
+        #expect(try Tool.run(["lint", "-c", "test:///nonexistent/host.xml", good]).status == 3)
+    }
+
+    @Test func inputsMixWithOptionsInAnyOrder() throws {
+        let bad = Fixtures.examplesDirectory.appendingPathComponent("lint/bad/typo-and-copy.xml").path
+        let good = Fixtures.examplesDirectory.appendingPathComponent("lint/good/app02.xml").path
+        let result = try Tool.run(["lint", good, "--format", "json", "--disable", "model-missing", bad, "--", "-"])
+        // "-" after "--" is standard input, which is empty here: not well-formed.
+        #expect(result.standardOutput.contains("\"files\" : 3"))
+        #expect(!result.standardOutput.contains("\"ruleID\" : \"model-missing\""))
+        #expect(result.standardOutput.contains("\"ruleID\" : \"source-mode-invalid\""))
+    }
+
+    @Test func readsStandardInput() throws {
+        let process = Process()
+        process.executableURL = Tool.executable
+        process.arguments = ["lint", "--format", "github", "-"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        input.fileHandleForWriting.write(Data("<interface type='direct'><source dev='eth0' mode='VEPA'/></interface>".utf8))
+        try input.fileHandleForWriting.close()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        #expect(text.contains("::error file=<stdin>,line=1,col=45,title=source-mode-invalid::"))
+    }
+
+    @Test func everyFormatRenders() throws {
+        let bad = Fixtures.examplesDirectory.appendingPathComponent("lint/bad").path
+        for format in ["text", "json", "sarif", "github", "junit"] {
+            let result = try Tool.run(["lint", "--format", format, bad])
+            #expect(result.status == 1, "\(format)")
+            #expect(!result.standardOutput.isEmpty, "\(format)")
+        }
+        let list = try Tool.run(["lint", "--list-rules"])
+        #expect(list.status == 0 && list.standardOutput.contains("mac-duplicate-across-domains"))
+    }
+}
