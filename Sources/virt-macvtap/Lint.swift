@@ -102,7 +102,12 @@ struct Lint: ParsableCommand {
                 throw fail(error.description, code: ExitStatus.system)
             }
         }
-        let report = linter.lint(LintInputs.expand(inputs), hosts: hosts)
+        let report: LintReport
+        do {
+            report = try linter.lint(LintInputs.expand(inputs), hosts: hosts)
+        } catch {
+            throw fail(error.description, code: ExitStatus.usage)
+        }
         for readError in report.readErrors {
             FileHandle.standardError.write(Data("virt-macvtap: error: \(readError)\n".utf8))
         }

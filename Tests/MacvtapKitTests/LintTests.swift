@@ -7,7 +7,7 @@ struct LintTests {
     static func lint(_ documents: [String: String], configuration: LintConfiguration = LintConfiguration(), hosts: [HostInventory] = []) throws -> LintReport {
         let linter = try Linter(configuration: configuration)
         let sources = documents.sorted { $0.key < $1.key }.map { DocumentSource.memory(Array($0.value.utf8), name: $0.key) }
-        return linter.lint(sources, hosts: hosts)
+        return try linter.lint(sources, hosts: hosts)
     }
 
     static let vm1 = """
@@ -114,7 +114,7 @@ struct LintTests {
 
     @Test func unreadableFilesAreIOErrors() throws {
         let linter = try Linter(configuration: LintConfiguration())
-        let report = linter.lint([.file("/nonexistent/vm.xml")])
+        let report = try linter.lint([.file("/nonexistent/vm.xml")])
         #expect(report.readErrors.count == 1)
         #expect(report.exitStatus == 3)
     }

@@ -10,7 +10,7 @@ struct RuleExampleTests {
 
     static func findings(_ documents: [String]) -> [Finding] {
         let sources = documents.enumerated().map { DocumentSource.memory(Array($0.element.utf8), name: "example-\($0.offset).xml") }
-        return linter.lint(sources).findings
+        return try! linter.lint(sources).findings
     }
 
     @Test func idsAreUniqueAndStable() {

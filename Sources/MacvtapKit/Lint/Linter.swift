@@ -29,24 +29,31 @@ public struct LintReport: Sendable {
 /// Runs every enabled rule over a set of documents.
 public final class Linter: Sendable {
     public let configuration: LintConfiguration
-    private let domainSchema: RelaxNGSchema?
-    private let interfaceSchema: RelaxNGSchema?
+    private let domainSchema: SchemaCompilation?
+    private let interfaceSchema: SchemaCompilation?
     private let documentRules: [any DocumentRule]
     private let crossDocumentRules: [any CrossDocumentRule]
     private let liveHostRules: [any LiveHostRule]
 
-    /// Compiles each schema once for the whole run. `domainSchemaPath` overrides the lookup of
-    /// libvirt's domain.rng; it is only required when the libvirt-schema rule is enabled.
+    /// Finds the schemas now (a missing one is an error at once) and compiles each once, in the
+    /// background: files are read, parsed and checked by the rules meanwhile, and only schema
+    /// validation waits. `domainSchemaPath` overrides the lookup of libvirt's domain.rng; it is
+    /// only required when the libvirt-schema rule is enabled.
     public init(configuration: LintConfiguration, domainSchemaPath: String? = nil) throws(LintSetupError) {
         self.configuration = configuration
-        do {
-            domainSchema =
-                configuration.isEnabled(LibvirtSchemaRule.description.id)
-                ? try SchemaLocator.loadDomainSchema(path: domainSchemaPath) : nil
+        do throws(SchemaNotFound) {
+            if !configuration.isEnabled(LibvirtSchemaRule.description.id) {
+                domainSchema = nil
+            } else if let domainSchemaPath {
+                domainSchema = SchemaCompilation(path: domainSchemaPath)
+            } else {
+                domainSchema = SchemaCompilation(path: try SchemaLocator.domainSchemaPath())
+            }
             interfaceSchema =
-                configuration.isEnabled(InterfaceSchemaRule.description.id) ? try SchemaLocator.loadInterfaceSchema() : nil
+                configuration.isEnabled(InterfaceSchemaRule.description.id)
+                ? SchemaCompilation(path: try SchemaLocator.interfaceSchemaPath()) : nil
         } catch {
-            throw .schema(error)
+            throw .schema(.notFound(error))
         }
         documentRules = RuleRegistry.documentRules.filter { configuration.isEnabled($0.description.id) }.map { $0.init() }
         crossDocumentRules = RuleRegistry.crossDocumentRules.filter { configuration.isEnabled($0.description.id) }.map { $0.init() }
@@ -54,11 +61,15 @@ public final class Linter: Sendable {
     }
 
     /// Lints `sources` in parallel (all cores), then across them, then against `hosts`.
-    public func lint(_ sources: [DocumentSource], hosts: [HostInventory] = []) -> LintReport {
+    /// Throws only when a schema file exists but does not compile.
+    public func lint(_ sources: [DocumentSource], hosts: [HostInventory] = []) throws(LintSetupError) -> LintReport {
         let results = Mutex<[FileResult?]>(Array(repeating: nil, count: sources.count))
         DispatchQueue.concurrentPerform(iterations: sources.count) { index in
             let result = lintOne(sources[index])
             results.withLock { $0[index] = result }
+        }
+        for compilation in [domainSchema, interfaceSchema].compactMap({ $0 }) {
+            if case .failure(let error) = compilation.result { throw .schema(.invalid(error)) }
         }
         let fileResults = results.withLock { $0 }.map { $0! }
         var findings = fileResults.flatMap(\.findings)
@@ -130,13 +141,13 @@ public final class Linter: Sendable {
         let ruleLines = ruleFindings.map(\.line)
         func isExplained(_ range: ClosedRange<Int>) -> Bool { ruleLines.contains { range.contains($0) } }
         var schemaFindings: [Finding] = []
-        if let domainSchema, !domain.isDeviceXML, let root = xml.root {
+        if case .success(let domainSchema)? = domainSchema?.result, !domain.isDeviceXML, let root = xml.root {
             for problem in SchemaFindings.readable(domainSchema.validate(xml), schemaName: "domain.rng", within: root)
             where !isExplained(problem.lines) {
                 add(LibvirtSchemaRule.description, Violation(at: problem.position, problem.message, fix: "compare with https://libvirt.org/formatdomain.html; virt-xml-validate reports the same"), file: file, domain: label, to: &schemaFindings)
             }
         }
-        if let interfaceSchema {
+        if case .success(let interfaceSchema)? = interfaceSchema?.result {
             for entry in domain.directInterfaces {
                 let element = domain.element(of: entry)
                 let diagnostics = interfaceSchema.validate(element)
@@ -166,6 +177,31 @@ public final class Linter: Sendable {
         return Finding(
             ruleID: description.id, severity: configuration.severity(of: description), file: file,
             position: violation.position, message: violation.message + suffix, fix: violation.fix, domain: domain)
+    }
+}
+
+/// A schema being compiled on a background thread; `result` waits for it.
+final class SchemaCompilation: @unchecked Sendable {
+    // @unchecked: `compiled` is written once on the compiling thread before `done` is
+    // signalled, and read only after waiting on `done`.
+    private let done = DispatchGroup()
+    private var compiled: Result<RelaxNGSchema, XMLParseError>?
+
+    init(path: String) {
+        done.enter()
+        DispatchQueue.global(qos: .userInitiated).async {
+            do throws(XMLParseError) {
+                self.compiled = .success(try RelaxNGSchema(contentsOfFile: path))
+            } catch {
+                self.compiled = .failure(error)
+            }
+            self.done.leave()
+        }
+    }
+
+    var result: Result<RelaxNGSchema, XMLParseError> {
+        done.wait()
+        return compiled!
     }
 }
 
