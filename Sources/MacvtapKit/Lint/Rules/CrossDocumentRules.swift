@@ -8,6 +8,24 @@ extension [DocumentSummary] {
     var interfaceUses: [InterfaceUse] {
         flatMap { summary in summary.interfaces.map { InterfaceUse(summary: summary, entry: $0) } }
     }
+
+    /// Every use of a value (a MAC, a target name) after its first use by another domain in
+    /// another file, with that first use.
+    func repeatedUses<Key: Hashable>(of key: (InterfaceUse) -> Key?) -> [(use: InterfaceUse, first: InterfaceUse)] {
+        var firstUse: [Key: InterfaceUse] = [:]
+        var repeats: [(InterfaceUse, InterfaceUse)] = []
+        for use in interfaceUses {
+            guard let value = key(use) else { continue }
+            guard let earlier = firstUse[value] else {
+                firstUse[value] = use
+                continue
+            }
+            if !earlier.summary.isSameDomain(as: use.summary), earlier.summary.file != use.summary.file {
+                repeats.append((use, earlier))
+            }
+        }
+        return repeats
+    }
 }
 
 public struct MACDuplicateAcrossFilesRule: CrossDocumentRule {
@@ -28,22 +46,13 @@ public struct MACDuplicateAcrossFilesRule: CrossDocumentRule {
         ]])
 
     public func check(_ documents: [DocumentSummary]) -> [Violation] {
-        var firstUse: [MACAddress: InterfaceUse] = [:]
-        var violations: [Violation] = []
-        for use in documents.interfaceUses {
-            guard let mac = use.entry.macAddress, let position = use.entry.mac?.position else { continue }
-            guard let earlier = firstUse[mac] else {
-                firstUse[mac] = use
-                continue
-            }
-            guard !earlier.summary.isSameDomain(as: use.summary), earlier.summary.file != use.summary.file else { continue }
-            violations.append(
-                Violation(
-                    at: position, "MAC \(mac) is also used by \(earlier.summary.label) (\(earlier.summary.file):\(earlier.entry.position.line))",
-                    fix: "give one of them a new MAC (virt-macvtap generate prints a fresh one)",
-                    file: use.summary.file, domain: use.summary.domainName))
+        documents.repeatedUses { $0.entry.macAddress }.map { use, first in
+            Violation(
+                at: use.entry.mac?.position ?? use.entry.position,
+                "MAC \(use.entry.macAddress!) is also used by \(first.summary.label) (\(first.summary.file):\(first.entry.position.line))",
+                fix: "give one of them a new MAC (virt-macvtap generate prints a fresh one)",
+                file: use.summary.file, domain: use.summary.domainName)
         }
-        return violations
     }
 }
 
@@ -183,19 +192,12 @@ public struct TargetDuplicateAcrossDomainsRule: CrossDocumentRule {
         ]])
 
     public func check(_ documents: [DocumentSummary]) -> [Violation] {
-        var firstUse: [String: InterfaceUse] = [:]
-        var violations: [Violation] = []
-        for use in documents.interfaceUses {
-            guard let target = use.entry.targetDev else { continue }
-            guard let earlier = firstUse[target.value] else {
-                firstUse[target.value] = use
-                continue
-            }
-            guard !earlier.summary.isSameDomain(as: use.summary), earlier.summary.file != use.summary.file else { continue }
-            violations.append(Violation(
-                at: target.position, "target dev '\(target.value)' is also requested by \(earlier.summary.label); only one can run on a host",
-                fix: "use distinct target names, or remove <target> to let libvirt pick", file: use.summary.file, domain: use.summary.domainName))
+        documents.repeatedUses { $0.entry.targetDev?.value }.map { use, first in
+            Violation(
+                at: use.entry.targetDev!.position,
+                "target dev '\(use.entry.targetDev!.value)' is also requested by \(first.summary.label); only one can run on a host",
+                fix: "use distinct target names, or remove <target> to let libvirt pick", file: use.summary.file,
+                domain: use.summary.domainName)
         }
-        return violations
     }
 }
