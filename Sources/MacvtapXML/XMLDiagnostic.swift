@@ -1,6 +1,6 @@
 internal import CLibXML2
 
-/// A position in a source document: 1-based line and 1-based byte column.
+/// A position in a source document: 1-based line and 1-based column in Unicode code points.
 public struct SourcePosition: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
     public var line: Int
     public var column: Int

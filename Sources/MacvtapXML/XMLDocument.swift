@@ -156,7 +156,8 @@ public final class XMLDocument {
         return result
     }
 
-    /// The 1-based line and byte column of a byte offset into `source`.
+    /// The 1-based line and column (in Unicode code points, as SARIF's `unicodeCodePoints`) of a
+    /// byte offset into `source`.
     public func position(ofByteOffset offset: Int) -> SourcePosition {
         var low = 0
         var high = lineStarts.count
@@ -164,7 +165,10 @@ public final class XMLDocument {
             let middle = (low + high) / 2
             if lineStarts[middle] <= offset { low = middle } else { high = middle }
         }
-        return SourcePosition(line: low + 1, column: offset - lineStarts[low] + 1)
+        // UTF-8 continuation bytes (10xxxxxx) do not start a code point.
+        var column = 1
+        for index in lineStarts[low]..<min(offset, source.count) where source[index] & 0xC0 != 0x80 { column += 1 }
+        return SourcePosition(line: low + 1, column: column)
     }
 
     private static func lineStartOffsets(_ bytes: [UInt8]) -> [Int] {

@@ -29,6 +29,13 @@ struct XMLSpanTests {
         #expect(source.position(ofAttribute: "dev") == SourcePosition(line: 6, column: 38))
     }
 
+    @Test func columnsCountCodePointsNotBytes() throws {
+        let text = "<domain>\n  <description>é€😀</description><name>x</name>\n</domain>\n"
+        let document = try XMLDocument(bytes: Array(text.utf8), fileName: "u.xml")
+        let name = try #require(document.root?.firstChild(named: "name"))
+        #expect(name.position == SourcePosition(line: 2, column: 3 + "<description>é€😀</description>".count))
+    }
+
     @Test func parseErrorsAreValuesWithPositions() throws {
         let text = "<domain>\n  <name>vm1</nam>\n</domain>\n"
         let error = try #require(throws: XMLParseError.self) {
