@@ -56,6 +56,7 @@ let package = Package(
             name: "virt-macvtap",
             dependencies: [
                 "MacvtapKit",
+                "MacvtapSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

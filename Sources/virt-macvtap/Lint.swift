@@ -1,6 +1,7 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import MacvtapKit
+import MacvtapSystem
 
 struct Lint: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -109,11 +110,11 @@ struct Lint: ParsableCommand {
             throw fail(error.description, code: ExitStatus.usage)
         }
         for readError in report.readErrors {
-            FileHandle.standardError.write(Data("virt-macvtap: error: \(readError)\n".utf8))
+            StandardStream.error.write("virt-macvtap: error: \(readError)\n")
         }
         let rendered =
             format == .text
-            ? TextReporter.render(report, colored: isatty(STDOUT_FILENO) == 1)
+            ? TextReporter.render(report, colored: StandardStream.output.isTerminal)
             : format.reporter.render(report, rules: RuleRegistry.all)
         writeStandardOutput(Array(rendered.utf8))
         if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }

@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import MacvtapKit
+import MacvtapSystem
 
 @main
 struct VirtMacvtap: ParsableCommand {
@@ -35,8 +35,8 @@ struct VirtMacvtap: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(ExitStatus.usage)
+                StandardStream.error.write(fullMessage(for: error) + "\n")
+                exitProcess(ExitStatus.usage)
             }
             exit(withError: error)
         }
@@ -52,14 +52,14 @@ enum ExitStatus {
 
 /// Prints one clear line to stderr and ends the command with `code`.
 func fail(_ message: String, code: Int32) -> ExitCode {
-    FileHandle.standardError.write(Data("virt-macvtap: error: \(message)\n".utf8))
+    StandardStream.error.write("virt-macvtap: error: \(message)\n")
     return ExitCode(code)
 }
 
 func printLine(_ text: String) {
-    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    StandardStream.output.write(text + "\n")
 }
 
 func writeStandardOutput(_ bytes: [UInt8]) {
-    FileHandle.standardOutput.write(Data(bytes))
+    StandardStream.output.write(bytes)
 }

@@ -19,7 +19,7 @@ public struct LibvirtSchemaRule: Rule {
         rationale: "libvirt only validates with virsh define --validate or virsh edit; otherwise typos and misplaced "
             + "elements are silently ignored. This is what virt-xml-validate checks.",
         severity: .error, enforcement: .schemaOnly, reference: "L20",
-        triggering: [Example.domain(Example.directInterface(Example.goodBody())).replacingOccurrences(of: "<memory unit='MiB'>512</memory>", with: "<memory unit='MiB'>lots</memory>")],
+        triggering: [Example.domain(Example.directInterface(Example.goodBody())).replacing("<memory unit='MiB'>512</memory>", with: "<memory unit='MiB'>lots</memory>")],
         nonTriggering: [Example.nic(Example.goodBody())])
 }
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Which rules run and how strict the run is: `.virt-macvtap.json` at the repository root,
 /// then command-line options on top.

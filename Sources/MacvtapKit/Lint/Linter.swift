@@ -1,5 +1,5 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
 import MacvtapLibvirt
 import MacvtapXML
 import Synchronization
@@ -221,14 +221,11 @@ public enum LintInputs {
     public static func expand(_ arguments: [String]) -> [DocumentSource] {
         var sources: [DocumentSource] = []
         for argument in arguments {
-            var isDirectory: ObjCBool = false
-            if argument != "-", FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory), isDirectory.boolValue {
-                let root = URL(fileURLWithPath: argument)
-                let files = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?
-                    .compactMap { $0 as? URL }.filter { $0.pathExtension == "xml" }.map(\.path).sorted() ?? []
-                let prefix = root.path.hasSuffix("/") ? root.path : root.path + "/"
+            var isDirectory = false
+            if argument != "-", FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory), isDirectory {
+                let subpaths = (try? FileManager.default.subpathsOfDirectory(atPath: argument)) ?? []
                 let display = argument.hasSuffix("/") ? argument : argument + "/"
-                sources += files.map { .file($0.hasPrefix(prefix) ? display + $0.dropFirst(prefix.count) : $0) }
+                sources += subpaths.filter { $0.hasSuffix(".xml") }.sorted().map { .file(display + $0) }
             } else {
                 sources.append(DocumentSource(argument: argument))
             }

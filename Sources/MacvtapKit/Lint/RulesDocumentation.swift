@@ -16,7 +16,7 @@ public enum RulesDocumentation {
 
             """
         for rule in rules {
-            text += "| [`\(rule.id)`](#\(rule.id)) | \(rule.severity.rawValue) | \(rule.enforcement.rawValue) | \(rule.summary.replacingOccurrences(of: "|", with: "\\|")) |\n"
+            text += "| [`\(rule.id)`](#\(rule.id)) | \(rule.severity.rawValue) | \(rule.enforcement.rawValue) | \(rule.summary.replacing("|", with: "\\|")) |\n"
         }
         for rule in rules {
             text += """

@@ -89,7 +89,9 @@ enum SchemaFindings {
 
 extension String {
     func between(_ prefix: String, _ suffix: String) -> String? {
-        guard let start = range(of: prefix), let end = range(of: suffix, range: start.upperBound..<endIndex) else { return nil }
+        guard let start = firstRange(of: prefix), let end = self[start.upperBound...].firstRange(of: suffix) else {
+            return nil
+        }
         return String(self[start.upperBound..<end.lowerBound])
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 public import MacvtapXML
 
 /// Finds the schemas the tool validates against, installed or in a source checkout.
@@ -23,7 +23,7 @@ public enum SchemaLocator {
         var directories: [String] = []
         if let override = environment["VIRT_MACVTAP_SCHEMA_DIR"], !override.isEmpty { directories.append(override) }
         if let executable = executableDirectory ?? runningExecutableDirectory() {
-            directories.append((executable as NSString).appendingPathComponent("../share/virt-macvtap/schemas"))
+            directories.append(executable + "/../share/virt-macvtap/schemas")
         }
         directories += ["/usr/local/share/virt-macvtap/schemas", "/usr/share/virt-macvtap/schemas"]
         // Packaging checks set this to prove an installed binary does not lean on its checkout.
@@ -80,9 +80,9 @@ public enum SchemaLocator {
         -> String
     {
         for directory in directories {
-            let candidate = (directory as NSString).appendingPathComponent(name)
+            let candidate = directory + "/" + name
             if FileManager.default.isReadableFile(atPath: candidate) {
-                return (candidate as NSString).standardizingPath
+                return URL(fileURLWithPath: candidate).standardized.path
             }
         }
         throw SchemaNotFound(name: name, searched: directories, advice: advice)
@@ -92,7 +92,7 @@ public enum SchemaLocator {
         guard let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else {
             return nil
         }
-        return (path as NSString).deletingLastPathComponent
+        return URL(fileURLWithPath: path).deletingLastPathComponent().path
     }
 
     /// `Schemas/` next to `Sources/` in the checkout this file was compiled from.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import MacvtapXML
 
 /// Formats a lint report. Stateless: the same report always gives the same text.
@@ -112,12 +112,12 @@ public enum GitHubReporter: LintReporter {
 
     /// Escaping from GitHub's toolkit (command.ts): data escapes %, CR, LF; properties also : and ,.
     static func data(_ text: String) -> String {
-        text.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D")
-            .replacingOccurrences(of: "\n", with: "%0A")
+        text.replacing("%", with: "%25").replacing("\r", with: "%0D")
+            .replacing("\n", with: "%0A")
     }
 
     static func property(_ text: String) -> String {
-        data(text).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C")
+        data(text).replacing(":", with: "%3A").replacing(",", with: "%2C")
     }
 }
 

@@ -132,7 +132,7 @@ extension String {
     func replacingDigitsAfter(_ marker: String) -> String {
         var result = ""
         var rest = Substring(self)
-        while let range = rest.range(of: marker) {
+        while let range = rest.firstRange(of: marker) {
             result += rest[..<range.upperBound]
             rest = rest[range.upperBound...]
             let digits = rest.prefix { $0.isNumber }

@@ -166,10 +166,15 @@ public struct PCIAddressDuplicateRule: DocumentRule {
             let parts = ["domain", "bus", "slot", "function"].map { Self.number(address.attribute($0)) }
             guard parts.allSatisfy({ $0 != nil }) else { continue }
             let key = parts.map { $0! }
-            let text = String(format: "%04llx:%02llx:%02llx.%llx", key[0], key[1], key[2], key[3])
+            let text = "\(Self.hex(key[0], 4)):\(Self.hex(key[1], 2)):\(Self.hex(key[2], 2)).\(Self.hex(key[3], 1))"
             finder.record(key, at: address.position, message: { _ in "XML error: Attempted double use of PCI Address \(text)" }, fix: "move one device to a free slot, or drop <address> to let libvirt assign one")
         }
         return finder.violations
+    }
+
+    static func hex(_ value: UInt64, _ width: Int) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 
     static func number(_ text: String?) -> UInt64? {
