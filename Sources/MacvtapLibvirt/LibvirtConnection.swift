@@ -43,22 +43,6 @@ public final class LibvirtConnection {
         return String(cString: uri)
     }
 
-    /// Names of every domain, running or not.
-    public func domainNames() throws(LibvirtError) -> [String] {
-        let connection = try open("listing domains")
-        var domains: UnsafeMutablePointer<virDomainPtr?>?
-        let count = api.connectListAllDomains(connection, &domains, 0)
-        guard count >= 0, let domains else { throw LibvirtError.last(operation: "listing domains on \(uri)") }
-        defer { free(domains) }
-        var names: [String] = []
-        for index in 0..<Int(count) {
-            guard let domain = domains[index] else { continue }
-            if let name = api.domainGetName(domain) { names.append(String(cString: name)) }
-            _ = api.domainFree(domain)
-        }
-        return names
-    }
-
     /// Every domain with its persistent XML and, when it runs, its live XML.
     public func domains() throws(LibvirtError) -> [DomainRecord] {
         let connection = try open("listing domains")

@@ -83,7 +83,7 @@ extension XMLDiagnostic {
 }
 
 extension String {
-    func trimmingWhitespace() -> String {
+    package func trimmingWhitespace() -> String {
         var scalars = Substring(self)
         while let last = scalars.last, last.isWhitespace { scalars.removeLast() }
         while let first = scalars.first, first.isWhitespace { scalars.removeFirst() }

@@ -51,7 +51,7 @@ struct Edit: ParsableCommand {
                     try DomainFileEditor.planAdd(try interface.spec(), to: document, path: file)
                 }
             if dryRun {
-                FileOutput.write(plan.unifiedDiff())
+                writeStandardOutput(Array(plan.unifiedDiff().utf8))
                 return
             }
             try DomainFileEditor.apply(plan)
@@ -59,11 +59,5 @@ struct Edit: ParsableCommand {
         } catch let error as DomainEditError {
             throw fail(error.description, code: error.isSystemFailure ? ExitStatus.system : ExitStatus.refused)
         }
-    }
-}
-
-enum FileOutput {
-    static func write(_ text: String) {
-        writeStandardOutput(Array(text.utf8))
     }
 }

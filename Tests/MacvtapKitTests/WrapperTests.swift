@@ -10,9 +10,9 @@ struct WrapperTests {
     @Test func opensLibvirtsTestDriverReadOnly() throws {
         let connection = try LibvirtConnection(uri: "test:///default", readOnly: true)
         #expect(try connection.canonicalURI() == "test:///default")
-        #expect(try connection.domainNames() == ["test"])
+        #expect(try connection.domains().map(\.name) == ["test"])
         connection.close()
-        #expect(throws: LibvirtError.self) { try connection.domainNames() }
+        #expect(throws: LibvirtError.self) { try connection.domains() }
     }
 
     @Test func libvirtErrorsKeepCodeAndMessage() throws {

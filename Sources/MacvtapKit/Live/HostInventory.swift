@@ -77,14 +77,4 @@ public struct HostInventory: Sendable {
         let mac = capability.firstChild(named: "address").flatMap { MACAddress($0.textContent) }
         return HostInterface(name: name, mac: mac)
     }
-
-    /// Every use of each source device on this host, for passthrough and mode checks.
-    public var directUses: [(device: String, mode: MacvtapMode?, domain: DocumentSummary, entry: DomainDocument.InterfaceEntry)] {
-        domains.flatMap { summary in
-            summary.interfaces.compactMap { entry in
-                guard let direct = entry.direct, let device = direct.source?.dev?.value else { return nil }
-                return (device, direct.effectiveMode, summary, entry)
-            }
-        }
-    }
 }

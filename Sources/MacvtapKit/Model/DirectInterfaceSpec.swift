@@ -43,14 +43,14 @@ public struct DirectInterfaceSpec: Sendable, Hashable {
             }
         }
         if let mac { try Self.checkMAC(mac) }
-        guard !model.isEmpty, model.utf8.allSatisfy(Self.isModelCharacter) else {
+        guard !model.isEmpty, model.utf8.allSatisfy(Self.isWordByte) else {
             throw InterfaceSpecError(
                 option: "--model", value: model, problem: "may only contain letters, digits, '-' and '_'",
                 fix: "use a QEMU NIC model such as virtio, e1000e or rtl8139")
         }
         if let alias {
             guard alias.hasPrefix("ua-"), alias.count > 3,
-                alias.utf8.allSatisfy({ Self.isModelCharacter($0) })
+                alias.utf8.allSatisfy({ Self.isWordByte($0) })
             else {
                 throw InterfaceSpecError(
                     option: "--alias", value: alias,
@@ -114,7 +114,7 @@ public struct DirectInterfaceSpec: Sendable, Hashable {
                 fix: "use the kernel's name for the \(what) (ip -br link)")
         }
         let allowed = name.utf8.allSatisfy { byte in
-            isModelCharacter(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":")
+            isWordByte(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":")
         }
         guard allowed else {
             throw InterfaceSpecError(
@@ -123,7 +123,8 @@ public struct DirectInterfaceSpec: Sendable, Hashable {
         }
     }
 
-    private static func isModelCharacter(_ byte: UInt8) -> Bool {
+    /// `[a-zA-Z0-9\-_]`: libvirt's pattern for model names and (after `ua-`) user aliases.
+    static func isWordByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):

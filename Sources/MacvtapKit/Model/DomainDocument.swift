@@ -81,11 +81,6 @@ public final class DomainDocument {
     public func element(of interface: InterfaceEntry) -> XMLElement {
         interfaceElements[interface.index]
     }
-
-    /// A domain description for messages: its name if it has one, else the file.
-    public var displayName: String {
-        name?.value ?? fileName
-    }
 }
 
 /// Why a document could not be read as a domain, or could not be edited.

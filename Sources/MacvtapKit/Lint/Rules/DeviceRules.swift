@@ -38,7 +38,7 @@ public struct AliasRule: InterfaceRule {
 
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
         guard let alias = interface.alias else { return [] }
-        let valid = alias.value.hasPrefix("ua-") && alias.value.count > 3 && alias.value.utf8.allSatisfy(ModelRule.isModelByte)
+        let valid = alias.value.hasPrefix("ua-") && alias.value.count > 3 && alias.value.utf8.allSatisfy(DirectInterfaceSpec.isWordByte)
         guard !valid else { return [] }
         return [Violation(at: alias.position, "alias '\(alias.value)' is not a user alias; libvirt drops it on define", fix: "rename it ua-\(alias.value.filter { $0.isLetter || $0.isNumber })")]
     }
@@ -74,7 +74,7 @@ public struct NumericAttributeRule: DirectInterfaceRule {
         if let order = interface.bootOrder, (UInt64(order.value) ?? 0) == 0 {
             violations.append(Violation(at: order.position, "XML error: Invalid value for attribute 'order' in element 'boot': '\(order.value)'", fix: "boot order starts at 1"))
         }
-        if let sndbuf = interface.tuneSndbuf, UInt64(sndbuf.value.trimmingCharacters()) == nil {
+        if let sndbuf = interface.tuneSndbuf, UInt64(sndbuf.value.trimmingWhitespace()) == nil {
             violations.append(Violation(at: sndbuf.position, "XML error: sndbuf must be a positive integer", fix: "give the size in bytes"))
         }
         for name in ["rx_queue_size", "tx_queue_size"] {
@@ -188,14 +188,5 @@ public struct UnknownElementRule: DirectInterfaceRule {
         interface.unknownChildren.map {
             Violation(at: $0.position, "<\($0.name)> is not part of libvirt's interface format and is ignored", fix: "check the spelling against https://libvirt.org/formatdomain.html#network-interfaces")
         }
-    }
-}
-
-extension String {
-    func trimmingCharacters() -> String {
-        var text = Substring(self)
-        while text.first?.isWhitespace == true { text.removeFirst() }
-        while text.last?.isWhitespace == true { text.removeLast() }
-        return String(text)
     }
 }

@@ -5,9 +5,14 @@ struct DuplicateFinder<Key: Hashable> {
     private var first: [Key: SourcePosition] = [:]
     var violations: [Violation] = []
 
-    mutating func record(_ key: Key, at position: SourcePosition, message: (SourcePosition) -> String, fix: String) {
+    /// `position` identifies the use (and is what later messages cite); the violation is
+    /// reported at `reportAt` when given (e.g. the `<mac>` inside the `<interface>`).
+    mutating func record(
+        _ key: Key, at position: SourcePosition, message: (SourcePosition) -> String, fix: String,
+        reportAt: SourcePosition? = nil
+    ) {
         if let earlier = first[key] {
-            violations.append(Violation(at: position, message(earlier), fix: fix))
+            violations.append(Violation(at: reportAt ?? position, message(earlier), fix: fix))
         } else {
             first[key] = position
         }
@@ -173,8 +178,7 @@ public struct PCIAddressDuplicateRule: DocumentRule {
     }
 
     static func hex(_ value: UInt64, _ width: Int) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        String(value, radix: 16).leftPadded(width)
     }
 
     static func number(_ text: String?) -> UInt64? {

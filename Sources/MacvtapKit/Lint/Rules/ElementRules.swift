@@ -204,18 +204,8 @@ public struct ModelRule: DirectInterfaceRule {
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
         guard let model = interface.model else { return [] }
-        guard model.value.isEmpty || !model.value.utf8.allSatisfy(Self.isModelByte) else { return [] }
+        guard model.value.isEmpty || !model.value.utf8.allSatisfy(DirectInterfaceSpec.isWordByte) else { return [] }
         return [Violation(at: model.position, "invalid argument: Model name contains invalid characters", fix: "use a QEMU NIC model such as virtio")]
-    }
-
-    /// `[a-zA-Z0-9\-_]`, libvirt's model pattern.
-    static func isModelByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
-            true
-        default: false
-        }
     }
 }
 

@@ -177,19 +177,14 @@ public struct MACDuplicateInDomainRule: DocumentRule {
         ])
 
     public func check(_ document: LintDocument) -> [Violation] {
-        var first: [MACAddress: DomainDocument.InterfaceEntry] = [:]
-        var violations: [Violation] = []
+        var finder = DuplicateFinder<MACAddress>()
         for entry in document.domain.interfaces {
             guard let mac = entry.macAddress, let position = entry.mac?.position else { continue }
-            if let earlier = first[mac] {
-                violations.append(
-                    Violation(
-                        at: position, "MAC \(mac) is also used by the interface at line \(earlier.position.line)",
-                        fix: "give each interface its own MAC (virt-macvtap generate prints a fresh one)"))
-            } else {
-                first[mac] = entry
-            }
+            finder.record(
+                mac, at: entry.position,
+                message: { "MAC \(mac) is also used by the interface at line \($0.line)" },
+                fix: "give each interface its own MAC (virt-macvtap generate prints a fresh one)", reportAt: position)
         }
-        return violations
+        return finder.violations
     }
 }
