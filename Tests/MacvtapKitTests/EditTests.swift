@@ -132,6 +132,7 @@ struct EditTests {
         (DirectInterfaceSpec(sourceDevice: ""), "--source"),
         (DirectInterfaceSpec(sourceDevice: "averyveryverylongname"), "--source"),
         (DirectInterfaceSpec(sourceDevice: "eth0/1"), "--source"),
+        (DirectInterfaceSpec(sourceDevice: "eth0:1"), "--source"),
         (DirectInterfaceSpec(sourceDevice: "eth0", targetDevice: "macvtap3"), "--target"),
         (DirectInterfaceSpec(sourceDevice: "eth0", targetDevice: "vnet0"), "--target"),
         (DirectInterfaceSpec(sourceDevice: "eth0", mac: MACAddress("01:00:5e:00:00:01")), "--mac"),

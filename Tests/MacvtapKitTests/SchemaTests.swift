@@ -71,6 +71,7 @@ struct SchemaTests {
         ("guest-side ip", "<ip address='192.0.2.5'/>"),
         ("unmanaged target", "<target dev='tap0' managed='no'/>"),
         ("too long target", "<target dev='abcdefghijklmnop'/>"),
+        ("colon in target", "<target dev='tap:1'/>"),
         ("acpi index 0", "<acpi index='0'/>"),
         ("openvswitch virtualport", "<virtualport type='openvswitch'/>"),
         ("untyped virtualport", "<virtualport/>"),

@@ -97,29 +97,17 @@ public struct DirectInterfaceSpec: Sendable, Hashable {
         return XMLElementSpec("interface", attributes: interfaceAttributes, children: children)
     }
 
-    /// libvirt's `deviceName`: `[a-zA-Z0-9_.\-\\:/]+`; the kernel's IFNAMSIZ allows 15 bytes,
-    /// and rejects `/`, whitespace, `.` and `..`.
+    /// A name both libvirt (`deviceName`) and the kernel (`dev_valid_name`: at most 15 bytes,
+    /// no `/`, `:` or whitespace, not `.` or `..`) accept.
     static func checkDeviceName(_ name: String, option: String, what: String) throws(InterfaceSpecError) {
-        if name.isEmpty {
-            throw InterfaceSpecError(option: option, value: name, problem: "is empty", fix: "name a host interface, e.g. eth0")
+        let fix = name.isEmpty ? "name a host interface, e.g. eth0" : "use the kernel's name for the \(what) (ip -br link)"
+        if let problem = LinuxInterfaceName.problem(with: name) {
+            throw InterfaceSpecError(option: option, value: name, problem: problem, fix: fix)
         }
-        if name.utf8.count > 15 {
+        // Narrower than the kernel: what libvirt's deviceName pattern and our schema accept.
+        guard name.utf8.allSatisfy({ isWordByte($0) || $0 == UInt8(ascii: ".") }) else {
             throw InterfaceSpecError(
-                option: option, value: name, problem: "is \(name.utf8.count) bytes; Linux interface names "
-                    + "have at most 15", fix: "use the kernel's name for the \(what) (ip -br link)")
-        }
-        if name == "." || name == ".." || name.contains("/") {
-            throw InterfaceSpecError(
-                option: option, value: name, problem: "is not a valid Linux interface name",
-                fix: "use the kernel's name for the \(what) (ip -br link)")
-        }
-        let allowed = name.utf8.allSatisfy { byte in
-            isWordByte(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":")
-        }
-        guard allowed else {
-            throw InterfaceSpecError(
-                option: option, value: name, problem: "may only contain letters, digits, '_', '-', '.' and ':'",
-                fix: "use the kernel's name for the \(what) (ip -br link)")
+                option: option, value: name, problem: "may only contain letters, digits, '_', '-' and '.'", fix: fix)
         }
     }
 
