@@ -37,6 +37,21 @@ struct LibvirtAPI: @unchecked Sendable {
     let connectListAllNodeDevices: @convention(c) (ConnectPtr?, UnsafeMutablePointer<UnsafeMutablePointer<OpaquePointer?>?>?, UInt32) -> Int32
     let nodeDeviceGetXMLDesc: @convention(c) (OpaquePointer?, UInt32) -> UnsafeMutablePointer<CChar>?
     let nodeDeviceFree: @convention(c) (OpaquePointer?) -> Int32
+    let domainLookupByName: @convention(c) (ConnectPtr?, UnsafePointer<CChar>?) -> DomainPtr?
+    let domainLookupByUUIDString: @convention(c) (ConnectPtr?, UnsafePointer<CChar>?) -> DomainPtr?
+    let domainLookupByID: @convention(c) (ConnectPtr?, Int32) -> DomainPtr?
+    let domainGetID: @convention(c) (DomainPtr?) -> UInt32
+    let domainGetState: @convention(c) (DomainPtr?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?, UInt32) -> Int32
+    let domainIsPersistent: @convention(c) (DomainPtr?) -> Int32
+    let domainAttachDeviceFlags: @convention(c) (DomainPtr?, UnsafePointer<CChar>?, UInt32) -> Int32
+    let domainDetachDeviceFlags: @convention(c) (DomainPtr?, UnsafePointer<CChar>?, UInt32) -> Int32
+    let eventRegisterDefaultImpl: @convention(c) () -> Int32
+    let eventRunDefaultImpl: @convention(c) () -> Int32
+    let connectDomainEventRegisterAny: @convention(c) (ConnectPtr?, DomainPtr?, Int32, virConnectDomainEventGenericCallback?, UnsafeMutableRawPointer?, virFreeCallback?) -> Int32
+    let connectDomainEventDeregisterAny: @convention(c) (ConnectPtr?, Int32) -> Int32
+    let connectRegisterCloseCallback: @convention(c) (ConnectPtr?, virConnectCloseFunc?, UnsafeMutableRawPointer?, virFreeCallback?) -> Int32
+    let connectUnregisterCloseCallback: @convention(c) (ConnectPtr?, virConnectCloseFunc?) -> Int32
+    let connectSetKeepAlive: @convention(c) (ConnectPtr?, Int32, UInt32) -> Int32
 
     /// The loaded table, or why libvirt cannot be used on this machine.
     static let shared: Result<LibvirtAPI, LibvirtError> = load()
@@ -85,7 +100,22 @@ struct LibvirtAPI: @unchecked Sendable {
             interfaceFree: symbol("virInterfaceFree", as: (@convention(c) (OpaquePointer?) -> Int32).self),
             connectListAllNodeDevices: symbol("virConnectListAllNodeDevices", as: (@convention(c) (ConnectPtr?, UnsafeMutablePointer<UnsafeMutablePointer<OpaquePointer?>?>?, UInt32) -> Int32).self),
             nodeDeviceGetXMLDesc: symbol("virNodeDeviceGetXMLDesc", as: (@convention(c) (OpaquePointer?, UInt32) -> UnsafeMutablePointer<CChar>?).self),
-            nodeDeviceFree: symbol("virNodeDeviceFree", as: (@convention(c) (OpaquePointer?) -> Int32).self))
+            nodeDeviceFree: symbol("virNodeDeviceFree", as: (@convention(c) (OpaquePointer?) -> Int32).self),
+            domainLookupByName: symbol("virDomainLookupByName", as: (@convention(c) (ConnectPtr?, UnsafePointer<CChar>?) -> DomainPtr?).self),
+            domainLookupByUUIDString: symbol("virDomainLookupByUUIDString", as: (@convention(c) (ConnectPtr?, UnsafePointer<CChar>?) -> DomainPtr?).self),
+            domainLookupByID: symbol("virDomainLookupByID", as: (@convention(c) (ConnectPtr?, Int32) -> DomainPtr?).self),
+            domainGetID: symbol("virDomainGetID", as: (@convention(c) (DomainPtr?) -> UInt32).self),
+            domainGetState: symbol("virDomainGetState", as: (@convention(c) (DomainPtr?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?, UInt32) -> Int32).self),
+            domainIsPersistent: symbol("virDomainIsPersistent", as: (@convention(c) (DomainPtr?) -> Int32).self),
+            domainAttachDeviceFlags: symbol("virDomainAttachDeviceFlags", as: (@convention(c) (DomainPtr?, UnsafePointer<CChar>?, UInt32) -> Int32).self),
+            domainDetachDeviceFlags: symbol("virDomainDetachDeviceFlags", as: (@convention(c) (DomainPtr?, UnsafePointer<CChar>?, UInt32) -> Int32).self),
+            eventRegisterDefaultImpl: symbol("virEventRegisterDefaultImpl", as: (@convention(c) () -> Int32).self),
+            eventRunDefaultImpl: symbol("virEventRunDefaultImpl", as: (@convention(c) () -> Int32).self),
+            connectDomainEventRegisterAny: symbol("virConnectDomainEventRegisterAny", as: (@convention(c) (ConnectPtr?, DomainPtr?, Int32, virConnectDomainEventGenericCallback?, UnsafeMutableRawPointer?, virFreeCallback?) -> Int32).self),
+            connectDomainEventDeregisterAny: symbol("virConnectDomainEventDeregisterAny", as: (@convention(c) (ConnectPtr?, Int32) -> Int32).self),
+            connectRegisterCloseCallback: symbol("virConnectRegisterCloseCallback", as: (@convention(c) (ConnectPtr?, virConnectCloseFunc?, UnsafeMutableRawPointer?, virFreeCallback?) -> Int32).self),
+            connectUnregisterCloseCallback: symbol("virConnectUnregisterCloseCallback", as: (@convention(c) (ConnectPtr?, virConnectCloseFunc?) -> Int32).self),
+            connectSetKeepAlive: symbol("virConnectSetKeepAlive", as: (@convention(c) (ConnectPtr?, Int32, UInt32) -> Int32).self))
         guard missing.isEmpty else {
             return .failure(LibvirtError(code: -1, domain: 0, message: "libvirt.so.0 lacks \(missing.joined(separator: ", ")); libvirt 1.2.14 or newer is needed", operation: "loading libvirt"))
         }

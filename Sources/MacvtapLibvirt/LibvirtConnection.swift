@@ -14,14 +14,64 @@ public final class LibvirtConnection {
     private let api: LibvirtAPI
 
     /// Opens `uri` (e.g. `qemu:///system`, `test:///default`); read-only where nothing changes.
-    public init(uri: String, readOnly: Bool) throws(LibvirtError) {
+    /// `receivesEvents` starts libvirt's event loop first (it must exist before the connection
+    /// does for events to arrive) and turns on keepalive, so a dead daemon is noticed while
+    /// waiting for an event.
+    public init(uri: String, readOnly: Bool, receivesEvents: Bool = false) throws(LibvirtError) {
         let api = try LibvirtAPI.get(operation: "connecting to \(uri)")
+        if receivesEvents, case .failure(let error) = LibvirtEventLoop.started { throw error }
         let opened = readOnly ? api.connectOpenReadOnly(uri) : api.connectOpen(uri)
         guard let opened else { throw LibvirtError.last(operation: "connecting to \(uri)") }
+        if receivesEvents, api.connectSetKeepAlive(opened, 2, 3) < 0 {
+            // Drivers without keepalive (test://, qemu+unix on old daemons) still deliver events.
+            api.resetLastError()
+        }
         self.uri = uri
         self.isReadOnly = readOnly
         self.pointer = opened
         self.api = api
+    }
+
+    /// Finds a domain the way virsh does: by id when the reference is a number, then by UUID,
+    /// then by name.
+    public func lookupDomain(_ reference: String) throws(LibvirtError) -> LibvirtDomain {
+        let connection = try open("looking up domain '\(reference)'")
+        if let id = Int32(reference), id >= 0, let found = api.domainLookupByID(connection, id) {
+            return LibvirtDomain(pointer: found, uri: uri, api: api)
+        }
+        api.resetLastError()
+        if reference.utf8.count == 36 || reference.utf8.count == 32,
+            let found = api.domainLookupByUUIDString(connection, reference)
+        {
+            return LibvirtDomain(pointer: found, uri: uri, api: api)
+        }
+        api.resetLastError()
+        guard let found = api.domainLookupByName(connection, reference) else {
+            throw LibvirtError.last(operation: "looking up domain '\(reference)' on \(uri)")
+        }
+        return LibvirtDomain(pointer: found, uri: uri, api: api)
+    }
+
+    /// Every domain, running or not, in libvirt's order.
+    public func allDomains() throws(LibvirtError) -> [LibvirtDomain] {
+        let connection = try open("listing domains")
+        var domains: UnsafeMutablePointer<virDomainPtr?>?
+        let count = api.connectListAllDomains(connection, &domains, 0)
+        guard count >= 0, let domains else { throw LibvirtError.last(operation: "listing domains on \(uri)") }
+        defer { free(domains) }
+        return (0..<Int(count)).compactMap { index in
+            domains[index].map { LibvirtDomain(pointer: $0, uri: uri, api: api) }
+        }
+    }
+
+    /// Starts listening for the removal of `domain`'s devices; open the connection with
+    /// `receivesEvents: true`.
+    public func watchDeviceRemoval(of domain: LibvirtDomain) throws(LibvirtError) -> DeviceRemovalWatch {
+        try DeviceRemovalWatch(connection: self, domain: domain)
+    }
+
+    func withPointer<Result>(_ body: (virConnectPtr) throws(LibvirtError) -> Result) throws(LibvirtError) -> Result {
+        try body(open("using the connection"))
     }
 
     deinit {
@@ -69,15 +119,16 @@ public final class LibvirtConnection {
         return records
     }
 
-    /// Host network interfaces: from libvirt's interface driver, else from its node devices
-    /// (drivers without an interface backend still list `net` node devices).
+    /// Host network interfaces, as libvirt's interface driver lists them (name, MAC) followed by
+    /// its `net` node devices (raw XML: drivers without an interface backend still have those,
+    /// and only they say whether a device is wireless).
     public func hostInterfaces() throws(LibvirtError) -> [HostInterfaceRecord] {
         let connection = try open("listing host interfaces")
+        var records: [HostInterfaceRecord] = []
         var interfaces: UnsafeMutablePointer<virInterfacePtr?>?
         let count = api.connectListAllInterfaces(connection, &interfaces, 0)
         if count >= 0, let interfaces {
             defer { free(interfaces) }
-            var records: [HostInterfaceRecord] = []
             for index in 0..<Int(count) {
                 guard let interface = interfaces[index] else { continue }
                 let name = api.interfaceGetName(interface).map { String(cString: $0) } ?? ""
@@ -85,7 +136,6 @@ public final class LibvirtConnection {
                 records.append(HostInterfaceRecord(name: name, mac: mac, nodeDeviceXML: nil))
                 _ = api.interfaceFree(interface)
             }
-            if !records.isEmpty { return records }
         } else {
             api.resetLastError()
         }
@@ -93,10 +143,13 @@ public final class LibvirtConnection {
         let deviceCount = api.connectListAllNodeDevices(
             connection, &devices, UInt32(VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET.rawValue))
         guard deviceCount >= 0, let devices else {
+            if !records.isEmpty {
+                api.resetLastError()
+                return records
+            }
             throw LibvirtError.last(operation: "listing host network devices on \(uri)")
         }
         defer { free(devices) }
-        var records: [HostInterfaceRecord] = []
         for index in 0..<Int(deviceCount) {
             guard let device = devices[index] else { continue }
             defer { _ = api.nodeDeviceFree(device) }

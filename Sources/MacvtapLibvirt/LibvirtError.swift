@@ -13,6 +13,13 @@ public struct LibvirtError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(operation): \(message)" }
 
+    public init(code: Int, domain: Int, message: String, operation: String) {
+        self.code = code
+        self.domain = domain
+        self.message = message
+        self.operation = operation
+    }
+
     /// Reads libvirt's last error on this thread and resets it. Call right after the failing
     /// call, before anything else can overwrite it.
     static func last(operation: String) -> LibvirtError {

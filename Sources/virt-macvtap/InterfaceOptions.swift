@@ -6,6 +6,25 @@ struct InterfaceOptions: ParsableArguments {
     @Option(name: .long, help: "Host network device the macvtap sits on (the lower device), e.g. eth0.")
     var source: String?
 
+    @Option(name: .long, help: "MAC address; default: a random free one under 52:54:00.", transform: parseMAC)
+    var mac: MACAddress?
+
+    @OptionGroup var shape: InterfaceShapeOptions
+
+    func spec() throws -> DirectInterfaceSpec {
+        guard let source else {
+            throw ValidationError("--source is required: name the host device, e.g. --source eth0")
+        }
+        return shape.spec(source: source, mac: mac)
+    }
+
+    var target: String? { shape.target }
+    var alias: String? { shape.alias }
+}
+
+/// Everything about a direct interface except where it sits and its MAC (which `attach` takes
+/// in its own forms: several --source, --mac auto).
+struct InterfaceShapeOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
@@ -14,9 +33,6 @@ struct InterfaceOptions: ParsableArguments {
             valueName: "vepa|bridge|private|passthrough"),
         transform: parseMode)
     var mode: MacvtapMode = .libvirtDefault
-
-    @Option(name: .long, help: "MAC address; default: a random free one under 52:54:00.", transform: parseMAC)
-    var mac: MACAddress?
 
     @Option(name: .long, help: "Guest NIC model.")
     var model: String = "virtio"
@@ -30,11 +46,8 @@ struct InterfaceOptions: ParsableArguments {
     @Flag(name: .long, help: "Let the guest change the host-side MAC filter (trustGuestRxFilters='yes').")
     var trustGuestRxFilters = false
 
-    func spec() throws -> DirectInterfaceSpec {
-        guard let source else {
-            throw ValidationError("--source is required: name the host device, e.g. --source eth0")
-        }
-        return DirectInterfaceSpec(
+    func spec(source: String, mac: MACAddress?) -> DirectInterfaceSpec {
+        DirectInterfaceSpec(
             sourceDevice: source, mode: mode, mac: mac, model: model, targetDevice: target, alias: alias,
             trustGuestRxFilters: trustGuestRxFilters)
     }

@@ -8,14 +8,20 @@ struct VirtMacvtap: ParsableCommand {
         commandName: "virt-macvtap",
         abstract: "Generate, edit and check libvirt macvtap interfaces (<interface type='direct'>).",
         discussion: """
-            Exit codes: 0 success; 1 the input or request was refused; 2 usage error; 3 I/O error.
+            Exit codes: 0 success; 1 the input or request was refused; 2 usage error; 3 I/O or \
+            libvirt error; 4 libvirt took a live change the domain XML does not confirm (detach \
+            timed out).
 
             Examples:
+              virt-macvtap attach vm1 --source eth0 --mode vepa
+              virt-macvtap list --all
+              virt-macvtap detach vm1 --source eth0
               virt-macvtap generate --source eth0 --mode bridge
               virt-macvtap edit vm1.xml --add-direct --source eth0 --mode vepa --dry-run
+              virt-macvtap lint domains/ --format sarif > lint.sarif
             """,
         version: Versions.tool,
-        subcommands: [Generate.self, Edit.self, Lint.self]
+        subcommands: [Attach.self, Detach.self, List.self, Generate.self, Edit.self, Lint.self]
     )
 
     /// ArgumentParser exits with 64 on usage errors; our documented code is 2.
@@ -48,6 +54,7 @@ enum ExitStatus {
     static let refused: Int32 = 1
     static let usage: Int32 = 2
     static let system: Int32 = 3
+    static let unconfirmed: Int32 = 4
 }
 
 /// Prints one clear line to stderr and ends the command with `code`.

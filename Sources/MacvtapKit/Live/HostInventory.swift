@@ -15,6 +15,15 @@ public struct HostInventory: Sendable {
     public struct HostInterface: Sendable, Hashable {
         public var name: String
         public var mac: MACAddress?
+        /// A wireless device (node device capability 80211): macvtap cannot work on it, the
+        /// access point drops frames from MACs it did not associate.
+        public var isWireless: Bool
+
+        public init(name: String, mac: MACAddress?, isWireless: Bool = false) {
+            self.name = name
+            self.mac = mac
+            self.isWireless = isWireless
+        }
     }
 
     public init(uri: String, domains: [DocumentSummary], hostInterfaces: [HostInterface]) {
@@ -27,6 +36,12 @@ public struct HostInventory: Sendable {
     public static func scan(uri: String) throws(LibvirtError) -> HostInventory {
         let connection = try LibvirtConnection(uri: uri, readOnly: true)
         defer { connection.close() }
+        return try scan(connection)
+    }
+
+    /// Reads a host's inventory over an open connection.
+    public static func scan(_ connection: LibvirtConnection) throws(LibvirtError) -> HostInventory {
+        let uri = connection.uri
         var summaries: [DocumentSummary] = []
         for record in try connection.domains() {
             let versions = [("inactive", record.inactiveXML)] + (record.liveXML.map { [("live", $0)] } ?? [])
@@ -36,8 +51,34 @@ public struct HostInventory: Sendable {
                 summaries.append(DocumentSummary(document))
             }
         }
-        let interfaces = try connection.hostInterfaces().compactMap(hostInterface(from:))
-        return HostInventory(uri: uri, domains: summaries, hostInterfaces: interfaces)
+        return HostInventory(
+            uri: uri, domains: summaries,
+            hostInterfaces: mergedHostInterfaces(try connection.hostInterfaces(), domains: summaries))
+    }
+
+    /// One entry per host device name. The macvtaps libvirt created for running guests carry
+    /// their guest's MAC: they are that guest's NIC, already in the domain XML, not a host NIC.
+    static func mergedHostInterfaces(_ records: [HostInterfaceRecord], domains: [DocumentSummary]) -> [HostInterface] {
+        let guestTaps = Set(domains.flatMap { $0.interfaces.compactMap { $0.targetDev?.value } })
+        var byName: [String: HostInterface] = [:]
+        var order: [String] = []
+        for record in records {
+            guard let found = hostInterface(from: record), !guestTaps.contains(found.name) else { continue }
+            if var known = byName[found.name] {
+                known.mac = known.mac ?? found.mac
+                known.isWireless = known.isWireless || found.isWireless
+                byName[found.name] = known
+            } else {
+                byName[found.name] = found
+                order.append(found.name)
+            }
+        }
+        return order.compactMap { byName[$0] }
+    }
+
+    /// Every MAC an interface of any domain (live or inactive XML) or a host NIC uses here.
+    public var usedMACs: Set<MACAddress> {
+        Set(domains.flatMap { $0.interfaces.compactMap(\.macAddress) } + hostInterfaces.compactMap(\.mac))
     }
 
     /// Scans several hosts at once (a fleet); the first failure is reported.
@@ -75,6 +116,7 @@ public struct HostInventory: Sendable {
             let name = capability.firstChild(named: "interface")?.textContent
         else { return nil }
         let mac = capability.firstChild(named: "address").flatMap { MACAddress($0.textContent) }
-        return HostInterface(name: name, mac: mac)
+        let isWireless = capability.children(named: "capability").contains { $0.attribute("type") == "80211" }
+        return HostInterface(name: name, mac: mac, isWireless: isWireless)
     }
 }

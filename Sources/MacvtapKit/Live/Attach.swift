@@ -1,0 +1,235 @@
+public import MacvtapLibvirt
+
+/// What `attach` was asked for: one spec per NIC (a nil MAC means "pick a free one").
+public struct AttachRequest: Sendable {
+    public var domain: String
+    public var interfaces: [DirectInterfaceSpec]
+    public var scope: ScopeOptions
+
+    public init(domain: String, interfaces: [DirectInterfaceSpec], scope: ScopeOptions) {
+        self.domain = domain
+        self.interfaces = interfaces
+        self.scope = scope
+    }
+}
+
+/// Everything decided before the first change: MACs chosen, XML rendered, notes collected.
+public struct AttachPlan: Sendable {
+    public var domain: String
+    public var uri: String
+    public var interfaces: [DirectInterfaceSpec]
+    /// The device XML sent to libvirt, one per NIC.
+    public var deviceXML: [String]
+    public var scope: DeviceScope
+    public var copies: DomainCopies
+    public var notes: [PreflightNote]
+
+    public var refusals: [PreflightNote] { notes.filter { $0.kind == .refusal } }
+}
+
+/// What became of one NIC of an attach call.
+public enum NICState: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// In the domain XML (every copy asked for).
+    case attached
+    /// libvirt refused it; nothing changed for this NIC.
+    case notAttached(reason: String)
+    /// Not tried: an earlier NIC of the batch failed.
+    case notAttempted
+    /// Attached, then detached again because the batch failed.
+    case rolledBack
+    /// Attached, and the rollback did not remove it.
+    case stillAttached(reason: String)
+    /// The XML could not be read to tell (connection lost).
+    case unknown(reason: String)
+
+    public var description: String {
+        switch self {
+        case .attached: "attached"
+        case .notAttached(let reason): "not attached (\(reason))"
+        case .notAttempted: "not attempted"
+        case .rolledBack: "rolled back (detached again)"
+        case .stillAttached(let reason): "STILL ATTACHED (\(reason))"
+        case .unknown(let reason): "unknown (\(reason))"
+        }
+    }
+}
+
+/// The outcome of an attach call, per NIC.
+public struct AttachReport: Sendable {
+    public struct Entry: Sendable {
+        public var requested: DirectInterfaceSpec
+        public var state: NICState
+        /// The NIC as the domain XML shows it after the attach (live copy when there is one).
+        public var view: DirectNICView?
+    }
+
+    public var domain: String
+    public var uri: String
+    public var copies: DomainCopies
+    public var entries: [Entry]
+    /// Why the batch stopped, when it did.
+    public var failure: String?
+
+    public var succeeded: Bool { failure == nil }
+}
+
+/// Runs lint rules on the domain with the new NICs added, and keeps what the addition caused.
+public protocol AttachLinting: Sendable {
+    func newFindings(before: [UInt8], after: [UInt8], name: String) -> [Finding]
+}
+
+extension Linter: AttachLinting {
+    public func newFindings(before: [UInt8], after: [UInt8], name: String) -> [Finding] {
+        guard let old = try? lint([.memory(before, name: name)]), let new = try? lint([.memory(after, name: name)]) else {
+            return []
+        }
+        var remaining = Dictionary(grouping: old.findings, by: { "\($0.ruleID)\u{0}\($0.message)" }).mapValues(\.count)
+        return new.findings.filter { finding in
+            let key = "\(finding.ruleID)\u{0}\(finding.message)"
+            if let count = remaining[key], count > 0 {
+                remaining[key] = count - 1
+                return false
+            }
+            return true
+        }
+    }
+
+    /// The lint configuration `attach` uses: the host checks are the preflight's own (with
+    /// this domain counted), and info-level advice is left to `lint`.
+    public static let attachConfiguration = LintConfiguration(disable: [
+        MACInUseOnHostRule.description.id, SourceDeviceOnHostRule.description.id,
+        PassthroughSharedRule.description.id, MixedModesRule.description.id,
+        MACDuplicateInDomainRule.description.id,
+    ])
+}
+
+extension LiveSession {
+    /// The preflight: nothing on the host changes. Throws for a missing domain or libvirt failure;
+    /// refusals are in the plan's notes.
+    public func planAttach(
+        _ request: AttachRequest, renderer: InterfaceRenderer, linter: (any AttachLinting)?
+    ) throws(LiveError) -> AttachPlan {
+        try request.scope.validate()
+        var notes: [PreflightNote] = []
+        var specs: [DirectInterfaceSpec] = []
+        for spec in request.interfaces {
+            do {
+                specs.append(try spec.validated())
+            } catch {
+                notes.append(PreflightNote(.refusal, error.description))
+            }
+        }
+        let domain = try lookup(request.domain)
+        let state = try state(of: domain)
+        let (scope, copies) = request.scope.resolve(domainIsActive: state.isActive)
+        if copies.contains(.live), !state.isActive {
+            notes.append(
+                PreflightNote(
+                    .refusal, "domain '\(domain.name)' is \(state), so there is no running guest to attach to (--live)",
+                    fix: "start it first, or use --config to change only its persistent definition"))
+        }
+        if copies.contains(.config), !domain.isPersistent {
+            notes.append(
+                PreflightNote(
+                    .refusal, "domain '\(domain.name)' is transient: it has no persistent definition to change (--config/--persistent)",
+                    fix: "use --live, or define the domain first (virsh define)"))
+        }
+        let inventory = try inventory()
+        let checked = AttachPreflight.check(specs, domainName: domain.name, inventory: inventory)
+        specs = checked.specs
+        notes += checked.notes
+
+        var deviceXML: [String] = []
+        for spec in specs {
+            do {
+                deviceXML.append(String(decoding: try renderer.render(spec), as: UTF8.self))
+            } catch {
+                notes.append(PreflightNote(.refusal, error.description))
+            }
+        }
+        if let linter, notes.allSatisfy({ $0.kind != .refusal }) {
+            let copy: DomainCopies = copies.contains(.config) ? .config : .live
+            let original = try document(of: domain, copy: copy)
+            var after = original.xml.source
+            for spec in specs {
+                guard let document = try? DomainDocument(bytes: after, fileName: original.fileName),
+                    let added = try? document.addingInterface(spec.elementSpec)
+                else { break }
+                after = added
+            }
+            for finding in linter.newFindings(before: original.xml.source, after: after, name: original.fileName)
+            where finding.severity >= .warning {
+                notes.append(
+                    PreflightNote(
+                        finding.severity == .error ? .refusal : .advice, finding.message, fix: finding.fix,
+                        ruleID: finding.ruleID))
+            }
+        }
+        return AttachPlan(
+            domain: domain.name, uri: uri, interfaces: specs, deviceXML: deviceXML, scope: scope, copies: copies,
+            notes: notes)
+    }
+
+    /// Attaches every NIC of the plan, checking each in the domain XML; on a failure, detaches
+    /// what this call attached. Never reports a NIC the XML does not show.
+    public func attach(_ plan: AttachPlan, detachTimeout: Duration = .seconds(10)) throws(LiveError) -> AttachReport {
+        guard plan.refusals.isEmpty else { throw .refused(plan.notes) }
+        let domain = try lookup(plan.domain)
+        var report = AttachReport(
+            domain: plan.domain, uri: plan.uri, copies: plan.copies,
+            entries: plan.interfaces.map { AttachReport.Entry(requested: $0, state: .notAttempted, view: nil) })
+        for (index, spec) in plan.interfaces.enumerated() {
+            do {
+                try domain.attachDevice(plan.deviceXML[index], scope: plan.scope)
+            } catch {
+                report.entries[index].state = .notAttached(reason: error.message)
+                report.failure = "NIC \(index + 1) of \(plan.interfaces.count) (MAC \(spec.mac!)): \(LiveError.describe(error))"
+                break
+            }
+            do throws(LiveError) {
+                let views = try views(of: spec.mac!, in: domain, copies: plan.copies)
+                if let missing = views.first(where: { $0.value == nil }) {
+                    report.entries[index].state = .unknown(reason: "libvirt accepted it but the \(missing.key) XML does not show it")
+                    report.failure = "NIC \(index + 1) (MAC \(spec.mac!)) is not in the \(missing.key) XML of '\(plan.domain)' after the attach"
+                    break
+                }
+                report.entries[index].state = .attached
+                report.entries[index].view = views[plan.copies.contains(.live) ? .live : .config] ?? nil
+            } catch {
+                report.entries[index].state = .unknown(reason: "the domain XML could not be read: \(error)")
+                report.failure = "cannot confirm NIC \(index + 1) (MAC \(spec.mac!)): \(error)"
+                break
+            }
+        }
+        if report.failure != nil {
+            rollBack(&report, domain: domain, plan: plan, timeout: detachTimeout)
+        }
+        return report
+    }
+
+    private func rollBack(_ report: inout AttachReport, domain: LibvirtDomain, plan: AttachPlan, timeout: Duration) {
+        for index in report.entries.indices.reversed() {
+            switch report.entries[index].state {
+            case .attached, .unknown: break
+            default: continue
+            }
+            guard let mac = report.entries[index].requested.mac else { continue }
+            do throws(LiveError) {
+                let outcome = try removeNIC(mac: mac, from: domain, scope: plan.scope, copies: plan.copies, timeout: timeout)
+                report.entries[index].state = outcome.isRemoved ? .rolledBack : .stillAttached(reason: outcome.description)
+            } catch {
+                report.entries[index].state = .unknown(reason: "rollback failed: \(error)")
+            }
+        }
+    }
+
+    /// The NIC with `mac` in each copy, nil where it is missing.
+    func views(of mac: MACAddress, in domain: LibvirtDomain, copies: DomainCopies) throws(LiveError) -> [DomainCopies: DirectNICView?] {
+        var result: [DomainCopies: DirectNICView?] = [:]
+        for copy in [DomainCopies.live, .config] where copies.contains(copy) {
+            let document = try document(of: domain, copy: copy)
+            result[copy] = document.interfaces.first { $0.macAddress == mac }.map(DirectNICView.init)
+        }
+        return result
+    }
+}

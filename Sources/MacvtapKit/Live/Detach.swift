@@ -1,0 +1,220 @@
+public import MacvtapLibvirt
+
+/// Which direct NIC(s) `detach` means.
+public enum NICSelector: Sendable, Hashable, CustomStringConvertible {
+    case mac(MACAddress)
+    case target(String)
+    case alias(String)
+    case source(String)
+
+    public var description: String {
+        switch self {
+        case .mac(let mac): "MAC \(mac)"
+        case .target(let name): "target device '\(name)'"
+        case .alias(let name): "alias '\(name)'"
+        case .source(let name): "source device '\(name)'"
+        }
+    }
+
+    func matches(_ entry: DomainDocument.InterfaceEntry) -> Bool {
+        switch self {
+        case .mac(let mac): entry.macAddress == mac
+        case .target(let name): entry.targetDev?.value == name
+        case .alias(let name): entry.alias?.value == name
+        case .source(let name): entry.direct?.source?.dev?.value == name
+        }
+    }
+}
+
+public struct DetachRequest: Sendable {
+    public var domain: String
+    public var selector: NICSelector
+    /// With `.source`: every NIC on that device instead of refusing when there are several.
+    public var all: Bool
+    public var scope: ScopeOptions
+    /// How long to wait, from the request, for the guest to release each NIC.
+    public var timeout: Duration
+
+    public init(domain: String, selector: NICSelector, all: Bool, scope: ScopeOptions, timeout: Duration) {
+        self.domain = domain
+        self.selector = selector
+        self.all = all
+        self.scope = scope
+        self.timeout = timeout
+    }
+}
+
+/// How one NIC's removal ended.
+public enum RemovalResult: Sendable, Hashable, CustomStringConvertible {
+    /// Gone from every copy asked for (the live XML re-read after the device-removed event).
+    case removed
+    /// The guest did not release it in time; it is still in the live XML.
+    case timedOut(seconds: Double)
+    /// The guest refused (libvirt's device-removal-failed event).
+    case refusedByGuest
+    /// The connection closed while waiting; its state is unknown.
+    case connectionLost
+    /// The copy named is still there although libvirt reported nothing wrong.
+    case stillPresent(copy: String)
+
+    public var isRemoved: Bool { self == .removed }
+
+    public var description: String {
+        switch self {
+        case .removed: "removed"
+        case .timedOut(let seconds):
+            "the guest did not release it within \(Self.format(seconds)) s and it is still in the live XML: the guest must acknowledge ACPI PCI hot-unplug (a running OS with PCI hotplug support); libvirt keeps the request pending, so it may still go later"
+        case .refusedByGuest: "the guest refused the unplug (libvirt's device-removal-failed event); it is still in the live XML"
+        case .connectionLost: "the connection to libvirt was lost while waiting; whether it was removed is unknown"
+        case .stillPresent(let copy): "libvirt reported success but the \(copy) XML still shows it"
+        }
+    }
+
+    private static func format(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+    }
+}
+
+public struct DetachReport: Sendable {
+    public struct Entry: Sendable {
+        public var nic: DirectNICView
+        public var result: RemovalResult
+    }
+    public var domain: String
+    public var uri: String
+    public var copies: DomainCopies
+    public var entries: [Entry]
+    public var succeeded: Bool { entries.allSatisfy { $0.result.isRemoved } }
+}
+
+extension LiveSession {
+    /// Finds the NICs the request means, or refuses (none, ambiguous, not a direct NIC).
+    public func detachTargets(_ request: DetachRequest) throws(LiveError) -> (domain: LibvirtDomain, nics: [DirectNICView], copies: DomainCopies, scope: DeviceScope) {
+        try request.scope.validate()
+        let domain = try lookup(request.domain)
+        let state = try state(of: domain)
+        let (scope, copies) = request.scope.resolve(domainIsActive: state.isActive)
+        if copies.contains(.live), !state.isActive {
+            throw .refused([
+                PreflightNote(
+                    .refusal, "domain '\(domain.name)' is \(state): there is no live NIC to detach (--live)",
+                    fix: "use --config to change its persistent definition")
+            ])
+        }
+        let copy: DomainCopies = copies.contains(.live) ? .live : .config
+        let document = try document(of: domain, copy: copy)
+        let matching = document.interfaces.filter(request.selector.matches)
+        let direct = matching.filter { $0.direct != nil }
+        if direct.isEmpty {
+            if let other = matching.first {
+                throw .refused([
+                    PreflightNote(
+                        .refusal, "the interface with \(request.selector) on '\(domain.name)' is type='\(other.type?.value ?? "?")', not a direct (macvtap) interface",
+                        fix: "virt-macvtap detaches direct interfaces only; use virsh detach-interface for others")
+                ])
+            }
+            let present = document.directInterfaces.map(Self.candidateLabel)
+            throw .refused([
+                PreflightNote(
+                    .refusal, "no direct interface with \(request.selector) in the \(copy) XML of '\(domain.name)'",
+                    fix: present.isEmpty ? "it has no direct interfaces" : "it has \(present.joined(separator: "; "))")
+            ])
+        }
+        let ambiguous: Bool
+        switch request.selector {
+        case .source: ambiguous = direct.count > 1 && !request.all
+        default: ambiguous = direct.count > 1
+        }
+        if ambiguous {
+            throw .refused([
+                PreflightNote(
+                    .refusal, "\(direct.count) direct interfaces of '\(domain.name)' match \(request.selector): \(direct.map(Self.candidateLabel).joined(separator: "; "))",
+                    fix: "name one with --mac" + (request.selector.isSource ? ", or add --all to detach them all" : ""))
+            ])
+        }
+        return (domain, direct.map(DirectNICView.init), copies, scope)
+    }
+
+    /// Detaches the NICs found by `detachTargets`, one at a time, each confirmed in the XML.
+    public func detach(_ request: DetachRequest) throws(LiveError) -> DetachReport {
+        let targets = try detachTargets(request)
+        var report = DetachReport(domain: targets.domain.name, uri: uri, copies: targets.copies, entries: [])
+        for nic in targets.nics {
+            guard let mac = MACAddress(nic.mac) else { continue }
+            let result = try removeNIC(
+                mac: mac, from: targets.domain, scope: targets.scope, copies: targets.copies, timeout: request.timeout)
+            report.entries.append(DetachReport.Entry(nic: nic, result: result))
+        }
+        return report
+    }
+
+    /// Sends the detach for the NIC with `mac` and waits for it to leave every copy in `copies`.
+    /// For the live copy that is libvirt's device-removed event, then a re-read of the live XML.
+    func removeNIC(
+        mac: MACAddress, from domain: LibvirtDomain, scope: DeviceScope, copies: DomainCopies, timeout: Duration
+    ) throws(LiveError) -> RemovalResult {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let copy: DomainCopies = copies.contains(.live) ? .live : .config
+        let document = try document(of: domain, copy: copy)
+        guard let entry = document.interfaces.first(where: { $0.macAddress == mac }),
+            let range = document.element(of: entry).byteRange
+        else {
+            return .removed
+        }
+        let deviceXML = String(decoding: document.xml.source[range], as: UTF8.self)
+        var watch: DeviceRemovalWatch?
+        if copies.contains(.live) {
+            do {
+                watch = try connection.watchDeviceRemoval(of: domain)
+            } catch {
+                throw .libvirt(error)
+            }
+        }
+        defer { watch?.cancel() }
+        do {
+            try domain.detachDevice(deviceXML, scope: scope)
+        } catch {
+            throw .libvirt(error)
+        }
+        var outcome = DeviceRemovalOutcome.removed
+        if let watch, let alias = entry.alias?.value {
+            outcome = watch.wait(forAlias: alias, timeout: timeout - (clock.now - start))
+        }
+        if outcome == .connectionLost { return .connectionLost }
+        do throws(LiveError) {
+            let present = try views(of: mac, in: domain, copies: copies)
+            if present[.live] ?? nil != nil {
+                switch outcome {
+                case .removalFailed: return .refusedByGuest
+                case .timedOut:
+                    let elapsed = clock.now - start
+                    return .timedOut(seconds: Double(max(elapsed, timeout).components.seconds))
+                default: return .stillPresent(copy: "live")
+                }
+            }
+            if present[.config] ?? nil != nil { return .stillPresent(copy: "persistent") }
+        } catch {
+            if case .libvirt = error, outcome != .removed { return .connectionLost }
+            throw error
+        }
+        return .removed
+    }
+
+    static func candidateLabel(_ entry: DomainDocument.InterfaceEntry) -> String {
+        let view = DirectNICView(entry)
+        let details = [view.target, view.alias, view.source.map { "on \($0)" }].compactMap { $0 }
+        return view.mac + (details.isEmpty ? "" : " (\(details.joined(separator: ", ")))")
+    }
+}
+
+extension NICSelector {
+    var isSource: Bool {
+        if case .source = self { return true }
+        return false
+    }
+}
+
+extension DeviceRemovalOutcome {
+    static let connectionLost = DeviceRemovalOutcome.connectionClosed
+}

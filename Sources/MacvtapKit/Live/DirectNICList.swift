@@ -1,0 +1,50 @@
+import MacvtapLibvirt
+
+/// One row of `list`: a direct NIC of a domain, merged across its live and persistent XML.
+public struct DirectNICRow: Sendable, Hashable, Codable {
+    public var domain: String
+    public var state: String
+    public var nic: DirectNICView
+    /// "live+config", "live" (hot-plugged only) or "config" (takes effect at next start).
+    public var copies: String
+}
+
+extension LiveSession {
+    /// Direct NICs of the named domains (any state), else of running domains, or all with `all`.
+    public func listDirectNICs(domains references: [String], all: Bool) throws(LiveError) -> [DirectNICRow] {
+        var domains: [LibvirtDomain] = []
+        if references.isEmpty {
+            do {
+                domains = try connection.allDomains()
+            } catch {
+                throw .libvirt(error)
+            }
+        } else {
+            for reference in references { domains.append(try lookup(reference)) }
+        }
+        var rows: [DirectNICRow] = []
+        for domain in domains {
+            let state = try state(of: domain)
+            if references.isEmpty, !all, !state.isActive { continue }
+            var byMAC: [String: (view: DirectNICView, copies: DomainCopies)] = [:]
+            var order: [String] = []
+            let copies: [DomainCopies] = (state.isActive ? [.live] : []) + (domain.isPersistent ? [.config] : [])
+            for copy in copies {
+                for entry in try document(of: domain, copy: copy).directInterfaces {
+                    let view = DirectNICView(entry)
+                    if let known = byMAC[view.mac] {
+                        byMAC[view.mac] = (known.view, known.copies.union(copy))
+                    } else {
+                        byMAC[view.mac] = (view, copy)
+                        order.append(view.mac)
+                    }
+                }
+            }
+            for mac in order {
+                let (view, found) = byMAC[mac]!
+                rows.append(DirectNICRow(domain: domain.name, state: state.description, nic: view, copies: found.description))
+            }
+        }
+        return rows
+    }
+}

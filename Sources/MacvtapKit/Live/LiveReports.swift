@@ -1,0 +1,124 @@
+import FoundationEssentials
+
+/// Text and JSON renderings of the live commands' results (the CLI only prints them).
+public enum LiveReports {
+    public static func text(_ report: AttachReport) -> String {
+        var lines: [String] = []
+        for entry in report.entries {
+            let mac = entry.requested.mac?.description ?? "?"
+            if entry.state == .attached, let view = entry.view {
+                lines.append("attached \(mac) to \(report.domain) (\(report.copies)): \(describe(view))")
+            } else {
+                lines.append("\(mac) on \(entry.requested.sourceDevice): \(entry.state)")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    public static func text(_ report: DetachReport) -> String {
+        report.entries.map { entry in
+            entry.result.isRemoved
+                ? "detached \(entry.nic.mac) from \(report.domain) (\(report.copies)); it is gone from the domain XML"
+                : "\(entry.nic.mac) on \(report.domain): NOT detached: \(entry.result)"
+        }.joined(separator: "\n")
+    }
+
+    static func describe(_ view: DirectNICView) -> String {
+        var parts: [String] = []
+        parts.append("\(view.target ?? "no target yet") on \(view.source ?? "?"), mode \(view.mode)")
+        if let model = view.model { parts.append("model \(model)") }
+        if let alias = view.alias { parts.append("alias \(alias)") }
+        if let pci = view.pciAddress { parts.append("PCI \(pci)") }
+        return parts.joined(separator: ", ")
+    }
+
+    public static func table(_ rows: [DirectNICRow]) -> String {
+        let header = ["DOMAIN", "STATE", "MAC", "SOURCE", "MODE", "MODEL", "TARGET", "ALIAS", "IN"]
+        let cells = rows.map { row in
+            [row.domain, row.state, row.nic.mac, row.nic.source ?? "-", row.nic.mode, row.nic.model ?? "-",
+             row.nic.target ?? "-", row.nic.alias ?? "-", row.copies]
+        }
+        return formatTable(header: header, rows: cells)
+    }
+
+    /// Columns padded to their widest cell, two spaces apart.
+    public static func formatTable(header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { column, cell in
+                column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+
+    public static func json(_ report: AttachReport) -> String {
+        struct Entry: Encodable {
+            var mac: String?
+            var source: String
+            var mode: String
+            var state: String
+            var nic: DirectNICView?
+        }
+        struct Output: Encodable {
+            var domain: String
+            var uri: String
+            var copies: String
+            var succeeded: Bool
+            var failure: String?
+            var interfaces: [Entry]
+        }
+        return encode(
+            Output(
+                domain: report.domain, uri: report.uri, copies: report.copies.description, succeeded: report.succeeded,
+                failure: report.failure,
+                interfaces: report.entries.map {
+                    Entry(
+                        mac: $0.requested.mac?.description, source: $0.requested.sourceDevice,
+                        mode: $0.requested.mode.rawValue, state: $0.state.description, nic: $0.view)
+                }))
+    }
+
+    public static func json(_ plan: AttachPlan) -> String {
+        struct Output: Encodable {
+            var domain: String
+            var uri: String
+            var copies: String
+            var dryRun = true
+            var notes: [PreflightNote]
+            var deviceXML: [String]
+        }
+        return encode(
+            Output(domain: plan.domain, uri: plan.uri, copies: plan.copies.description, notes: plan.notes, deviceXML: plan.deviceXML))
+    }
+
+    public static func json(_ report: DetachReport) -> String {
+        struct Entry: Encodable {
+            var nic: DirectNICView
+            var removed: Bool
+            var result: String
+        }
+        struct Output: Encodable {
+            var domain: String
+            var uri: String
+            var copies: String
+            var succeeded: Bool
+            var interfaces: [Entry]
+        }
+        return encode(
+            Output(
+                domain: report.domain, uri: report.uri, copies: report.copies.description, succeeded: report.succeeded,
+                interfaces: report.entries.map { Entry(nic: $0.nic, removed: $0.result.isRemoved, result: $0.result.description) }))
+    }
+
+    public static func json(_ rows: [DirectNICRow]) -> String {
+        encode(rows)
+    }
+
+    private static func encode(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(value) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

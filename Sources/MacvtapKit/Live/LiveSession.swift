@@ -1,0 +1,212 @@
+import FoundationEssentials
+public import MacvtapLibvirt
+
+/// Which libvirt URI a live command talks to: `-c`, else `LIBVIRT_DEFAULT_URI`, else
+/// `qemu:///system` (virsh's order, minus its own VIRSH_DEFAULT_CONNECT_URI).
+public enum LibvirtURI {
+    public static let fallback = "qemu:///system"
+
+    public static func resolve(_ explicit: String?, environment: [String: String]? = nil) -> String {
+        if let explicit, !explicit.isEmpty { return explicit }
+        let environment = environment ?? ProcessInfo.processInfo.environment
+        if let fromEnvironment = environment["LIBVIRT_DEFAULT_URI"], !fromEnvironment.isEmpty { return fromEnvironment }
+        return fallback
+    }
+}
+
+/// The copies of a domain definition a change touches, after `--current` is resolved.
+public struct DomainCopies: OptionSet, Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    public static let live = DomainCopies(rawValue: 1)
+    public static let config = DomainCopies(rawValue: 2)
+
+    public var description: String {
+        [contains(.live) ? "live" : nil, contains(.config) ? "config" : nil].compactMap { $0 }.joined(separator: "+")
+    }
+}
+
+/// `--live / --config / --current / --persistent`, with virsh's meanings and exclusions.
+public struct ScopeOptions: Sendable, Hashable {
+    public var live: Bool
+    public var config: Bool
+    public var current: Bool
+    public var persistent: Bool
+
+    public init(live: Bool = false, config: Bool = false, current: Bool = false, persistent: Bool = false) {
+        self.live = live
+        self.config = config
+        self.current = current
+        self.persistent = persistent
+    }
+
+    /// virsh refuses these combinations the same way.
+    public func validate() throws(LiveError) {
+        if current && (live || config || persistent) {
+            throw .usage("--current cannot be combined with --live, --config or --persistent")
+        }
+    }
+
+    /// The flags for libvirt and the copies they end up changing. `--persistent` is config,
+    /// plus live when the domain runs; no option is `--current`: live when it runs, else config.
+    public func resolve(domainIsActive: Bool) -> (scope: DeviceScope, copies: DomainCopies) {
+        var scope: DeviceScope = []
+        if config || persistent { scope.insert(.config) }
+        if live || (persistent && domainIsActive) { scope.insert(.live) }
+        var copies: DomainCopies = []
+        if scope.contains(.live) { copies.insert(.live) }
+        if scope.contains(.config) { copies.insert(.config) }
+        if copies.isEmpty { copies = domainIsActive ? .live : .config }
+        return (scope, copies)
+    }
+}
+
+/// Why a live command did not do (all of) what was asked.
+public enum LiveError: Error, Sendable, CustomStringConvertible {
+    /// Options that contradict each other.
+    case usage(String)
+    /// libvirt failed (daemon down, wrong URI, permission, or it rejected the change).
+    case libvirt(LibvirtError)
+    /// Preflight refused before anything changed.
+    case refused([PreflightNote])
+
+    public var description: String {
+        switch self {
+        case .usage(let message): message
+        case .libvirt(let error): LiveError.describe(error)
+        case .refused(let notes): notes.filter { $0.kind == .refusal }.map(\.description).joined(separator: "\n")
+        }
+    }
+
+    /// One line for a libvirt error, with what to do for the common causes.
+    public static func describe(_ error: LibvirtError) -> String {
+        var hint = ""
+        let message = error.message
+        if message.contains("Failed to connect socket") || message.contains("No such file or directory") && message.contains("sock") {
+            hint = "; is libvirtd (or virtqemud) running? Check the URI with -c or LIBVIRT_DEFAULT_URI"
+        } else if message.contains("Permission denied") || message.contains("authentication") {
+            hint = "; run as root or as a member of the libvirt group, or use a qemu:///session URI"
+        } else if error.code == 42 {  // VIR_ERR_NO_DOMAIN
+            hint = "; `virsh list --all` shows the names"
+        }
+        return "\(error.operation): \(message)\(hint)"
+    }
+}
+
+/// One finding of a preflight: a refusal stops the command, advice is printed and it goes on.
+public struct PreflightNote: Sendable, Hashable, Codable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Codable { case refusal, advice }
+    public var kind: Kind
+    public var message: String
+    public var fix: String?
+    /// The lint rule behind the note, when a rule found it.
+    public var ruleID: String?
+
+    public init(_ kind: Kind, _ message: String, fix: String? = nil, ruleID: String? = nil) {
+        self.kind = kind
+        self.message = message
+        self.fix = fix
+        self.ruleID = ruleID
+    }
+
+    public var description: String {
+        message + (fix.map { "; \($0)" } ?? "") + (ruleID.map { " [\($0)]" } ?? "")
+    }
+}
+
+/// A direct NIC as a domain's XML shows it, for reports and `list`.
+public struct DirectNICView: Sendable, Hashable, Codable {
+    public var mac: String
+    public var source: String?
+    public var mode: String
+    public var model: String?
+    public var target: String?
+    public var alias: String?
+    /// `DDDD:BB:SS.F`, when libvirt assigned a PCI address.
+    public var pciAddress: String?
+
+    init(_ entry: DomainDocument.InterfaceEntry) {
+        let direct = entry.direct
+        mac = entry.macAddress?.description ?? entry.mac?.value ?? ""
+        source = direct?.source?.dev?.value
+        mode = direct?.effectiveMode?.rawValue ?? direct?.source?.mode?.value ?? MacvtapMode.libvirtDefault.rawValue
+        model = direct?.model?.value
+        target = entry.targetDev?.value
+        alias = entry.alias?.value
+        pciAddress = direct?.address.flatMap(Self.pciAddress)
+    }
+
+    private static func pciAddress(_ address: ElementRecord) -> String? {
+        guard address.attribute("type")?.value == "pci" else { return nil }
+        func field(_ name: String, width: Int) -> String {
+            let raw = address.attribute(name)?.value ?? "0"
+            let digits = raw.hasPrefix("0x") ? String(raw.dropFirst(2)) : raw
+            let value = UInt(digits, radix: raw.hasPrefix("0x") ? 16 : 10) ?? 0
+            let hex = String(value, radix: 16)
+            return String(repeating: "0", count: max(0, width - hex.count)) + hex
+        }
+        return "\(field("domain", width: 4)):\(field("bus", width: 2)):\(field("slot", width: 2)).\(field("function", width: 1))"
+    }
+}
+
+/// A connection for the live commands, with the domain XML reading they share.
+public final class LiveSession {
+    public let connection: LibvirtConnection
+
+    /// Opens `uri`: read-only for `list`, read-write and with events for attach/detach.
+    public init(uri: String, readOnly: Bool) throws(LiveError) {
+        do {
+            connection = try LibvirtConnection(uri: uri, readOnly: readOnly, receivesEvents: !readOnly)
+        } catch {
+            throw .libvirt(error)
+        }
+    }
+
+    public var uri: String { connection.uri }
+
+    func lookup(_ reference: String) throws(LiveError) -> LibvirtDomain {
+        do {
+            return try connection.lookupDomain(reference)
+        } catch where error.code == 42 {  // VIR_ERR_NO_DOMAIN
+            throw .refused([
+                PreflightNote(
+                    .refusal, "domain '\(reference)' not found on \(uri)",
+                    fix: "give its name, UUID or id as `virsh -c \(uri) list --all` shows them")
+            ])
+        } catch {
+            throw .libvirt(error)
+        }
+    }
+
+    /// A copy of the domain's definition, parsed.
+    func document(of domain: LibvirtDomain, copy: DomainCopies) throws(LiveError) -> DomainDocument {
+        let xml: String
+        do {
+            xml = try domain.xml(inactive: copy == .config)
+        } catch {
+            throw .libvirt(error)
+        }
+        do {
+            return try DomainDocument(bytes: Array(xml.utf8), fileName: "\(uri) domain '\(domain.name)' (\(copy) XML)")
+        } catch {
+            throw .libvirt(
+                LibvirtError(code: 0, domain: 0, message: error.description, operation: "reading domain '\(domain.name)'"))
+        }
+    }
+
+    func state(of domain: LibvirtDomain) throws(LiveError) -> DomainState {
+        do {
+            return try domain.state()
+        } catch {
+            throw .libvirt(error)
+        }
+    }
+
+    func inventory() throws(LiveError) -> HostInventory {
+        do {
+            return try HostInventory.scan(connection)
+        } catch {
+            throw .libvirt(error)
+        }
+    }
+}

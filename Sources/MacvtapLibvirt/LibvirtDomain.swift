@@ -1,0 +1,111 @@
+internal import CLibvirt
+#if canImport(Glibc)
+    internal import Glibc
+#endif
+
+/// One libvirt domain. Owns its `virDomainPtr` (freed in `deinit`); libvirt's own reference
+/// keeps the connection alive as long as the domain object is.
+public final class LibvirtDomain {
+    public let name: String
+    public let uuid: String
+    /// The URI of the connection it was looked up on, for messages.
+    public let uri: String
+    private let pointer: virDomainPtr
+    private let api: LibvirtAPI
+
+    init(pointer: virDomainPtr, uri: String, api: LibvirtAPI) {
+        self.pointer = pointer
+        self.uri = uri
+        self.api = api
+        self.name = api.domainGetName(pointer).map { String(cString: $0) } ?? ""
+        var buffer = [CChar](repeating: 0, count: Int(VIR_UUID_STRING_BUFLEN))
+        self.uuid =
+            api.domainGetUUIDString(pointer, &buffer) == 0
+            ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+    }
+
+    deinit {
+        _ = api.domainFree(pointer)
+    }
+
+    /// The running domain's id; nil when it is shut off.
+    public var id: Int? {
+        let id = api.domainGetID(pointer)
+        return id == UInt32.max ? nil : Int(id)
+    }
+
+    public func state() throws(LibvirtError) -> DomainState {
+        var state: Int32 = 0
+        var reason: Int32 = 0
+        guard api.domainGetState(pointer, &state, &reason, 0) == 0 else {
+            throw LibvirtError.last(operation: "reading the state of domain '\(name)'")
+        }
+        return DomainState(rawValue: Int(state)) ?? .noState
+    }
+
+    public var isPersistent: Bool { api.domainIsPersistent(pointer) == 1 }
+
+    /// The live XML (`inactive: false`, only while it runs) or the persistent configuration.
+    public func xml(inactive: Bool) throws(LibvirtError) -> String {
+        let flags = inactive ? UInt32(VIR_DOMAIN_XML_INACTIVE.rawValue) : 0
+        guard let xml = api.domainGetXMLDesc(pointer, flags) else {
+            throw LibvirtError.last(operation: "reading the \(inactive ? "persistent" : "live") XML of domain '\(name)'")
+        }
+        defer { free(xml) }
+        return String(cString: xml)
+    }
+
+    /// virDomainAttachDeviceFlags.
+    public func attachDevice(_ xml: String, scope: DeviceScope) throws(LibvirtError) {
+        guard api.domainAttachDeviceFlags(pointer, xml, scope.libvirtFlags) == 0 else {
+            throw LibvirtError.last(operation: "attaching a device to domain '\(name)'")
+        }
+    }
+
+    /// virDomainDetachDeviceFlags. For a live detach, success only means the request was sent:
+    /// the guest acknowledges it later (see `DeviceRemovalWatch`).
+    public func detachDevice(_ xml: String, scope: DeviceScope) throws(LibvirtError) {
+        guard api.domainDetachDeviceFlags(pointer, xml, scope.libvirtFlags) == 0 else {
+            throw LibvirtError.last(operation: "detaching a device from domain '\(name)'")
+        }
+    }
+
+    func withPointer<Result>(_ body: (virDomainPtr) throws(LibvirtError) -> Result) throws(LibvirtError) -> Result {
+        try body(pointer)
+    }
+}
+
+/// Which copies of a domain's definition a device change touches (`virDomainModificationImpact`).
+public struct DeviceScope: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// The running domain (VIR_DOMAIN_AFFECT_LIVE).
+    public static let live = DeviceScope(rawValue: UInt32(VIR_DOMAIN_AFFECT_LIVE.rawValue))
+    /// The persistent definition (VIR_DOMAIN_AFFECT_CONFIG).
+    public static let config = DeviceScope(rawValue: UInt32(VIR_DOMAIN_AFFECT_CONFIG.rawValue))
+    /// Live when the domain runs, else config (VIR_DOMAIN_AFFECT_CURRENT, i.e. no flag).
+    public static let current: DeviceScope = []
+
+    var libvirtFlags: UInt32 { rawValue }
+}
+
+/// `virDomainState`, named as virsh prints it.
+public enum DomainState: Int, Sendable, CustomStringConvertible {
+    case noState = 0, running, blocked, paused, shuttingDown, shutOff, crashed, suspended
+
+    public var isActive: Bool { self != .shutOff && self != .noState }
+
+    public var description: String {
+        switch self {
+        case .noState: "no state"
+        case .running: "running"
+        case .blocked: "idle"
+        case .paused: "paused"
+        case .shuttingDown: "in shutdown"
+        case .shutOff: "shut off"
+        case .crashed: "crashed"
+        case .suspended: "pmsuspended"
+        }
+    }
+}

@@ -1,0 +1,312 @@
+import ArgumentParser
+import MacvtapKit
+import MacvtapSystem
+
+/// `-c/--connect`, resolved like virsh: the option, else LIBVIRT_DEFAULT_URI, else qemu:///system.
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: [.customShort("c"), .customLong("connect")], help: "libvirt URI (default: $LIBVIRT_DEFAULT_URI, else qemu:///system).")
+    var connect: String?
+
+    var uri: String { LibvirtURI.resolve(connect) }
+
+    func open(readOnly: Bool) throws -> LiveSession {
+        do {
+            return try LiveSession(uri: uri, readOnly: readOnly)
+        } catch {
+            throw failure(error)
+        }
+    }
+}
+
+/// `--live / --config / --current / --persistent`, as in virsh.
+struct ScopeFlags: ParsableArguments {
+    @Flag(name: .long, help: "Change the running domain.")
+    var live = false
+    @Flag(name: .long, help: "Change the persistent definition (takes effect at next start).")
+    var config = false
+    @Flag(name: .long, help: "Live if the domain runs, else config (the default).")
+    var current = false
+
+    func options(persistent: Bool = false) -> ScopeOptions {
+        ScopeOptions(live: live, config: config, current: current, persistent: persistent)
+    }
+}
+
+enum LiveOutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+/// Maps a live error to its message and exit code: refusals 1, usage 2, libvirt 3.
+func failure(_ error: LiveError) -> ExitCode {
+    switch error {
+    case .usage(let message): return fail(message, code: ExitStatus.usage)
+    case .libvirt: return fail(error.description, code: ExitStatus.system)
+    case .refused(let notes):
+        for note in notes where note.kind == .refusal {
+            StandardStream.error.write("virt-macvtap: error: \(note)\n")
+        }
+        return ExitCode(ExitStatus.refused)
+    }
+}
+
+func printAdvice(_ notes: [PreflightNote]) {
+    for note in notes where note.kind == .advice {
+        StandardStream.error.write("virt-macvtap: warning: \(note)\n")
+    }
+}
+
+func parseTimeout(_ text: String) throws -> Double {
+    guard let seconds = Double(text), seconds >= 0, seconds.isFinite else {
+        throw ValidationError("'\(text)' is not a number of seconds")
+    }
+    return seconds
+}
+
+struct Attach: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Hot-plug macvtap NICs into a domain through libvirt, and confirm them in its XML.",
+        discussion: """
+            Before anything changes, the domain, the source device (asked of libvirt, so remote \
+            URIs work), the MACs of every domain and host NIC on the connection, passthrough and \
+            mode conflicts, and the lint rules are checked. Each NIC is then attached with \
+            virDomainAttachDeviceFlags and looked up in the domain XML; the report shows what \
+            the XML shows (macvtapN, alias, PCI address). With several NICs (--count, or --source \
+            given more than once) it is all or nothing: after a failure the NICs this call \
+            attached are detached again and the state of each is listed.
+
+            Exit codes: 0 attached; 1 refused by the checks; 2 usage; 3 libvirt error (daemon \
+            down, permission, libvirt rejected it); 4 not confirmed in the domain XML.
+
+            Examples:
+              virt-macvtap attach vm1 --source eth0 --mode vepa
+              virt-macvtap attach vm1 --source eth0 --mode bridge --mac auto --live --config
+              virt-macvtap attach web01 --source eth0 --source eth1 --mode bridge --persistent
+              virt-macvtap attach vm2 --source eth0 --count 4 --dry-run --format json
+              virt-macvtap -c qemu+ssh://root@host2/system attach vm3 --source enp3s0f0v1 \\
+                  --mode passthrough
+            """
+    )
+
+    @Argument(help: "Domain name, UUID or id.")
+    var domain: String
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(name: .long, help: "Host network device under the macvtap (repeat for one NIC on each).")
+    var source: [String] = []
+
+    @Option(name: .long, help: "MAC address, or auto (default): a free one under 52:54:00 checked against the host.")
+    var mac: String = "auto"
+
+    @OptionGroup var shape: InterfaceShapeOptions
+
+    @OptionGroup var scope: ScopeFlags
+
+    @Flag(name: .long, help: "Change the persistent definition, and the running domain if it runs.")
+    var persistent = false
+
+    @Option(name: .long, help: "How many NICs to attach on the source device (each with its own MAC).")
+    var count: Int = 1
+
+    @Flag(name: .long, help: "Run the checks and print the XML; change nothing.")
+    var dryRun = false
+
+    @Option(name: .long, help: "Output format.")
+    var format: LiveOutputFormat = .text
+
+    @Option(name: .long, help: "Seconds to wait for each rollback detach.", transform: parseTimeout)
+    var timeout: Double = 10
+
+    func validate() throws {
+        guard !source.isEmpty else {
+            throw ValidationError("--source is required: name the host device, e.g. --source eth0")
+        }
+        guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        if count > 1, source.count > 1 {
+            throw ValidationError("give either --count N or several --source, not both")
+        }
+        if mac != "auto", count > 1 || source.count > 1 {
+            throw ValidationError("--mac names one address; use --mac auto (the default) for several NICs")
+        }
+        if count > 1 || source.count > 1, shape.target != nil || shape.alias != nil {
+            throw ValidationError("--target and --alias name one NIC; leave them out when attaching several")
+        }
+        if mac != "auto" { _ = try parseMAC(mac) }
+    }
+
+    func run() throws {
+        let explicitMAC = mac == "auto" ? nil : try parseMAC(mac)
+        let devices = source.count > 1 ? source : Array(repeating: source[0], count: count)
+        let request = AttachRequest(
+            domain: domain, interfaces: devices.map { shape.spec(source: $0, mac: explicitMAC) },
+            scope: scope.options(persistent: persistent))
+        let renderer: InterfaceRenderer
+        let linter: Linter?
+        do {
+            renderer = InterfaceRenderer(schema: try SchemaLocator.loadInterfaceSchema())
+            var lintConfiguration = Linter.attachConfiguration
+            if (try? SchemaLocator.domainSchemaPath()) == nil { lintConfiguration.disable.append("libvirt-schema") }
+            linter = try Linter(configuration: lintConfiguration)
+        } catch {
+            throw fail("\(error)", code: ExitStatus.system)
+        }
+        let session = try connection.open(readOnly: dryRun)
+        let plan: AttachPlan
+        do {
+            plan = try session.planAttach(request, renderer: renderer, linter: linter)
+        } catch {
+            throw failure(error)
+        }
+        printAdvice(plan.notes)
+        guard plan.refusals.isEmpty else { throw failure(.refused(plan.notes)) }
+        if dryRun {
+            if format == .json {
+                printLine(LiveReports.json(plan))
+            } else {
+                for xml in plan.deviceXML { printLine(xml.hasSuffix("\n") ? String(xml.dropLast()) : xml) }
+                printLine("dry run: checks passed; nothing was attached to \(plan.domain) (\(plan.copies)) on \(plan.uri)")
+            }
+            return
+        }
+        let report: AttachReport
+        do {
+            report = try session.attach(plan, detachTimeout: .milliseconds(Int(timeout * 1000)))
+        } catch {
+            throw failure(error)
+        }
+        printLine(format == .json ? LiveReports.json(report) : LiveReports.text(report))
+        if let failure = report.failure {
+            let unconfirmed = report.entries.contains {
+                if case .unknown = $0.state { return true }
+                if case .stillAttached = $0.state { return true }
+                return false
+            }
+            throw fail("attach failed: \(failure); \(report.entries.count == 1 ? "the NIC's state is" : "each NIC's state is") listed above", code: unconfirmed ? ExitStatus.unconfirmed : ExitStatus.system)
+        }
+    }
+}
+
+struct Detach: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Hot-unplug macvtap NICs from a domain, and wait until the guest has released them.",
+        discussion: """
+            A live detach is only a request: the guest has to acknowledge the PCI unplug. This \
+            command listens for libvirt's device-removed (and removal-failed) events, waits up \
+            to --timeout seconds, then reads the live XML again; it reports success only when the \
+            NIC is gone from it. A guest without a running OS that handles ACPI hot-unplug never \
+            releases the NIC: that ends with exit code 4, not with "Device detached successfully".
+
+            Exit codes: 0 detached; 1 refused (no match, ambiguous match, not a direct NIC); \
+            2 usage; 3 libvirt error; 4 not confirmed (timed out, refused by the guest).
+
+            Examples:
+              virt-macvtap detach vm1 --mac 52:54:00:12:34:56
+              virt-macvtap detach vm1 --target macvtap0 --timeout 30
+              virt-macvtap detach vm1 --source eth0 --all --live --config
+              virt-macvtap detach vm1 --alias ua-uplink --config
+            """
+    )
+
+    @Argument(help: "Domain name, UUID or id.")
+    var domain: String
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(name: .long, help: "The NIC with this MAC.", transform: parseMAC)
+    var mac: MACAddress?
+
+    @Option(name: .long, help: "The NIC with this host-side name (macvtapN).")
+    var target: String?
+
+    @Option(name: .long, help: "The NIC with this alias (net1, ua-…).")
+    var alias: String?
+
+    @Option(name: .long, help: "The NIC on this source device.")
+    var source: String?
+
+    @Flag(name: .long, help: "With --source: every NIC on that device.")
+    var all = false
+
+    @OptionGroup var scope: ScopeFlags
+
+    @Flag(name: .long, help: "Both the running domain and the persistent definition.")
+    var persistent = false
+
+    @Option(name: .long, help: "Seconds to wait for the guest to release each NIC.", transform: parseTimeout)
+    var timeout: Double = 10
+
+    @Option(name: .long, help: "Output format.")
+    var format: LiveOutputFormat = .text
+
+    func validate() throws {
+        let given = [mac != nil, target != nil, alias != nil, source != nil].filter { $0 }.count
+        guard given == 1 else {
+            throw ValidationError("name the NIC with exactly one of --mac, --target, --alias or --source")
+        }
+        if all, source == nil { throw ValidationError("--all goes with --source") }
+    }
+
+    func run() throws {
+        let selector: NICSelector =
+            if let mac { .mac(mac) } else if let target { .target(target) } else if let alias { .alias(alias) } else { .source(source!) }
+        let request = DetachRequest(
+            domain: domain, selector: selector, all: all, scope: scope.options(persistent: persistent),
+            timeout: .milliseconds(Int(timeout * 1000)))
+        let session = try connection.open(readOnly: false)
+        let report: DetachReport
+        do {
+            report = try session.detach(request)
+        } catch {
+            throw failure(error)
+        }
+        printLine(format == .json ? LiveReports.json(report) : LiveReports.text(report))
+        if !report.succeeded {
+            let lost = report.entries.contains { $0.result == .connectionLost }
+            throw fail(
+                "detach of \(report.entries.filter { !$0.result.isRemoved }.map(\.nic.mac).joined(separator: ", ")) from \(report.domain) not confirmed",
+                code: lost ? ExitStatus.system : ExitStatus.unconfirmed)
+        }
+    }
+}
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the direct (macvtap) NICs of domains, from their live and persistent XML.",
+        discussion: """
+            One row per NIC: domain, state, MAC, source device, mode, model, host-side target, \
+            alias, and which copies hold it (live+config; live = hot-plugged only, gone at the \
+            next restart; config = takes effect at the next start). Uses a read-only connection.
+
+            Examples:
+              virt-macvtap list
+              virt-macvtap list --all --format json
+              virt-macvtap -c qemu+ssh://root@host2/system list vm1 vm2
+            """
+    )
+
+    @Argument(help: "Domains (name, UUID or id); default: every running domain.")
+    var domains: [String] = []
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Flag(name: .long, help: "Include domains that are not running.")
+    var all = false
+
+    @Option(name: .long, help: "Output format: table or json.")
+    var format: ListFormat = .table
+
+    enum ListFormat: String, ExpressibleByArgument, CaseIterable {
+        case table, json
+    }
+
+    func run() throws {
+        let session = try connection.open(readOnly: true)
+        let rows: [DirectNICRow]
+        do {
+            rows = try session.listDirectNICs(domains: domains, all: all)
+        } catch {
+            throw failure(error)
+        }
+        printLine(format == .json ? LiveReports.json(rows) : LiveReports.table(rows))
+    }
+}
