@@ -7,7 +7,7 @@ STATIC ?= --static-swift-stdlib
 SWIFT ?= swift
 CORPUS_DIR = $(CURDIR)/.corpus/libvirt
 
-.PHONY: setup build demo test install corpus docs clean
+.PHONY: setup build demo test install corpus docs clean sandbox
 
 setup:
 	scripts/setup
@@ -22,11 +22,16 @@ corpus: setup
 	scripts/fetch-libvirt-corpus >/dev/null
 
 # The whole suite: unit tests, the libvirt 9.0.0 corpus (round trip, spans, edits), the CLI
-# against real files, and an install into a scratch prefix.
-test: setup corpus
+# against real files, an install into a scratch prefix, and the live commands against a real
+# libvirtd + QEMU guests (scripts/sandbox up; it fails the run if the sandbox cannot start).
+test: setup corpus sandbox
 	$(SWIFT) build --build-tests
 	scripts/check-install
-	VIRT_MACVTAP_CORPUS=$(CORPUS_DIR) $(SWIFT) test --skip-build
+	VIRT_MACVTAP_CORPUS=$(CORPUS_DIR) VIRT_MACVTAP_SANDBOX=1 $(SWIFT) test --skip-build
+
+# libvirtd + vm1/vm2 (Linux), vm-noos, vm-off in network namespace vmtap; `scripts/sandbox down` undoes it.
+sandbox:
+	scripts/sandbox up
 
 # Installs the binary and the schemas it looks for (bin/ and share/virt-macvtap/schemas/).
 install:

@@ -141,19 +141,20 @@ struct Attach: ParsableCommand {
             domain: domain, interfaces: devices.map { shape.spec(source: $0, mac: explicitMAC) },
             scope: scope.options(persistent: persistent))
         let renderer: InterfaceRenderer
-        let linter: Linter?
         do {
             renderer = InterfaceRenderer(schema: try SchemaLocator.loadInterfaceSchema())
-            var lintConfiguration = Linter.attachConfiguration
-            if (try? SchemaLocator.domainSchemaPath()) == nil { lintConfiguration.disable.append("libvirt-schema") }
-            linter = try Linter(configuration: lintConfiguration)
         } catch {
             throw fail("\(error)", code: ExitStatus.system)
         }
         let session = try connection.open(readOnly: dryRun)
         let plan: AttachPlan
         do {
-            plan = try session.planAttach(request, renderer: renderer, linter: linter)
+            plan = try session.planAttach(request, renderer: renderer) {
+                var lintConfiguration = Linter.attachConfiguration
+                // Without libvirt's schemas installed the other rules still run.
+                if (try? SchemaLocator.domainSchemaPath()) == nil { lintConfiguration.disable.append("libvirt-schema") }
+                return try? Linter(configuration: lintConfiguration)
+            }
         } catch {
             throw failure(error)
         }

@@ -31,10 +31,11 @@ struct VirtMacvtap: ParsableCommand {
             printLine(Versions.summary)
             return
         }
+        let arguments = connectOptionAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
         do {
-            var command = try parseAsRoot(Lint.withoutInputs(Array(CommandLine.arguments.dropFirst())))
+            var command = try parseAsRoot(Lint.withoutInputs(arguments))
             if var lint = command as? Lint {
-                lint.inputs += Lint.inputs(in: Array(CommandLine.arguments.dropFirst()))
+                lint.inputs += Lint.inputs(in: arguments)
                 command = lint
             }
             try command.run()
@@ -47,6 +48,24 @@ struct VirtMacvtap: ParsableCommand {
             exit(withError: error)
         }
     }
+}
+
+/// virsh takes `-c URI` before the command (`virsh -c URI attach-device …`); so do we, by
+/// moving it behind the subcommand name, where the commands declare it.
+func connectOptionAfterSubcommand(_ arguments: [String]) -> [String] {
+    guard let first = arguments.first else { return arguments }
+    let width: Int
+    if first == "-c" || first == "--connect" {
+        width = 2
+    } else if first.hasPrefix("--connect=") {
+        width = 1
+    } else {
+        return arguments
+    }
+    guard arguments.count > width else { return arguments }
+    let option = arguments[0..<width]
+    let rest = arguments[width...]
+    return [rest.first!] + option + rest.dropFirst()
 }
 
 /// The exit codes every command uses.

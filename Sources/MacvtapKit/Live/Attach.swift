@@ -106,8 +106,10 @@ extension Linter: AttachLinting {
 extension LiveSession {
     /// The preflight: nothing on the host changes. Throws for a missing domain or libvirt failure;
     /// refusals are in the plan's notes.
+    /// `linter` is only called once every other check passed (a linter compiles schemas in the
+    /// background, and a refusal should not wait for that).
     public func planAttach(
-        _ request: AttachRequest, renderer: InterfaceRenderer, linter: (any AttachLinting)?
+        _ request: AttachRequest, renderer: InterfaceRenderer, linter: () -> (any AttachLinting)?
     ) throws(LiveError) -> AttachPlan {
         try request.scope.validate()
         var notes: [PreflightNote] = []
@@ -147,7 +149,7 @@ extension LiveSession {
                 notes.append(PreflightNote(.refusal, error.description))
             }
         }
-        if let linter, notes.allSatisfy({ $0.kind != .refusal }) {
+        if notes.allSatisfy({ $0.kind != .refusal }), let linter = linter() {
             let copy: DomainCopies = copies.contains(.config) ? .config : .live
             let original = try document(of: domain, copy: copy)
             var after = original.xml.source

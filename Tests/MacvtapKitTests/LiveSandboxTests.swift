@@ -1,0 +1,285 @@
+import Foundation
+import Testing
+
+/// The real thing: scripts/sandbox runs libvirtd in network namespace `vmtap` with the Linux
+/// guests vm1 (192.0.2.11) and vm2 (192.0.2.12), the no-OS guest vm-noos and the shut-off
+/// vm-off; the `lan` namespace (192.0.2.1) plays the switch. The README's test command brings it
+/// up and sets VIRT_MACVTAP_SANDBOX=1; with it set, a sandbox that does not answer fails here.
+enum Sandbox {
+    static let isConfigured = ProcessInfo.processInfo.environment["VIRT_MACVTAP_SANDBOX"] == "1"
+    static let serialDirectory = "/run/virt-macvtap-sandbox"
+    static let guestAddress = ["vm1": "192.0.2.11", "vm2": "192.0.2.12"]
+
+    @discardableResult
+    static func shell(_ command: String) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", command]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CommandResult(status: process.terminationStatus, standardOutput: String(decoding: data, as: UTF8.self), standardError: "")
+    }
+
+    /// `ip -d -o link` lines of the macvtaps in the sandbox namespace.
+    static func macvtapLinks() throws -> [String] {
+        try shell("ip netns exec vmtap ip -d -o link show type macvtap").standardOutput
+            .split(separator: "\n").map(String.init)
+    }
+
+    /// Direct NICs of a domain, from `virt-macvtap list --format json`.
+    static func directNICs(_ domain: String) throws -> [[String: Any]] {
+        let result = try Tool.run(["list", domain, "--format", "json"])
+        try #require(result.status == 0, "list \(domain) failed: \(result.standardError)")
+        return try #require(JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [[String: Any]])
+    }
+
+    static func macs(_ domain: String) throws -> [String] {
+        try directNICs(domain).compactMap { ($0["nic"] as? [String: Any])?["mac"] as? String }
+    }
+
+    /// Leaves every guest without direct NICs, with virsh (independent of the tool under test).
+    /// vm-noos can never release a NIC, so it is restarted instead.
+    static func reset() throws {
+        for domain in ["vm1", "vm2"] {
+            for mac in try macs(domain) {
+                try shell("virsh -q -c qemu:///system detach-interface \(domain) direct --mac \(mac) --live --config 2>/dev/null || virsh -q -c qemu:///system detach-interface \(domain) direct --mac \(mac) --live")
+            }
+        }
+        if try !macs("vm-noos").isEmpty {
+            try shell("virsh -q -c qemu:///system destroy vm-noos && virsh -q -c qemu:///system start vm-noos")
+        }
+        try shell("ip netns exec lan tc qdisc del dev lan0 ingress 2>/dev/null")
+        for domain in ["vm1", "vm2"] {
+            #expect(try macs(domain).isEmpty, "\(domain) still has direct NICs after reset")
+        }
+    }
+
+    /// Pings from the `lan` namespace until the guest answers (its init gives a new NIC the
+    /// address within a second or two), up to `seconds`.
+    static func lanReaches(_ address: String, within seconds: Int = 15) throws -> Bool {
+        try shell("for i in $(seq 1 \(seconds)); do ip netns exec lan ping -c 1 -W 1 \(address) >/dev/null && exit 0; done; exit 1").status == 0
+    }
+
+    static func serialTail(_ domain: String) -> String {
+        let data = (try? Data(contentsOf: URL(fileURLWithPath: "\(serialDirectory)/\(domain).serial"))) ?? Data()
+        return String(decoding: data.suffix(600), as: UTF8.self)
+    }
+
+    static func serialLength(_ domain: String) -> Int {
+        (try? Data(contentsOf: URL(fileURLWithPath: "\(serialDirectory)/\(domain).serial")).count) ?? 0
+    }
+
+    /// The guest's own ping results for its peer, logged since `offset` in its serial file.
+    static func peerResults(_ domain: String, since offset: Int) -> [Bool] {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: "\(serialDirectory)/\(domain).serial")), data.count > offset else {
+            return []
+        }
+        // The serial console ends lines with \r\n, one Character in Swift: split on newlines.
+        return String(decoding: data[offset...], as: UTF8.self).split(whereSeparator: \.isNewline).compactMap { line in
+            guard line.contains("VMTAP-PEER") else { return nil }
+            return line.contains(" reachable")
+        }
+    }
+
+    /// Waits until the guest has logged `count` peer results since `offset`, or any success when
+    /// `untilReachable`; returns what it saw.
+    static func watchPeer(_ domain: String, since offset: Int, results count: Int, untilReachable: Bool, seconds: Double = 25) -> [Bool] {
+        let deadline = Date().addingTimeInterval(seconds)
+        var seen: [Bool] = []
+        while Date() < deadline {
+            seen = peerResults(domain, since: offset)
+            if untilReachable, seen.contains(true) { return seen }
+            if !untilReachable, seen.count >= count { return seen }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        return seen
+    }
+}
+
+@Suite("Live: attach / detach / list against a real libvirtd and QEMU guests", .serialized, .enabled(if: Sandbox.isConfigured))
+struct LiveSandboxTests {
+    init() throws {
+        let answer = try Tool.run(["list", "--all"])
+        try #require(answer.status == 0, "the sandbox's libvirtd does not answer (scripts/sandbox up): \(answer.standardError)")
+        try Sandbox.reset()
+    }
+
+    @Test("The seed command: virt-macvtap attach vm1 --source eth0 --mode vepa; macvtapN@eth0 in vepa mode, the LAN reaches the guest, detach removes it")
+    func seedCommand() throws {
+        let attach = try Tool.run(["attach", "vm1", "--source", "eth0", "--mode", "vepa"])
+        #expect(attach.status == 0, "\(attach.standardError)")
+        let mac = try #require(try Sandbox.macs("vm1").first)
+        let target = try #require(attach.standardOutput.firstMatch(of: /macvtap\d+/).map { String($0.output) })
+        #expect(attach.standardOutput.contains("attached \(mac) to vm1 (live)"))
+        #expect(attach.standardOutput.contains("PCI 0000:00:"))
+
+        let link = try #require(try Sandbox.macvtapLinks().first { $0.contains("\(target)@eth0") }, "no \(target)@eth0 in the namespace")
+        #expect(link.contains("link/ether \(mac)"))
+        #expect(link.contains("macvtap mode vepa"))
+        #expect(try Sandbox.lanReaches("192.0.2.11"), "ping from lan to vm1 through \(target) failed")
+
+        let list = try Tool.run(["list"])
+        #expect(list.standardOutput.contains(mac) && list.standardOutput.contains(target))
+
+        let detach = try Tool.run(["detach", "vm1", "--mac", mac])
+        #expect(detach.status == 0, "\(detach.standardOutput)\(detach.standardError)")
+        #expect(detach.standardOutput.contains("gone from the domain XML"))
+        #expect(try Sandbox.macs("vm1").isEmpty)
+        #expect(try !Sandbox.macvtapLinks().contains { $0.contains("\(target)@") }, "\(target) still exists after detach")
+    }
+
+    @Test("Each mode reaches the kernel as asked", arguments: [("vepa", "vepa"), ("bridge", "bridge"), ("private", "private"), ("passthrough", "passthru")])
+    func modeReachesKernel(mode: String, kernelName: String) throws {
+        let attach = try Tool.run(["attach", "vm1", "--source", "eth0", "--mode", mode])
+        #expect(attach.status == 0, "\(attach.standardError)")
+        let mac = try #require(try Sandbox.macs("vm1").first)
+        let link = try #require(try Sandbox.macvtapLinks().first { $0.contains("link/ether \(mac)") })
+        #expect(link.contains("macvtap mode \(kernelName) "), "\(link)")
+        #expect(try Tool.run(["detach", "vm1", "--mac", mac]).status == 0)
+    }
+
+    @Test("Mode semantics with two guests on eth0: bridge reaches, vepa only through a hairpin switch, private never")
+    func modeSemantics() throws {
+        func attachBoth(_ mode: String) throws -> Int {
+            let offset = Sandbox.serialLength("vm1")
+            for domain in ["vm1", "vm2"] {
+                let result = try Tool.run(["attach", domain, "--source", "eth0", "--mode", mode])
+                try #require(result.status == 0, "\(result.standardError)")
+            }
+            return offset
+        }
+        // bridge: the macvtaps forward to each other inside the kernel.
+        var offset = try attachBoth("bridge")
+        #expect(Sandbox.watchPeer("vm1", since: offset, results: 0, untilReachable: true).contains(true), "bridge: vm1 never reached vm2")
+        try Sandbox.reset()
+
+        // vepa: every frame goes out to the switch; a plain one does not send it back.
+        offset = try attachBoth("vepa")
+        let vepaPlain = Sandbox.watchPeer("vm1", since: offset, results: 6, untilReachable: false)
+        #expect(vepaPlain.count >= 6 && !vepaPlain.contains(true), "vepa without hairpin: \(vepaPlain) \(Sandbox.serialTail("vm1"))")
+        #expect(try Sandbox.lanReaches("192.0.2.11"), "vepa: the lan side must still reach vm1")
+        try Sandbox.shell("scripts/sandbox hairpin on".replacingOccurrences(of: "scripts/", with: Fixtures.packageRoot.path + "/scripts/"))
+        offset = Sandbox.serialLength("vm1")
+        #expect(Sandbox.watchPeer("vm1", since: offset, results: 0, untilReachable: true).contains(true), "vepa with hairpin: vm1 never reached vm2")
+        try Sandbox.reset()
+
+        // private: even a reflecting switch does not help.
+        offset = try attachBoth("private")
+        try Sandbox.shell(Fixtures.packageRoot.path + "/scripts/sandbox hairpin on")
+        let privateHairpin = Sandbox.watchPeer("vm1", since: offset, results: 6, untilReachable: false)
+        #expect(privateHairpin.count >= 6 && !privateHairpin.contains(true), "private with hairpin: \(privateHairpin)")
+        #expect(try Sandbox.lanReaches("192.0.2.11"), "private: the lan side must still reach vm1")
+        try Sandbox.reset()
+    }
+
+    @Test("Detach on a guest that never releases the NIC times out with exit 4 and says why; the NIC stays")
+    func detachTimeout() throws {
+        #expect(try Tool.run(["attach", "vm-noos", "--source", "eth0", "--mode", "bridge"]).status == 0)
+        let mac = try #require(try Sandbox.macs("vm-noos").first)
+        let detach = try Tool.run(["detach", "vm-noos", "--mac", mac, "--timeout", "1"])
+        #expect(detach.status == 4)
+        #expect(detach.standardOutput.contains("NOT detached"))
+        #expect(detach.standardOutput.contains("ACPI PCI hot-unplug"))
+        #expect(!(detach.standardOutput + detach.standardError).localizedCaseInsensitiveContains("successfully"))
+        #expect(try Sandbox.macs("vm-noos") == [mac], "the NIC must still be in the live XML")
+        try Sandbox.reset()
+    }
+
+    @Test("Refusals before anything changes: duplicate MACs (same domain, another domain, a host NIC), --live on a shut-off domain, an unknown domain, a device held by passthrough")
+    func refusals() throws {
+        let mac = "52:54:00:5a:0b:01"
+        #expect(try Tool.run(["attach", "vm1", "--source", "eth0", "--mode", "bridge", "--mac", mac]).status == 0)
+
+        let sameDomain = try Tool.run(["attach", "vm1", "--source", "eth0", "--mode", "bridge", "--mac", mac])
+        #expect(sameDomain.status == 1)
+        #expect(sameDomain.standardError.contains("MAC \(mac) is already used by domain 'vm1' itself"))
+        let otherDomain = try Tool.run(["attach", "vm2", "--source", "eth0", "--mode", "bridge", "--mac", mac])
+        #expect(otherDomain.status == 1)
+        #expect(otherDomain.standardError.contains("already used by domain 'vm1'"))
+
+        let hostMAC = try Sandbox.shell("ip netns exec vmtap cat /sys/class/net/eth0/address").standardOutput
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let hostNIC = try Tool.run(["attach", "vm2", "--source", "eth0", "--mode", "bridge", "--mac", hostMAC])
+        #expect(hostNIC.status == 1)
+        #expect(hostNIC.standardError.contains("host interface eth0"))
+
+        let shutOff = try Tool.run(["attach", "vm-off", "--source", "eth0", "--live"])
+        #expect(shutOff.status == 1)
+        #expect(shutOff.standardError.contains("'vm-off' is shut off"))
+
+        let unknown = try Tool.run(["attach", "no-such-vm", "--source", "eth0"])
+        #expect(unknown.status == 1)
+        #expect(unknown.standardError.contains("domain 'no-such-vm' not found on qemu:///system"))
+
+        let missingDevice = try Tool.run(["attach", "vm1", "--source", "eth9"])
+        #expect(missingDevice.status == 1)
+        #expect(missingDevice.standardError.contains("source device 'eth9' does not exist"))
+
+        let passthroughOnShared = try Tool.run(["attach", "vm2", "--source", "eth0", "--mode", "passthrough"])
+        #expect(passthroughOnShared.status == 1)
+        #expect(passthroughOnShared.standardError.contains("passthrough takes 'eth0' for one NIC alone"))
+        try Sandbox.reset()
+
+        #expect(try Tool.run(["attach", "vm1", "--source", "eth0", "--mode", "passthrough"]).status == 0)
+        let onHeld = try Tool.run(["attach", "vm2", "--source", "eth0", "--mode", "bridge"])
+        #expect(onHeld.status == 1)
+        #expect(onHeld.standardError.contains("held by a passthrough NIC of domain 'vm1'"))
+        #expect(try Sandbox.macs("vm2").isEmpty, "a refusal must change nothing")
+        try Sandbox.reset()
+    }
+
+    @Test("A daemon that is not there: one line, exit 3")
+    func daemonDown() throws {
+        let result = try Tool.run(["-c", "qemu+unix:///system?socket=/run/virt-macvtap-no-daemon/libvirt-sock", "attach", "vm1", "--source", "eth0"])
+        #expect(result.status == 3)
+        let lines = result.standardError.split(separator: "\n")
+        #expect(lines.count == 1, "\(result.standardError)")
+        #expect(result.standardError.contains("is libvirtd (or virtqemud) running?"))
+    }
+
+    @Test("--live --config: both copies get the same MAC; detach --live --config removes both")
+    func liveAndConfig() throws {
+        let attach = try Tool.run(["attach", "vm1", "--source", "eth0", "--mode", "bridge", "--live", "--config"])
+        #expect(attach.status == 0, "\(attach.standardError)")
+        let rows = try Sandbox.directNICs("vm1")
+        #expect(rows.count == 1)
+        #expect(rows.first?["copies"] as? String == "live+config")
+        let mac = try #require((rows.first?["nic"] as? [String: Any])?["mac"] as? String)
+        #expect(try Tool.run(["detach", "vm1", "--mac", mac, "--live", "--config"]).status == 0)
+        #expect(try Sandbox.directNICs("vm1").isEmpty)
+    }
+
+    @Test("--count 3 attaches three distinct MACs; --source without --all is ambiguous; --all detaches them")
+    func batchAndAmbiguity() throws {
+        let attach = try Tool.run(["attach", "vm2", "--source", "eth0", "--mode", "bridge", "--count", "3"])
+        #expect(attach.status == 0, "\(attach.standardError)")
+        let macs = try Sandbox.macs("vm2")
+        #expect(Set(macs).count == 3)
+        let ambiguous = try Tool.run(["detach", "vm2", "--source", "eth0"])
+        #expect(ambiguous.status == 1)
+        #expect(ambiguous.standardError.contains("3 direct interfaces of 'vm2' match source device 'eth0'"))
+        #expect(macs.allSatisfy { ambiguous.standardError.contains($0) }, "the candidates must be listed")
+        let all = try Tool.run(["detach", "vm2", "--source", "eth0", "--all"])
+        #expect(all.status == 0, "\(all.standardOutput)")
+        #expect(try Sandbox.macs("vm2").isEmpty)
+    }
+
+    @Test("A batch that fails part-way (the PCI bus runs out of slots) is rolled back: the domain is as it was")
+    func batchRollback() throws {
+        let before = try Sandbox.shell("virsh -c qemu:///system dumpxml vm2 | grep -c '<interface'").standardOutput
+        let attach = try Tool.run(["attach", "vm2", "--source", "eth0", "--mode", "bridge", "--count", "40", "--timeout", "20"])
+        #expect(attach.status == 3, "\(attach.standardOutput)\(attach.standardError)")
+        #expect(attach.standardError.contains("attach failed"))
+        #expect(attach.standardOutput.contains("rolled back (detached again)"))
+        #expect(attach.standardOutput.contains("not attempted"))
+        #expect(!attach.standardOutput.contains("STILL ATTACHED"))
+        #expect(try Sandbox.macs("vm2").isEmpty)
+        let after = try Sandbox.shell("virsh -c qemu:///system dumpxml vm2 | grep -c '<interface'").standardOutput
+        #expect(before == after)
+        #expect(try Sandbox.macvtapLinks().isEmpty)
+    }
+}
