@@ -1,0 +1,159 @@
+import Foundation
+import MacvtapKit
+import Testing
+
+@Suite("Live commands: the pure parts (URI, scope, preflight) and read-only use of libvirt's test driver")
+struct LiveUnitTests {
+    @Test("The URI: -c, else LIBVIRT_DEFAULT_URI, else qemu:///system")
+    func uriResolution() {
+        #expect(LibvirtURI.resolve("test:///default", environment: ["LIBVIRT_DEFAULT_URI": "qemu:///session"]) == "test:///default")
+        #expect(LibvirtURI.resolve(nil, environment: ["LIBVIRT_DEFAULT_URI": "qemu:///session"]) == "qemu:///session")
+        #expect(LibvirtURI.resolve(nil, environment: ["LIBVIRT_DEFAULT_URI": ""]) == "qemu:///system")
+        #expect(LibvirtURI.resolve(nil, environment: [:]) == "qemu:///system")
+    }
+
+    @Test("--live/--config/--current/--persistent mean what they mean in virsh")
+    func scopes() throws {
+        func copies(_ options: ScopeOptions, active: Bool) -> String { options.resolve(domainIsActive: active).copies.description }
+        #expect(copies(ScopeOptions(), active: true) == "live")
+        #expect(copies(ScopeOptions(), active: false) == "config")
+        #expect(copies(ScopeOptions(current: true), active: true) == "live")
+        #expect(copies(ScopeOptions(live: true), active: true) == "live")
+        #expect(copies(ScopeOptions(config: true), active: true) == "config")
+        #expect(copies(ScopeOptions(live: true, config: true), active: true) == "live+config")
+        #expect(copies(ScopeOptions(persistent: true), active: true) == "live+config")
+        #expect(copies(ScopeOptions(persistent: true), active: false) == "config")
+        #expect(ScopeOptions().resolve(domainIsActive: true).scope.isEmpty, "no option is VIR_DOMAIN_AFFECT_CURRENT (0)")
+        #expect(throws: LiveError.self) { try ScopeOptions(live: true, current: true).validate() }
+        #expect(throws: LiveError.self) { try ScopeOptions(current: true, persistent: true).validate() }
+        try ScopeOptions(live: true, config: true).validate()
+    }
+
+    static func domain(_ name: String, _ interfaces: String) throws -> DocumentSummary {
+        let xml = "<domain type='kvm'><name>\(name)</name><devices>\(interfaces)</devices></domain>"
+        return DocumentSummary(try DomainDocument(bytes: Array(xml.utf8), fileName: name))
+    }
+
+    static func inventory(_ domains: [DocumentSummary]) -> HostInventory {
+        HostInventory(
+            uri: "test:///host", domains: domains,
+            hostInterfaces: [
+                .init(name: "eth0", mac: MACAddress("52:54:00:ee:ee:01")),
+                .init(name: "eth1", mac: MACAddress("52:54:00:ee:ee:02")),
+                .init(name: "wlan0", mac: MACAddress("52:54:00:ee:ee:03"), isWireless: true),
+            ])
+    }
+
+    static let other = """
+        <interface type='direct'><mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/></interface>
+        <interface type='network'><mac address='52:54:00:00:00:02'/><source network='default'/></interface>
+        """
+
+    @Test("Refusals: a MAC another domain, this domain or a host NIC uses; a missing or wireless source device")
+    func macAndDeviceRefusals() throws {
+        let host = Self.inventory([try Self.domain("web", Self.other), try Self.domain("vm1", "")])
+        func refusals(_ spec: DirectInterfaceSpec, domain: String = "vm1") -> [String] {
+            AttachPreflight.check([spec], domainName: domain, inventory: host).notes.filter { $0.kind == .refusal }.map(\.message)
+        }
+        #expect(refusals(DirectInterfaceSpec(sourceDevice: "eth0", mode: .bridge, mac: MACAddress("52:54:00:00:00:02")))
+            == ["MAC 52:54:00:00:00:02 is already used by domain 'web' on test:///host"])
+        #expect(refusals(DirectInterfaceSpec(sourceDevice: "eth0", mode: .bridge, mac: MACAddress("52:54:00:00:00:01")), domain: "web")
+            == ["MAC 52:54:00:00:00:01 is already used by domain 'web' itself on test:///host"])
+        #expect(refusals(DirectInterfaceSpec(sourceDevice: "eth0", mode: .bridge, mac: MACAddress("52:54:00:ee:ee:02")))
+            == ["MAC 52:54:00:ee:ee:02 is already used by host interface eth1 on test:///host"])
+        #expect(refusals(DirectInterfaceSpec(sourceDevice: "eth7", mode: .bridge)).first?.contains("'eth7' does not exist on test:///host") == true)
+        #expect(refusals(DirectInterfaceSpec(sourceDevice: "wlan0", mode: .bridge)).first?.contains("is wireless") == true)
+        #expect(refusals(DirectInterfaceSpec(sourceDevice: "eth1", mode: .bridge, mac: MACAddress("52:54:00:12:34:56"))).isEmpty)
+    }
+
+    @Test("auto MACs avoid every MAC in use on the host, and each other")
+    func autoMACs() throws {
+        let host = Self.inventory([try Self.domain("web", Self.other)])
+        // A generator that offers the taken addresses first must not get them through.
+        let checked = AttachPreflight.check(
+            Array(repeating: DirectInterfaceSpec(sourceDevice: "eth1", mode: .bridge), count: 3), domainName: "vm1",
+            inventory: host,
+            allocate: { count, taken in
+                RandomMACGenerator().generate(count: count, excluding: taken)
+            })
+        let macs = checked.specs.compactMap(\.mac)
+        #expect(macs.count == 3 && Set(macs).count == 3)
+        #expect(Set(macs).isDisjoint(with: host.usedMACs))
+        #expect(checked.notes.isEmpty)
+    }
+
+    @Test("Passthrough: refused on a shared device and within one batch; nothing joins a device held by passthrough; mixed modes are advice")
+    func passthroughAndModes() throws {
+        let shared = Self.inventory([try Self.domain("web", Self.other)])
+        let onShared = AttachPreflight.check([DirectInterfaceSpec(sourceDevice: "eth0", mode: .passthrough)], domainName: "vm1", inventory: shared)
+        #expect(onShared.notes.map(\.kind) == [.refusal])
+        #expect(onShared.notes.first?.message.contains("also used by domain 'web' (bridge)") == true)
+
+        let batch = AttachPreflight.check(
+            [DirectInterfaceSpec(sourceDevice: "eth1", mode: .passthrough), DirectInterfaceSpec(sourceDevice: "eth1", mode: .passthrough)],
+            domainName: "vm1", inventory: shared)
+        #expect(batch.notes.filter { $0.kind == .refusal }.count == 2)
+
+        let held = Self.inventory([
+            try Self.domain("db", "<interface type='direct'><mac address='52:54:00:00:00:09'/><source dev='eth1' mode='passthrough'/></interface>")
+        ])
+        let onHeld = AttachPreflight.check([DirectInterfaceSpec(sourceDevice: "eth1", mode: .bridge)], domainName: "vm1", inventory: held)
+        #expect(onHeld.notes.first?.message.contains("held by a passthrough NIC of domain 'db'") == true)
+
+        let mixed = AttachPreflight.check([DirectInterfaceSpec(sourceDevice: "eth0", mode: .vepa)], domainName: "vm1", inventory: shared)
+        #expect(mixed.notes.map(\.kind) == [.advice])
+        #expect(mixed.notes.first?.message.contains("already carries macvtaps in bridge mode") == true)
+    }
+
+    @Test("list, and attach --dry-run refusals, over libvirt's test driver (read-only)")
+    func testDriver() throws {
+        let uri = "test://" + Fixtures.fixturesDirectory.appendingPathComponent("test-host.xml").path
+        let list = try Tool.run(["list", "-c", uri, "--all", "--format", "json"])
+        #expect(list.status == 0, "\(list.standardError)")
+        let rows = try #require(JSONSerialization.jsonObject(with: Data(list.standardOutput.utf8)) as? [[String: Any]])
+        #expect(rows.count == 1)
+        #expect(rows.first?["domain"] as? String == "running-vm")
+        #expect(rows.first?["copies"] as? String == "live+config")
+        #expect((rows.first?["nic"] as? [String: Any])?["mode"] as? String == "passthrough")
+
+        // virsh's order works too: -c before the command.
+        #expect(try Tool.run(["-c", uri, "list"]).standardOutput.contains("52:54:00:aa:00:01"))
+
+        let held = try Tool.run(["attach", "running-vm", "-c", uri, "--source", "enp3s0f0v1", "--dry-run"])
+        #expect(held.status == 1)
+        #expect(held.standardError.contains("held by a passthrough NIC of domain 'running-vm'"))
+
+        let hostMAC = try Tool.run(["attach", "running-vm", "-c", uri, "--source", "eth0", "--mac", "52:54:00:ee:ee:01", "--dry-run"])
+        #expect(hostMAC.status == 1)
+        #expect(hostMAC.standardError.contains("host interface eth0"))
+
+        let dryRun = try Tool.run(["attach", "running-vm", "-c", uri, "--source", "eth0", "--mode", "bridge", "--dry-run"])
+        #expect(dryRun.status == 0, "\(dryRun.standardError)")
+        #expect(dryRun.standardOutput.contains("<source dev=\"eth0\" mode=\"bridge\"/>"))
+        #expect(dryRun.standardOutput.contains("nothing was attached"))
+
+        // The test driver cannot hot-plug: libvirt's own error, exit 3, and the NIC reported not attached.
+        let unsupported = try Tool.run(["attach", "running-vm", "-c", uri, "--source", "eth0", "--mode", "bridge"])
+        #expect(unsupported.status == 3)
+        #expect(unsupported.standardOutput.contains("not attached (this function is not supported by the connection driver"))
+
+        let unknown = try Tool.run(["list", "nope", "-c", uri])
+        #expect(unknown.status == 1)
+        #expect(unknown.standardError.contains("domain 'nope' not found"))
+
+        let badURI = try Tool.run(["list", "-c", "nosuchdriver:///x"])
+        #expect(badURI.status == 3)
+        #expect(badURI.standardError.split(separator: "\n").count == 1)
+    }
+
+    @Test("detach refuses ambiguity and unknown NICs with the candidates listed")
+    func detachRefusals() throws {
+        let uri = "test://" + Fixtures.fixturesDirectory.appendingPathComponent("test-host.xml").path
+        let missing = try Tool.run(["detach", "running-vm", "-c", uri, "--mac", "52:54:00:99:99:99"])
+        #expect(missing.status == 1)
+        #expect(missing.standardError.contains("no direct interface with MAC 52:54:00:99:99:99"))
+        #expect(missing.standardError.contains("52:54:00:aa:00:01"))
+        let usage = try Tool.run(["detach", "running-vm", "--mac", "52:54:00:99:99:99", "--alias", "net0"])
+        #expect(usage.status == 2)
+    }
+}
