@@ -15,7 +15,10 @@ setup:
 build: setup
 	$(SWIFT) build
 
-demo: build
+# The main job: the sandbox (real libvirtd + QEMU guests), the seed command, list, ping, detach,
+# the mode matrix, then the offline commands on Examples/.
+demo: build sandbox
+	scripts/demo-live
 	scripts/demo
 
 corpus: setup

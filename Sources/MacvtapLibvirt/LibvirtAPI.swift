@@ -66,7 +66,7 @@ struct LibvirtAPI: @unchecked Sendable {
     }
 
     private static func load() -> Result<LibvirtAPI, LibvirtError> {
-        guard let handle = dlopen("libvirt.so.0", RTLD_NOW | RTLD_LOCAL) else {
+        guard let handle = dlopen("libvirt.so.0", RTLD_LAZY | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "libvirt.so.0 not found"
             return .failure(LibvirtError(code: -1, domain: 0, message: "\(reason); install libvirt0 (apt-get install libvirt0)", operation: "loading libvirt"))
         }

@@ -10,6 +10,8 @@ internal import CLibvirt
 public final class LibvirtConnection {
     public let uri: String
     public let isReadOnly: Bool
+    /// Whether libvirt's event loop serves this connection (`DeviceRemovalWatch` needs it).
+    public let receivesEvents: Bool
     private var pointer: virConnectPtr?
     private let api: LibvirtAPI
 
@@ -28,6 +30,7 @@ public final class LibvirtConnection {
         }
         self.uri = uri
         self.isReadOnly = readOnly
+        self.receivesEvents = receivesEvents
         self.pointer = opened
         self.api = api
     }

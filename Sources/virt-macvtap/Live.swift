@@ -9,9 +9,9 @@ struct ConnectionOptions: ParsableArguments {
 
     var uri: String { LibvirtURI.resolve(connect) }
 
-    func open(readOnly: Bool) throws -> LiveSession {
+    func open(readOnly: Bool, receivesEvents: Bool = false) throws -> LiveSession {
         do {
-            return try LiveSession(uri: uri, readOnly: readOnly)
+            return try LiveSession(uri: uri, readOnly: readOnly, receivesEvents: receivesEvents)
         } catch {
             throw failure(error)
         }
@@ -150,10 +150,7 @@ struct Attach: ParsableCommand {
         let plan: AttachPlan
         do {
             plan = try session.planAttach(request, renderer: renderer) {
-                var lintConfiguration = Linter.attachConfiguration
-                // Without libvirt's schemas installed the other rules still run.
-                if (try? SchemaLocator.domainSchemaPath()) == nil { lintConfiguration.disable.append("libvirt-schema") }
-                return try? Linter(configuration: lintConfiguration)
+                try? Linter(configuration: Linter.attachConfiguration)
             }
         } catch {
             throw failure(error)
@@ -253,7 +250,7 @@ struct Detach: ParsableCommand {
         let request = DetachRequest(
             domain: domain, selector: selector, all: all, scope: scope.options(persistent: persistent),
             timeout: .milliseconds(Int(timeout * 1000)))
-        let session = try connection.open(readOnly: false)
+        let session = try connection.open(readOnly: false, receivesEvents: true)
         let report: DetachReport
         do {
             report = try session.detach(request)

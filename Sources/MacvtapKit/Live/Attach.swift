@@ -95,11 +95,14 @@ extension Linter: AttachLinting {
     }
 
     /// The lint configuration `attach` uses: the host checks are the preflight's own (with
-    /// this domain counted), and info-level advice is left to `lint`.
+    /// this domain counted); the schemas are not needed, the renderer validates the new
+    /// element against ours and libvirt parses it with its own code on attach (compiling
+    /// domain.rng would cost ~10 ms per attach for nothing).
     public static let attachConfiguration = LintConfiguration(disable: [
         MACInUseOnHostRule.description.id, SourceDeviceOnHostRule.description.id,
         PassthroughSharedRule.description.id, MixedModesRule.description.id,
-        MACDuplicateInDomainRule.description.id,
+        MACDuplicateInDomainRule.description.id, LibvirtSchemaRule.description.id,
+        InterfaceSchemaRule.description.id,
     ])
 }
 
@@ -180,28 +183,34 @@ extension LiveSession {
         var report = AttachReport(
             domain: plan.domain, uri: plan.uri, copies: plan.copies,
             entries: plan.interfaces.map { AttachReport.Entry(requested: $0, state: .notAttempted, view: nil) })
+        var sent: [Int] = []
         for (index, spec) in plan.interfaces.enumerated() {
             do {
                 try domain.attachDevice(plan.deviceXML[index], scope: plan.scope)
+                sent.append(index)
             } catch {
                 report.entries[index].state = .notAttached(reason: error.message)
                 report.failure = "NIC \(index + 1) of \(plan.interfaces.count) (MAC \(spec.mac!)): \(LiveError.describe(error))"
                 break
             }
-            do throws(LiveError) {
-                let views = try views(of: spec.mac!, in: domain, copies: plan.copies)
-                if let missing = views.first(where: { $0.value == nil }) {
-                    report.entries[index].state = .unknown(reason: "libvirt accepted it but the \(missing.key) XML does not show it")
-                    report.failure = "NIC \(index + 1) (MAC \(spec.mac!)) is not in the \(missing.key) XML of '\(plan.domain)' after the attach"
-                    break
+        }
+        // One read of each copy confirms the whole batch: a NIC counts as attached only when
+        // every copy asked for shows it.
+        do throws(LiveError) {
+            let found = try nicViews(in: domain, copies: plan.copies)
+            for index in sent {
+                let mac = plan.interfaces[index].mac!
+                if let missing = [DomainCopies.live, .config].first(where: { plan.copies.contains($0) && found[$0]?[mac] == nil }) {
+                    report.entries[index].state = .unknown(reason: "libvirt accepted it but the \(missing) XML does not show it")
+                    report.failure = report.failure ?? "NIC \(index + 1) (MAC \(mac)) is not in the \(missing) XML of '\(plan.domain)' after the attach"
+                } else {
+                    report.entries[index].state = .attached
+                    report.entries[index].view = found[plan.copies.contains(.live) ? .live : .config]?[mac]
                 }
-                report.entries[index].state = .attached
-                report.entries[index].view = views[plan.copies.contains(.live) ? .live : .config] ?? nil
-            } catch {
-                report.entries[index].state = .unknown(reason: "the domain XML could not be read: \(error)")
-                report.failure = "cannot confirm NIC \(index + 1) (MAC \(spec.mac!)): \(error)"
-                break
             }
+        } catch {
+            for index in sent { report.entries[index].state = .unknown(reason: "the domain XML could not be read: \(error)") }
+            report.failure = report.failure ?? "cannot confirm the NICs in the domain XML: \(error)"
         }
         if report.failure != nil {
             rollBack(&report, domain: domain, plan: plan, timeout: detachTimeout)
@@ -210,6 +219,19 @@ extension LiveSession {
     }
 
     private func rollBack(_ report: inout AttachReport, domain: LibvirtDomain, plan: AttachPlan, timeout: Duration) {
+        var session = self
+        var domain = domain
+        if !connection.receivesEvents {
+            do throws(LiveError) {
+                session = try LiveSession(uri: uri, readOnly: false, receivesEvents: true)
+                domain = try session.lookup(plan.domain)
+            } catch {
+                for index in report.entries.indices where report.entries[index].state == .attached {
+                    report.entries[index].state = .stillAttached(reason: "rollback could not reconnect: \(error)")
+                }
+                return
+            }
+        }
         for index in report.entries.indices.reversed() {
             switch report.entries[index].state {
             case .attached, .unknown: break
@@ -217,12 +239,24 @@ extension LiveSession {
             }
             guard let mac = report.entries[index].requested.mac else { continue }
             do throws(LiveError) {
-                let outcome = try removeNIC(mac: mac, from: domain, scope: plan.scope, copies: plan.copies, timeout: timeout)
+                let outcome = try session.removeNIC(mac: mac, from: domain, scope: plan.scope, copies: plan.copies, timeout: timeout)
                 report.entries[index].state = outcome.isRemoved ? .rolledBack : .stillAttached(reason: outcome.description)
             } catch {
                 report.entries[index].state = .unknown(reason: "rollback failed: \(error)")
             }
         }
+    }
+
+    /// Every interface of each copy, by MAC.
+    func nicViews(in domain: LibvirtDomain, copies: DomainCopies) throws(LiveError) -> [DomainCopies: [MACAddress: DirectNICView]] {
+        var result: [DomainCopies: [MACAddress: DirectNICView]] = [:]
+        for copy in [DomainCopies.live, .config] where copies.contains(copy) {
+            let entries = try document(of: domain, copy: copy).interfaces
+            result[copy] = Dictionary(
+                entries.compactMap { entry in entry.macAddress.map { ($0, DirectNICView(entry)) } },
+                uniquingKeysWith: { first, _ in first })
+        }
+        return result
     }
 
     /// The NIC with `mac` in each copy, nil where it is missing.

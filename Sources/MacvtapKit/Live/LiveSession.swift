@@ -153,10 +153,12 @@ public struct DirectNICView: Sendable, Hashable, Codable {
 public final class LiveSession {
     public let connection: LibvirtConnection
 
-    /// Opens `uri`: read-only for `list`, read-write and with events for attach/detach.
-    public init(uri: String, readOnly: Bool) throws(LiveError) {
+    /// Opens `uri`: read-only for `list`; `detach` needs events (the device-removed event).
+    /// `attach` goes without: starting the event loop costs time on every call, and only a
+    /// rollback needs it (it opens its own connection then).
+    public init(uri: String, readOnly: Bool, receivesEvents: Bool = false) throws(LiveError) {
         do {
-            connection = try LibvirtConnection(uri: uri, readOnly: readOnly, receivesEvents: !readOnly)
+            connection = try LibvirtConnection(uri: uri, readOnly: readOnly, receivesEvents: receivesEvents)
         } catch {
             throw .libvirt(error)
         }
