@@ -2,9 +2,11 @@
 import PackageDescription
 
 // Layers, bottom to top; each may import only the ones below it:
-//   CLibXML2, CLibvirt        system C libraries (pkg-config, apt providers)
-//   MacvtapXML, MacvtapLibvirt, MacvtapSystem
-//                              the only code that touches C pointers (libxml2, libvirt, POSIX files)
+//   CLibXML2, CLibvirt, CSQLite
+//                              system C libraries (pkg-config, apt providers)
+//   MacvtapXML, MacvtapLibvirt, MacvtapSQLite, MacvtapSystem
+//                              the only code that touches C pointers (libxml2, libvirt, SQLite,
+//                              POSIX files)
 //   MacvtapKit                 plain Swift: model, rules, editing, allocation
 //   virt-macvtap               thin argument-parser commands
 let strictSettings: [SwiftSetting] = [
@@ -33,6 +35,16 @@ let package = Package(
             name: "CLibvirt",
             providers: [.apt(["libvirt-dev"])]
         ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "MacvtapSQLite",
+            dependencies: ["CSQLite"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "MacvtapXML",
             dependencies: ["CLibXML2"],
@@ -49,7 +61,7 @@ let package = Package(
         ),
         .target(
             name: "MacvtapKit",
-            dependencies: ["MacvtapXML", "MacvtapLibvirt", "MacvtapSystem"],
+            dependencies: ["MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapSystem"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -63,7 +75,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MacvtapKitTests",
-            dependencies: ["MacvtapKit", "MacvtapXML", "MacvtapSystem"],
+            dependencies: ["MacvtapKit", "MacvtapXML", "MacvtapSQLite", "MacvtapSystem"],
             swiftSettings: strictSettings
         ),
     ],

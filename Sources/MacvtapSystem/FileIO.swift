@@ -156,3 +156,22 @@ public enum FileIO {
         return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
     }
 }
+
+extension FileIO {
+    /// Whether anything exists at `path` (without following a final symlink's target).
+    public static func exists(atPath path: String) -> Bool {
+        var status = stat()
+        return lstat(path, &status) == 0
+    }
+
+    /// `mkdir -p` with `mode` for the directories it creates.
+    public static func createDirectories(atPath path: String, mode: UInt32 = 0o700) throws(FileError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, mode_t(mode)) != 0, errno != EEXIST {
+                throw FileError(path: current, operation: "create the directory", errno: errno)
+            }
+        }
+    }
+}

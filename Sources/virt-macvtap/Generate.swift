@@ -7,7 +7,8 @@ struct Generate: ParsableCommand {
         discussion: """
             Each element is built with libxml2 and checked against Schemas/interface-direct.rng \
             before it is printed. Without --mac, each interface gets a random locally administered \
-            unicast MAC under 52:54:00; --count N prints N interfaces with distinct MACs (one \
+            unicast MAC under 52:54:00 from the MAC allocator (never one reserved in the ledger, \
+            see `virt-macvtap mac`); --count N prints N interfaces with distinct MACs (one \
             element each: virsh attach-device takes one element per file).
 
             Examples:
@@ -48,7 +49,14 @@ struct Generate: ParsableCommand {
         } catch {
             throw fail(error.description, code: ExitStatus.system)
         }
-        let macs = spec.mac.map { [$0] } ?? RandomMACGenerator().generate(count: count)
+        var macs: [MACAddress] = spec.mac.map { [$0] } ?? []
+        if macs.isEmpty {
+            do {
+                macs = try MACAllocator.freeQEMUAddresses(count: count, excluding: [])
+            } catch {
+                throw fail(error.description, code: ExitStatus.system)
+            }
+        }
         var output: [UInt8] = []
         for mac in macs {
             do {

@@ -95,7 +95,7 @@ struct Attach: ParsableCommand {
     @Option(name: .long, help: "Host network device under the macvtap (repeat for one NIC on each).")
     var source: [String] = []
 
-    @Option(name: .long, help: "MAC address, or auto (default): a free one under 52:54:00 checked against the host.")
+    @Option(name: .long, help: "MAC address, or auto (default): a free one under 52:54:00 from the MAC allocator, checked against every domain and NIC on the host and the ledger's reservations.")
     var mac: String = "auto"
 
     @OptionGroup var shape: InterfaceShapeOptions
@@ -146,10 +146,16 @@ struct Attach: ParsableCommand {
         } catch {
             throw fail("\(error)", code: ExitStatus.system)
         }
+        let reserved: Set<MACAddress>
+        do {
+            reserved = try MACLedger.open(path: MACLedger.defaultPath(), forWriting: false)?.reservedMACs() ?? []
+        } catch {
+            throw fail(error.description, code: ExitStatus.system)
+        }
         let session = try connection.open(readOnly: dryRun)
         let plan: AttachPlan
         do {
-            plan = try session.planAttach(request, renderer: renderer) {
+            plan = try session.planAttach(request, renderer: renderer, reserved: reserved) {
                 try? Linter(configuration: Linter.attachConfiguration)
             }
         } catch {

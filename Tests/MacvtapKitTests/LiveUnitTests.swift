@@ -66,19 +66,16 @@ struct LiveUnitTests {
         #expect(refusals(DirectInterfaceSpec(sourceDevice: "eth1", mode: .bridge, mac: MACAddress("52:54:00:12:34:56"))).isEmpty)
     }
 
-    @Test("auto MACs avoid every MAC in use on the host, and each other")
+    @Test("auto MACs come from the allocator and avoid every MAC on the host, the ledger's reservations and each other")
     func autoMACs() throws {
         let host = Self.inventory([try Self.domain("web", Self.other)])
-        // A generator that offers the taken addresses first must not get them through.
+        let reserved: Set<MACAddress> = [MACAddress("52:54:00:00:00:03")!]
         let checked = AttachPreflight.check(
             Array(repeating: DirectInterfaceSpec(sourceDevice: "eth1", mode: .bridge), count: 3), domainName: "vm1",
-            inventory: host,
-            allocate: { count, taken in
-                RandomMACGenerator().generate(count: count, excluding: taken)
-            })
+            inventory: host, reserved: reserved)
         let macs = checked.specs.compactMap(\.mac)
         #expect(macs.count == 3 && Set(macs).count == 3)
-        #expect(Set(macs).isDisjoint(with: host.usedMACs))
+        #expect(Set(macs).isDisjoint(with: host.usedMACs.union(reserved)))
         #expect(checked.notes.isEmpty)
     }
 

@@ -66,10 +66,10 @@ struct MACAddressTests {
         #expect(low < high)
     }
 
-    @Test func randomGeneratorGivesDistinctLocalUnicastUnderThePrefix() {
-        let prefix = try! #require(MACAddress("52:54:00:00:00:00"))
+    @Test func allocatorGivesDistinctLocalUnicastUnderThePrefix() throws {
+        let prefix = try #require(MACAddress("52:54:00:00:00:00"))
         let excluded: Set<MACAddress> = [MACAddress(value: prefix.value | 1)]
-        let macs = RandomMACGenerator().generate(count: 5_000, excluding: excluded)
+        let macs = try MACAllocator(space: .qemuDefault).allocate(count: 5_000, taken: excluded).map(\.mac)
         #expect(Set(macs).count == 5_000)
         #expect(macs.allSatisfy { $0.oui == 0x525400 && $0.isUnicast && $0.isLocallyAdministered && !$0.isAllZero })
         #expect(Set(macs).isDisjoint(with: excluded))

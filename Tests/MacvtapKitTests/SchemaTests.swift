@@ -26,7 +26,7 @@ struct SchemaTests {
     @Test func generatedInterfacesValidateAgainstOurSchema() throws {
         let renderer = InterfaceRenderer(schema: Self.interfaceSchema)
         for spec in Self.allOptionCombinations {
-            for mac in RandomMACGenerator().generate(count: 20) {
+            for mac in try MACAllocator(space: .qemuDefault).allocate(count: 20, taken: []).map(\.mac) {
                 let bytes = try renderer.render(spec.with(mac: mac))
                 let document = try XMLDocument(bytes: bytes, fileName: "generated")
                 #expect(Self.interfaceSchema.validate(document).isEmpty)
@@ -49,7 +49,7 @@ struct SchemaTests {
 
             """.utf8)
         for spec in Self.allOptionCombinations {
-            let generated = try renderer.render(spec.with(mac: RandomMACGenerator().generate(count: 1)[0]))
+            let generated = try renderer.render(spec.with(mac: try MACAllocator(space: .qemuDefault).allocate(count: 1, taken: [])[0].mac))
             let domain = try DomainDocument(bytes: skeleton, fileName: "minimal.xml")
             let element = try XMLDocument(bytes: generated, fileName: "generated")
             let wrapped = try domain.addingInterface(Self.spec(of: try #require(element.root)))

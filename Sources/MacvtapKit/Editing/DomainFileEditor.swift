@@ -45,7 +45,12 @@ public enum DomainFileEditor {
         if let mac = spec.mac, let clash = document.interfaces.first(where: { $0.macAddress == mac }) {
             throw .macInUse(file: path, mac: mac, position: clash.position)
         }
-        let mac = spec.mac ?? RandomMACGenerator().generate(count: 1, excluding: taken)[0]
+        let mac: MACAddress
+        if let requested = spec.mac {
+            mac = requested
+        } else {
+            do { mac = try MACAllocator.freeQEMUAddresses(count: 1, excluding: taken)[0] } catch { throw .ledger(error) }
+        }
         spec = spec.with(mac: mac)
         let edited: [UInt8]
         do { edited = try document.addingInterface(spec.elementSpec) } catch { throw .document(error) }
@@ -122,6 +127,7 @@ public enum DomainEditError: Error, Sendable, CustomStringConvertible {
     case invalidRequest(InterfaceSpecError)
     case macInUse(file: String, mac: MACAddress, position: SourcePosition)
     case verificationFailed(file: String, reason: String)
+    case ledger(LedgerError)
 
     public var description: String {
         switch self {
@@ -132,12 +138,15 @@ public enum DomainEditError: Error, Sendable, CustomStringConvertible {
             "\(file):\(position.line): MAC \(mac) is already used by an interface in this domain; "
                 + "choose another or leave --mac out"
         case .verificationFailed(let file, let reason): "\(file): \(reason); nothing was written"
+        case .ledger(let error): error.description
         }
     }
 
     /// Whether the failure is the system's (I/O) rather than the input's.
     public var isSystemFailure: Bool {
-        if case .file = self { return true }
-        return false
+        switch self {
+        case .file, .ledger: true
+        default: false
+        }
     }
 }

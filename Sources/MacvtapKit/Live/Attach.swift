@@ -112,7 +112,8 @@ extension LiveSession {
     /// `linter` is only called once every other check passed (a linter compiles schemas in the
     /// background, and a refusal should not wait for that).
     public func planAttach(
-        _ request: AttachRequest, renderer: InterfaceRenderer, linter: () -> (any AttachLinting)?
+        _ request: AttachRequest, renderer: InterfaceRenderer, reserved: Set<MACAddress> = [],
+        linter: () -> (any AttachLinting)?
     ) throws(LiveError) -> AttachPlan {
         try request.scope.validate()
         var notes: [PreflightNote] = []
@@ -140,7 +141,7 @@ extension LiveSession {
                     fix: "use --live, or define the domain first (virsh define)"))
         }
         let inventory = try inventory()
-        let checked = AttachPreflight.check(specs, domainName: domain.name, inventory: inventory)
+        let checked = AttachPreflight.check(specs, domainName: domain.name, inventory: inventory, reserved: reserved)
         specs = checked.specs
         notes += checked.notes
 

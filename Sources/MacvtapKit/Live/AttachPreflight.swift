@@ -1,11 +1,10 @@
 /// The checks `attach` makes against a host's inventory before anything changes. Pure: the
 /// inventory is data, so the rules are unit-tested without a daemon.
 public enum AttachPreflight {
-    /// Chooses MACs for the specs without one and reports every refusal and piece of advice.
-    /// `allocate(count, taken)` returns `count` distinct addresses outside `taken`.
+    /// Chooses MACs for the specs without one (from `MACAllocator`, outside everything the host
+    /// uses and `reserved`, the ledger's reservations) and reports every refusal and advice.
     public static func check(
-        _ requested: [DirectInterfaceSpec], domainName: String, inventory: HostInventory,
-        allocate: (Int, Set<MACAddress>) -> [MACAddress] = { RandomMACGenerator().generate(count: $0, excluding: $1) }
+        _ requested: [DirectInterfaceSpec], domainName: String, inventory: HostInventory, reserved: Set<MACAddress> = []
     ) -> (specs: [DirectInterfaceSpec], notes: [PreflightNote]) {
         var notes: [PreflightNote] = []
         let host = inventory.uri
@@ -24,9 +23,20 @@ public enum AttachPreflight {
                         fix: "choose another address, or use --mac auto for a free one"))
             }
         }
-        let taken = Set(users.keys).union(seen)
-        var fresh = allocate(requested.filter { $0.mac == nil }.count, taken).makeIterator()
-        let specs = requested.map { spec in spec.mac == nil ? spec.with(mac: fresh.next()!) : spec }
+        for mac in requested.compactMap(\.mac) where reserved.contains(mac) {
+            notes.append(
+                PreflightNote(.advice, "MAC \(mac) is reserved in the ledger (virt-macvtap mac list); using it anyway as asked"))
+        }
+        let taken = Set(users.keys).union(seen).union(reserved)
+        let wanted = requested.filter { $0.mac == nil }.count
+        let fresh: [MACAddress]
+        do {
+            fresh = try MACAllocator(space: .qemuDefault).allocate(count: wanted, taken: taken).map(\.mac)
+        } catch {
+            return (requested, notes + [PreflightNote(.refusal, error.description)])
+        }
+        var freshIterator = fresh.makeIterator()
+        let specs = requested.map { spec in spec.mac == nil ? spec.with(mac: freshIterator.next()!) : spec }
 
         let hostDevices = Dictionary(inventory.hostInterfaces.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let uses = sourceUses(in: inventory)

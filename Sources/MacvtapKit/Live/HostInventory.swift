@@ -42,15 +42,19 @@ public struct HostInventory: Sendable {
     /// Reads a host's inventory over an open connection.
     public static func scan(_ connection: LibvirtConnection) throws(LibvirtError) -> HostInventory {
         let uri = connection.uri
-        var summaries: [DocumentSummary] = []
-        for record in try connection.domains() {
+        let documents: [(name: String, xml: String)] = try connection.domains().flatMap { record in
             let versions = [("inactive", record.inactiveXML)] + (record.liveXML.map { [("live", $0)] } ?? [])
-            for (label, xml) in versions {
-                let name = "\(uri) domain '\(record.name)' (\(label) XML)"
-                guard let document = try? DomainDocument(bytes: Array(xml.utf8), fileName: name) else { continue }
-                summaries.append(DocumentSummary(document))
-            }
+            return versions.map { label, xml in ("\(uri) domain '\(record.name)' (\(label) XML)", xml) }
         }
+        // Fetching is one RPC after another; parsing thousands of domains is worth all cores.
+        let parsed = Mutex<[Int: DocumentSummary]>([:])
+        DispatchQueue.concurrentPerform(iterations: documents.count) { index in
+            let (name, xml) = documents[index]
+            guard let document = try? DomainDocument(bytes: Array(xml.utf8), fileName: name) else { return }
+            let summary = DocumentSummary(document)
+            parsed.withLock { $0[index] = summary }
+        }
+        let summaries = parsed.withLock { found in documents.indices.compactMap { found[$0] } }
         return HostInventory(
             uri: uri, domains: summaries,
             hostInterfaces: mergedHostInterfaces(try connection.hostInterfaces(), domains: summaries))

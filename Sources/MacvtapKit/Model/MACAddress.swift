@@ -62,11 +62,18 @@ public struct MACAddress: Hashable, Comparable, Sendable, Codable, CustomStringC
         (0..<6).map { UInt8(truncatingIfNeeded: value >> (40 - 8 * $0)) }
     }
 
+    /// Six two-digit lower-case octets. Written byte by byte: `mac allocate` prints a million.
     public var description: String {
-        octets.map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined(separator: ":")
+        String(unsafeUninitializedCapacity: 17) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            for index in 0..<6 {
+                let byte = UInt8(truncatingIfNeeded: value >> UInt64(40 - 8 * index))
+                buffer[index * 3] = digits.utf8Start[Int(byte >> 4)]
+                buffer[index * 3 + 1] = digits.utf8Start[Int(byte & 0x0F)]
+                if index < 5 { buffer[index * 3 + 2] = UInt8(ascii: ":") }
+            }
+            return 17
+        }
     }
 
     /// The first three octets, e.g. `0x525400`.

@@ -1,0 +1,279 @@
+import FoundationEssentials
+import MacvtapSQLite
+import MacvtapSystem
+
+/// One reserved address in the ledger.
+public struct Reservation: Sendable, Hashable, Codable {
+    public var mac: MACAddress
+    public var label: String
+    /// UTC, ISO 8601, set by SQLite when the row was written.
+    public var reservedAt: String
+    /// The hosts (URIs) and files the address was checked against when it was handed out.
+    public var checkedAgainst: String
+}
+
+public enum LedgerError: Error, Sendable, CustomStringConvertible {
+    case locked(path: String, seconds: Double)
+    case readOnly(path: String, detail: String)
+    case corrupt(path: String, detail: String)
+    case notALedger(path: String)
+    case cannotOpen(path: String, detail: String)
+    case alreadyReserved([Reservation], path: String)
+    case allocation(AllocationError)
+    case other(path: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .locked(let path, let seconds):
+            "ledger \(path) is locked by another process (waited \(seconds) s); nothing was written; try again, or raise --lock-timeout"
+        case .readOnly(let path, let detail):
+            "ledger \(path) is read-only (\(detail)); nothing was written; use --ledger with a writable path"
+        case .corrupt(let path, let detail):
+            "ledger \(path) is not a readable SQLite database (\(detail)); nothing was written; restore it from a backup or point --ledger elsewhere"
+        case .notALedger(let path):
+            "\(path) is an SQLite database but not a virt-macvtap ledger; nothing was written; point --ledger at a ledger or a new file"
+        case .cannotOpen(let path, let detail):
+            "cannot open ledger \(path) (\(detail)); check the path and its directory's permissions"
+        case .alreadyReserved(let reservations, let path):
+            "already reserved in \(path): "
+                + reservations.map { "\($0.mac) (label '\($0.label)', \($0.reservedAt))" }.joined(separator: ", ")
+                + "; nothing was written"
+        case .allocation(let error): error.description
+        case .other(let path, let detail): "ledger \(path): \(detail); nothing was written"
+        }
+    }
+}
+
+/// The reservation ledger: an SQLite file. Each reservation is one row of the `reservations`
+/// view (MAC as a 48-bit integer, label, UTC time, the hosts and files it was checked against);
+/// underneath, `addresses` holds one small row per MAC pointing at its `batches` row, so a
+/// million addresses take ~15 MB instead of ~50. Every change is one transaction that takes the
+/// write lock first (BEGIN IMMEDIATE), so concurrent runs on one ledger serialize and never
+/// hand out the same address twice.
+public final class MACLedger {
+    public let path: String
+    private let lockTimeout: Duration
+    private let database: SQLiteDatabase
+    /// 'VMTV': marks the file as ours, so --ledger pointing at another application's database
+    /// is refused instead of changed.
+    static let applicationID: Int64 = 0x564D_5456
+
+    /// `$XDG_STATE_HOME/virt-macvtap/ledger.sqlite`, else `~/.local/state/virt-macvtap/ledger.sqlite`.
+    public static func defaultPath(environment: [String: String]? = nil) -> String {
+        let environment = environment ?? ProcessInfo.processInfo.environment
+        if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") {
+            return state + "/virt-macvtap/ledger.sqlite"
+        }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "/root"
+        return home + "/.local/state/virt-macvtap/ledger.sqlite"
+    }
+
+    /// Opens (and for writing, creates) the ledger. A missing ledger opened for reading is nil:
+    /// nothing is reserved.
+    public static func open(path: String, forWriting: Bool, lockTimeout: Duration = .seconds(30)) throws(LedgerError) -> MACLedger? {
+        if !forWriting, !FileIO.exists(atPath: path) { return nil }
+        if forWriting {
+            let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+            if !directory.isEmpty, !FileIO.exists(atPath: directory) {
+                do {
+                    try FileIO.createDirectories(atPath: directory)
+                } catch {
+                    throw .cannotOpen(path: path, detail: error.description)
+                }
+            }
+        }
+        return try MACLedger(path: path, forWriting: forWriting, lockTimeout: lockTimeout)
+    }
+
+    private init(path: String, forWriting: Bool, lockTimeout: Duration) throws(LedgerError) {
+        self.path = path
+        self.lockTimeout = lockTimeout
+        do {
+            database = try SQLiteDatabase(path: path, mode: forWriting ? .readWriteCreate : .readOnly, busyTimeout: lockTimeout)
+        } catch {
+            throw Self.map(error, path: path, lockTimeout: lockTimeout)
+        }
+        try prepareSchema(forWriting: forWriting)
+    }
+
+    private func prepareSchema(forWriting: Bool) throws(LedgerError) {
+        try run { () throws(SQLiteError) in
+            let identity = try database.prepare("PRAGMA application_id")
+            try identity.step()
+            let applicationID = identity.integer(at: 0)
+            let tables = try database.prepare("SELECT count(*) FROM sqlite_master")
+            try tables.step()
+            let objectCount = tables.integer(at: 0)
+            if applicationID == Self.applicationID { return }
+            guard applicationID == 0, objectCount == 0 else { throw SQLiteError(code: -1, message: "", operation: "not a ledger") }
+            guard forWriting else { return }
+            try database.transaction(immediate: true) { () throws(SQLiteError) in
+                try database.execute(
+                    """
+                    PRAGMA application_id = \(Self.applicationID);
+                    PRAGMA user_version = 1;
+                    CREATE TABLE batches (
+                        id INTEGER PRIMARY KEY,
+                        label TEXT NOT NULL DEFAULT '',
+                        reserved_at TEXT NOT NULL,
+                        checked_against TEXT NOT NULL DEFAULT ''
+                    );
+                    CREATE TABLE addresses (
+                        mac INTEGER PRIMARY KEY,
+                        batch INTEGER NOT NULL REFERENCES batches(id)
+                    );
+                    CREATE VIEW reservations AS
+                        SELECT mac, label, reserved_at, checked_against FROM addresses JOIN batches ON batches.id = addresses.batch;
+                    """)
+            }
+        }
+    }
+
+    /// Every reservation, in address order.
+    public func reservations() throws(LedgerError) -> [Reservation] {
+        try run { () throws(SQLiteError) in
+            guard try hasTable() else { return [] }
+            let statement = try database.prepare("SELECT mac, label, reserved_at, checked_against FROM reservations ORDER BY mac")
+            var result: [Reservation] = []
+            while try statement.step() {
+                result.append(
+                    Reservation(
+                        mac: MACAddress(value: UInt64(statement.integer(at: 0))), label: statement.text(at: 1),
+                        reservedAt: statement.text(at: 2), checkedAgainst: statement.text(at: 3)))
+            }
+            return result
+        }
+    }
+
+    public func reservedMACs() throws(LedgerError) -> Set<MACAddress> {
+        try run { () throws(SQLiteError) in try readMACs() }
+    }
+
+    /// Reads the reserved addresses and records what `choose` picks, in one write transaction:
+    /// no other run can reserve in between. Nothing is written if `choose` throws.
+    public func allocate(
+        label: String, checkedAgainst: String, _ choose: (Set<MACAddress>) throws(AllocationError) -> [AllocatedMAC]
+    ) throws(LedgerError) -> [AllocatedMAC] {
+        var chosen: [AllocatedMAC] = []
+        var allocationError: AllocationError?
+        do {
+            try run { () throws(SQLiteError) in
+            try database.transaction(immediate: true) { () throws(SQLiteError) in
+                let reserved = try readMACs()
+                do throws(AllocationError) {
+                    chosen = try choose(reserved)
+                } catch {
+                    allocationError = error
+                    throw SQLiteError(code: -2, message: "", operation: "allocation refused")
+                }
+                try insert(chosen.map(\.mac).sorted(), label: label, checkedAgainst: checkedAgainst)
+            }
+            }
+        } catch {
+            if let allocationError { throw .allocation(allocationError) }
+            throw error
+        }
+        return chosen
+    }
+
+    /// Reserves exactly these addresses; all or nothing, refused if any is already reserved.
+    public func reserve(_ macs: [MACAddress], label: String, checkedAgainst: String) throws(LedgerError) {
+        var conflicts: [Reservation] = []
+        do {
+            try run { () throws(SQLiteError) in
+                try database.transaction(immediate: true) { () throws(SQLiteError) in
+                    conflicts = try lookup(macs)
+                    if !conflicts.isEmpty { throw SQLiteError(code: -3, message: "", operation: "already reserved") }
+                    try insert(Array(Set(macs)).sorted(), label: label, checkedAgainst: checkedAgainst)
+                }
+            }
+        } catch {
+            if !conflicts.isEmpty { throw .alreadyReserved(conflicts, path: path) }
+            throw error
+        }
+    }
+
+    /// Removes these reservations; returns the ones that were there.
+    public func release(_ macs: [MACAddress]) throws(LedgerError) -> [MACAddress] {
+        try run { () throws(SQLiteError) in
+            try database.transaction(immediate: true) { () throws(SQLiteError) in
+                let statement = try database.prepare("DELETE FROM addresses WHERE mac = ?")
+                var released: [MACAddress] = []
+                for mac in macs {
+                    try statement.bind([.integer(Int64(mac.value))])
+                    try statement.step()
+                    if database.changes > 0 { released.append(mac) }
+                }
+                return released
+            }
+        }
+    }
+
+    /// The reservations of these addresses, where there are any.
+    public func reservations(of macs: [MACAddress]) throws(LedgerError) -> [Reservation] {
+        try run { () throws(SQLiteError) in try hasTable() ? try lookup(macs) : [] }
+    }
+
+    private func lookup(_ macs: [MACAddress]) throws(SQLiteError) -> [Reservation] {
+        let statement = try database.prepare("SELECT label, reserved_at, checked_against FROM reservations WHERE mac = ?")
+        var found: [Reservation] = []
+        for mac in macs {
+            try statement.bind([.integer(Int64(mac.value))])
+            if try statement.step() {
+                found.append(
+                    Reservation(mac: mac, label: statement.text(at: 0), reservedAt: statement.text(at: 1), checkedAgainst: statement.text(at: 2)))
+            }
+        }
+        return found
+    }
+
+    private func readMACs() throws(SQLiteError) -> Set<MACAddress> {
+        guard try hasTable() else { return [] }
+        let statement = try database.prepare("SELECT mac FROM addresses")
+        var result = Set<MACAddress>()
+        while try statement.step() { result.insert(MACAddress(value: UInt64(statement.integer(at: 0)))) }
+        return result
+    }
+
+    /// One batch row for the transaction; one address row per MAC.
+    private func insert(_ macs: [MACAddress], label: String, checkedAgainst: String) throws(SQLiteError) {
+        let batch = try database.prepare(
+            "INSERT INTO batches (label, checked_against, reserved_at) VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) RETURNING id")
+        try batch.bind([.text(label), .text(checkedAgainst)])
+        try batch.step()
+        let batchID = batch.integer(at: 0)
+        let statement = try database.prepare("INSERT INTO addresses (mac, batch) VALUES (?, ?)")
+        try statement.bind([.integer(0), .integer(batchID)])
+        for mac in macs {
+            try statement.rebind(Int64(mac.value), at: 1)
+            try statement.step()
+        }
+    }
+
+    private func hasTable() throws(SQLiteError) -> Bool {
+        let statement = try database.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'addresses'")
+        try statement.step()
+        return statement.integer(at: 0) > 0
+    }
+
+    private func run<Result>(_ body: () throws(SQLiteError) -> Result) throws(LedgerError) -> Result {
+        do {
+            return try body()
+        } catch {
+            throw Self.map(error, path: path, lockTimeout: lockTimeout)
+        }
+    }
+
+    private static func map(_ error: SQLiteError, path: String, lockTimeout: Duration) -> LedgerError {
+        switch error.code {
+        case -1: return .notALedger(path: path)
+        case -2, -3: return .other(path: path, detail: "refused")  // replaced by the caller
+        default: break
+        }
+        if error.isBusy { return .locked(path: path, seconds: Double(lockTimeout.components.seconds)) }
+        if error.isReadOnly { return .readOnly(path: path, detail: error.message) }
+        if error.isCorrupt { return .corrupt(path: path, detail: error.message) }
+        if error.isCannotOpen { return .cannotOpen(path: path, detail: error.message) }
+        return .other(path: path, detail: error.message)
+    }
+}

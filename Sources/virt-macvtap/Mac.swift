@@ -1,0 +1,321 @@
+import ArgumentParser
+import MacvtapKit
+import MacvtapSystem
+
+struct Mac: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Hand out MAC addresses in batches that collide with nothing, and keep a ledger of them.",
+        discussion: """
+            Every address is unicast, never all-zero, never fe:…, locally administered inside a \
+            --prefix (an explicit --range is taken as given), unique in the batch, and unused by \
+            any domain (live and inactive XML) or host NIC on each -c connection, by any \
+            interface in the --exclude files, and by the ledger. The ledger is an SQLite file \
+            ($XDG_STATE_HOME/virt-macvtap/ledger.sqlite, else ~/.local/state/virt-macvtap/ \
+            ledger.sqlite; --ledger elsewhere); each allocation is one transaction holding its \
+            write lock, so concurrent runs never hand out the same address.
+
+            Examples:
+              virt-macvtap mac allocate --count 100 -c qemu:///system --exclude domains/
+              virt-macvtap mac allocate --count 4 --deterministic web-tier --format json
+              virt-macvtap mac check 52:54:00:12:34:56 -c qemu+ssh://root@host2/system
+              virt-macvtap mac stats --guests 5000
+            """,
+        subcommands: [Allocate.self, Reserve.self, Release.self, ListReservations.self, Check.self, Stats.self]
+    )
+}
+
+/// Options every `mac` subcommand shares.
+struct LedgerOptions: ParsableArguments {
+    @Option(name: .long, help: "The ledger file (default: $XDG_STATE_HOME/virt-macvtap/ledger.sqlite).")
+    var ledger: String?
+
+    @Option(name: .long, help: "Seconds to wait for another run's lock on the ledger.", transform: parseTimeout)
+    var lockTimeout: Double = 30
+
+    var path: String { ledger ?? MACLedger.defaultPath() }
+
+    func open(forWriting: Bool) throws -> MACLedger? {
+        do {
+            return try MACLedger.open(path: path, forWriting: forWriting, lockTimeout: .milliseconds(Int(lockTimeout * 1000)))
+        } catch {
+            throw fail(error.description, code: ExitStatus.system)
+        }
+    }
+}
+
+/// Where else to look for used addresses: hosts and domain files.
+struct UsageOptions: ParsableArguments {
+    @Option(name: [.customShort("c"), .customLong("connect")], help: "A libvirt URI to check against (repeat for a fleet; scanned concurrently).")
+    var connect: [String] = []
+
+    @Option(name: .long, help: "A domain XML file or directory (*.xml, recursively) whose MACs are taken.")
+    var exclude: [String] = []
+
+    func gather() throws -> MACUsage {
+        do {
+            return try MACUsage.gather(uris: connect, excludePaths: exclude)
+        } catch {
+            throw fail(error.description, code: ExitStatus.system)
+        }
+    }
+}
+
+struct SpaceOptions: ParsableArguments {
+    @Option(name: .long, help: "One to five octets to allocate under (default 52:54:00).")
+    var prefix: String?
+
+    @Option(name: .long, help: "FIRST-LAST: allocate inside this range instead.")
+    var range: String?
+
+    func validate() throws {
+        if prefix != nil, range != nil { throw ValidationError("give --prefix or --range, not both") }
+    }
+
+    func space() throws -> MACSpace {
+        do {
+            if let range { return try MACSpace(range: range) }
+            if let prefix { return try MACSpace(prefix: prefix) }
+            return .qemuDefault
+        } catch {
+            throw fail(error.description, code: ExitStatus.usage)
+        }
+    }
+}
+
+enum MACOutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, csv
+
+    var reportFormat: MACReports.Format { MACReports.Format(rawValue: rawValue)! }
+}
+
+func parseMACs(_ texts: [String]) throws -> [MACAddress] {
+    try texts.map(parseMAC)
+}
+
+extension Mac {
+    struct Allocate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Reserve N free addresses and print them.",
+            discussion: """
+                The host and file checks run first; then, inside one ledger transaction, the \
+                ledger's reservations are read, the addresses chosen and recorded. A space too \
+                small for N is refused before anything is reserved.
+
+                --deterministic KEY: address i (0-based) is SHA-256 of "KEY\\nI", its first 8 \
+                bytes (big-endian) modulo the space's size, added to its first address. If that is \
+                taken, probe p = 1, 2, … hashes "KEY\\nI\\nP" instead; moved entries are reported \
+                (probes > 0 in json/csv, a note on stderr in text).
+
+                Examples:
+                  virt-macvtap mac allocate --count 100 -c qemu:///system -c qemu+ssh://root@host2/system
+                  virt-macvtap mac allocate --count 16 --range 02:00:00:00:10:00-02:00:00:00:1f:ff --format csv
+                  virt-macvtap mac allocate --count 3 --deterministic tenant-42 --label tenant-42 --exclude domains/
+                """
+        )
+
+        @Option(name: .long, help: "How many addresses.")
+        var count: Int
+
+        @OptionGroup var spaceOptions: SpaceOptions
+        @Option(name: .long, help: "Derive the addresses from KEY (same KEY and index, same address).")
+        var deterministic: String?
+        @OptionGroup var usage: UsageOptions
+        @OptionGroup var ledger: LedgerOptions
+        @Option(name: .long, help: "A label stored with each reservation.")
+        var label: String = ""
+        @Option(name: .long, help: "Output format.")
+        var format: MACOutputFormat = .text
+
+        func validate() throws {
+            guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        }
+
+        func run() throws {
+            let space = try spaceOptions.space()
+            let used = try usage.gather()
+            let allocator = MACAllocator(space: space)
+            let mode: AllocationMode = deterministic.map { .deterministic(key: $0) } ?? .random
+            guard let opened = try ledger.open(forWriting: true) else { return }
+            let allocated: [AllocatedMAC]
+            do {
+                allocated = try opened.allocate(label: label, checkedAgainst: used.checkedAgainst.joined(separator: ", ")) { reserved throws(AllocationError) in
+                    try allocator.allocate(count: count, taken: used.taken.union(reserved), mode: mode)
+                }
+            } catch {
+                if case .allocation = error { throw fail(error.description, code: ExitStatus.refused) }
+                throw fail(error.description, code: ExitStatus.system)
+            }
+            if format == .text {
+                for entry in allocated where entry.probes > 0 {
+                    StandardStream.error.write("virt-macvtap: note: index \(entry.index) moved: its first choice was taken, probe \(entry.probes) gave \(entry.mac)\n")
+                }
+            }
+            printLine(MACReports.allocation(allocated, space: space, ledger: ledger.path, label: label, checkedAgainst: used.checkedAgainst, format: format.reportFormat))
+        }
+    }
+
+    struct Reserve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record addresses chosen elsewhere in the ledger (all or nothing).",
+            discussion: """
+                Refused when any is already reserved, or (with -c / --exclude) in use there.
+
+                Examples:
+                  virt-macvtap mac reserve 52:54:00:12:34:56 52:54:00:12:34:57 --label dhcp-pool
+                  virt-macvtap mac reserve 52:54:00:aa:bb:cc -c qemu:///system
+                """
+        )
+        @Argument(help: "The addresses.")
+        var macs: [String]
+        @OptionGroup var usage: UsageOptions
+        @OptionGroup var ledger: LedgerOptions
+        @Option(name: .long, help: "A label stored with each reservation.")
+        var label: String = ""
+
+        func run() throws {
+            let addresses = try parseMACs(macs)
+            let used = try usage.gather()
+            let busy = addresses.filter { used.users[$0] != nil }
+            if !busy.isEmpty {
+                throw fail(busy.map { "\($0) is in use by \(used.users[$0]!.joined(separator: "; "))" }.joined(separator: "; ") + "; nothing was reserved", code: ExitStatus.refused)
+            }
+            guard let opened = try ledger.open(forWriting: true) else { return }
+            do {
+                try opened.reserve(addresses, label: label, checkedAgainst: used.checkedAgainst.joined(separator: ", "))
+            } catch {
+                if case .alreadyReserved = error { throw fail(error.description, code: ExitStatus.refused) }
+                throw fail(error.description, code: ExitStatus.system)
+            }
+            printLine("reserved \(Set(addresses).count) address\(Set(addresses).count == 1 ? "" : "es") in \(ledger.path)")
+        }
+    }
+
+    struct Release: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove addresses from the ledger.",
+            discussion: """
+                Exit code 1 when one of them was not reserved (the others are still released).
+
+                Example:
+                  virt-macvtap mac release 52:54:00:12:34:56
+                """
+        )
+        @Argument(help: "The addresses.")
+        var macs: [String]
+        @OptionGroup var ledger: LedgerOptions
+
+        func run() throws {
+            let addresses = try parseMACs(macs)
+            guard let opened = try ledger.open(forWriting: true) else { return }
+            let released: [MACAddress]
+            do {
+                released = try opened.release(addresses)
+            } catch {
+                throw fail(error.description, code: ExitStatus.system)
+            }
+            printLine("released \(released.count) address\(released.count == 1 ? "" : "es") from \(ledger.path)")
+            let unknown = addresses.filter { !released.contains($0) }
+            if !unknown.isEmpty {
+                throw fail("not reserved: \(unknown.map(\.description).joined(separator: ", "))", code: ExitStatus.refused)
+            }
+        }
+    }
+
+    struct ListReservations: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list",
+            abstract: "Print the ledger's reservations.",
+            discussion: """
+                Examples:
+                  virt-macvtap mac list
+                  virt-macvtap mac list --ledger /srv/macs.sqlite --format csv
+                """
+        )
+        @OptionGroup var ledger: LedgerOptions
+        @Option(name: .long, help: "Output format.")
+        var format: MACOutputFormat = .text
+
+        func run() throws {
+            let opened = try ledger.open(forWriting: false)
+            let reservations: [Reservation]
+            do {
+                reservations = try opened?.reservations() ?? []
+            } catch {
+                throw fail(error.description, code: ExitStatus.system)
+            }
+            printLine(MACReports.reservations(reservations, format: format.reportFormat))
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Tell whether addresses are free, and where each is used.",
+            discussion: """
+                Exit code 0 when all are free, 1 when one is in use (which domain on which host, \
+                which file, which ledger label).
+
+                Examples:
+                  virt-macvtap mac check 52:54:00:12:34:56 -c qemu:///system --exclude domains/
+                  virt-macvtap mac check 52:54:00:12:34:56 52:54:00:12:34:57 --format json
+                """
+        )
+        @Argument(help: "The addresses.")
+        var macs: [String]
+        @OptionGroup var usage: UsageOptions
+        @OptionGroup var ledger: LedgerOptions
+        @Option(name: .long, help: "Output format.")
+        var format: MACOutputFormat = .text
+
+        func run() throws {
+            let addresses = try parseMACs(macs)
+            let used = try usage.gather()
+            let opened = try ledger.open(forWriting: false)
+            let reservations: [Reservation]
+            do {
+                reservations = try opened?.reservations(of: addresses) ?? []
+            } catch {
+                throw fail(error.description, code: ExitStatus.system)
+            }
+            let results = addresses.map { mac in
+                (mac: mac, users: (used.users[mac] ?? []) + reservations.filter { $0.mac == mac }.map { "ledger \(ledger.path) (label '\($0.label)', \($0.reservedAt))" })
+            }
+            printLine(MACReports.check(results, format: format.reportFormat))
+            if results.contains(where: { !$0.users.isEmpty }) { throw ExitCode(ExitStatus.refused) }
+        }
+    }
+
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "How big the space is, how full, and the odds that random MACs collide.",
+            discussion: """
+                Taken = addresses in the space used on the -c hosts, in the --exclude files or \
+                reserved in the ledger. The odds are the birthday bound for N guests with random \
+                addresses: 1 − exp(−N(N−1)/2S − N·T/S), S usable addresses, T taken.
+
+                Examples:
+                  virt-macvtap mac stats --guests 5000
+                  virt-macvtap mac stats --prefix 52:54:00:ab --guests 200 -c qemu:///system
+                """
+        )
+        @OptionGroup var spaceOptions: SpaceOptions
+        @Option(name: .long, help: "Number of guests for the collision odds.")
+        var guests: UInt64 = 1000
+        @OptionGroup var usage: UsageOptions
+        @OptionGroup var ledger: LedgerOptions
+        @Option(name: .long, help: "Output format.")
+        var format: MACOutputFormat = .text
+
+        func run() throws {
+            let space = try spaceOptions.space()
+            var taken = try usage.gather().taken
+            let opened = try ledger.open(forWriting: false)
+            do {
+                taken.formUnion(try opened?.reservedMACs() ?? [])
+            } catch {
+                throw fail(error.description, code: ExitStatus.system)
+            }
+            let inSpace = UInt64(taken.filter { space.contains($0) && space.allows($0.value) }.count)
+            printLine(MACReports.statistics(MACReports.Statistics(space: space, taken: inSpace, guests: guests), format: format.reportFormat))
+        }
+    }
+}
