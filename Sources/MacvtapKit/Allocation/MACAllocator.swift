@@ -154,11 +154,28 @@ public struct MACAllocator: Sendable {
         count: Int, taken: Set<MACAddress>, using generator: inout Generator
     ) -> [AllocatedMAC] {
         let size = space.last - space.first + 1
-        // One set for "taken or already chosen": one hash per candidate.
-        var seen = taken
-        seen.reserveCapacity(taken.count + count)
         var result: [AllocatedMAC] = []
         result.reserveCapacity(count)
+        if size != 0, size <= 1 << 28 {
+            // Up to 2^28 addresses (32 MiB of bits; a 3-octet prefix is 2 MiB): one bit per
+            // address for "taken or chosen" is far cheaper than hashing a million set entries.
+            var used = [UInt64](repeating: 0, count: Int((size + 63) / 64))
+            for mac in taken where space.contains(mac) {
+                let offset = mac.value - space.first
+                used[Int(offset >> 6)] |= 1 << (offset & 63)
+            }
+            while result.count < count {
+                let offset = generator.next(upperBound: size)
+                let bit: UInt64 = 1 << (offset & 63)
+                let word = Int(offset >> 6)
+                guard used[word] & bit == 0, space.allows(space.first + offset) else { continue }
+                used[word] |= bit
+                result.append(AllocatedMAC(mac: MACAddress(value: space.first + offset), index: result.count, probes: 0))
+            }
+            return result
+        }
+        var seen = taken
+        seen.reserveCapacity(taken.count + count)
         while result.count < count {
             let value = space.first + (size == 0 ? generator.next() : generator.next(upperBound: size))
             guard space.allows(value), seen.insert(MACAddress(value: value)).inserted else { continue }

@@ -166,7 +166,7 @@ public final class MACLedger {
                     allocationError = error
                     throw SQLiteError(code: -2, message: "", operation: "allocation refused")
                 }
-                try insert(chosen.map(\.mac).sorted(), label: label, checkedAgainst: checkedAgainst)
+                try insert(chosen.map(\.mac), label: label, checkedAgainst: checkedAgainst)
             }
             }
         } catch {
@@ -184,7 +184,7 @@ public final class MACLedger {
                 try database.transaction(immediate: true) { () throws(SQLiteError) in
                     conflicts = try lookup(macs)
                     if !conflicts.isEmpty { throw SQLiteError(code: -3, message: "", operation: "already reserved") }
-                    try insert(Array(Set(macs)).sorted(), label: label, checkedAgainst: checkedAgainst)
+                    try insert(Array(Set(macs)), label: label, checkedAgainst: checkedAgainst)
                 }
             }
         } catch {
@@ -235,8 +235,12 @@ public final class MACLedger {
         return result
     }
 
-    /// One batch row for the transaction; one address row per MAC.
-    private func insert(_ macs: [MACAddress], label: String, checkedAgainst: String) throws(SQLiteError) {
+    /// One batch row for the transaction; one address row per MAC, in address order (appending
+    /// to SQLite's B-tree is cheaper than inserting at random places).
+    private func insert(_ unsorted: [MACAddress], label: String, checkedAgainst: String) throws(SQLiteError) {
+        var values = unsorted.map(\.value)
+        values.sort()
+        let macs = values.map(MACAddress.init(value:))
         let batch = try database.prepare(
             "INSERT INTO batches (label, checked_against, reserved_at) VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) RETURNING id")
         try batch.bind([.text(label), .text(checkedAgainst)])
