@@ -181,7 +181,7 @@ extension LiveSession {
         if let watch, let alias = entry.alias?.value {
             outcome = watch.wait(forAlias: alias, timeout: timeout - (clock.now - start))
         }
-        if outcome == .connectionLost { return .connectionLost }
+        if outcome == .connectionClosed { return .connectionLost }
         do throws(LiveError) {
             let present = try views(of: mac, in: domain, copies: copies)
             if present[.live] ?? nil != nil {
@@ -213,8 +213,4 @@ extension NICSelector {
         if case .source = self { return true }
         return false
     }
-}
-
-extension DeviceRemovalOutcome {
-    static let connectionLost = DeviceRemovalOutcome.connectionClosed
 }
