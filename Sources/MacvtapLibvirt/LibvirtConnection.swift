@@ -98,28 +98,12 @@ public final class LibvirtConnection {
 
     /// Every domain with its persistent XML and, when it runs, its live XML.
     public func domains() throws(LibvirtError) -> [DomainRecord] {
-        let connection = try open("listing domains")
-        var domains: UnsafeMutablePointer<virDomainPtr?>?
-        let count = api.connectListAllDomains(connection, &domains, 0)
-        guard count >= 0, let domains else { throw LibvirtError.last(operation: "listing domains on \(uri)") }
-        defer {
-            for index in 0..<Int(count) { if let domain = domains[index] { _ = api.domainFree(domain) } }
-            free(domains)
+        try allDomains().map { (domain) throws(LibvirtError) in
+            let isActive = domain.isActive
+            return DomainRecord(
+                name: domain.name, uuid: domain.uuid.isEmpty ? nil : domain.uuid, isActive: isActive,
+                liveXML: isActive ? try domain.xml(inactive: false) : nil, inactiveXML: try domain.xml(inactive: true))
         }
-        var records: [DomainRecord] = []
-        for index in 0..<Int(count) {
-            guard let domain = domains[index] else { continue }
-            let name = api.domainGetName(domain).map { String(cString: $0) } ?? ""
-            var uuidBuffer = [CChar](repeating: 0, count: Int(VIR_UUID_STRING_BUFLEN))
-            let uuid =
-                api.domainGetUUIDString(domain, &uuidBuffer) == 0
-                ? String(decoding: uuidBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
-            let isActive = api.domainIsActive(domain) == 1
-            let inactive = try xmlDescription(of: domain, flags: UInt32(VIR_DOMAIN_XML_INACTIVE.rawValue), name: name)
-            let live = isActive ? try xmlDescription(of: domain, flags: 0, name: name) : nil
-            records.append(DomainRecord(name: name, uuid: uuid, isActive: isActive, liveXML: live, inactiveXML: inactive))
-        }
-        return records
     }
 
     /// Host network interfaces, as libvirt's interface driver lists them (name, MAC) followed by
@@ -161,14 +145,6 @@ public final class LibvirtConnection {
             free(xml)
         }
         return records
-    }
-
-    private func xmlDescription(of domain: virDomainPtr, flags: UInt32, name: String) throws(LibvirtError) -> String {
-        guard let xml = api.domainGetXMLDesc(domain, flags) else {
-            throw LibvirtError.last(operation: "reading the XML of domain '\(name)' on \(uri)")
-        }
-        defer { free(xml) }
-        return String(cString: xml)
     }
 
     private func open(_ operation: String) throws(LibvirtError) -> virConnectPtr {

@@ -45,6 +45,8 @@ public final class LibvirtDomain {
 
     public var isPersistent: Bool { api.domainIsPersistent(pointer) == 1 }
 
+    public var isActive: Bool { api.domainIsActive(pointer) == 1 }
+
     /// The live XML (`inactive: false`, only while it runs) or the persistent configuration.
     public func xml(inactive: Bool) throws(LibvirtError) -> String {
         let flags = inactive ? UInt32(VIR_DOMAIN_XML_INACTIVE.rawValue) : 0
@@ -75,7 +77,8 @@ public final class LibvirtDomain {
     }
 }
 
-/// Which copies of a domain's definition a device change touches (`virDomainModificationImpact`).
+/// Which copies of a domain's definition a device change touches (`virDomainModificationImpact`);
+/// empty is VIR_DOMAIN_AFFECT_CURRENT: live when the domain runs, else config.
 public struct DeviceScope: OptionSet, Sendable, Hashable {
     public let rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
@@ -84,8 +87,6 @@ public struct DeviceScope: OptionSet, Sendable, Hashable {
     public static let live = DeviceScope(rawValue: UInt32(VIR_DOMAIN_AFFECT_LIVE.rawValue))
     /// The persistent definition (VIR_DOMAIN_AFFECT_CONFIG).
     public static let config = DeviceScope(rawValue: UInt32(VIR_DOMAIN_AFFECT_CONFIG.rawValue))
-    /// Live when the domain runs, else config (VIR_DOMAIN_AFFECT_CURRENT, i.e. no flag).
-    public static let current: DeviceScope = []
 
     var libvirtFlags: UInt32 { rawValue }
 }

@@ -16,7 +16,6 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
     public var isReadOnly: Bool { primaryCode == SQLITE_READONLY || primaryCode == SQLITE_PERM }
     public var isCorrupt: Bool { primaryCode == SQLITE_CORRUPT || primaryCode == SQLITE_NOTADB }
     public var isCannotOpen: Bool { primaryCode == SQLITE_CANTOPEN }
-    public var isConstraint: Bool { primaryCode == SQLITE_CONSTRAINT }
 
     public init(code: Int32, message: String, operation: String) {
         self.code = code
@@ -125,9 +124,6 @@ public final class SQLiteDatabase {
         }
         return handle
     }
-
-    /// The SQLite library's version.
-    public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
 }
 
 /// A prepared statement. Owns its `sqlite3_stmt*` (finalized in `deinit`).

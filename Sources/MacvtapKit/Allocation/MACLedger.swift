@@ -97,16 +97,15 @@ public final class MACLedger {
     }
 
     private func prepareSchema(forWriting: Bool) throws(LedgerError) {
-        try run { () throws(SQLiteError) in
+        let isLedger = try run { () throws(SQLiteError) -> Bool in
             let identity = try database.prepare("PRAGMA application_id")
             try identity.step()
-            let applicationID = identity.integer(at: 0)
-            let tables = try database.prepare("SELECT count(*) FROM sqlite_master")
-            try tables.step()
-            let objectCount = tables.integer(at: 0)
-            if applicationID == Self.applicationID { return }
-            guard applicationID == 0, objectCount == 0 else { throw SQLiteError(code: -1, message: "", operation: "not a ledger") }
-            guard forWriting else { return }
+            if identity.integer(at: 0) == Self.applicationID { return true }
+            let objects = try database.prepare("SELECT count(*) FROM sqlite_master")
+            try objects.step()
+            // Only an empty database may become a ledger; anything else belongs to someone else.
+            guard identity.integer(at: 0) == 0, objects.integer(at: 0) == 0 else { return false }
+            guard forWriting else { return true }
             try database.transaction(immediate: true) { () throws(SQLiteError) in
                 try database.execute(
                     """
@@ -126,7 +125,9 @@ public final class MACLedger {
                         SELECT mac, label, reserved_at, checked_against FROM addresses JOIN batches ON batches.id = addresses.batch;
                     """)
             }
+            return true
         }
+        if !isLedger { throw .notALedger(path: path) }
     }
 
     /// Every reservation, in address order.
@@ -154,43 +155,35 @@ public final class MACLedger {
     public func allocate(
         label: String, checkedAgainst: String, _ choose: (Set<MACAddress>) throws(AllocationError) -> [AllocatedMAC]
     ) throws(LedgerError) -> [AllocatedMAC] {
-        var chosen: [AllocatedMAC] = []
-        var allocationError: AllocationError?
-        do {
-            try run { () throws(SQLiteError) in
-            try database.transaction(immediate: true) { () throws(SQLiteError) in
+        var refusal: AllocationError?
+        let chosen = try run { () throws(SQLiteError) -> [AllocatedMAC] in
+            try database.transaction(immediate: true) { () throws(SQLiteError) -> [AllocatedMAC] in
                 let reserved = try readMACs()
+                let chosen: [AllocatedMAC]
                 do throws(AllocationError) {
                     chosen = try choose(reserved)
                 } catch {
-                    allocationError = error
-                    throw SQLiteError(code: -2, message: "", operation: "allocation refused")
+                    refusal = error
+                    return []  // an empty transaction: nothing is written
                 }
                 try insert(chosen.map(\.mac), label: label, checkedAgainst: checkedAgainst)
+                return chosen
             }
-            }
-        } catch {
-            if let allocationError { throw .allocation(allocationError) }
-            throw error
         }
+        if let refusal { throw .allocation(refusal) }
         return chosen
     }
 
     /// Reserves exactly these addresses; all or nothing, refused if any is already reserved.
     public func reserve(_ macs: [MACAddress], label: String, checkedAgainst: String) throws(LedgerError) {
-        var conflicts: [Reservation] = []
-        do {
-            try run { () throws(SQLiteError) in
-                try database.transaction(immediate: true) { () throws(SQLiteError) in
-                    conflicts = try lookup(macs)
-                    if !conflicts.isEmpty { throw SQLiteError(code: -3, message: "", operation: "already reserved") }
-                    try insert(Array(Set(macs)), label: label, checkedAgainst: checkedAgainst)
-                }
+        let conflicts = try run { () throws(SQLiteError) -> [Reservation] in
+            try database.transaction(immediate: true) { () throws(SQLiteError) -> [Reservation] in
+                let conflicts = try lookup(macs)
+                if conflicts.isEmpty { try insert(Array(Set(macs)), label: label, checkedAgainst: checkedAgainst) }
+                return conflicts
             }
-        } catch {
-            if !conflicts.isEmpty { throw .alreadyReserved(conflicts, path: path) }
-            throw error
         }
+        if !conflicts.isEmpty { throw .alreadyReserved(conflicts, path: path) }
     }
 
     /// Removes these reservations; returns the ones that were there.
@@ -269,11 +262,6 @@ public final class MACLedger {
     }
 
     private static func map(_ error: SQLiteError, path: String, lockTimeout: Duration) -> LedgerError {
-        switch error.code {
-        case -1: return .notALedger(path: path)
-        case -2, -3: return .other(path: path, detail: "refused")  // replaced by the caller
-        default: break
-        }
         if error.isBusy { return .locked(path: path, seconds: Double(lockTimeout.components.seconds)) }
         if error.isReadOnly { return .readOnly(path: path, detail: error.message) }
         if error.isCorrupt { return .corrupt(path: path, detail: error.message) }

@@ -1,7 +1,5 @@
-import Dispatch
 public import MacvtapLibvirt
 import MacvtapXML
-import Synchronization
 
 /// Who uses which MAC across the places `mac` commands look: every domain (live and inactive
 /// XML) and host NIC on each connection, and every interface in the given domain XML files.
@@ -33,33 +31,27 @@ public struct MACUsage: Sendable {
             }
         }
         let sources = LintInputs.expand(excludePaths)
-        let results = Mutex<[Int: Result<[(MACAddress, String)], MACUsageError>]>([:])
-        DispatchQueue.concurrentPerform(iterations: sources.count) { index in
+        let found = try Concurrently.map(sources.count) { (index) throws(MACUsageError) -> [MACUser] in
             let source = sources[index]
-            let result: Result<[(MACAddress, String)], MACUsageError>
+            let xml: XMLDocument
             do throws(DocumentReadError) {
-                let xml = try XMLDocument(source: source)
-                if let document = try? DomainDocument(xml, allowDeviceXML: true) {
-                    let owner = document.name.map { "file \(source.displayName) (domain '\($0.value)')" } ?? "file \(source.displayName)"
-                    result = .success(document.interfaces.compactMap { entry in entry.macAddress.map { ($0, owner) } })
-                } else {
-                    result = .success([])  // not a domain (a network, a pool…): no guest MACs
-                }
+                xml = try XMLDocument(source: source)
             } catch {
-                result = .failure(.file(error.description))
+                throw .file(error.description)
             }
-            results.withLock { $0[index] = result }
+            // Not a domain (a network, a pool…): no guest MACs.
+            guard let document = try? DomainDocument(xml, allowDeviceXML: true) else { return [] }
+            let owner = document.name.map { "file \(source.displayName) (domain '\($0.value)')" } ?? "file \(source.displayName)"
+            return document.interfaces.compactMap { entry in entry.macAddress.map { MACUser(mac: $0, owner: owner) } }
         }
-        let collected = results.withLock { $0 }
-        for index in sources.indices {
-            switch collected[index]! {
-            case .success(let pairs):
-                for (mac, owner) in pairs { usage.users[mac, default: []].append(owner) }
-            case .failure(let error): throw error
-            }
-        }
+        for user in found.joined() { usage.users[user.mac, default: []].append(user.owner) }
         return usage
     }
+}
+
+private struct MACUser: Sendable {
+    var mac: MACAddress
+    var owner: String
 }
 
 public enum MACUsageError: Error, Sendable, CustomStringConvertible {

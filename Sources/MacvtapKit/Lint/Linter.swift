@@ -2,7 +2,6 @@ import Dispatch
 import FoundationEssentials
 import MacvtapLibvirt
 import MacvtapXML
-import Synchronization
 
 /// The result of one lint run: findings as data, plus what could not be read.
 public struct LintReport: Sendable {
@@ -63,15 +62,10 @@ public final class Linter: Sendable {
     /// Lints `sources` in parallel (all cores), then across them, then against `hosts`.
     /// Throws only when a schema file exists but does not compile.
     public func lint(_ sources: [DocumentSource], hosts: [HostInventory] = []) throws(LintSetupError) -> LintReport {
-        let results = Mutex<[FileResult?]>(Array(repeating: nil, count: sources.count))
-        DispatchQueue.concurrentPerform(iterations: sources.count) { index in
-            let result = lintOne(sources[index])
-            results.withLock { $0[index] = result }
-        }
+        let fileResults = Concurrently.map(sources.count) { lintOne(sources[$0]) }
         for compilation in [domainSchema, interfaceSchema].compactMap({ $0 }) {
             if case .failure(let error) = compilation.result { throw .schema(.invalid(error)) }
         }
-        let fileResults = results.withLock { $0 }.map { $0! }
         var findings = fileResults.flatMap(\.findings)
         let summaries = fileResults.compactMap(\.summary)
         let suppressionsByFile = Dictionary(

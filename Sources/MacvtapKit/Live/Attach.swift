@@ -259,14 +259,4 @@ extension LiveSession {
         }
         return result
     }
-
-    /// The NIC with `mac` in each copy, nil where it is missing.
-    func views(of mac: MACAddress, in domain: LibvirtDomain, copies: DomainCopies) throws(LiveError) -> [DomainCopies: DirectNICView?] {
-        var result: [DomainCopies: DirectNICView?] = [:]
-        for copy in [DomainCopies.live, .config] where copies.contains(copy) {
-            let document = try document(of: domain, copy: copy)
-            result[copy] = document.interfaces.first { $0.macAddress == mac }.map(DirectNICView.init)
-        }
-        return result
-    }
 }

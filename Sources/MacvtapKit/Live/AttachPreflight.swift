@@ -86,7 +86,7 @@ public enum AttachPreflight {
     static func macUsers(in inventory: HostInventory) -> [MACAddress: Set<String>] {
         var users: [MACAddress: Set<String>] = [:]
         for domain in inventory.domains {
-            let owner = domain.domainName.map { "domain '\($0)'" } ?? domain.file
+            let owner = domain.label
             for interface in domain.interfaces {
                 guard let mac = interface.macAddress else { continue }
                 users[mac, default: []].insert(owner)
@@ -109,7 +109,7 @@ public enum AttachPreflight {
     static func sourceUses(in inventory: HostInventory) -> [String: [SourceUse]] {
         var uses: [String: Set<SourceUse>] = [:]
         for domain in inventory.domains {
-            let owner = domain.domainName.map { "domain '\($0)'" } ?? domain.file
+            let owner = domain.label
             for interface in domain.interfaces {
                 guard let direct = interface.direct, let device = direct.source?.dev?.value else { continue }
                 let use = SourceUse(

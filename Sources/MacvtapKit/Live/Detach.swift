@@ -183,8 +183,8 @@ extension LiveSession {
         }
         if outcome == .connectionClosed { return .connectionLost }
         do throws(LiveError) {
-            let present = try views(of: mac, in: domain, copies: copies)
-            if present[.live] ?? nil != nil {
+            let present = try nicViews(in: domain, copies: copies)
+            if present[.live]?[mac] != nil {
                 switch outcome {
                 case .removalFailed: return .refusedByGuest
                 case .timedOut:
@@ -193,7 +193,7 @@ extension LiveSession {
                 default: return .stillPresent(copy: "live")
                 }
             }
-            if present[.config] ?? nil != nil { return .stillPresent(copy: "persistent") }
+            if present[.config]?[mac] != nil { return .stillPresent(copy: "persistent") }
         } catch {
             if case .libvirt = error, outcome != .removed { return .connectionLost }
             throw error

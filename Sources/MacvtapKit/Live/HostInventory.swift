@@ -1,7 +1,5 @@
-import Dispatch
 public import MacvtapLibvirt
 import MacvtapXML
-import Synchronization
 
 /// What one libvirt host has: every domain's interfaces (live and persistent XML) and the
 /// host's own network interfaces. Used by `lint -c` and by live operations' preflight.
@@ -47,14 +45,10 @@ public struct HostInventory: Sendable {
             return versions.map { label, xml in ("\(uri) domain '\(record.name)' (\(label) XML)", xml) }
         }
         // Fetching is one RPC after another; parsing thousands of domains is worth all cores.
-        let parsed = Mutex<[Int: DocumentSummary]>([:])
-        DispatchQueue.concurrentPerform(iterations: documents.count) { index in
+        let summaries = Concurrently.map(documents.count) { index -> DocumentSummary? in
             let (name, xml) = documents[index]
-            guard let document = try? DomainDocument(bytes: Array(xml.utf8), fileName: name) else { return }
-            let summary = DocumentSummary(document)
-            parsed.withLock { $0[index] = summary }
-        }
-        let summaries = parsed.withLock { found in documents.indices.compactMap { found[$0] } }
+            return (try? DomainDocument(bytes: Array(xml.utf8), fileName: name)).map(DocumentSummary.init)
+        }.compactMap { $0 }
         return HostInventory(
             uri: uri, domains: summaries,
             hostInterfaces: mergedHostInterfaces(try connection.hostInterfaces(), domains: summaries))
@@ -87,25 +81,7 @@ public struct HostInventory: Sendable {
 
     /// Scans several hosts at once (a fleet); the first failure is reported.
     public static func scan(uris: [String]) throws(LibvirtError) -> [HostInventory] {
-        let results = Mutex<[Int: Result<HostInventory, LibvirtError>]>([:])
-        DispatchQueue.concurrentPerform(iterations: uris.count) { index in
-            let result: Result<HostInventory, LibvirtError>
-            do throws(LibvirtError) {
-                result = .success(try scan(uri: uris[index]))
-            } catch {
-                result = .failure(error)
-            }
-            results.withLock { $0[index] = result }
-        }
-        let collected = results.withLock { $0 }
-        var inventories: [HostInventory] = []
-        for index in uris.indices {
-            switch collected[index]! {
-            case .success(let inventory): inventories.append(inventory)
-            case .failure(let error): throw error
-            }
-        }
-        return inventories
+        try Concurrently.map(uris.count) { (index) throws(LibvirtError) in try scan(uri: uris[index]) }
     }
 
     private static func hostInterface(from record: HostInterfaceRecord) -> HostInterface? {
