@@ -15,4 +15,15 @@
 #include <libxml/relaxng.h>
 #include <libxml/xmlIO.h>
 #include <libxml/globals.h>
+
+/* libxml2's generic error handler is variadic, which Swift cannot define. Some reports still go
+ * through it (RelaxNG type registration, I/O), and its default prints to stderr: route them here. */
+static inline void virt_macvtap_discard_generic_error(void *context, const char *message, ...) {
+    (void)context;
+    (void)message;
+}
+
+static inline xmlGenericErrorFunc virt_macvtap_silent_generic_error_handler(void) {
+    return virt_macvtap_discard_generic_error;
+}
 #endif

@@ -8,6 +8,7 @@
 public struct FileError: Error, Sendable, CustomStringConvertible {
     public enum Reason: Sendable, Equatable {
         case notFound, permissionDenied, isDirectory, notARegularFile, noSpace, readOnlyFileSystem
+        case tooLarge(limit: Int)
         case other(errno: Int32)
     }
 
@@ -25,6 +26,9 @@ public struct FileError: Error, Sendable, CustomStringConvertible {
             case .notARegularFile: "give a regular file (not a FIFO, socket or device)"
             case .noSpace: "free some space; the original file was not changed"
             case .readOnlyFileSystem: "the file system is read-only; the original file was not changed"
+            case .tooLarge(let limit):
+                "virt-macvtap reads at most \(limit >> 20) MiB, and libvirt itself takes at most 4 MiB of XML "
+                    + "(its RPC limit): this cannot be a domain libvirt accepts"
             case .other: "the original file was not changed"
             }
         return "\(path): cannot \(operation): \(systemMessage); \(advice)"
@@ -55,8 +59,12 @@ public struct FileError: Error, Sendable, CustomStringConvertible {
 
 /// Whole-file reads and crash-safe replacement.
 public enum FileIO {
+    /// The most any command reads from one file or from standard input, so that memory stays
+    /// bounded whatever the input: four times libvirt's own limit on an XML string.
+    public static let maximumReadSize = 16 << 20
+
     /// Reads a regular file. Directories, FIFOs, sockets and devices are refused before any
-    /// read, so a FIFO cannot block the caller.
+    /// read, so a FIFO cannot block the caller; so is a file over `maximumReadSize`.
     public static func readFile(atPath path: String) throws(FileError) -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileError(path: path, operation: "open it", errno: errno) }
@@ -71,7 +79,14 @@ public enum FileIO {
             throw FileError(
                 path: path, operation: "read it", reason: .notARegularFile, message: "it is not a regular file")
         }
+        guard status.st_size <= maximumReadSize else { throw tooLarge(path, size: Int(status.st_size)) }
         return try readAll(descriptor, path: path, sizeHint: Int(status.st_size))
+    }
+
+    /// `size` is nil when the input is a stream and only its first part was read.
+    private static func tooLarge(_ path: String, size: Int?) -> FileError {
+        let shown = size.map { "it is \($0 >> 20) MiB" } ?? "it is larger than \(maximumReadSize >> 20) MiB"
+        return FileError(path: path, operation: "read it", reason: .tooLarge(limit: maximumReadSize), message: shown)
     }
 
     /// Reads standard input to its end.
@@ -132,6 +147,8 @@ public enum FileIO {
                 if errno == EINTR { continue }
                 throw FileError(path: path, operation: "read it", errno: errno)
             }
+            // A file that grew after fstat, or standard input, is held to the same limit.
+            guard result.count + count <= maximumReadSize else { throw tooLarge(path, size: nil) }
             result.append(contentsOf: chunk[0..<count])
         }
     }

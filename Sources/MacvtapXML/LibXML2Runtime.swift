@@ -14,12 +14,19 @@ enum LibXML2Runtime {
         // catches stray reports so that libxml2 never prints to our users' stderr.
         xmlThrDefSetStructuredErrorFunc(nil, discardStructuredError)
         xmlSetStructuredErrorFunc(nil, discardStructuredError)
+        xmlThrDefSetGenericErrorFunc(nil, virt_macvtap_silent_generic_error_handler())
+        xmlSetGenericErrorFunc(nil, virt_macvtap_silent_generic_error_handler())
+        // The RelaxNG datatype libraries are registered lazily by the first schema compiled, and
+        // that registration is not thread-safe: two schemas compiled at once printed
+        // "Relax-NG types library failed to register". Register them here, once.
+        _ = xmlRelaxNGInitTypes()
     }()
 
     /// libxml2's error handlers are thread-local; call this on the thread that is about to use it.
     static func prepareCurrentThread() {
         _ = ready
         xmlSetStructuredErrorFunc(nil, discardStructuredError)
+        xmlSetGenericErrorFunc(nil, virt_macvtap_silent_generic_error_handler())
     }
 
     /// libxml2 reports its version as digits, e.g. "20914" for 2.9.14.

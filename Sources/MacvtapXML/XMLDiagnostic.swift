@@ -76,9 +76,32 @@ extension XMLDiagnostic {
             severity: severity,
             domain: Int(raw.domain),
             code: Int(raw.code),
-            message: message.trimmingWhitespace(),
+            message: Self.readable(message, code: raw.code),
             elementName: elementName
         )
+    }
+
+    /// One line (libxml2 appends the offending bytes on a second line), and our own words for
+    /// the reports whose libxml2 text suggests the wrong remedy or none.
+    static func readable(_ message: String, code: Int32) -> String {
+        let oneLine = message.split(whereSeparator: \.isNewline).map { String($0).trimmingWhitespace() }
+            .filter { !$0.isEmpty }.joined(separator: "; ")
+        if code == Int32(XML_ERR_ENTITY_LOOP.rawValue) {
+            return "entity references expand without end (an entity loop or a 'billion laughs' document); "
+                + "nothing was expanded"
+        }
+        if oneLine.hasPrefix("Excessive depth in document") {
+            // libxml2 suggests XML_PARSE_HUGE, which neither we nor libvirt set.
+            return "elements are nested more than 256 levels deep; libxml2, and so libvirt, refuses such a document"
+        }
+        if oneLine.hasPrefix("Char 0x0 out of allowed range") {
+            return "a NUL byte (0x00) is not allowed anywhere in XML"
+        }
+        if oneLine.hasPrefix("Input is not proper UTF-8") {
+            let bytes = oneLine.firstRange(of: "Bytes: ").map { " (bytes \(oneLine[$0.upperBound...]))" } ?? ""
+            return "the text is not valid UTF-8\(bytes); save the file as UTF-8 or declare its encoding in <?xml … encoding='…'?>"
+        }
+        return oneLine
     }
 }
 

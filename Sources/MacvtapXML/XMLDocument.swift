@@ -278,5 +278,9 @@ private let recordElementEnd: endElementNsSAX2Func = { userData, localName, pref
 
 private let collectParserError: xmlStructuredErrorFunc = { userData, error in
     guard let error, let (recorder, _) = recorder(from: userData) else { return }
-    recorder.diagnostics.append(XMLDiagnostic(error, file: recorder.fileName, position: nil))
+    let diagnostic = XMLDiagnostic(error, file: recorder.fileName, position: nil)
+    // After a fatal error libxml2 may report the same thing again, here or further on.
+    if !recorder.diagnostics.contains(where: { $0.message == diagnostic.message }) {
+        recorder.diagnostics.append(diagnostic)
+    }
 }

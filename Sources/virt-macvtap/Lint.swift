@@ -103,9 +103,15 @@ struct Lint: ParsableCommand {
                 throw fail(error.description, code: ExitStatus.system)
             }
         }
+        let sources: [DocumentSource]
+        do {
+            sources = try LintInputs.expand(inputs)
+        } catch {
+            throw fail(error.description, code: error.isInputOutput ? ExitStatus.system : ExitStatus.usage)
+        }
         let report: LintReport
         do {
-            report = try linter.lint(LintInputs.expand(inputs), hosts: hosts)
+            report = try linter.lint(sources, hosts: hosts)
         } catch {
             throw fail(error.description, code: ExitStatus.usage)
         }

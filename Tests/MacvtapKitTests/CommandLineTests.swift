@@ -22,12 +22,14 @@ enum Tool {
     }
 
     @discardableResult
-    static func run(_ arguments: [String], shellPrefix: String? = nil) throws -> CommandResult {
+    /// `shellPrefix` runs in bash first (e.g. `ulimit -f 1;`); `wrapper` is a command that runs
+    /// the tool (e.g. `timeout 60 setpriv …`).
+    static func run(_ arguments: [String], shellPrefix: String? = nil, wrapper: String? = nil) throws -> CommandResult {
         let process = Process()
-        if let shellPrefix {
+        if shellPrefix != nil || wrapper != nil {
             process.executableURL = URL(fileURLWithPath: "/bin/bash")
             let quoted = ([executable.path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-            process.arguments = ["-c", shellPrefix + " exec " + quoted.joined(separator: " ")]
+            process.arguments = ["-c", (shellPrefix ?? "") + " exec " + (wrapper ?? "") + " " + quoted.joined(separator: " ")]
         } else {
             process.executableURL = executable
             process.arguments = arguments

@@ -142,8 +142,8 @@ struct LintTests {
         #expect(throws: LintConfigurationError.self) { try LintConfiguration.load(path: path) }
     }
 
-    @Test func directoriesAreSearchedRecursively() {
-        let sources = LintInputs.expand([Fixtures.examplesDirectory.path + "/lint"])
+    @Test func directoriesAreSearchedRecursively() throws {
+        let sources = try LintInputs.expand([Fixtures.examplesDirectory.path + "/lint"])
         #expect(sources.count == 4)
         #expect(sources.allSatisfy { $0.displayName.hasSuffix(".xml") })
     }

@@ -8,7 +8,7 @@ struct ReporterTests {
     static let report: LintReport = {
         let linter = try! Linter(configuration: LintConfiguration())
         let directory = Fixtures.examplesDirectory.appendingPathComponent("lint/bad").path
-        return try! linter.lint(LintInputs.expand([directory]))
+        return try! linter.lint(try! LintInputs.expand([directory]))
     }()
 
     @Test func textIsGCCStyle() throws {

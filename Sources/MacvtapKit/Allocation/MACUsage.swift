@@ -30,7 +30,12 @@ public struct MACUsage: Sendable {
                 usage.users[mac, default: []] += holders.sorted().map { "\($0) on \(inventory.uri)" }
             }
         }
-        let sources = LintInputs.expand(excludePaths)
+        let sources: [DocumentSource]
+        do {
+            sources = try LintInputs.expand(excludePaths)
+        } catch {
+            throw .file(error.description)
+        }
         let found = try Concurrently.map(sources.count) { (index) throws(MACUsageError) -> [MACUser] in
             let source = sources[index]
             let xml: XMLDocument

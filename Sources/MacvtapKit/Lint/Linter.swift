@@ -212,18 +212,46 @@ public enum LintSetupError: Error, Sendable, CustomStringConvertible {
 
 /// Expands command-line inputs: files as given, directories recursively (`*.xml`), `-` for stdin.
 public enum LintInputs {
-    public static func expand(_ arguments: [String]) -> [DocumentSource] {
+    public static func expand(_ arguments: [String]) throws(LintInputError) -> [DocumentSource] {
         var sources: [DocumentSource] = []
         for argument in arguments {
             var isDirectory = false
             if argument != "-", FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory), isDirectory {
-                let subpaths = (try? FileManager.default.subpathsOfDirectory(atPath: argument)) ?? []
+                let subpaths: [String]
+                do {
+                    subpaths = try FileManager.default.subpathsOfDirectory(atPath: argument)
+                } catch {
+                    throw .unreadableDirectory(argument)
+                }
                 let display = argument.hasSuffix("/") ? argument : argument + "/"
-                sources += subpaths.filter { $0.hasSuffix(".xml") }.sorted().map { .file(display + $0) }
+                let found = subpaths.filter { $0.hasSuffix(".xml") }.sorted().map { DocumentSource.file(display + $0) }
+                // A CI step that lints an empty or misspelled directory must not pass silently.
+                guard !found.isEmpty else { throw .noXMLFiles(argument) }
+                sources += found
             } else {
                 sources.append(DocumentSource(argument: argument))
             }
         }
         return sources
+    }
+}
+
+public enum LintInputError: Error, Sendable, CustomStringConvertible {
+    case unreadableDirectory(String)
+    case noXMLFiles(String)
+
+    public var description: String {
+        switch self {
+        case .unreadableDirectory(let path):
+            "\(path): cannot list this directory; check its permissions"
+        case .noXMLFiles(let path):
+            "\(path): the directory holds no *.xml files; give the directory that holds the domain XML"
+        }
+    }
+
+    /// An unreadable directory is an I/O error (3); an empty one, a usage error (2).
+    public var isInputOutput: Bool {
+        if case .unreadableDirectory = self { return true }
+        return false
     }
 }

@@ -13,6 +13,7 @@ public enum RuleRegistry {
         VEPARule.self,
         AliasDuplicateRule.self, TargetDuplicateRule.self, BootOrderRule.self, ACPIIndexDuplicateRule.self,
         PCIAddressDuplicateRule.self,
+        ExternalEntityRule.self, DocumentTypeRule.self,
     ]
 
     public static let crossDocumentRules: [any CrossDocumentRule.Type] = [
