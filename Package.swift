@@ -9,6 +9,7 @@ import PackageDescription
 //                              POSIX files)
 //   MacvtapKit                 plain Swift: model, rules, editing, allocation
 //   virt-macvtap               thin argument-parser commands
+//   virt-macvtap-fuzz          the fuzzing harness (and its corpus replayer)
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
@@ -71,6 +72,13 @@ let package = Package(
                 "MacvtapSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // parse → lint → emit → edit under libFuzzer (scripts/fuzz builds it with -sanitize=fuzzer);
+        // built normally, it replays inputs given as files (the committed corpus, in CI).
+        .executableTarget(
+            name: "virt-macvtap-fuzz",
+            dependencies: ["MacvtapKit", "MacvtapXML", "MacvtapSystem"],
             swiftSettings: strictSettings
         ),
         .testTarget(
