@@ -56,6 +56,19 @@ struct LibvirtAPI: @unchecked Sendable {
     /// The loaded table, or why libvirt cannot be used on this machine.
     static let shared: Result<LibvirtAPI, LibvirtError> = load()
 
+    /// libvirt's RPC client writes to its socket with plain write(): a daemon that dies during a
+    /// call would end this process with SIGPIPE (exit 141, no message) instead of an error we
+    /// can report. virsh ignores SIGPIPE for the same reason; so do we, unless the process
+    /// already chose a handler of its own.
+    private static func ignoreBrokenPipes() {
+        var current = sigaction()
+        guard sigaction(SIGPIPE, nil, &current) == 0, current.__sigaction_handler.sa_handler == nil else { return }
+        var ignore = sigaction()
+        ignore.__sigaction_handler.sa_handler = SIG_IGN
+        sigemptyset(&ignore.sa_mask)
+        _ = sigaction(SIGPIPE, &ignore, nil)
+    }
+
     static func get(operation: String) throws(LibvirtError) -> LibvirtAPI {
         switch shared {
         case .success(let api): return api
@@ -66,6 +79,7 @@ struct LibvirtAPI: @unchecked Sendable {
     }
 
     private static func load() -> Result<LibvirtAPI, LibvirtError> {
+        ignoreBrokenPipes()
         guard let handle = dlopen("libvirt.so.0", RTLD_LAZY | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "libvirt.so.0 not found"
             return .failure(LibvirtError(code: -1, domain: 0, message: "\(reason); install libvirt0 (apt-get install libvirt0)", operation: "loading libvirt"))

@@ -13,6 +13,13 @@ public struct LibvirtError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(operation): \(message)" }
 
+    /// The connection to the daemon broke (it stopped, crashed, or the socket closed): the call
+    /// may or may not have taken effect on the host, so its outcome is unknown, not "failed".
+    public var isConnectionFailure: Bool {
+        domain == Int(VIR_FROM_RPC.rawValue) || code == Int(VIR_ERR_RPC.rawValue)
+            || code == Int(VIR_ERR_NO_CONNECT.rawValue) || code == Int(VIR_ERR_INVALID_CONN.rawValue)
+    }
+
     public init(code: Int, domain: Int, message: String, operation: String) {
         self.code = code
         self.domain = domain

@@ -265,10 +265,11 @@ struct Detach: ParsableCommand {
         }
         printLine(format == .json ? LiveReports.json(report) : LiveReports.text(report))
         if !report.succeeded {
-            let lost = report.entries.contains { $0.result == .connectionLost }
+            // Timed out, refused by the guest, or the connection lost while waiting: the request
+            // may still take effect, so this is "not confirmed" (4), like an attach left unknown.
             throw fail(
                 "detach of \(report.entries.filter { !$0.result.isRemoved }.map(\.nic.mac).joined(separator: ", ")) from \(report.domain) not confirmed",
-                code: lost ? ExitStatus.system : ExitStatus.unconfirmed)
+                code: ExitStatus.unconfirmed)
         }
     }
 }

@@ -178,7 +178,11 @@ extension LiveSession {
 
     /// Attaches every NIC of the plan, checking each in the domain XML; on a failure, detaches
     /// what this call attached. Never reports a NIC the XML does not show.
-    public func attach(_ plan: AttachPlan, detachTimeout: Duration = .seconds(10)) throws(LiveError) -> AttachReport {
+    /// `attached(index)` runs after libvirt accepts NIC `index` and before the next one is sent
+    /// (progress for a caller; the fault tests stop libvirtd there).
+    public func attach(
+        _ plan: AttachPlan, detachTimeout: Duration = .seconds(10), attached: (Int) -> Void = { _ in }
+    ) throws(LiveError) -> AttachReport {
         guard plan.refusals.isEmpty else { throw .refused(plan.notes) }
         let domain = try lookup(plan.domain)
         var report = AttachReport(
@@ -189,9 +193,15 @@ extension LiveSession {
             do {
                 try domain.attachDevice(plan.deviceXML[index], scope: plan.scope)
                 sent.append(index)
+                attached(index)
             } catch {
-                report.entries[index].state = .notAttached(reason: error.message)
+                // A broken connection says nothing about whether the daemon applied the call.
+                report.entries[index].state =
+                    error.isConnectionFailure
+                    ? .unknown(reason: "the connection to libvirt broke during the call: \(error.message)")
+                    : .notAttached(reason: error.message)
                 report.failure = "NIC \(index + 1) of \(plan.interfaces.count) (MAC \(spec.mac!)): \(LiveError.describe(error))"
+                if error.isConnectionFailure { sent.append(index) }
                 break
             }
         }
@@ -210,7 +220,9 @@ extension LiveSession {
                 }
             }
         } catch {
-            for index in sent { report.entries[index].state = .unknown(reason: "the domain XML could not be read: \(error)") }
+            for index in sent {
+                report.entries[index].state = .unknown(reason: "libvirt's domain XML could not be read to confirm it")
+            }
             report.failure = report.failure ?? "cannot confirm the NICs in the domain XML: \(error)"
         }
         if report.failure != nil {

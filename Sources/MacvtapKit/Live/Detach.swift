@@ -175,6 +175,9 @@ extension LiveSession {
         do {
             try domain.detachDevice(deviceXML, scope: scope)
         } catch {
+            // libvirt itself waits a few seconds for the guest inside this call; a daemon that
+            // dies meanwhile may or may not have sent the unplug request.
+            if error.isConnectionFailure { return .connectionLost }
             throw .libvirt(error)
         }
         var outcome = DeviceRemovalOutcome.removed

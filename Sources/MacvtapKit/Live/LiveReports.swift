@@ -19,7 +19,9 @@ public enum LiveReports {
         report.entries.map { entry in
             entry.result.isRemoved
                 ? "detached \(entry.nic.mac) from \(report.domain) (\(report.copies)); it is gone from the domain XML"
-                : "\(entry.nic.mac) on \(report.domain): NOT detached: \(entry.result)"
+                : entry.result == .connectionLost
+                    ? "\(entry.nic.mac) on \(report.domain): state UNKNOWN: \(entry.result)"
+                    : "\(entry.nic.mac) on \(report.domain): NOT detached: \(entry.result)"
         }.joined(separator: "\n")
     }
 

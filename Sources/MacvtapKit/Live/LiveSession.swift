@@ -82,10 +82,15 @@ public enum LiveError: Error, Sendable, CustomStringConvertible {
     public static func describe(_ error: LibvirtError) -> String {
         var hint = ""
         let message = error.message
-        if message.contains("Failed to connect socket") || message.contains("No such file or directory") && message.contains("sock") {
-            hint = "; is libvirtd (or virtqemud) running? Check the URI with -c or LIBVIRT_DEFAULT_URI"
-        } else if message.contains("Permission denied") || message.contains("authentication") {
+        if message.contains("Permission denied") || message.contains("authentication")
+            || message.contains("access denied")
+        {
             hint = "; run as root or as a member of the libvirt group, or use a qemu:///session URI"
+        } else if message.contains("system bus") || message.contains("polkit") {
+            // Non-root access to qemu:///system is authorised through polkit over D-Bus.
+            hint = "; a non-root user needs polkit (and a running D-Bus system bus) or the libvirt group: run as root, or use a qemu:///session URI"
+        } else if message.contains("Failed to connect socket") || message.contains("No such file or directory") && message.contains("sock") {
+            hint = "; is libvirtd (or virtqemud) running? Check the URI with -c or LIBVIRT_DEFAULT_URI"
         } else if error.code == 42 {  // VIR_ERR_NO_DOMAIN
             hint = "; `virsh list --all` shows the names"
         }
