@@ -175,6 +175,47 @@ struct CommandLineTests {
         #expect(scratch.entries == ["web01.xml"], "temporary files left behind: \(scratch.entries)")
     }
 
+    @Test func aFullDiskLeavesTheOriginalIntact() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let mountPoint = scratch.directory.appendingPathComponent("full")
+        try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
+        // A 64 KiB tmpfs, then filled: the new file cannot be written (ENOSPC).
+        try #require(Sandbox.shell("mount -t tmpfs -o size=64k tmpfs '\(mountPoint.path)'").status == 0, "cannot mount a tmpfs")
+        defer { _ = try? Sandbox.shell("umount '\(mountPoint.path)'") }
+        let file = mountPoint.appendingPathComponent("web01.xml")
+        try FileManager.default.copyItem(at: Fixtures.examplesDirectory.appendingPathComponent("domains/web01.xml"), to: file)
+        _ = try Sandbox.shell("dd if=/dev/zero of='\(mountPoint.path)/filler' bs=1k count=128")
+        let original = try Data(contentsOf: file)
+        let result = try Tool.run(["edit", file.path, "--add-direct", "--source", "eth1"])
+        #expect(result.status == 3, "\(result.standardError)")
+        #expect(result.standardError.contains("No space left on device; free some space; the original file was not changed"))
+        #expect(result.standardError.split(separator: "\n").count == 1)
+        #expect(try Data(contentsOf: file) == original)
+        let left = try FileManager.default.contentsOfDirectory(atPath: mountPoint.path).sorted()
+        #expect(left == ["filler", "web01.xml"], "temporary files left behind: \(left)")
+    }
+
+    @Test func aReadOnlyDirectoryLeavesTheOriginalIntact() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let file = try scratch.copyExample("web01.xml")
+        try FileManager.default.setAttributes([.posixPermissions: 0o666], ofItemAtPath: file.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: scratch.directory.path)
+        defer { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: scratch.directory.path) }
+        let original = try Data(contentsOf: file)
+        // As nobody (root ignores modes): the file is writable, its directory is not, so the
+        // temporary file beside it cannot be created and nothing is written in place either.
+        let result = try Tool.run(
+            ["edit", file.path, "--add-direct", "--source", "eth1"],
+            wrapper: geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups" : nil)
+        #expect(result.status == 3, "\(result.standardError)")
+        #expect(result.standardError.contains("cannot create a temporary file in"))
+        #expect(result.standardError.contains("Permission denied"))
+        #expect(try Data(contentsOf: file) == original)
+        #expect(scratch.entries == ["web01.xml"], "temporary files left behind: \(scratch.entries)")
+    }
+
     @Test func removingAnUnknownMACIsRefused() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }

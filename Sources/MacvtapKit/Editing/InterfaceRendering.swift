@@ -2,7 +2,7 @@ public import MacvtapXML
 
 /// Turns requested interfaces into XML that is checked against our own schema before anyone
 /// sees it: a value that slipped past validation cannot produce an invalid or altered element.
-public struct InterfaceRenderer {
+public struct InterfaceRenderer: Sendable {
     public let schema: RelaxNGSchema
 
     public init(schema: RelaxNGSchema) {
