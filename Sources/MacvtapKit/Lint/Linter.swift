@@ -153,7 +153,7 @@ public final class Linter: Sendable {
         }
         result.suppressions = Suppressions(xml)
         result.findings = (ruleFindings + schemaFindings).filter { !result.suppressions.suppresses($0) }
-        result.summary = DocumentSummary(domain)
+        result.summary = DocumentSummary(domain, lean: true)
         return result
     }
 

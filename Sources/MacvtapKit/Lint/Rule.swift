@@ -92,12 +92,19 @@ public struct DocumentSummary: Sendable {
     public var domainName: String?
     public var uuid: String?
     public var interfaces: [DomainDocument.InterfaceEntry]
+    /// Lower-cased once: identity checks run for every pair of uses on a shared device.
+    private var comparableUUID: String?
 
-    public init(_ document: DomainDocument) {
+    /// `lean` keeps of each direct interface only what cross-file and host rules read.
+    public init(_ document: DomainDocument, lean: Bool = false) {
         file = document.fileName
         domainName = document.name?.value
         uuid = document.uuid?.value
+        comparableUUID = uuid?.lowercased()
         interfaces = document.interfaces
+        if lean {
+            for index in interfaces.indices { interfaces[index].direct = interfaces[index].direct?.keepingOnlySource }
+        }
     }
 
     /// A label for messages: the domain's name, else the file.
@@ -106,8 +113,34 @@ public struct DocumentSummary: Sendable {
     /// Whether two summaries describe the same domain (by UUID, else by name); a domain's
     /// live and inactive XML, or its file and its copy on a host, are not in conflict.
     public func isSameDomain(as other: DocumentSummary) -> Bool {
-        if let uuid, let otherUUID = other.uuid { return uuid.lowercased() == otherUUID.lowercased() }
+        if let comparableUUID, let otherUUID = other.comparableUUID { return comparableUUID == otherUUID }
         if let domainName, let otherName = other.domainName { return domainName == otherName }
         return false
+    }
+}
+
+/// `isSameDomain` against many summaries at once, in constant time per question (a fleet's
+/// domains against thousands of files).
+struct DomainIdentities {
+    private var uuids: Set<String> = []
+    private var allNames: Set<String> = []
+    private var namesWithoutUUID: Set<String> = []
+
+    init(_ summaries: [DocumentSummary]) {
+        for summary in summaries {
+            if let uuid = summary.uuid { uuids.insert(uuid.lowercased()) }
+            if let name = summary.domainName {
+                allNames.insert(name)
+                if summary.uuid == nil { namesWithoutUUID.insert(name) }
+            }
+        }
+    }
+
+    /// Whether any of the summaries is the same domain as `other`.
+    func contains(sameDomainAs other: DocumentSummary) -> Bool {
+        if let uuid = other.uuid, uuids.contains(uuid.lowercased()) { return true }
+        guard let name = other.domainName else { return false }
+        // A UUID on both sides decides; a name decides only where one side has no UUID.
+        return other.uuid == nil ? allNames.contains(name) : namesWithoutUUID.contains(name)
     }
 }

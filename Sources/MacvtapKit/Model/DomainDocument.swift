@@ -25,7 +25,26 @@ public final class DomainDocument {
         public var alias: Located<String>?
         public var targetDev: Located<String>?
         /// Set for `type='direct'`.
-        public var direct: DirectInterface?
+        public var direct: DirectInterface? {
+            get { directStorage?.value }
+            set { directStorage = newValue.map(DirectInterfaceBox.init) }
+        }
+        // Boxed: a decoded direct interface is about 1.5 KB inline, and entries are copied
+        // wherever interfaces are grouped (every domain of a host, every file of a lint run).
+        private var directStorage: DirectInterfaceBox?
+
+        public init(
+            index: Int, position: SourcePosition, type: Located<String>?, mac: Located<String>?,
+            alias: Located<String>?, targetDev: Located<String>?, direct: DirectInterface?
+        ) {
+            self.index = index
+            self.position = position
+            self.type = type
+            self.mac = mac
+            self.alias = alias
+            self.targetDev = targetDev
+            self.direct = direct
+        }
 
         public var macAddress: MACAddress? { mac.flatMap { MACAddress($0.value) } }
     }
@@ -115,4 +134,16 @@ public enum DomainDocumentError: Error, Sendable, CustomStringConvertible {
             "\(file): \(error.description)"
         }
     }
+}
+
+/// An immutable heap copy of a direct interface, compared by value.
+final class DirectInterfaceBox: Sendable, Hashable {
+    let value: DirectInterface
+
+    init(_ value: DirectInterface) {
+        self.value = value
+    }
+
+    static func == (lhs: DirectInterfaceBox, rhs: DirectInterfaceBox) -> Bool { lhs.value == rhs.value }
+    func hash(into hasher: inout Hasher) { hasher.combine(value) }
 }

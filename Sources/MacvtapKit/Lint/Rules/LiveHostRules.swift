@@ -51,7 +51,8 @@ public struct SourceDeviceOnHostRule: LiveHostRule {
                     violations.append(Violation(at: dev.position, "source device '\(dev.value)' does not exist on \(host.uri)", fix: "use one of: \(names.sorted().prefix(8).joined(separator: ", "))", file: use.summary.file, domain: use.summary.domainName))
                 }
             }
-            let hostUses = host.domains.interfaceUses.filter { hostUse in !documents.contains { $0.isSameDomain(as: hostUse.summary) } }
+            let linted = DomainIdentities(documents)
+            let hostUses = host.domains.interfaceUses.filter { !linted.contains(sameDomainAs: $0.summary) }
             violations += SourceDeviceUses(documents.interfaceUses + hostUses).passthroughConflicts(reportOnly: files, host: host.uri)
         }
         return violations
