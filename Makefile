@@ -7,7 +7,7 @@ STATIC ?= --static-swift-stdlib
 SWIFT ?= swift
 CORPUS_DIR = $(CURDIR)/.corpus/libvirt
 
-.PHONY: setup build demo test install corpus docs clean sandbox
+.PHONY: setup build demo test install corpus docs clean sandbox fuzz sanitize
 
 setup:
 	scripts/setup
@@ -26,11 +26,23 @@ corpus: setup
 
 # The whole suite: unit tests, the libvirt 9.0.0 corpus (round trip, spans, edits), the CLI
 # against real files, an install into a scratch prefix, and the live commands against a real
-# libvirtd + QEMU guests (scripts/sandbox up; it fails the run if the sandbox cannot start).
+# libvirtd + QEMU guests (scripts/sandbox up; it fails the run if the sandbox cannot start);
+# then 10,000 files linted in bounded memory, and a 60-second fuzzing smoke run.
 test: setup corpus sandbox
 	$(SWIFT) build --build-tests
 	scripts/check-install
 	VIRT_MACVTAP_CORPUS=$(CORPUS_DIR) VIRT_MACVTAP_SANDBOX=1 $(SWIFT) test --skip-build
+	scripts/check-memory
+	scripts/fuzz run 60 own
+
+# Fuzzing for longer (seconds; seeds include libvirt's test domains), then keep what it grew.
+FUZZ_SECONDS ?= 1800
+fuzz: corpus
+	scripts/fuzz run $(FUZZ_SECONDS) all
+
+# The whole suite under AddressSanitizer + LeakSanitizer (see docs/RELIABILITY.md).
+sanitize: setup corpus sandbox
+	VIRT_MACVTAP_CORPUS=$(CORPUS_DIR) VIRT_MACVTAP_SANDBOX=1 scripts/sanitize
 
 # libvirtd + vm1/vm2 (Linux), vm-noos, vm-off in network namespace vmtap; `scripts/sandbox down` undoes it.
 sandbox:
