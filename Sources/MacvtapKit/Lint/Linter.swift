@@ -59,6 +59,12 @@ public final class Linter: Sendable {
         liveHostRules = RuleRegistry.liveHostRules.filter { configuration.isEnabled($0.description.id) }.map { $0.init() }
     }
 
+    /// Blocks until the background schema compilations are done. Call it before ending the
+    /// process early: libxml2 compiling on another thread while the process exits can crash.
+    public func waitForSchemas() {
+        for compilation in [domainSchema, interfaceSchema].compactMap({ $0 }) { _ = compilation.result }
+    }
+
     /// Lints `sources` in parallel (all cores), then across them, then against `hosts`.
     /// Throws only when a schema file exists but does not compile.
     public func lint(_ sources: [DocumentSource], hosts: [HostInventory] = []) throws(LintSetupError) -> LintReport {
