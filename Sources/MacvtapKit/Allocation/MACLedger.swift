@@ -96,17 +96,36 @@ public final class MACLedger {
         try prepareSchema(forWriting: forWriting)
     }
 
+    private enum Identity { case ledger, empty, foreign }
+
+    /// What the file is. The statements end with this call: one left open keeps a read lock,
+    /// and two processes creating the ledger at once then deadlock (SQLite answers SQLITE_BUSY
+    /// at once, without waiting; seen with 8 concurrent first runs under ASan's slower timing).
+    private func identity() throws(SQLiteError) -> Identity {
+        let identity = try database.prepare("PRAGMA application_id")
+        try identity.step()
+        if identity.integer(at: 0) == Self.applicationID { return .ledger }
+        let objects = try database.prepare("SELECT count(*) FROM sqlite_master")
+        try objects.step()
+        // Only an empty database may become a ledger; anything else belongs to someone else.
+        return identity.integer(at: 0) == 0 && objects.integer(at: 0) == 0 ? .empty : .foreign
+    }
+
     private func prepareSchema(forWriting: Bool) throws(LedgerError) {
         let isLedger = try run { () throws(SQLiteError) -> Bool in
-            let identity = try database.prepare("PRAGMA application_id")
-            try identity.step()
-            if identity.integer(at: 0) == Self.applicationID { return true }
-            let objects = try database.prepare("SELECT count(*) FROM sqlite_master")
-            try objects.step()
-            // Only an empty database may become a ledger; anything else belongs to someone else.
-            guard identity.integer(at: 0) == 0, objects.integer(at: 0) == 0 else { return false }
+            switch try identity() {
+            case .ledger: return true
+            case .foreign: return false
+            case .empty: break
+            }
             guard forWriting else { return true }
-            try database.transaction(immediate: true) { () throws(SQLiteError) in
+            return try database.transaction(immediate: true) { () throws(SQLiteError) -> Bool in
+                // Asked again under the write lock: another process may have created it meanwhile.
+                switch try identity() {
+                case .ledger: return true
+                case .foreign: return false
+                case .empty: break
+                }
                 try database.execute(
                     """
                     PRAGMA application_id = \(Self.applicationID);
@@ -124,8 +143,8 @@ public final class MACLedger {
                     CREATE VIEW reservations AS
                         SELECT mac, label, reserved_at, checked_against FROM addresses JOIN batches ON batches.id = addresses.batch;
                     """)
+                return true
             }
-            return true
         }
         if !isLedger { throw .notALedger(path: path) }
     }
