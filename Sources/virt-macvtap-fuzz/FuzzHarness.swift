@@ -116,14 +116,7 @@ enum FuzzHarness {
     /// The original bytes survive around the insertion point; only a self-closing `<devices/>`
     /// (`replaceable`) may be replaced, by its open/close pair.
     static func checkInsertion(original: [UInt8], edited: [UInt8], replaceable: Range<Int>?) {
-        var prefix = 0
-        while prefix < original.count, prefix < edited.count, original[prefix] == edited[prefix] { prefix += 1 }
-        var suffix = 0
-        while suffix < original.count - prefix, suffix < edited.count - prefix,
-            original[original.count - 1 - suffix] == edited[edited.count - 1 - suffix]
-        {
-            suffix += 1
-        }
+        let (prefix, suffix) = original.commonAffixLengths(with: edited)
         let replaced = prefix..<(original.count - suffix)
         precondition(
             replaced.isEmpty || replaceable.map { $0.contains(replaced.lowerBound) && $0.contains(replaced.upperBound - 1) } == true,

@@ -8,14 +8,7 @@ public enum UnifiedDiff {
     ) -> String {
         let old = lines(original)
         let new = lines(edited)
-        var prefix = 0
-        while prefix < old.count, prefix < new.count, old[prefix] == new[prefix] { prefix += 1 }
-        var suffix = 0
-        while suffix < old.count - prefix, suffix < new.count - prefix,
-            old[old.count - 1 - suffix] == new[new.count - 1 - suffix]
-        {
-            suffix += 1
-        }
+        let (prefix, suffix) = old.commonAffixLengths(with: new)
         guard prefix < old.count || prefix < new.count, old != new else { return "" }
         let start = max(0, prefix - context)
         let oldEnd = min(old.count, old.count - suffix + context)
@@ -51,5 +44,21 @@ public enum UnifiedDiff {
     private static func range(_ start: Int, _ end: Int) -> String {
         let count = end - start
         return count == 0 ? "\(start),0" : "\(start + 1),\(count)"
+    }
+}
+
+extension Array where Element: Equatable {
+    /// How many leading and trailing elements two arrays share, the two runs never overlapping:
+    /// what is left between them in each array is the one region that changed.
+    public func commonAffixLengths(with other: [Element]) -> (prefix: Int, suffix: Int) {
+        var prefix = 0
+        while prefix < count, prefix < other.count, self[prefix] == other[prefix] { prefix += 1 }
+        var suffix = 0
+        while suffix < count - prefix, suffix < other.count - prefix,
+            self[count - 1 - suffix] == other[other.count - 1 - suffix]
+        {
+            suffix += 1
+        }
+        return (prefix, suffix)
     }
 }

@@ -159,7 +159,7 @@ public final class Linter: Sendable {
         }
         result.suppressions = Suppressions(xml)
         result.findings = (ruleFindings + schemaFindings).filter { !result.suppressions.suppresses($0) }
-        result.summary = DocumentSummary(domain, lean: true)
+        result.summary = DocumentSummary(domain)
         return result
     }
 

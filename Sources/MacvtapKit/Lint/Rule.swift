@@ -93,18 +93,14 @@ public struct DocumentSummary: Sendable {
     public var uuid: String?
     public var interfaces: [DomainDocument.InterfaceEntry]
     /// Lower-cased once: identity checks run for every pair of uses on a shared device.
-    private var comparableUUID: String?
+    private(set) var comparableUUID: String?
 
-    /// `lean` keeps of each direct interface only what cross-file and host rules read.
-    public init(_ document: DomainDocument, lean: Bool = false) {
+    public init(_ document: DomainDocument) {
         file = document.fileName
         domainName = document.name?.value
         uuid = document.uuid?.value
         comparableUUID = uuid?.lowercased()
         interfaces = document.interfaces
-        if lean {
-            for index in interfaces.indices { interfaces[index].direct = interfaces[index].direct?.keepingOnlySource }
-        }
     }
 
     /// A label for messages: the domain's name, else the file.
@@ -128,7 +124,7 @@ struct DomainIdentities {
 
     init(_ summaries: [DocumentSummary]) {
         for summary in summaries {
-            if let uuid = summary.uuid { uuids.insert(uuid.lowercased()) }
+            if let uuid = summary.comparableUUID { uuids.insert(uuid) }
             if let name = summary.domainName {
                 allNames.insert(name)
                 if summary.uuid == nil { namesWithoutUUID.insert(name) }
@@ -138,7 +134,7 @@ struct DomainIdentities {
 
     /// Whether any of the summaries is the same domain as `other`.
     func contains(sameDomainAs other: DocumentSummary) -> Bool {
-        if let uuid = other.uuid, uuids.contains(uuid.lowercased()) { return true }
+        if let uuid = other.comparableUUID, uuids.contains(uuid) { return true }
         guard let name = other.domainName else { return false }
         // A UUID on both sides decides; a name decides only where one side has no UUID.
         return other.uuid == nil ? allNames.contains(name) : namesWithoutUUID.contains(name)

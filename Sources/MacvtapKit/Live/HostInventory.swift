@@ -47,7 +47,7 @@ public struct HostInventory: Sendable {
         // Fetching is one RPC after another; parsing thousands of domains is worth all cores.
         let summaries = Concurrently.map(documents.count) { index -> DocumentSummary? in
             let (name, xml) = documents[index]
-            return (try? DomainDocument(bytes: Array(xml.utf8), fileName: name)).map { DocumentSummary($0) }
+            return (try? DomainDocument(bytes: Array(xml.utf8), fileName: name)).map(DocumentSummary.init)
         }.compactMap { $0 }
         return HostInventory(
             uri: uri, domains: summaries,

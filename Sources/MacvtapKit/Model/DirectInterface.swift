@@ -79,36 +79,6 @@ public struct DirectInterface: Sendable, Hashable {
 
     /// The mode libvirt will use: the attribute's value, or vepa when it is absent.
     /// Nil when the attribute holds something libvirt rejects.
-    /// Only what the cross-file and host checks read (the source device and mode). A lint run
-    /// keeps one summary per file until the end; with every field kept, 10,000 files held
-    /// 75 MB more than the parsing itself needed.
-    public var keepingOnlySource: DirectInterface {
-        var lean = self
-        lean.source?.unknownAttributes = []
-        lean.trustGuestRxFilters = nil
-        lean.macType = nil
-        lean.macCheck = nil
-        lean.model = nil
-        lean.targetManaged = nil
-        lean.virtualPort = nil
-        lean.vlan = nil
-        lean.linkState = nil
-        lean.mtu = nil
-        lean.bandwidth = nil
-        lean.driver = nil
-        lean.address = nil
-        lean.bootOrder = nil
-        lean.bootLoadParm = nil
-        lean.rom = nil
-        lean.acpiIndex = nil
-        lean.filterRef = nil
-        lean.coalesceRxFramesMax = nil
-        lean.tuneSndbuf = nil
-        lean.otherChildren = []
-        lean.unknownChildren = []
-        return lean
-    }
-
     public var effectiveMode: MacvtapMode? {
         guard let written = source?.mode else { return .libvirtDefault }
         return MacvtapMode(libvirtName: written.value)

@@ -1,7 +1,6 @@
 /// One use of a MAC, source device or target name somewhere in the linted files or on a host.
-/// One interface of one document. A class: an entry with its decoded direct interface is about
-/// 1.7 KB inline, and the sharing rules group, filter and copy every use of a device; as values,
-/// 10,000 files cost 75 MB of copies at the end of a run, as references a few hundred KB.
+/// A class: the sharing rules group, filter and copy every use of a device, and as ~250-byte
+/// values those copies cost 57 MB at the end of a 10,000-file run against 49 MB as references.
 final class InterfaceUse {
     let summary: DocumentSummary
     let entry: DomainDocument.InterfaceEntry
