@@ -2,11 +2,11 @@
 import PackageDescription
 
 // Layers, bottom to top; each may import only the ones below it:
-//   CLibXML2, CLibvirt, CSQLite
-//                              system C libraries (pkg-config, apt providers)
+//   CLibXML2, CLibvirt, CSQLite, CSystem
+//                              system C libraries (pkg-config, apt providers) and glibc shims
 //   MacvtapXML, MacvtapLibvirt, MacvtapSQLite, MacvtapSystem
 //                              the only code that touches C pointers (libxml2, libvirt, SQLite,
-//                              POSIX files)
+//                              POSIX files and threads)
 //   MacvtapKit                 plain Swift: model, rules, editing, allocation
 //   virt-macvtap               thin argument-parser commands
 //   virt-macvtap-fuzz          the fuzzing harness (and its corpus replayer)
@@ -41,6 +41,8 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // glibc's GNU scheduling calls (sched_getcpu, CPU sets), which Swift's Glibc lacks.
+        .systemLibrary(name: "CSystem"),
         .target(
             name: "MacvtapSQLite",
             dependencies: ["CSQLite"],
@@ -58,6 +60,7 @@ let package = Package(
         ),
         .target(
             name: "MacvtapSystem",
+            dependencies: ["CSystem"],
             swiftSettings: strictSettings
         ),
         .target(

@@ -3,6 +3,7 @@ import MacvtapKit
 
 struct Edit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "edit",
         abstract: "Add or remove a direct interface in a domain XML file, in place.",
         discussion: """
             Only the lines of the interface change: comments, quoting, attribute order and \

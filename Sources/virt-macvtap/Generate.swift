@@ -3,6 +3,7 @@ import MacvtapKit
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "generate",
         abstract: "Print <interface type='direct'> XML ready for virsh attach-device.",
         discussion: """
             Each element is built with libxml2 and checked against Schemas/interface-direct.rng \

@@ -64,6 +64,7 @@ func parseTimeout(_ text: String) throws -> Double {
 
 struct Attach: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "attach",
         abstract: "Hot-plug macvtap NICs into a domain through libvirt, and confirm them in its XML.",
         discussion: """
             Before anything changes, the domain, the source device (asked of libvirt, so remote \
@@ -192,6 +193,7 @@ struct Attach: ParsableCommand {
 
 struct Detach: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "detach",
         abstract: "Hot-unplug macvtap NICs from a domain, and wait until the guest has released them.",
         discussion: """
             A live detach is only a request: the guest has to acknowledge the PCI unplug. This \
@@ -276,6 +278,7 @@ struct Detach: ParsableCommand {
 
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List the direct (macvtap) NICs of domains, from their live and persistent XML.",
         discussion: """
             One row per NIC: domain, state, MAC, source device, mode, model, host-side target, \

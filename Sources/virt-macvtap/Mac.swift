@@ -4,6 +4,7 @@ import MacvtapSystem
 
 struct Mac: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "mac",
         abstract: "Hand out MAC addresses in batches that collide with nothing, and keep a ledger of them.",
         discussion: """
             Every address is unicast, never all-zero, never fe:…, locally administered inside a \
@@ -95,6 +96,7 @@ func parseMACs(_ texts: [String]) throws -> [MACAddress] {
 extension Mac {
     struct Allocate: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "allocate",
             abstract: "Reserve N free addresses and print them.",
             discussion: """
                 The host and file checks run first; then, inside one ledger transaction, the \
@@ -156,6 +158,7 @@ extension Mac {
 
     struct Reserve: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "reserve",
             abstract: "Record addresses chosen elsewhere in the ledger (all or nothing).",
             discussion: """
                 Refused when any is already reserved, or (with -c / --exclude) in use there.
@@ -192,6 +195,7 @@ extension Mac {
 
     struct Release: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "release",
             abstract: "Remove addresses from the ledger.",
             discussion: """
                 Exit code 1 when one of them was not reserved (the others are still released).
@@ -249,6 +253,7 @@ extension Mac {
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "Tell whether addresses are free, and where each is used.",
             discussion: """
                 Exit code 0 when all are free, 1 when one is in use (which domain on which host, \
@@ -286,6 +291,7 @@ extension Mac {
 
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "stats",
             abstract: "How big the space is, how full, and the odds that random MACs collide.",
             discussion: """
                 Taken = addresses in the space used on the -c hosts, in the --exclude files or \

@@ -32,6 +32,7 @@ struct VirtMacvtap: ParsableCommand {
             return
         }
         let arguments = connectOptionAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
+        Lint.prefetchSchemas(arguments)
         do {
             var command = try parseAsRoot(Lint.withoutInputs(arguments))
             if var lint = command as? Lint {
@@ -40,6 +41,8 @@ struct VirtMacvtap: ParsableCommand {
             }
             try command.run()
         } catch {
+            // libxml2 compiling on another thread while the process exits can crash.
+            Linter.waitForSchemaCompilations()
             let code = exitCode(for: error)
             if code == .validationFailure {
                 StandardStream.error.write(fullMessage(for: error) + "\n")
@@ -47,6 +50,7 @@ struct VirtMacvtap: ParsableCommand {
             }
             exit(withError: error)
         }
+        Linter.waitForSchemaCompilations()
     }
 }
 

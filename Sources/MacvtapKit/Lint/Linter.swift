@@ -1,7 +1,9 @@
 import Dispatch
 import FoundationEssentials
 import MacvtapLibvirt
+import MacvtapSystem
 import MacvtapXML
+import Synchronization
 
 /// The result of one lint run: findings as data, plus what could not be read.
 public struct LintReport: Sendable {
@@ -44,13 +46,13 @@ public final class Linter: Sendable {
             if !configuration.isEnabled(LibvirtSchemaRule.description.id) {
                 domainSchema = nil
             } else if let domainSchemaPath {
-                domainSchema = SchemaCompilation(path: domainSchemaPath)
+                domainSchema = SchemaCompilation.shared(path: domainSchemaPath)
             } else {
-                domainSchema = SchemaCompilation(path: try SchemaLocator.domainSchemaPath())
+                domainSchema = SchemaCompilation.shared(path: try SchemaLocator.domainSchemaPath())
             }
             interfaceSchema =
                 configuration.isEnabled(InterfaceSchemaRule.description.id)
-                ? SchemaCompilation(path: try SchemaLocator.interfaceSchemaPath()) : nil
+                ? SchemaCompilation.shared(path: try SchemaLocator.interfaceSchemaPath()) : nil
         } catch {
             throw .schema(.notFound(error))
         }
@@ -59,10 +61,24 @@ public final class Linter: Sendable {
         liveHostRules = RuleRegistry.liveHostRules.filter { configuration.isEnabled($0.description.id) }.map { $0.init() }
     }
 
-    /// Blocks until the background schema compilations are done. Call it before ending the
-    /// process early: libxml2 compiling on another thread while the process exits can crash.
-    public func waitForSchemas() {
-        for compilation in [domainSchema, interfaceSchema].compactMap({ $0 }) { _ = compilation.result }
+    /// Starts compiling the schemas a lint with `configuration` uses (libvirt's domain.rng, or
+    /// `domainSchemaPath`, and ours) in the background, before a linter exists. A schema that
+    /// cannot be found is skipped here; creating the linter reports it.
+    public static func prefetchSchemas(configuration: LintConfiguration, domainSchemaPath: String? = nil) {
+        var locators: [@Sendable () -> String?] = []
+        if configuration.isEnabled(LibvirtSchemaRule.description.id) {
+            locators.append { domainSchemaPath ?? (try? SchemaLocator.domainSchemaPath()) }
+        }
+        if configuration.isEnabled(InterfaceSchemaRule.description.id) {
+            locators.append { try? SchemaLocator.interfaceSchemaPath() }
+        }
+        SchemaCompilation.prefetch(locators)
+    }
+
+    /// Blocks until every background schema compilation of the process is done. Call it before
+    /// the process ends: libxml2 compiling on another thread while the process exits can crash.
+    public static func waitForSchemaCompilations() {
+        SchemaCompilation.waitForAll()
     }
 
     /// Lints `sources` in parallel (all cores), then across them, then against `hosts`.
@@ -181,22 +197,83 @@ public final class Linter: Sendable {
 }
 
 /// A schema being compiled on a background thread; `result` waits for it.
+///
+/// Compilations are shared by the whole process, one per schema path: compiling libvirt's
+/// domain.rng is most of a one-file lint, so the command line starts it before it has parsed its
+/// arguments (`Linter.prefetchSchemas`), and a process that lints many times compiles once.
+/// A schema file changed on disk is therefore seen by the next process, not by this one.
 final class SchemaCompilation: @unchecked Sendable {
     // @unchecked: `compiled` is written once on the compiling thread before `done` is
     // signalled, and read only after waiting on `done`.
     private let done = DispatchGroup()
     private var compiled: Result<RelaxNGSchema, XMLParseError>?
 
-    init(path: String) {
-        done.enter()
-        DispatchQueue.global(qos: .userInitiated).async {
-            do throws(XMLParseError) {
-                self.compiled = .success(try RelaxNGSchema(contentsOfFile: path))
-            } catch {
-                self.compiled = .failure(error)
+    private static let byPath = Mutex<[String: SchemaCompilation]>([:])
+    /// A prefetch finds the schema files in the background too (half a millisecond, spent
+    /// before the compile can start); `shared` waits for that, so that no schema compiles twice.
+    private static let locating = DispatchGroup()
+
+    /// Finds and compiles each schema in the background. The first (libvirt's, the big one)
+    /// gets a thread of its own that starts at once; the others share Dispatch's pool.
+    static func prefetch(_ locators: [@Sendable () -> String?]) {
+        for (index, locate) in locators.enumerated() {
+            locating.enter()
+            let work: @Sendable () -> Void = {
+                let compilation = locate().flatMap(registered)
+                locating.leave()
+                compilation?.compile()
             }
-            self.done.leave()
+            if index == 0, DetachedThread.start(work) { continue }
+            DispatchQueue.global(qos: .userInitiated).async(execute: work)
         }
+    }
+
+    /// A new compilation of `path`, not started, or nil when the process already has one.
+    private static func registered(path: String) -> SchemaCompilation? {
+        byPath.withLock { compilations in
+            guard compilations[path] == nil else { return nil }
+            let compilation = SchemaCompilation(path: path)
+            compilations[path] = compilation
+            return compilation
+        }
+    }
+
+    /// The process's compilation of the schema at `path`, started now if it is not yet.
+    static func shared(path: String) -> SchemaCompilation {
+        locating.wait()
+        if let compilation = registered(path: path) {
+            compilation.startInBackground()
+            return compilation
+        }
+        return byPath.withLock { $0[path]! }
+    }
+
+    /// Blocks until every compilation started in this process is done.
+    static func waitForAll() {
+        locating.wait()
+        for compilation in byPath.withLock({ Array($0.values) }) { _ = compilation.result }
+    }
+
+    private let path: String
+
+    /// Not started yet: call `compile` or `startInBackground` exactly once.
+    private init(path: String) {
+        self.path = path
+        done.enter()
+    }
+
+    private func startInBackground() {
+        DispatchQueue.global(qos: .userInitiated).async { self.compile() }
+    }
+
+    private func compile() {
+        ThreadHeap.reserve(bytes: 6 << 20)
+        do throws(XMLParseError) {
+            compiled = .success(try RelaxNGSchema(contentsOfFile: path))
+        } catch {
+            compiled = .failure(error)
+        }
+        done.leave()
     }
 
     var result: Result<RelaxNGSchema, XMLParseError> {
