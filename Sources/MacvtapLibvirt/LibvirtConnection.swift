@@ -35,6 +35,12 @@ public final class LibvirtConnection {
         self.api = api
     }
 
+    /// Loads libvirt now (dlopen of libvirt.so.0 and its ~50 libraries, virInitialize: several
+    /// milliseconds); otherwise the first connection does. Safe from any thread, once or often.
+    public static func loadLibrary() {
+        _ = LibvirtAPI.shared
+    }
+
     /// Finds a domain the way virsh does: by id when the reference is a number, then by UUID,
     /// then by name.
     public func lookupDomain(_ reference: String) throws(LibvirtError) -> LibvirtDomain {
@@ -98,12 +104,7 @@ public final class LibvirtConnection {
 
     /// Every domain with its persistent XML and, when it runs, its live XML.
     public func domains() throws(LibvirtError) -> [DomainRecord] {
-        try allDomains().map { (domain) throws(LibvirtError) in
-            let isActive = domain.isActive
-            return DomainRecord(
-                name: domain.name, uuid: domain.uuid.isEmpty ? nil : domain.uuid, isActive: isActive,
-                liveXML: isActive ? try domain.xml(inactive: false) : nil, inactiveXML: try domain.xml(inactive: true))
-        }
+        try allDomains().map { (domain) throws(LibvirtError) in try domain.record() }
     }
 
     /// Host network interfaces, as libvirt's interface driver lists them (name, MAC) followed by

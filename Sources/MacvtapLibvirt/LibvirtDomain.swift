@@ -5,7 +5,11 @@ internal import CLibvirt
 
 /// One libvirt domain. Owns its `virDomainPtr` (freed in `deinit`); libvirt's own reference
 /// keeps the connection alive as long as the domain object is.
-public final class LibvirtDomain {
+///
+/// Usable from several threads at once: libvirt's domain objects are reference-counted and
+/// thread-safe, its RPC client carries calls from several threads over one socket, and the
+/// error we read after a failed call is the calling thread's own.
+public final class LibvirtDomain: @unchecked Sendable {
     public let name: String
     public let uuid: String
     /// The URI of the connection it was looked up on, for messages.
@@ -46,6 +50,14 @@ public final class LibvirtDomain {
     public var isPersistent: Bool { api.domainIsPersistent(pointer) == 1 }
 
     public var isActive: Bool { api.domainIsActive(pointer) == 1 }
+
+    /// Its name, UUID, state and XML: both copies while it runs, else the persistent one.
+    public func record() throws(LibvirtError) -> DomainRecord {
+        let isActive = isActive
+        return DomainRecord(
+            name: name, uuid: uuid.isEmpty ? nil : uuid, isActive: isActive,
+            liveXML: isActive ? try xml(inactive: false) : nil, inactiveXML: try xml(inactive: true))
+    }
 
     /// The live XML (`inactive: false`, only while it runs) or the persistent configuration.
     public func xml(inactive: Bool) throws(LibvirtError) -> String {

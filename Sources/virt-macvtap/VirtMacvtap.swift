@@ -33,6 +33,10 @@ struct VirtMacvtap: ParsableCommand {
         }
         let arguments = connectOptionAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
         Lint.prefetchSchemas(arguments)
+        // libvirt (about 50 libraries) loads while the arguments are parsed and files read.
+        if let command = arguments.first, ["attach", "detach", "list"].contains(command) {
+            LiveSession.loadLibvirtInBackground()
+        }
         do {
             var command = try parseAsRoot(Lint.withoutInputs(arguments))
             if var lint = command as? Lint {
@@ -41,8 +45,7 @@ struct VirtMacvtap: ParsableCommand {
             }
             try command.run()
         } catch {
-            // libxml2 compiling on another thread while the process exits can crash.
-            Linter.waitForSchemaCompilations()
+            finishBackgroundWork()
             let code = exitCode(for: error)
             if code == .validationFailure {
                 StandardStream.error.write(fullMessage(for: error) + "\n")
@@ -50,7 +53,13 @@ struct VirtMacvtap: ParsableCommand {
             }
             exit(withError: error)
         }
+        finishBackgroundWork()
+    }
+
+    /// A process must not end while libxml2 compiles or libvirt loads on another thread.
+    static func finishBackgroundWork() {
         Linter.waitForSchemaCompilations()
+        LiveSession.waitForLibvirtLoad()
     }
 }
 

@@ -1,5 +1,7 @@
 public import MacvtapLibvirt
 import MacvtapXML
+import Synchronization
+import Dispatch
 
 /// What one libvirt host has: every domain's interfaces (live and persistent XML) and the
 /// host's own network interfaces. Used by `lint -c` and by live operations' preflight.
@@ -40,18 +42,34 @@ public struct HostInventory: Sendable {
     /// Reads a host's inventory over an open connection.
     public static func scan(_ connection: LibvirtConnection) throws(LibvirtError) -> HostInventory {
         let uri = connection.uri
-        let documents: [(name: String, xml: String)] = try connection.domains().flatMap { record in
-            let versions = [("inactive", record.inactiveXML)] + (record.liveXML.map { [("live", $0)] } ?? [])
-            return versions.map { label, xml in ("\(uri) domain '\(record.name)' (\(label) XML)", xml) }
+        let domains = try connection.allDomains()
+        // Each call mostly waits on the daemon: the domains are read and parsed side by side
+        // (libvirt's client carries calls from several threads over one socket), while this
+        // thread lists the host's interfaces.
+        let perDomain = Mutex<[Result<[DocumentSummary], LibvirtError>]>([])
+        let domainsRead = DispatchGroup()
+        DispatchQueue.global(qos: .userInitiated).async(group: domainsRead) {
+            let results = Concurrently.map(domains.count) { index in
+                Result { () throws(LibvirtError) in documentSummaries(of: try domains[index].record(), uri: uri) }
+            }
+            perDomain.withLock { $0 = results }
         }
-        // Fetching is one RPC after another; parsing thousands of domains is worth all cores.
-        let summaries = Concurrently.map(documents.count) { index -> DocumentSummary? in
-            let (name, xml) = documents[index]
-            return (try? DomainDocument(bytes: Array(xml.utf8), fileName: name)).map(DocumentSummary.init)
-        }.compactMap { $0 }
+        let hostRecords = Result { () throws(LibvirtError) in try connection.hostInterfaces() }
+        domainsRead.wait()
+        var summaries: [DocumentSummary] = []
+        for result in perDomain.withLock({ $0 }) { summaries += try result.get() }
         return HostInventory(
-            uri: uri, domains: summaries,
-            hostInterfaces: mergedHostInterfaces(try connection.hostInterfaces(), domains: summaries))
+            uri: uri, domains: summaries, hostInterfaces: mergedHostInterfaces(try hostRecords.get(), domains: summaries))
+    }
+
+    /// A domain's inactive XML and, while it runs, its live XML, parsed (unparsable XML is left
+    /// out: libvirt produced it, so it does not happen).
+    private static func documentSummaries(of record: DomainRecord, uri: String) -> [DocumentSummary] {
+        let versions = [("inactive", record.inactiveXML)] + (record.liveXML.map { [("live", $0)] } ?? [])
+        return versions.compactMap { label, xml in
+            let name = "\(uri) domain '\(record.name)' (\(label) XML)"
+            return (try? DomainDocument(bytes: Array(xml.utf8), fileName: name)).map(DocumentSummary.init)
+        }
     }
 
     /// One entry per host device name. The macvtaps libvirt created for running guests carry

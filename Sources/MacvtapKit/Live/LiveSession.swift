@@ -1,4 +1,6 @@
+import Dispatch
 import FoundationEssentials
+import MacvtapSystem
 public import MacvtapLibvirt
 
 /// Which libvirt URI a live command talks to: `-c`, else `LIBVIRT_DEFAULT_URI`, else
@@ -170,6 +172,25 @@ public final class LiveSession {
     }
 
     public var uri: String { connection.uri }
+
+    private static let libvirtLoaded = DispatchGroup()
+
+    /// Starts loading libvirt on a thread of its own, so that a command can parse its arguments
+    /// and read its files meanwhile; the first connection waits for it.
+    public static func loadLibvirtInBackground() {
+        libvirtLoaded.enter()
+        let load: @Sendable () -> Void = {
+            LibvirtConnection.loadLibrary()
+            libvirtLoaded.leave()
+        }
+        if !DetachedThread.start(load) { load() }
+    }
+
+    /// Blocks until a background load of libvirt is done: a process must not end while a
+    /// library is half loaded and initialised on another thread.
+    public static func waitForLibvirtLoad() {
+        libvirtLoaded.wait()
+    }
 
     func lookup(_ reference: String) throws(LiveError) -> LibvirtDomain {
         do {
