@@ -156,9 +156,13 @@ public struct MACAllocator: Sendable {
         let size = space.last - space.first + 1
         var result: [AllocatedMAC] = []
         result.reserveCapacity(count)
-        if size != 0, size <= 1 << 28 {
-            // Up to 2^28 addresses (32 MiB of bits; a 3-octet prefix is 2 MiB): one bit per
-            // address for "taken or chosen" is far cheaper than hashing a million set entries.
+        // One bit per address for "taken or chosen" is far cheaper than hashing a million set
+        // entries, but clearing the bits costs too (2 MiB for a 3-octet prefix: about 2 ms,
+        // most of an attach's own work when it wants one MAC). So the bits are used when there
+        // are at least a sixteenth as many addresses to hash as bytes to clear, and the space
+        // has at most 2^28 addresses (32 MiB of bits).
+        let hashedAddresses = UInt64(taken.count) + UInt64(count)
+        if size != 0, size <= 1 << 28, hashedAddresses * 16 >= size / 8 {
             var used = [UInt64](repeating: 0, count: Int((size + 63) / 64))
             for mac in taken where space.contains(mac) {
                 let offset = mac.value - space.first
