@@ -34,7 +34,8 @@ struct VirtMacvtap: ParsableCommand {
         let arguments = connectOptionAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
         Lint.prefetchSchemas(arguments)
         // libvirt (about 50 libraries) loads while the arguments are parsed and files read.
-        if let command = arguments.first, ["attach", "detach", "list"].contains(command) {
+        let asksLibvirtHost = arguments.contains { $0 == "-c" || $0 == "--connect" || $0.hasPrefix("--connect=") }
+        if let command = arguments.first, ["attach", "detach", "list"].contains(command) || asksLibvirtHost {
             LiveSession.loadLibvirtInBackground()
         }
         do {
