@@ -139,14 +139,14 @@ extension Lint {
         let options = split(Array(arguments.dropFirst())).options
         let informational: Set<String> = ["-h", "--help", "--list-rules"]
         guard !options.contains(where: informational.contains) else { return }
-        var domainSchemaPath: String?
-        var disabled: [String] = []
-        for (option, value) in zip(options, options.dropFirst() + [""]) {
-            if option == "--schema" { domainSchemaPath = value }
-            if option.hasPrefix("--schema=") { domainSchemaPath = String(option.dropFirst("--schema=".count)) }
-            if option == "--disable" { disabled.append(value) }
+        // `--name value` and `--name=value`, in order.
+        func values(of name: String) -> [String] {
+            zip(options, options.dropFirst() + [""]).compactMap { option, next in
+                option == name ? next : option.hasPrefix(name + "=") ? String(option.dropFirst(name.count + 1)) : nil
+            }
         }
-        Linter.prefetchSchemas(configuration: LintConfiguration(disable: disabled), domainSchemaPath: domainSchemaPath)
+        Linter.prefetchSchemas(
+            configuration: LintConfiguration(disable: values(of: "--disable")), domainSchemaPath: values(of: "--schema").last)
     }
 
     /// Options of `lint` that take a value (the next argument belongs to them).

@@ -34,7 +34,7 @@ struct VirtMacvtap: ParsableCommand {
         let arguments = connectOptionAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
         Lint.prefetchSchemas(arguments)
         // libvirt (about 50 libraries) loads while the arguments are parsed and files read.
-        let asksLibvirtHost = arguments.contains { $0 == "-c" || $0 == "--connect" || $0.hasPrefix("--connect=") }
+        let asksLibvirtHost = arguments.contains { connectOptionWidth($0) != nil }
         if let command = arguments.first, ["attach", "detach", "list"].contains(command) || asksLibvirtHost {
             LiveSession.loadLibvirtInBackground()
         }
@@ -67,19 +67,19 @@ struct VirtMacvtap: ParsableCommand {
 /// virsh takes `-c URI` before the command (`virsh -c URI attach-device …`); so do we, by
 /// moving it behind the subcommand name, where the commands declare it.
 func connectOptionAfterSubcommand(_ arguments: [String]) -> [String] {
-    guard let first = arguments.first else { return arguments }
-    let width: Int
-    if first == "-c" || first == "--connect" {
-        width = 2
-    } else if first.hasPrefix("--connect=") {
-        width = 1
-    } else {
+    guard let first = arguments.first, let width = connectOptionWidth(first), arguments.count > width else {
         return arguments
     }
-    guard arguments.count > width else { return arguments }
     let option = arguments[0..<width]
     let rest = arguments[width...]
     return [rest.first!] + option + rest.dropFirst()
+}
+
+/// How many arguments a `-c URI` option starting with `argument` takes: 2 for `-c`/`--connect`,
+/// 1 for `--connect=URI`, nil when it is not one.
+func connectOptionWidth(_ argument: String) -> Int? {
+    if argument == "-c" || argument == "--connect" { return 2 }
+    return argument.hasPrefix("--connect=") ? 1 : nil
 }
 
 /// The exit codes every command uses.
