@@ -84,6 +84,17 @@ let package = Package(
             dependencies: ["MacvtapKit", "MacvtapXML", "MacvtapSystem"],
             swiftSettings: strictSettings
         ),
+        // The differential harness: lint's claims against a real libvirtd (scripts/oracle).
+        .executableTarget(
+            name: "virt-macvtap-oracle",
+            dependencies: [
+                "MacvtapKit",
+                "MacvtapLibvirt",
+                "MacvtapSystem",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "MacvtapKitTests",
             dependencies: ["MacvtapKit", "MacvtapXML", "MacvtapSQLite", "MacvtapSystem"],

@@ -52,6 +52,10 @@ struct LibvirtAPI: @unchecked Sendable {
     let connectRegisterCloseCallback: @convention(c) (ConnectPtr?, virConnectCloseFunc?, UnsafeMutableRawPointer?, virFreeCallback?) -> Int32
     let connectUnregisterCloseCallback: @convention(c) (ConnectPtr?, virConnectCloseFunc?) -> Int32
     let connectSetKeepAlive: @convention(c) (ConnectPtr?, Int32, UInt32) -> Int32
+    let domainDefineXMLFlags: @convention(c) (ConnectPtr?, UnsafePointer<CChar>?, UInt32) -> DomainPtr?
+    let domainCreateWithFlags: @convention(c) (DomainPtr?, UInt32) -> Int32
+    let domainDestroy: @convention(c) (DomainPtr?) -> Int32
+    let domainUndefineFlags: @convention(c) (DomainPtr?, UInt32) -> Int32
 
     /// The loaded table, or why libvirt cannot be used on this machine.
     static let shared: Result<LibvirtAPI, LibvirtError> = load()
@@ -129,7 +133,11 @@ struct LibvirtAPI: @unchecked Sendable {
             connectDomainEventDeregisterAny: symbol("virConnectDomainEventDeregisterAny", as: (@convention(c) (ConnectPtr?, Int32) -> Int32).self),
             connectRegisterCloseCallback: symbol("virConnectRegisterCloseCallback", as: (@convention(c) (ConnectPtr?, virConnectCloseFunc?, UnsafeMutableRawPointer?, virFreeCallback?) -> Int32).self),
             connectUnregisterCloseCallback: symbol("virConnectUnregisterCloseCallback", as: (@convention(c) (ConnectPtr?, virConnectCloseFunc?) -> Int32).self),
-            connectSetKeepAlive: symbol("virConnectSetKeepAlive", as: (@convention(c) (ConnectPtr?, Int32, UInt32) -> Int32).self))
+            connectSetKeepAlive: symbol("virConnectSetKeepAlive", as: (@convention(c) (ConnectPtr?, Int32, UInt32) -> Int32).self),
+            domainDefineXMLFlags: symbol("virDomainDefineXMLFlags", as: (@convention(c) (ConnectPtr?, UnsafePointer<CChar>?, UInt32) -> DomainPtr?).self),
+            domainCreateWithFlags: symbol("virDomainCreateWithFlags", as: (@convention(c) (DomainPtr?, UInt32) -> Int32).self),
+            domainDestroy: symbol("virDomainDestroy", as: (@convention(c) (DomainPtr?) -> Int32).self),
+            domainUndefineFlags: symbol("virDomainUndefineFlags", as: (@convention(c) (DomainPtr?, UInt32) -> Int32).self))
         guard missing.isEmpty else {
             return .failure(LibvirtError(code: -1, domain: 0, message: "libvirt.so.0 lacks \(missing.joined(separator: ", ")); libvirt 1.2.14 or newer is needed", operation: "loading libvirt"))
         }

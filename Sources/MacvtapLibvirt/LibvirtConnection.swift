@@ -73,6 +73,18 @@ public final class LibvirtConnection {
         }
     }
 
+    /// Defines (or redefines) a persistent domain from `xml` with virDomainDefineXMLFlags;
+    /// `validate` adds VIR_DOMAIN_DEFINE_VALIDATE (libvirt's RelaxNG check, as `virsh define
+    /// --validate` does). A refusal is the libvirt error, message and code intact.
+    public func defineDomain(xml: String, validate: Bool = false) throws(LibvirtError) -> LibvirtDomain {
+        let connection = try open("defining a domain")
+        let flags = validate ? UInt32(VIR_DOMAIN_DEFINE_VALIDATE.rawValue) : 0
+        guard let defined = api.domainDefineXMLFlags(connection, xml, flags) else {
+            throw LibvirtError.last(operation: "defining a domain on \(uri)")
+        }
+        return LibvirtDomain(pointer: defined, uri: uri, api: api)
+    }
+
     /// Starts listening for the removal of `domain`'s devices; open the connection with
     /// `receivesEvents: true`.
     public func watchDeviceRemoval(of domain: LibvirtDomain) throws(LibvirtError) -> DeviceRemovalWatch {

@@ -84,6 +84,30 @@ public final class LibvirtDomain: @unchecked Sendable {
         }
     }
 
+    /// Starts the persistent domain (virDomainCreateWithFlags); `paused` starts QEMU with its
+    /// vCPUs stopped: every device, macvtap included, is created all the same.
+    public func start(paused: Bool = false) throws(LibvirtError) {
+        let flags = paused ? UInt32(VIR_DOMAIN_START_PAUSED.rawValue) : 0
+        guard api.domainCreateWithFlags(pointer, flags) == 0 else {
+            throw LibvirtError.last(operation: "starting domain '\(name)'")
+        }
+    }
+
+    /// Stops the running domain at once (virDomainDestroy), as pulling the power cord would.
+    public func destroy() throws(LibvirtError) {
+        guard api.domainDestroy(pointer) == 0 else {
+            throw LibvirtError.last(operation: "destroying domain '\(name)'")
+        }
+    }
+
+    /// Removes the persistent definition (virDomainUndefineFlags with no flags); a running
+    /// domain becomes transient and disappears when it stops.
+    public func undefine() throws(LibvirtError) {
+        guard api.domainUndefineFlags(pointer, 0) == 0 else {
+            throw LibvirtError.last(operation: "undefining domain '\(name)'")
+        }
+    }
+
     func withPointer<Result>(_ body: (virDomainPtr) throws(LibvirtError) -> Result) throws(LibvirtError) -> Result {
         try body(pointer)
     }

@@ -97,10 +97,16 @@ public enum FileIO {
     /// Replaces the file at `path` with `bytes` so that a reader sees either the old or the new
     /// content, never a mix: write a temporary file beside it, flush it to disk, rename it over
     /// the original. On any failure the original is untouched and the temporary file removed.
-    /// The original's permission bits (and, when we may, its owner) carry over.
-    public static func replaceAtomically(atPath path: String, with bytes: [UInt8]) throws(FileError) {
+    /// The original's permission bits (and, when we may, its owner) carry over. With `creating`,
+    /// a missing file is created the same way, readable by all (0644).
+    public static func replaceAtomically(atPath path: String, with bytes: [UInt8], creating: Bool = false) throws(FileError) {
         var original = stat()
-        guard stat(path, &original) == 0 else { throw FileError(path: path, operation: "stat it", errno: errno) }
+        if stat(path, &original) != 0 {
+            guard creating, errno == ENOENT else { throw FileError(path: path, operation: "stat it", errno: errno) }
+            original.st_mode = S_IFREG | 0o644
+            original.st_uid = geteuid()
+            original.st_gid = getegid()
+        }
         guard original.st_mode & S_IFMT == S_IFREG else {
             throw FileError(
                 path: path, operation: "replace it", reason: .notARegularFile, message: "it is not a regular file")

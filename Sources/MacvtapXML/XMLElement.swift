@@ -209,3 +209,24 @@ enum StartTagScanner {
         byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
     }
 }
+
+extension XMLElement {
+    /// The bytes of an attribute's value in `document.source`, between its quotes, as
+    /// written (entities not expanded); nil when the attribute is absent or spans are unknown.
+    public func valueRange(ofAttribute qualifiedName: String) -> Range<Int>? {
+        guard let span = span,
+            var index = StartTagScanner.offset(
+                ofAttribute: Array(qualifiedName.utf8), in: document.source, tag: span.start..<span.startTagEnd)
+        else { return nil }
+        let source = document.source
+        while index < span.startTagEnd, source[index] != UInt8(ascii: "\""), source[index] != UInt8(ascii: "'") {
+            index += 1
+        }
+        guard index < span.startTagEnd else { return nil }
+        let quote = source[index]
+        let start = index + 1
+        var end = start
+        while end < span.startTagEnd, source[end] != quote { end += 1 }
+        return end < span.startTagEnd ? start..<end : nil
+    }
+}

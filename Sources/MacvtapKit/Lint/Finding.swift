@@ -53,10 +53,12 @@ public struct Finding: Sendable, Hashable, Codable {
     public var fix: String?
     /// The domain the finding is about, when the document is a domain.
     public var domain: String?
+    /// When libvirt itself notices it (what the message's bracketed phrase says).
+    public var enforcement: Enforcement?
 
     public init(
         ruleID: String, severity: Severity, file: String, position: SourcePosition, message: String,
-        fix: String?, domain: String?
+        fix: String?, domain: String?, enforcement: Enforcement? = nil
     ) {
         self.ruleID = ruleID
         self.severity = severity
@@ -66,6 +68,7 @@ public struct Finding: Sendable, Hashable, Codable {
         self.message = message
         self.fix = fix
         self.domain = domain
+        self.enforcement = enforcement
     }
 
     public var position: SourcePosition { SourcePosition(line: line, column: column) }

@@ -185,14 +185,16 @@ public final class Linter: Sendable {
     }
 
     private func makeFinding(_ description: RuleDescription, _ violation: Violation, file: String, domain: String?) -> Finding {
+        let enforcement = violation.enforcement ?? description.enforcement
         let suffix: String =
-            switch violation.enforcement ?? description.enforcement {
+            switch enforcement {
             case .advice: ""
             case let enforcement: " [\(enforcement.phrase)]"
             }
         return Finding(
             ruleID: description.id, severity: configuration.severity(of: description), file: file,
-            position: violation.position, message: violation.message + suffix, fix: violation.fix, domain: domain)
+            position: violation.position, message: violation.message + suffix, fix: violation.fix, domain: domain,
+            enforcement: enforcement)
     }
 }
 

@@ -1,0 +1,390 @@
+import Dispatch
+public import MacvtapLibvirt
+import MacvtapXML
+import Synchronization
+
+/// What libvirt did with one document of a case, phase by phase.
+public struct DocumentVerdict: Sendable, Hashable, Codable {
+    /// virDomainDefineXMLFlags with no flags refused it: libvirt's message.
+    public var defineError: String?
+    /// Defined without flags, refused with VIR_DOMAIN_DEFINE_VALIDATE (libvirt's RelaxNG check).
+    public var validateError: String?
+    /// Defined, then refused to start (QEMU under TCG, macvtaps really created).
+    public var startError: String?
+    /// Each `<interface>` hot-plugged (AFFECT_LIVE) into the same domain started without its
+    /// interfaces: nil where the attach worked, else libvirt's message.
+    public var hotplugErrors: [String?] = []
+    /// What the persistent XML read back lost or changed in the interfaces (and the DOCTYPE).
+    public var rewrites: [String] = []
+
+    public var isDefined: Bool { defineError == nil }
+    public var failedAtStartOrHotplug: Bool { startError != nil || hotplugErrors.contains { $0 != nil } }
+    /// Every refusal message, for the catalogue of messages seen.
+    public var messages: [String] {
+        [defineError, validateError, startError].compactMap { $0 } + hotplugErrors.compactMap { $0 }
+    }
+}
+
+/// libvirt's answer to a whole case.
+public struct LibvirtVerdict: Sendable, Hashable, Codable {
+    public var documents: [DocumentVerdict]
+    /// Problems of the harness itself (cleanup failed, daemon gone): the case is not judged.
+    public var harnessProblems: [String] = []
+}
+
+/// Asks a real libvirtd (the sandbox's, `qemu:///system`) what it does with each case: define,
+/// define with validation, start, hot-plug, and the XML read back. Everything it defines is
+/// named `oracle-…`, destroyed and undefined again; leftovers of an interrupted run are removed
+/// first. Cases run side by side, but never two at once that use the same MAC, host-side name or
+/// passthrough device: the kernel would refuse the second for reasons of the harness, not of the case.
+public final class LibvirtOracle: Sendable {
+    public let uri: String
+    public static let domainPrefix = "oracle-"
+
+    public init(uri: String) {
+        self.uri = uri
+    }
+
+    /// Runs every case with `jobs` workers; `progress(done, total)` after each.
+    public func run(
+        _ cases: [OracleCase], jobs: Int = 4, progress: @escaping @Sendable (Int, Int) -> Void = { _, _ in }
+    ) throws(LibvirtError) -> [LibvirtVerdict] {
+        try removeLeftovers()
+        let scheduler = CaseScheduler(cases.map(ResourceClaims.init))
+        let verdicts = Mutex<[LibvirtVerdict?]>(Array(repeating: nil, count: cases.count))
+        let failure = Mutex<LibvirtError?>(nil)
+        let workers = DispatchGroup()
+        for worker in 0..<max(1, jobs) {
+            DispatchQueue(label: "oracle-worker-\(worker)").async(group: workers) {
+                let connection: LibvirtConnection
+                do throws(LibvirtError) {
+                    connection = try LibvirtConnection(uri: self.uri, readOnly: false)
+                } catch {
+                    failure.withLock { $0 = $0 ?? error }
+                    scheduler.abandon()
+                    return
+                }
+                defer { connection.close() }
+                while let index = scheduler.next() {
+                    let verdict = self.judge(cases[index], number: index, on: connection)
+                    let done = verdicts.withLock { (all) -> Int in
+                        all[index] = verdict
+                        return all.count { $0 != nil }
+                    }
+                    scheduler.finish(index)
+                    progress(done, cases.count)
+                }
+            }
+        }
+        workers.wait()
+        if let error = failure.withLock({ $0 }) { throw error }
+        return verdicts.withLock { $0 }.map { $0 ?? LibvirtVerdict(documents: [], harnessProblems: ["not run"]) }
+    }
+
+    private func removeLeftovers() throws(LibvirtError) {
+        let connection = try LibvirtConnection(uri: uri, readOnly: false)
+        defer { connection.close() }
+        for domain in try connection.allDomains() where domain.name.hasPrefix(Self.domainPrefix) {
+            if domain.isActive { try? domain.destroy() }
+            if domain.isPersistent { try? domain.undefine() }
+        }
+    }
+
+    /// One case, start to finish; whatever it defined is gone afterwards.
+    func judge(_ testCase: OracleCase, number: Int, on connection: LibvirtConnection) -> LibvirtVerdict {
+        var verdict = LibvirtVerdict(documents: Array(repeating: DocumentVerdict(), count: testCase.documents.count))
+        var defined: [LibvirtDomain] = []
+        var prepared: [PreparedDocument] = []
+        defer {
+            for domain in defined {
+                if domain.isActive {
+                    do { try domain.destroy() } catch { verdict.harnessProblems.append(error.description) }
+                }
+                do { try domain.undefine() } catch { verdict.harnessProblems.append(error.description) }
+            }
+        }
+        for (index, document) in testCase.documents.enumerated() {
+            let name = "\(Self.domainPrefix)\(number)-\(index)"
+            let document = PreparedDocument(document, name: name)
+            prepared.append(document)
+            do {
+                let domain = try connection.defineDomain(xml: document.text)
+                verdict.documents[index].rewrites = document.rewrites(readBack: try domain.xml(inactive: true))
+                // The validating define starts afresh: without a UUID in the text, a second
+                // define of the same name would be a different domain to libvirt.
+                try domain.undefine()
+            } catch {
+                verdict.documents[index].defineError = error.message
+                continue
+            }
+            do {
+                defined.append(try connection.defineDomain(xml: document.text, validate: true))
+            } catch {
+                verdict.documents[index].validateError = error.message
+                do {
+                    defined.append(try connection.defineDomain(xml: document.text))
+                } catch {
+                    verdict.harnessProblems.append("defined once, refused the second time: \(error.message)")
+                }
+            }
+        }
+        // Start in order, earlier domains still running: a set's conflicts show on the later one.
+        for (index, document) in prepared.enumerated() where verdict.documents[index].isDefined {
+            guard let domain = defined.first(where: { $0.name == document.name }) else { continue }
+            do {
+                try domain.start(paused: true)
+            } catch {
+                verdict.documents[index].startError = error.message
+            }
+        }
+        for domain in defined where domain.isActive {
+            do { try domain.destroy() } catch { verdict.harnessProblems.append(error.description) }
+        }
+        if prepared.count == 1, verdict.documents[0].isDefined, !prepared[0].interfaces.isEmpty {
+            verdict.documents[0].hotplugErrors = hotplug(prepared[0], on: connection, problems: &verdict.harnessProblems)
+        }
+        return verdict
+    }
+
+    /// Starts the domain without its interfaces, then attaches each one live, as `attach` does.
+    private func hotplug(_ document: PreparedDocument, on connection: LibvirtConnection, problems: inout [String]) -> [String?] {
+        let domain: LibvirtDomain
+        do {
+            domain = try connection.defineDomain(xml: document.withoutInterfaces(name: document.name + "-hp"))
+        } catch {
+            problems.append("the domain without its interfaces was refused: \(error.message)")
+            return []
+        }
+        defer {
+            if domain.isActive {
+                do { try domain.destroy() } catch { problems.append(error.description) }
+            }
+            do { try domain.undefine() } catch { problems.append(error.description) }
+        }
+        do {
+            try domain.start(paused: true)
+        } catch {
+            problems.append("the domain without its interfaces did not start: \(error.message)")
+            return []
+        }
+        return document.interfaces.map { (interface) -> String? in
+            do throws(LibvirtError) {
+                try domain.attachDevice(interface, scope: .live)
+                return nil
+            } catch {
+                return error.message
+            }
+        }
+    }
+}
+
+/// A case document made ready for the sandbox: its own `oracle-…` name, no UUID (cases share
+/// them), and `type='qemu'` where it said kvm (KVM does not run in the sandbox; TCG does, with
+/// the same QEMU driver checks). Edits are made on the bytes, so everything else is as written.
+struct PreparedDocument {
+    let name: String
+    let text: String
+    /// Each `<interface>` as written, for the hot-plug.
+    let interfaces: [String]
+    private let original: XMLDocument?
+
+    init(_ source: String, name: String) {
+        self.name = name
+        let bytes = Array(source.utf8)
+        guard let document = try? XMLDocument(bytes: bytes, fileName: name), let root = document.root else {
+            // libvirt gets the text as it is, and refuses it as it would anyway.
+            text = source
+            interfaces = []
+            original = nil
+            return
+        }
+        original = document
+        var edits: [(Range<Int>, [UInt8])] = []
+        if let nameElement = root.firstChild(named: "name"), let range = nameElement.byteRange,
+            let replacement = try? XMLFragmentWriter.serialize(XMLElementSpec("name", text: name))
+        {
+            edits.append((range, replacement))
+        }
+        if let uuid = root.firstChild(named: "uuid"), let range = uuid.byteRange { edits.append((range, [])) }
+        if root.attribute("type") == "kvm", let range = root.valueRange(ofAttribute: "type") {
+            edits.append((range, Array("qemu".utf8)))
+        }
+        text = String(decoding: Self.apply(edits, to: bytes), as: UTF8.self)
+        interfaces = Self.interfaceElements(of: root).compactMap { element in
+            element.byteRange.map { String(decoding: bytes[$0], as: UTF8.self) }
+        }
+    }
+
+    static func interfaceElements(of root: XMLElement) -> [XMLElement] {
+        root.firstChild(named: "devices")?.children(named: "interface") ?? []
+    }
+
+    static func apply(_ edits: [(Range<Int>, [UInt8])], to bytes: [UInt8]) -> [UInt8] {
+        var result = bytes
+        for (range, replacement) in edits.sorted(by: { $0.0.lowerBound > $1.0.lowerBound }) {
+            result.replaceSubrange(range, with: replacement)
+        }
+        return result
+    }
+
+    /// The prepared text without any `<interface>`, named `name`, with ACPI (PCI hot-plug
+    /// needs it on machine type pc).
+    func withoutInterfaces(name: String) -> String {
+        let bytes = Array(text.utf8)
+        guard let document = try? XMLDocument(bytes: bytes, fileName: name), let root = document.root else { return text }
+        var edits: [(Range<Int>, [UInt8])] = Self.interfaceElements(of: root).compactMap { element in
+            element.byteRange.map { ($0, []) }
+        }
+        if let nameElement = root.firstChild(named: "name"), let range = nameElement.byteRange,
+            let replacement = try? XMLFragmentWriter.serialize(XMLElementSpec("name", text: name))
+        {
+            edits.append((range, replacement))
+        }
+        if root.firstChild(named: "features")?.firstChild(named: "acpi") == nil {
+            let acpi = XMLElementSpec("acpi")
+            if let features = root.firstChild(named: "features"), let tag = features.startTagRange,
+                bytes[tag.upperBound - 2] != UInt8(ascii: "/"), let element = try? XMLFragmentWriter.serialize(acpi)
+            {
+                edits.append((tag.upperBound..<tag.upperBound, element))
+            } else if root.firstChild(named: "features") == nil, let devices = root.firstChild(named: "devices"),
+                let start = devices.byteRange?.lowerBound,
+                let element = try? XMLFragmentWriter.serialize(XMLElementSpec("features", children: [acpi]))
+            {
+                edits.append((start..<start, element))
+            }
+        }
+        return String(decoding: Self.apply(edits, to: bytes), as: UTF8.self)
+    }
+
+    /// What the XML libvirt kept lost or changed, interface by interface: every attribute,
+    /// child element and leaf text of the original must still be there with the same value.
+    func rewrites(readBack: String) -> [String] {
+        guard let original, let originalRoot = original.root else { return [] }
+        var found: [String] = []
+        if original.source.starts(with: Array("<!DOCTYPE".utf8)) || String(decoding: original.source.prefix(4096), as: UTF8.self).contains("<!DOCTYPE") {
+            found.append("the DOCTYPE was dropped")
+        }
+        guard let kept = try? XMLDocument(bytes: Array(readBack.utf8), fileName: "read-back"), let keptRoot = kept.root else {
+            return found + ["libvirt's XML could not be read back"]
+        }
+        let before = Self.interfaceElements(of: originalRoot)
+        let after = Self.interfaceElements(of: keptRoot)
+        for (index, element) in before.enumerated() {
+            guard index < after.count else {
+                found.append("interface \(index + 1) was dropped")
+                continue
+            }
+            Self.compare(element, after[index], path: "interface[\(index + 1)]", into: &found)
+        }
+        return found
+    }
+
+    private static func compare(_ before: XMLElement, _ after: XMLElement, path: String, into found: inout [String]) {
+        for attribute in before.attributes where !attribute.name.hasPrefix("xmlns") {
+            guard let value = after.attribute(attribute.name) else {
+                found.append("\(path)/@\(attribute.name) was dropped")
+                continue
+            }
+            if value != attribute.value { found.append("\(path)/@\(attribute.name) '\(attribute.value)' became '\(value)'") }
+        }
+        let beforeChildren = before.children
+        if beforeChildren.isEmpty {
+            let text = before.textContent.trimmed
+            if !text.isEmpty, after.textContent.trimmed != text {
+                found.append("\(path) text '\(text)' became '\(after.textContent.trimmed)'")
+            }
+            return
+        }
+        var seen: [String: Int] = [:]
+        for child in beforeChildren {
+            let occurrence = seen[child.qualifiedName, default: 0]
+            seen[child.qualifiedName] = occurrence + 1
+            let childPath = "\(path)/\(child.qualifiedName)\(occurrence > 0 ? "[\(occurrence + 1)]" : "")"
+            let candidates = after.children.filter { $0.qualifiedName == child.qualifiedName }
+            guard occurrence < candidates.count else {
+                found.append("\(childPath) was dropped")
+                continue
+            }
+            compare(child, candidates[occurrence], path: childPath, into: &found)
+        }
+    }
+}
+
+extension String {
+    var trimmed: String {
+        String(trimmingPrefixWhitespace.reversed().drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }.reversed())
+    }
+}
+
+/// What a case holds while it runs: its MACs and host-side names alone, its passthrough
+/// devices alone, and its other source devices shared.
+struct ResourceClaims: Sendable {
+    var exclusive: Set<String> = []
+    var shared: Set<String> = []
+
+    init(_ testCase: OracleCase) {
+        for text in testCase.documents {
+            guard let document = try? XMLDocument(bytes: Array(text.utf8), fileName: "case"), let root = document.root else { continue }
+            for interface in PreparedDocument.interfaceElements(of: root) {
+                for mac in interface.children(named: "mac") {
+                    if let address = mac.attribute("address") { exclusive.insert("mac:" + (MACAddress(address)?.description ?? address)) }
+                }
+                if let target = interface.firstChild(named: "target")?.attribute("dev") { exclusive.insert("target:" + target) }
+                for source in interface.children(named: "source") {
+                    guard let dev = source.attribute("dev") else { continue }
+                    if source.attribute("mode") == "passthrough" { exclusive.insert("dev:" + dev) } else { shared.insert("dev:" + dev) }
+                }
+            }
+        }
+    }
+
+    func conflicts(with other: ResourceClaims) -> Bool {
+        !exclusive.isDisjoint(with: other.exclusive) || !exclusive.isDisjoint(with: other.shared)
+            || !shared.isDisjoint(with: other.exclusive)
+    }
+}
+
+/// Hands out cases in order, holding back one that conflicts with a case still running.
+final class CaseScheduler: Sendable {
+    private struct State {
+        var pending: [Int]
+        var running: Set<Int> = []
+        var abandoned = false
+    }
+    private let claims: [ResourceClaims]
+    private let state: Mutex<State>
+    private let changed = DispatchSemaphore(value: 0)
+
+    init(_ claims: [ResourceClaims]) {
+        self.claims = claims
+        self.state = Mutex(State(pending: Array(claims.indices)))
+    }
+
+    /// The next case that can run now; waits while every pending case conflicts; nil when done.
+    func next() -> Int? {
+        while true {
+            let choice: Int?? = state.withLock { state in
+                if state.abandoned || state.pending.isEmpty { return .some(nil) }
+                for (position, index) in state.pending.enumerated()
+                where !state.running.contains(where: { claims[$0].conflicts(with: claims[index]) }) {
+                    state.pending.remove(at: position)
+                    state.running.insert(index)
+                    return .some(index)
+                }
+                return .none
+            }
+            if let choice { return choice }
+            _ = changed.wait(timeout: .now() + .milliseconds(50))
+        }
+    }
+
+    func finish(_ index: Int) {
+        _ = state.withLock { $0.running.remove(index) }
+        changed.signal()
+    }
+
+    func abandon() {
+        state.withLock { $0.abandoned = true }
+        changed.signal()
+    }
+}

@@ -1,0 +1,124 @@
+/// One claim a finding makes about libvirt (or one refusal lint should have reported), held
+/// against what libvirt did.
+public struct ClaimJudgement: Sendable, Hashable, Codable {
+    public enum Outcome: String, Sendable, Codable {
+        case agrees, disagrees, notJudged
+    }
+
+    public var caseID: String
+    /// The rule whose finding made the claim; nil for a refusal no finding reported.
+    public var ruleID: String?
+    public var claim: Enforcement?
+    public var outcome: Outcome
+    /// What libvirt did, in a sentence.
+    public var explanation: String
+}
+
+/// Compares lint's findings with libvirt's verdict, in the rules' vocabulary:
+/// - "rejects this at define": define (no flags) refused the document;
+/// - "… only with define --validate": define accepted it, define with VIR_DOMAIN_DEFINE_VALIDATE refused;
+/// - "… fails at start or hotplug": defined, then start or the live attach of its interface failed;
+/// - "silently drops or rewrites this": defined, and the XML read back lost or changed something;
+/// - "does not check this": defined, started and hot-plugged without complaint.
+/// Where another finding of the same document already explains an earlier refusal, a claim about
+/// a later phase cannot be observed and is not judged.
+public enum ParityJudge {
+    /// Lints a case's documents as `case-N.xml`, with `hosts` as `lint -c` would.
+    public static func findings(for testCase: OracleCase, linter: Linter, hosts: [HostInventory]) -> [Finding] {
+        let sources = testCase.documents.enumerated().map { DocumentSource.memory(Array($0.element.utf8), name: "case-\($0.offset).xml") }
+        return (try? linter.lint(sources, hosts: hosts).findings) ?? []
+    }
+
+    public static func judge(_ testCase: OracleCase, findings: [Finding], verdict: LibvirtVerdict) -> [ClaimJudgement] {
+        func judgement(_ ruleID: String?, _ claim: Enforcement?, _ outcome: ClaimJudgement.Outcome, _ explanation: String) -> ClaimJudgement {
+            ClaimJudgement(caseID: testCase.id, ruleID: ruleID, claim: claim, outcome: outcome, explanation: explanation)
+        }
+        guard verdict.harnessProblems.isEmpty, verdict.documents.count == testCase.documents.count else {
+            return findings.map { judgement($0.ruleID, $0.enforcement, .notJudged, "harness: \(verdict.harnessProblems.joined(separator: "; "))") }
+        }
+        func documentIndex(_ finding: Finding) -> Int? {
+            guard finding.file.hasPrefix("case-"), finding.file.hasSuffix(".xml") else { return nil }
+            return Int(finding.file.dropFirst(5).dropLast(4))
+        }
+        let byDocument = Dictionary(grouping: findings.filter { documentIndex($0) != nil }) { documentIndex($0)! }
+        let anyStartOrHotplugFailure = verdict.documents.contains(where: \.failedAtStartOrHotplug)
+        func claims(_ claim: Enforcement, in index: Int, errorsOnly: Bool = false, besides finding: Finding? = nil) -> Bool {
+            (byDocument[index] ?? []).contains { other in
+                other.enforcement == claim && other != finding && (!errorsOnly || other.severity == .error)
+            }
+        }
+        func startClaimed(besides finding: Finding? = nil, errorsOnly: Bool = false) -> Bool {
+            findings.contains { $0.enforcement == .start && $0 != finding && (!errorsOnly || $0.severity == .error) }
+        }
+
+        var result: [ClaimJudgement] = []
+        for finding in findings {
+            guard let claim = finding.enforcement, claim != .advice else { continue }
+            guard let index = documentIndex(finding), index < verdict.documents.count else { continue }
+            let document = verdict.documents[index]
+            if let defineError = document.defineError, claim != .define {
+                result.append(
+                    claims(.define, in: index, besides: finding)
+                        ? judgement(finding.ruleID, claim, .notJudged, "refused at define for another reason")
+                        : judgement(finding.ruleID, claim, .disagrees, "libvirt refuses it at define: \(defineError)"))
+                continue
+            }
+            let startFailure = verdict.documents.lazy.compactMap { $0.startError ?? $0.hotplugErrors.compactMap { $0 }.first }.first
+            switch claim {
+            case .define:
+                result.append(
+                    document.defineError != nil
+                        ? judgement(finding.ruleID, claim, .agrees, "refused at define: \(document.defineError!)")
+                        : judgement(finding.ruleID, claim, .disagrees, "libvirt defines it"))
+            case .schemaOnly:
+                result.append(
+                    document.validateError != nil
+                        ? judgement(finding.ruleID, claim, .agrees, "refused only with validation: \(document.validateError!)")
+                        : judgement(finding.ruleID, claim, .disagrees, "libvirt defines it with VIR_DOMAIN_DEFINE_VALIDATE too"))
+            case .start:
+                result.append(
+                    anyStartOrHotplugFailure
+                        ? judgement(finding.ruleID, claim, .agrees, "fails at start or hot-plug: \(startFailure ?? "")")
+                        : judgement(finding.ruleID, claim, .disagrees, "libvirt defines it, starts it and hot-plugs its interfaces"))
+            case .silentlyDropped:
+                if anyStartOrHotplugFailure, !startClaimed(besides: finding) {
+                    result.append(judgement(finding.ruleID, claim, .disagrees, "not silent: it fails at start or hot-plug: \(startFailure ?? "")"))
+                } else if document.rewrites.isEmpty {
+                    result.append(judgement(finding.ruleID, claim, .disagrees, "libvirt keeps the interface as written"))
+                } else {
+                    result.append(judgement(finding.ruleID, claim, .agrees, "read back changed: \(document.rewrites.joined(separator: "; "))"))
+                }
+            case .notChecked:
+                if anyStartOrHotplugFailure, !startClaimed(besides: finding) {
+                    result.append(judgement(finding.ruleID, claim, .disagrees, "libvirt does check: it fails at start or hot-plug: \(startFailure ?? "")"))
+                } else {
+                    result.append(judgement(finding.ruleID, claim, .agrees, "libvirt defines and starts it"))
+                }
+            case .advice:
+                break
+            }
+        }
+
+        // The reverse: every refusal needs an error-level finding that says so.
+        let hasDirectInterface = testCase.documents.contains { $0.contains("type='direct'") || $0.contains("type=\"direct\"") }
+        for (index, document) in verdict.documents.enumerated() {
+            if let defineError = document.defineError {
+                if !claims(.define, in: index, errorsOnly: true) {
+                    result.append(judgement(nil, .define, .disagrees, "libvirt refuses it at define and no error says so: \(defineError)"))
+                }
+                continue
+            }
+            if let validateError = document.validateError, !claims(.schemaOnly, in: index) {
+                result.append(judgement(nil, .schemaOnly, .disagrees, "libvirt refuses it with validation and no finding says so: \(validateError)"))
+            }
+        }
+        if anyStartOrHotplugFailure, !startClaimed(errorsOnly: true) {
+            let message = verdict.documents.lazy.compactMap { $0.startError ?? $0.hotplugErrors.compactMap { $0 }.first }.first ?? ""
+            result.append(
+                hasDirectInterface
+                    ? judgement(nil, .start, .disagrees, "fails at start or hot-plug and no error says so: \(message)")
+                    : judgement(nil, .start, .notJudged, "host resources of non-direct interfaces are outside virt-macvtap's rules: \(message)"))
+        }
+        return result
+    }
+}
