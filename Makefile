@@ -7,7 +7,7 @@ STATIC ?= --static-swift-stdlib
 SWIFT ?= swift
 CORPUS_DIR = $(CURDIR)/.corpus/libvirt
 
-.PHONY: setup build demo test install corpus docs clean sandbox fuzz sanitize
+.PHONY: setup build demo test install corpus docs clean sandbox fuzz sanitize oracle
 
 setup:
 	scripts/setup
@@ -27,11 +27,14 @@ corpus: setup
 # The whole suite: unit tests, the libvirt 9.0.0 corpus (round trip, spans, edits), the CLI
 # against real files, an install into a scratch prefix, and the live commands against a real
 # libvirtd + QEMU guests (scripts/sandbox up; it fails the run if the sandbox cannot start);
-# then 10,000 files linted in bounded memory, and a 60-second fuzzing smoke run.
+# then the oracle (every lint claim against the sandbox's libvirtd, on its own because it uses
+# the same uplinks), 10,000 files linted in bounded memory, and a 60-second fuzzing smoke run.
 test: setup corpus sandbox
 	$(SWIFT) build --build-tests
 	scripts/check-install
-	VIRT_MACVTAP_CORPUS=$(CORPUS_DIR) VIRT_MACVTAP_SANDBOX=1 $(SWIFT) test --skip-build
+	VIRT_MACVTAP_CORPUS=$(CORPUS_DIR) VIRT_MACVTAP_SANDBOX=1 $(SWIFT) test --skip-build --skip OracleTests
+	VIRT_MACVTAP_CORPUS=$(CORPUS_DIR) VIRT_MACVTAP_SANDBOX=1 $(SWIFT) test --skip-build --filter OracleTests; \
+	  status=$$?; scripts/sandbox reset-uplinks; exit $$status
 	scripts/check-memory
 	scripts/fuzz run 60 own
 
@@ -54,6 +57,10 @@ install:
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/virt-macvtap/schemas
 	install -m 0755 "$$($(SWIFT) build -c $(CONFIGURATION) $(STATIC) --show-bin-path)/virt-macvtap" $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 Schemas/*.rng $(DESTDIR)$(PREFIX)/share/virt-macvtap/schemas/
+
+# docs/LIBVIRT-PARITY.md: every oracle case through the sandbox's libvirtd and through lint.
+oracle: setup corpus sandbox
+	scripts/oracle
 
 # docs/rules.md is generated from the rule descriptions; a test fails when it is stale.
 docs: build

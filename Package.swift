@@ -97,7 +97,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MacvtapKitTests",
-            dependencies: ["MacvtapKit", "MacvtapXML", "MacvtapSQLite", "MacvtapSystem"],
+            dependencies: ["MacvtapKit", "MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapSystem"],
             swiftSettings: strictSettings
         ),
     ],

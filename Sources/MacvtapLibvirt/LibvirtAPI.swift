@@ -141,6 +141,9 @@ struct LibvirtAPI: @unchecked Sendable {
         guard missing.isEmpty else {
             return .failure(LibvirtError(code: -1, domain: 0, message: "libvirt.so.0 lacks \(missing.joined(separator: ", ")); libvirt 1.2.14 or newer is needed", operation: "loading libvirt"))
         }
+        // Drivers that run in this process (the embedded QEMU driver of `lint --libvirt`) log
+        // warnings and info lines to stderr; errors reach us through the API anyway.
+        if getenv("LIBVIRT_LOG_OUTPUTS") == nil { setenv("LIBVIRT_LOG_OUTPUTS", "4:file:/dev/null", 1) }
         _ = api.initialize()
         api.setErrorFunc(nil, ignoreLibvirtError)
         return .success(api)

@@ -36,12 +36,14 @@ struct OracleCommand: ParsableCommand {
     @Option(help: "Reuse libvirt's verdicts saved here by an earlier run (cases not in it are asked), and save them here.")
     var verdicts: String?
 
+    @Flag(help: "Print every judgement, not only the disagreements.")
+    var verbose = false
+
     @Flag(help: "Print the case ids and exit.")
     var list = false
 
     mutating func run() throws {
-        var cases = OracleCases.ruleExamples() + OracleCases.grammarMutants()
-        if let corpus { cases += OracleCases.corpusTransplants(corpusDirectory: corpus) }
+        var cases = OracleCases.all(corpusDirectory: corpus)
         if subset { cases = OracleCases.subset(of: cases) }
         if list {
             for testCase in cases { print(testCase.id) }
@@ -77,8 +79,8 @@ struct OracleCommand: ParsableCommand {
             }
             let judged = report.judgements.count { $0.outcome != .notJudged }
             let disagreements = report.disagreements
-            for item in disagreements {
-                print("disagree: \(item.caseID) \(item.ruleID ?? "(no finding)") [\(item.claim?.rawValue ?? "")]: \(item.explanation)")
+            for item in verbose ? report.judgements : disagreements {
+                print("\(item.outcome == .disagrees ? "disagree" : item.outcome.rawValue): \(item.caseID) \(item.ruleID ?? "(no finding)") [\(item.claim?.rawValue ?? "")]: \(item.explanation)")
             }
             print("oracle: \(cases.count) cases, \(judged) claims judged, \(judged - disagreements.count) agree, \(disagreements.count) disagree")
             if !disagreements.isEmpty { throw ExitCode(1) }

@@ -13,7 +13,8 @@ struct Lint: ParsableCommand {
             Layers: well-formedness; libvirt's installed domain.rng and our interface-direct.rng; \
             every rule libvirt enforces on direct interfaces (quoting libvirt's wording and saying when \
             libvirt would notice); checks libvirt never makes (duplicate MACs across files, shared \
-            passthrough devices, …); with -c, against live hosts.
+            passthrough devices, …); with -c, against live hosts; with --libvirt, libvirt's own \
+            verdict on each whole domain (its embedded QEMU driver, under ~/.cache/virt-macvtap).
 
             Exit codes: 0 nothing at or above --fail-level; 1 findings; 2 usage or configuration \
             error; 3 I/O or libvirt error. A .virt-macvtap.json at the repository root sets \
@@ -25,6 +26,7 @@ struct Lint: ParsableCommand {
               virt-macvtap lint --format sarif domains/ > lint.sarif
               virsh dumpxml vm1 | virt-macvtap lint -
               virt-macvtap lint -c qemu:///system -c qemu+ssh://host2/system new-vm.xml
+              virt-macvtap lint --libvirt domains/      # plus libvirt's own define verdict
               virt-macvtap lint --disable vepa-needs-hairpin --fail-level warning domains/
               virt-macvtap lint --list-rules
             """
@@ -53,6 +55,9 @@ struct Lint: ParsableCommand {
 
     @Option(name: .long, help: "Configuration file (default: .virt-macvtap.json found from the current directory up to the repository root).")
     var config: String?
+
+    @Flag(name: .long, help: "Also ask libvirt: define each domain in libvirt's own QEMU driver (embedded, private, nothing started) and report refusals.")
+    var libvirt = false
 
     @Flag(name: .long, help: "List the rules and exit.")
     var listRules = false
@@ -96,12 +101,6 @@ struct Lint: ParsableCommand {
         } catch {
             throw fail(error.description, code: error.isInputOutput ? ExitStatus.system : ExitStatus.usage)
         }
-        let linter: Linter
-        do {
-            linter = try Linter(configuration: configuration, domainSchemaPath: schema)
-        } catch {
-            throw fail(error.description, code: ExitStatus.usage)
-        }
         var hosts: [HostInventory] = []
         if !connect.isEmpty {
             do {
@@ -110,11 +109,30 @@ struct Lint: ParsableCommand {
                 throw fail(error.description, code: ExitStatus.system)
             }
         }
+        // After the hosts: once libvirt's embedded QEMU driver is loaded, the process can open no
+        // new connection to a daemon (libvirt 9.0: "no connection driver available").
+        var libvirtLayer: LibvirtDefineLayer?
+        if libvirt {
+            do {
+                libvirtLayer = try LibvirtDefineLayer(directory: LibvirtDefineLayer.defaultDirectory(environment: ProcessInfo.processInfo.environment))
+            } catch {
+                StandardStream.error.write("virt-macvtap: note: the --libvirt layer was skipped: \(error.reason)\n")
+            }
+        }
+        let linter: Linter
+        do {
+            linter = try Linter(configuration: configuration, domainSchemaPath: schema, libvirt: libvirtLayer)
+        } catch {
+            throw fail(error.description, code: ExitStatus.usage)
+        }
         let report: LintReport
         do {
             report = try linter.lint(sources, hosts: hosts)
         } catch {
             throw fail(error.description, code: ExitStatus.usage)
+        }
+        for reason in libvirtLayer?.notJudged ?? [] {
+            StandardStream.error.write("virt-macvtap: note: --libvirt could not judge \(reason)\n")
         }
         for readError in report.readErrors {
             StandardStream.error.write("virt-macvtap: error: \(readError)\n")

@@ -21,8 +21,9 @@ public enum Enforcement: String, Sendable, Codable {
     case define
     /// Rejected only when the domain starts, or on hotplug.
     case start
-    /// Only with `virsh define --validate` or `virsh edit` (RelaxNG).
-    case schemaOnly
+    /// With `virsh define --validate` or `virsh edit` (RelaxNG); libvirt's parser may refuse it
+    /// at a plain define already (an invalid enumerated value, say), and the oracle showed both.
+    case validate
     /// Accepted, then silently dropped or rewritten.
     case silentlyDropped
     /// libvirt never checks it.
@@ -34,7 +35,7 @@ public enum Enforcement: String, Sendable, Codable {
         switch self {
         case .define: "libvirt rejects this at define"
         case .start: "libvirt accepts this at define but the domain fails at start or hotplug"
-        case .schemaOnly: "libvirt rejects this only with define --validate or virsh edit"
+        case .validate: "libvirt rejects this with define --validate or virsh edit, if not already at define"
         case .silentlyDropped: "libvirt silently drops or rewrites this"
         case .notChecked: "libvirt does not check this"
         case .advice: "advice"

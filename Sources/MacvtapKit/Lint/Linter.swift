@@ -35,13 +35,18 @@ public final class Linter: Sendable {
     private let documentRules: [any DocumentRule]
     private let crossDocumentRules: [any CrossDocumentRule]
     private let liveHostRules: [any LiveHostRule]
+    private let libvirtLayer: LibvirtDefineLayer?
 
     /// Finds the schemas now (a missing one is an error at once) and compiles each once, in the
     /// background: files are read, parsed and checked by the rules meanwhile, and only schema
     /// validation waits. `domainSchemaPath` overrides the lookup of libvirt's domain.rng; it is
-    /// only required when the libvirt-schema rule is enabled.
-    public init(configuration: LintConfiguration, domainSchemaPath: String? = nil) throws(LintSetupError) {
+    /// only required when the libvirt-schema rule is enabled. With `libvirt`, each domain is also
+    /// defined in libvirt's own driver (`lint --libvirt`).
+    public init(
+        configuration: LintConfiguration, domainSchemaPath: String? = nil, libvirt: LibvirtDefineLayer? = nil
+    ) throws(LintSetupError) {
         self.configuration = configuration
+        self.libvirtLayer = configuration.isEnabled(LibvirtDefineRule.description.id) ? libvirt : nil
         do throws(SchemaNotFound) {
             if !configuration.isEnabled(LibvirtSchemaRule.description.id) {
                 domainSchema = nil
@@ -153,25 +158,35 @@ public final class Linter: Sendable {
             }
         }
         // Schema errors inside an element where a specific rule already spoke add only noise
-        // (libxml2 often reports an interleave failure on the parent, far from the cause).
-        let ruleLines = ruleFindings.map(\.line)
-        func isExplained(_ range: ClosedRange<Int>) -> Bool { ruleLines.contains { range.contains($0) } }
+        // (libxml2 often reports an interleave failure on the parent, far from the cause), but
+        // only a rule that says libvirt refuses the file at define makes the schema's verdict
+        // moot: a file a rule calls silently rewritten can still fail `virsh define --validate`.
+        let definingLines = ruleFindings.filter { $0.enforcement == .define }.map(\.line)
+        var ruleLines = ruleFindings.map(\.line)
+        func isExplained(_ range: ClosedRange<Int>, by lines: [Int]) -> Bool { lines.contains { range.contains($0) } }
         var schemaFindings: [Finding] = []
         if case .success(let domainSchema)? = domainSchema?.result, !domain.isDeviceXML, let root = xml.root {
             for problem in SchemaFindings.readable(domainSchema.validate(xml), schemaName: "domain.rng", within: root)
-            where !isExplained(problem.lines) {
+            where !isExplained(problem.lines, by: definingLines) {
                 add(LibvirtSchemaRule.description, Violation(at: problem.position, problem.message, fix: "compare with https://libvirt.org/formatdomain.html; virt-xml-validate reports the same"), file: file, domain: label, to: &schemaFindings)
             }
+            ruleLines += schemaFindings.map(\.line)
         }
         if case .success(let interfaceSchema)? = interfaceSchema?.result {
             for entry in domain.directInterfaces {
                 let element = domain.element(of: entry)
                 let diagnostics = interfaceSchema.validate(element)
                 for problem in SchemaFindings.readable(diagnostics, schemaName: SchemaLocator.interfaceSchemaName, within: element)
-                where !isExplained(problem.lines) {
+                where !isExplained(problem.lines, by: ruleLines) {
                     add(InterfaceSchemaRule.description, Violation(at: problem.position, problem.message, fix: "see Schemas/interface-direct.rng for what a direct interface may contain"), file: file, domain: label, to: &schemaFindings)
                 }
             }
+        }
+        // libvirt's own verdict, unless one of our rules already said libvirt refuses this file.
+        if let libvirtLayer, !domain.isDeviceXML, !ruleFindings.contains(where: { $0.enforcement == .define && $0.severity == .error }),
+            let violation = libvirtLayer.violation(for: domain)
+        {
+            add(LibvirtDefineRule.description, violation, file: file, domain: label, to: &schemaFindings)
         }
         result.suppressions = Suppressions(xml)
         result.findings = (ruleFindings + schemaFindings).filter { !result.suppressions.suppresses($0) }

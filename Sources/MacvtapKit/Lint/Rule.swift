@@ -79,6 +79,34 @@ public struct LintDocument {
     /// True for a bare `<interface>` (device XML for `virsh attach-device`).
     public var isDeviceXML: Bool { domain.isDeviceXML }
 
+    /// `<os><type machine=…>` as written; nil for device XML or when libvirt picks the default.
+    public var machineType: String? {
+        domain.xml.root?.firstChild(named: "os")?.firstChild(named: "type")?.attribute("machine")
+    }
+
+    /// An x86 domain (`arch` x86_64 or i686, or none given); false for device XML.
+    public var isX86Domain: Bool {
+        guard !isDeviceXML else { return false }
+        let arch = domain.xml.root?.firstChild(named: "os")?.firstChild(named: "type")?.attribute("arch") ?? "x86_64"
+        return arch == "x86_64" || arch == "i686"
+    }
+
+    /// An x86 domain on the i440fx machine (libvirt 9.0's default for x86 when none is named):
+    /// conventional PCI only, where virtio devices are transitional.
+    public var isI440FXDomain: Bool {
+        guard isX86Domain else { return false }
+        guard let machine = machineType else { return true }
+        return machine == "pc" || machine.hasPrefix("pc-i440fx") || machine.hasPrefix("pc-0") || machine.hasPrefix("pc-1")
+    }
+
+    /// Whether the domain declares `<controller type='pci' index='N'>` (bus N exists).
+    func hasPCIController(index: UInt64) -> Bool {
+        deviceElements.contains { device in
+            device.name == "controller" && device.attribute("type") == "pci"
+                && device.attribute("index").flatMap { UInt64($0) } == index
+        }
+    }
+
     /// Whether the domain runs under QEMU (kvm or qemu); device XML is assumed to.
     public var isQEMUDomain: Bool {
         guard let type = domain.hypervisorType?.value else { return true }

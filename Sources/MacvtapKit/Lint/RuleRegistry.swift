@@ -8,9 +8,9 @@ public enum RuleRegistry {
         DuplicateChildElementRule.self,
         VirtualPortRule.self, VirtualPortIgnoredRule.self, VLANRule.self, VLANWithoutPassthroughRule.self,
         BandwidthRule.self, LinkStateRule.self, ModelRule.self, ModelMissingRule.self, UnsupportedOnDirectRule.self,
-        TargetNameRule.self, AliasRule.self, NumericAttributeRule.self, ROMAndPCIRule.self, VirtioOptionsRule.self,
+        TargetNameRule.self, TargetNameUnusableRule.self, AliasRule.self, NumericAttributeRule.self, ROMAndPCIRule.self, VirtioOptionsRule.self,
         TeamingRule.self, UnknownElementRule.self, TrustRxFiltersNoEffectRule.self, TrustRxFiltersSecurityRule.self,
-        VEPARule.self,
+        VEPARule.self, AttributeValueRule.self, ModelUnknownRule.self, HotplugRefusedRule.self, PCIAddressBusRule.self,
         AliasDuplicateRule.self, TargetDuplicateRule.self, BootOrderRule.self, ACPIIndexDuplicateRule.self,
         PCIAddressDuplicateRule.self,
         ExternalEntityRule.self, DocumentTypeRule.self,
@@ -25,6 +25,7 @@ public enum RuleRegistry {
 
     public static let engineRules: [any Rule.Type] = [
         XMLMalformedRule.self, LibvirtSchemaRule.self, InterfaceSchemaRule.self, UnsupportedDocumentRule.self,
+        LibvirtDefineRule.self,
     ]
 
     public static var all: [RuleDescription] {

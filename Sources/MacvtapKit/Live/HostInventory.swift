@@ -18,11 +18,15 @@ public struct HostInventory: Sendable {
         /// A wireless device (node device capability 80211): macvtap cannot work on it, the
         /// access point drops frames from MACs it did not associate.
         public var isWireless: Bool
+        /// False when the device has no PCI parent at all (veth, bridge, bond, …), so it cannot
+        /// be an SR-IOV virtual function; nil when libvirt did not say.
+        public var isVirtualFunction: Bool?
 
-        public init(name: String, mac: MACAddress?, isWireless: Bool = false) {
+        public init(name: String, mac: MACAddress?, isWireless: Bool = false, isVirtualFunction: Bool? = nil) {
             self.name = name
             self.mac = mac
             self.isWireless = isWireless
+            self.isVirtualFunction = isVirtualFunction
         }
     }
 
@@ -79,10 +83,14 @@ public struct HostInventory: Sendable {
         var byName: [String: HostInterface] = [:]
         var order: [String] = []
         for record in records {
-            guard let found = hostInterface(from: record), !guestTaps.contains(found.name) else { continue }
+            guard var found = hostInterface(from: record), !guestTaps.contains(found.name) else { continue }
+            // The loopback device's MAC never reaches a wire; a passthrough macvtap on lo once
+            // gave it a guest's MAC for good (the oracle found that), and it must not count.
+            if found.name == "lo" { found.mac = nil }
             if var known = byName[found.name] {
                 known.mac = known.mac ?? found.mac
                 known.isWireless = known.isWireless || found.isWireless
+                known.isVirtualFunction = known.isVirtualFunction ?? found.isVirtualFunction
                 byName[found.name] = known
             } else {
                 byName[found.name] = found
@@ -115,6 +123,7 @@ public struct HostInventory: Sendable {
         else { return nil }
         let mac = capability.firstChild(named: "address").flatMap { MACAddress($0.textContent) }
         let isWireless = capability.children(named: "capability").contains { $0.attribute("type") == "80211" }
-        return HostInterface(name: name, mac: mac, isWireless: isWireless)
+        let parent = document.root?.firstChild(named: "parent")?.textContent
+        return HostInterface(name: name, mac: mac, isWireless: isWireless, isVirtualFunction: parent == "computer" ? false : nil)
     }
 }

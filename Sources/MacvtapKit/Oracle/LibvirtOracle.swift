@@ -81,6 +81,20 @@ public final class LibvirtOracle: Sendable {
         return verdicts.withLock { $0 }.map { $0 ?? LibvirtVerdict(documents: [], harnessProblems: ["not run"]) }
     }
 
+    /// The daemon's define verdict on one whole domain, prepared as the cases are (own name, no
+    /// UUID, kvm run as qemu): nil when it defines it (undefined again at once), else libvirt's
+    /// message. The reference `lint --libvirt` is held against.
+    public func defineRefusal(of document: String, number: Int, on connection: LibvirtConnection) -> String? {
+        let prepared = PreparedDocument(document, name: "\(Self.domainPrefix)define-\(number)")
+        do throws(LibvirtError) {
+            let domain = try connection.defineDomain(xml: prepared.text)
+            try? domain.undefine()
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+
     private func removeLeftovers() throws(LibvirtError) {
         let connection = try LibvirtConnection(uri: uri, readOnly: false)
         defer { connection.close() }
@@ -131,10 +145,14 @@ public final class LibvirtOracle: Sendable {
         // Start in order, earlier domains still running: a set's conflicts show on the later one.
         for (index, document) in prepared.enumerated() where verdict.documents[index].isDefined {
             guard let domain = defined.first(where: { $0.name == document.name }) else { continue }
+            let watchdog = Self.watchdog(for: domain)
             do {
                 try domain.start(paused: true)
             } catch {
                 verdict.documents[index].startError = error.message
+            }
+            if watchdog.cancel() == false {
+                verdict.harnessProblems.append("the start did not finish within \(Self.startTimeout) s (QEMU waiting for something, such as a vhost-user client); destroyed")
             }
         }
         for domain in defined where domain.isActive {
@@ -167,7 +185,8 @@ public final class LibvirtOracle: Sendable {
             problems.append("the domain without its interfaces did not start: \(error.message)")
             return []
         }
-        return document.interfaces.map { (interface) -> String? in
+        let watchdog = Self.watchdog(for: domain)
+        let errors = document.interfaces.map { (interface) -> String? in
             do throws(LibvirtError) {
                 try domain.attachDevice(interface, scope: .live)
                 return nil
@@ -175,6 +194,22 @@ public final class LibvirtOracle: Sendable {
                 return error.message
             }
         }
+        if watchdog.cancel() == false {
+            problems.append("the hot-plug did not finish within \(Self.startTimeout) s; destroyed")
+        }
+        return errors
+    }
+
+    static let startTimeout = 30
+
+    /// Destroys `domain` if it is still starting (or hot-plugging) after `startTimeout`
+    /// seconds: QEMU can wait forever, for a vhost-user client in server mode for one.
+    private static func watchdog(for domain: LibvirtDomain) -> Watchdog {
+        let watchdog = Watchdog()
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(startTimeout)) {
+            if watchdog.fire() { try? domain.destroy() }
+        }
+        return watchdog
     }
 }
 
@@ -316,8 +351,8 @@ extension String {
     }
 }
 
-/// What a case holds while it runs: its MACs and host-side names alone, its passthrough
-/// devices alone, and its other source devices shared.
+/// What a case holds while it runs: its macvtaps' MACs (per lower device) and host-side names
+/// alone, its passthrough devices alone, and its other source devices shared.
 struct ResourceClaims: Sendable {
     var exclusive: Set<String> = []
     var shared: Set<String> = []
@@ -326,10 +361,15 @@ struct ResourceClaims: Sendable {
         for text in testCase.documents {
             guard let document = try? XMLDocument(bytes: Array(text.utf8), fileName: "case"), let root = document.root else { continue }
             for interface in PreparedDocument.interfaceElements(of: root) {
-                for mac in interface.children(named: "mac") {
-                    if let address = mac.attribute("address") { exclusive.insert("mac:" + (MACAddress(address)?.description ?? address)) }
-                }
                 if let target = interface.firstChild(named: "target")?.attribute("dev") { exclusive.insert("target:" + target) }
+                // Only macvtaps on one lower device collide by MAC; other interface types make
+                // no macvtap (libvirt's test interfaces share a few MACs and still run side by side).
+                guard interface.attribute("type") == "direct" else { continue }
+                let devices = interface.children(named: "source").compactMap { $0.attribute("dev") }
+                for mac in interface.children(named: "mac") {
+                    guard let address = mac.attribute("address") else { continue }
+                    for dev in devices { exclusive.insert("mac:\(dev):" + (MACAddress(address)?.description ?? address)) }
+                }
                 for source in interface.children(named: "source") {
                     guard let dev = source.attribute("dev") else { continue }
                     if source.attribute("mode") == "passthrough" { exclusive.insert("dev:" + dev) } else { shared.insert("dev:" + dev) }
@@ -386,5 +426,27 @@ final class CaseScheduler: Sendable {
     func abandon() {
         state.withLock { $0.abandoned = true }
         changed.signal()
+    }
+}
+
+/// A one-shot race between "done in time" (`cancel`) and "time is up" (`fire`): whichever
+/// comes first wins, and each side learns whether it did.
+final class Watchdog: Sendable {
+    private let state = Mutex<Bool?>(nil)
+
+    /// True when the work finished first.
+    func cancel() -> Bool {
+        state.withLock { value in
+            if value == nil { value = false }
+            return value == false
+        }
+    }
+
+    /// True when the time ran out first.
+    func fire() -> Bool {
+        state.withLock { value in
+            if value == nil { value = true }
+            return value == true
+        }
     }
 }

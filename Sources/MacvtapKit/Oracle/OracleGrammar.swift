@@ -145,6 +145,35 @@ public enum OracleGrammar {
             child("<driver name='vfio'/>"), child("<driver name='bogus'/>"),
             Mutation(model: "<model type='e1000'/>", child: "<driver iommu='on'/>"),
         ]),
+        Point(name: "driver@queues", elements: ["driver"], mutations: [
+            child("<driver queues='1'/>"), child("<driver queues='0'/>"), child("<driver name='vhost' queues='8'/>"),
+            child("<driver queues='x'/>"), child("<driver rss='on'/>"), child("<driver event_idx='off' ioeventfd='on'/>"),
+            child("<driver><host csum='off' gso='off' tso4='off' tso6='off' ecn='off' ufo='off'/><guest csum='off'/></driver>"),
+        ]),
+        Point(name: "model@virtio-variants", elements: ["model"], mutations: [
+            model("<model type='virtio-transitional'/>"), model("<model type='virtio-non-transitional'/>"),
+            model("<model type='vmxnet3'/>"),
+        ]),
+        Point(name: "source@dev-vlan-subinterface", elements: ["source"], mutations: [
+            source("<source dev='eth0.42' mode='{mode}'/>")
+        ]),
+        Point(name: "boot@loadparm", elements: ["boot"], mutations: [child("<boot order='1' loadparm='SYSTEM1'/>")]),
+        Point(name: "link+mode", elements: ["link", "mac"], mutations: [
+            Mutation(mac: "<mac address='02:00:00:0a:00:01'/>", child: "<link state='down'/>"),
+            Mutation(mac: "<mac address='52:54:00:0a:00:01' type='generated'/>", child: "<alias name='ua-lan'/>"),
+        ]),
+        Point(name: "bandwidth@boundary", elements: ["bandwidth", "outbound"], mutations: [
+            child("<bandwidth><outbound average='1'/></bandwidth>"),
+            child("<bandwidth><outbound average='1000' burst='0'/></bandwidth>"),
+        ]),
+        Point(name: "target+alias", elements: ["target", "alias"], mutations: [
+            child("<target dev='web01-lan'/><alias name='ua-web01-lan'/>"),
+            child("<target dev='lan%d'/>"),
+        ]),
+        Point(name: "acpi+address", elements: ["acpi", "address"], mutations: [
+            child("<acpi index='7'/><address type='pci' domain='0x0000' bus='0x00' slot='0x07' function='0x0'/>"),
+            child("<address type='pci' domain='0x0000' bus='0x00' slot='0x07' function='0x1'/>"),
+        ]),
         Point(name: "tune", elements: ["tune", "sndbuf"], mutations: [
             child("<tune><sndbuf>1600</sndbuf></tune>"), child("<tune><sndbuf>0</sndbuf></tune>"), child("<tune><sndbuf>x</sndbuf></tune>"),
         ]),

@@ -1,3 +1,5 @@
+import MacvtapXML
+
 /// One claim a finding makes about libvirt (or one refusal lint should have reported), held
 /// against what libvirt did.
 public struct ClaimJudgement: Sendable, Hashable, Codable {
@@ -16,12 +18,15 @@ public struct ClaimJudgement: Sendable, Hashable, Codable {
 
 /// Compares lint's findings with libvirt's verdict, in the rules' vocabulary:
 /// - "rejects this at define": define (no flags) refused the document;
-/// - "… only with define --validate": define accepted it, define with VIR_DOMAIN_DEFINE_VALIDATE refused;
+/// - "… with define --validate, if not already at define": define with VIR_DOMAIN_DEFINE_VALIDATE refused it
+///   (a plain define may have refused it already);
 /// - "… fails at start or hotplug": defined, then start or the live attach of its interface failed;
 /// - "silently drops or rewrites this": defined, and the XML read back lost or changed something;
 /// - "does not check this": defined, started and hot-plugged without complaint.
 /// Where another finding of the same document already explains an earlier refusal, a claim about
-/// a later phase cannot be observed and is not judged.
+/// a later phase cannot be observed and is not judged. Every refusal needs a finding that says so:
+/// an error for define and start, at least a warning for a hot-plug that fails where the start
+/// did not.
 public enum ParityJudge {
     /// Lints a case's documents as `case-N.xml`, with `hosts` as `lint -c` would.
     public static func findings(for testCase: OracleCase, linter: Linter, hosts: [HostInventory]) -> [Finding] {
@@ -36,6 +41,13 @@ public enum ParityJudge {
         guard verdict.harnessProblems.isEmpty, verdict.documents.count == testCase.documents.count else {
             return findings.map { judgement($0.ruleID, $0.enforcement, .notJudged, "harness: \(verdict.harnessProblems.joined(separator: "; "))") }
         }
+        if let reason = outOfScope(testCase) {
+            return findings.map { judgement($0.ruleID, $0.enforcement, .notJudged, reason) }
+        }
+        if let limitation = verdict.documents.lazy.flatMap(\.messages).compactMap(SandboxLimitation.init).first {
+            return findings.map { judgement($0.ruleID, $0.enforcement, .notJudged, limitation.reason) }
+                + [judgement(nil, nil, .notJudged, limitation.reason)]
+        }
         func documentIndex(_ finding: Finding) -> Int? {
             guard finding.file.hasPrefix("case-"), finding.file.hasSuffix(".xml") else { return nil }
             return Int(finding.file.dropFirst(5).dropLast(4))
@@ -47,8 +59,8 @@ public enum ParityJudge {
                 other.enforcement == claim && other != finding && (!errorsOnly || other.severity == .error)
             }
         }
-        func startClaimed(besides finding: Finding? = nil, errorsOnly: Bool = false) -> Bool {
-            findings.contains { $0.enforcement == .start && $0 != finding && (!errorsOnly || $0.severity == .error) }
+        func startClaimed(besides finding: Finding? = nil, atLeast minimum: Severity = .info) -> Bool {
+            findings.contains { $0.enforcement == .start && $0 != finding && $0.severity >= minimum }
         }
 
         var result: [ClaimJudgement] = []
@@ -56,7 +68,7 @@ public enum ParityJudge {
             guard let claim = finding.enforcement, claim != .advice else { continue }
             guard let index = documentIndex(finding), index < verdict.documents.count else { continue }
             let document = verdict.documents[index]
-            if let defineError = document.defineError, claim != .define {
+            if let defineError = document.defineError, claim != .define, claim != .validate {
                 result.append(
                     claims(.define, in: index, besides: finding)
                         ? judgement(finding.ruleID, claim, .notJudged, "refused at define for another reason")
@@ -70,11 +82,12 @@ public enum ParityJudge {
                     document.defineError != nil
                         ? judgement(finding.ruleID, claim, .agrees, "refused at define: \(document.defineError!)")
                         : judgement(finding.ruleID, claim, .disagrees, "libvirt defines it"))
-            case .schemaOnly:
-                result.append(
-                    document.validateError != nil
-                        ? judgement(finding.ruleID, claim, .agrees, "refused only with validation: \(document.validateError!)")
-                        : judgement(finding.ruleID, claim, .disagrees, "libvirt defines it with VIR_DOMAIN_DEFINE_VALIDATE too"))
+            case .validate:
+                if let message = document.validateError ?? document.defineError {
+                    result.append(judgement(finding.ruleID, claim, .agrees, "refused with validation: \(message)"))
+                } else {
+                    result.append(judgement(finding.ruleID, claim, .disagrees, "libvirt defines it with VIR_DOMAIN_DEFINE_VALIDATE too"))
+                }
             case .start:
                 result.append(
                     anyStartOrHotplugFailure
@@ -103,16 +116,19 @@ public enum ParityJudge {
         let hasDirectInterface = testCase.documents.contains { $0.contains("type='direct'") || $0.contains("type=\"direct\"") }
         for (index, document) in verdict.documents.enumerated() {
             if let defineError = document.defineError {
-                if !claims(.define, in: index, errorsOnly: true) {
+                if !claims(.define, in: index, errorsOnly: true), !claims(.validate, in: index, errorsOnly: true) {
                     result.append(judgement(nil, .define, .disagrees, "libvirt refuses it at define and no error says so: \(defineError)"))
                 }
                 continue
             }
-            if let validateError = document.validateError, !claims(.schemaOnly, in: index) {
-                result.append(judgement(nil, .schemaOnly, .disagrees, "libvirt refuses it with validation and no finding says so: \(validateError)"))
+            if let validateError = document.validateError, !claims(.validate, in: index) {
+                result.append(judgement(nil, .validate, .disagrees, "libvirt refuses it with validation and no finding says so: \(validateError)"))
             }
         }
-        if anyStartOrHotplugFailure, !startClaimed(errorsOnly: true) {
+        // A domain that starts but whose NIC cannot be hot-plugged is fine for a file that is only
+        // defined and started: there a warning is the right level; a failing start needs an error.
+        let startFails = verdict.documents.contains { $0.startError != nil }
+        if anyStartOrHotplugFailure, !startClaimed(atLeast: startFails ? .error : .warning) {
             let message = verdict.documents.lazy.compactMap { $0.startError ?? $0.hotplugErrors.compactMap { $0 }.first }.first ?? ""
             result.append(
                 hasDirectInterface
@@ -120,5 +136,37 @@ public enum ParityJudge {
                     : judgement(nil, .start, .notJudged, "host resources of non-direct interfaces are outside virt-macvtap's rules: \(message)"))
         }
         return result
+    }
+
+    /// Cases the sandbox's QEMU driver cannot speak for: documents that are not domains, and
+    /// domains for another hypervisor.
+    static func outOfScope(_ testCase: OracleCase) -> String? {
+        for text in testCase.documents {
+            guard let document = try? XMLDocument(bytes: Array(text.utf8), fileName: "case"), let root = document.root else { continue }
+            if root.name != "domain" { return "not a domain document (<\(root.name)>)" }
+            if let type = root.attribute("type"), type != "kvm", type != "qemu" {
+                return "a \(type) domain; the sandbox runs libvirt's QEMU driver"
+            }
+        }
+        return nil
+    }
+}
+
+/// Refusals that come from what the sandbox lacks, not from the case: a real host with the
+/// missing piece starts the same domain.
+struct SandboxLimitation {
+    let reason: String
+
+    private static let known: [(fragment: String, reason: String)] = [
+        ("Failed to load TC action", "the sandbox kernel lacks tc's police action (bandwidth limits)"),
+        ("Specified qdisc kind is unknown", "the sandbox kernel lacks tc's sfq qdisc (bandwidth limits)"),
+        ("PortProfileRequest", "802.1Qbg/802.1Qbh need lldpad and a VDP-capable switch; the sandbox has neither"),
+        ("error dumping (null) (2) interface", "802.1Qbg/802.1Qbh need lldpad and a VDP-capable switch; the sandbox has neither"),
+        ("failed to find romfile", "the ROM file named by the case does not exist on the sandbox host"),
+    ]
+
+    init?(_ message: String) {
+        guard let match = Self.known.first(where: { message.contains($0.fragment) }) else { return nil }
+        reason = "sandbox limitation: " + match.reason
     }
 }

@@ -4,11 +4,12 @@ public struct TrustRxFiltersNoEffectRule: InterfaceRule {
         id: "trust-rx-filters-no-effect", name: "trustGuestRxFilters that does nothing",
         summary: "trustGuestRxFilters='yes' only acts on a direct interface with a virtio model.",
         rationale: "libvirt syncs the guest's RX filter to the macvtap only on NIC_RX_FILTER_CHANGED events from "
-            + "virtio-net on type='direct'; anywhere else the attribute is silently a no-op.",
-        severity: .warning, enforcement: .silentlyDropped, reference: "L13",
+            + "virtio-net on type='direct'; anywhere else the attribute is a no-op: libvirt keeps it, starts the domain "
+            + "and never says (oracle).",
+        severity: .warning, enforcement: .notChecked, reference: "L13",
         triggering: [
             Example.nic("<source dev='eth0'/><model type='e1000e'/>", attributes: "trustGuestRxFilters='yes'"),
-            Example.domain("    <interface type='network' trustGuestRxFilters='yes'><source network='default'/><model type='virtio'/></interface>"),
+            Example.domain("    <interface type='user' trustGuestRxFilters='yes'><model type='virtio'/></interface>"),
         ],
         nonTriggering: [Example.nic(Example.goodBody(), attributes: "trustGuestRxFilters='yes'")])
 

@@ -202,8 +202,9 @@ public struct TargetDuplicateAcrossDomainsRule: CrossDocumentRule {
     public static let description = RuleDescription(
         id: "target-duplicate-across-domains", name: "Target dev shared by two domains",
         summary: "Two domains among the linted files ask for the same host-side interface name.",
-        rationale: "Only one can have it on a host: the second fails at start (EEXIST).",
-        severity: .warning, enforcement: .start, reference: "L16",
+        rationale: "Only one can have it on a host: the second fails at start: \"error creating macvtap interface "
+            + "NAME@DEV: File exists\" (oracle).",
+        severity: .error, enforcement: .start, reference: "L16",
         triggeringSets: [[
             Example.nic("<source dev='eth0'/><target dev='lan0'/>", name: "vm1"),
             Example.nic("<source dev='eth0'/><target dev='lan0'/>", name: "vm2"),

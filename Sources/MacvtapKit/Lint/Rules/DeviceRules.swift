@@ -2,14 +2,10 @@ public struct TargetNameRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "target-dev-invalid", name: "Unusable <target dev>",
-        summary: "A target name with a reserved prefix (macvtap, macvlan, vnet) or one the kernel refuses.",
-        rationale: "libvirt silently blanks names starting with macvtap/macvlan/vnet on define and generates its own; "
-            + "names over 15 bytes or with '/' or whitespace fail at start (EINVAL/ERANGE).",
+        summary: "A target name with a reserved prefix (macvtap, macvlan, vnet).",
+        rationale: "libvirt silently blanks names starting with macvtap/macvlan/vnet on define and generates its own.",
         severity: .warning, enforcement: .silentlyDropped, reference: "D20, L16",
-        triggering: [
-            Example.nic("<source dev='eth0'/><target dev='macvtap7'/>"),
-            Example.nic("<source dev='eth0'/><target dev='a-very-long-tap-name'/>"),
-        ],
+        triggering: [Example.nic("<source dev='eth0'/><target dev='macvtap7'/>")],
         nonTriggering: [Example.nic("<source dev='eth0'/><target dev='web01-lan'/>")])
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
@@ -18,10 +14,27 @@ public struct TargetNameRule: DirectInterfaceRule {
             // Live XML legitimately shows the generated name; only persistent XML is affected.
             return [Violation(at: target.position, "target dev '\(target.value)' starts with the reserved prefix '\(prefix)'; libvirt drops it on define and picks its own name", fix: "choose another name, or remove <target> to let libvirt name it")]
         }
-        if let problem = LinuxInterfaceName.problem(with: target.value) {
-            return [Violation(at: target.position, "target dev '\(target.value)' \(problem); the macvtap cannot be created", fix: "use a name of at most 15 bytes without '/', ':' or spaces", enforcement: .start)]
-        }
         return []
+    }
+}
+
+public struct TargetNameUnusableRule: DirectInterfaceRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "target-dev-unusable", name: "<target dev> the kernel refuses",
+        summary: "A target name over 15 bytes, or with '/', ':' or whitespace.",
+        rationale: "libvirt keeps it; the kernel refuses to create the macvtap at start or hot-plug: \"error creating "
+            + "macvtap interface NAME@DEV: Numerical result out of range\" (too long) or \"Invalid argument\".",
+        severity: .error, enforcement: .start, reference: "L16",
+        triggering: [
+            Example.nic(Example.goodBody() + "<target dev='a-very-long-tap-name'/>"),
+            Example.nic(Example.goodBody() + "<target dev='a/b'/>"),
+        ],
+        nonTriggering: [Example.nic(Example.goodBody() + "<target dev='web01-lan'/>")])
+
+    public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
+        guard let target = interface.targetDev, let problem = LinuxInterfaceName.problem(with: target.value) else { return [] }
+        return [Violation(at: target.position, "target dev '\(target.value)' \(problem); the kernel refuses to create the macvtap", fix: "use a name of at most 15 bytes without '/', ':' or spaces")]
     }
 }
 
@@ -58,6 +71,7 @@ public struct NumericAttributeRule: DirectInterfaceRule {
             Example.nic("<source dev='eth0'/><boot order='0'/>"),
             Example.nic("<source dev='eth0'/><model type='virtio'/><driver rx_queue_size='300'/>"),
             Example.nic("<source dev='eth0'/><tune><sndbuf>lots</sndbuf></tune>"),
+            Example.nic(Example.goodBody() + "<address type='pci' domain='0x0000' bus='0x00' slot='0x20' function='0x0'/>"),
         ],
         nonTriggering: [Example.nic(Example.goodBody() + "<acpi index='3'/><boot order='1'/><driver rx_queue_size='256'/>")])
 
@@ -77,6 +91,15 @@ public struct NumericAttributeRule: DirectInterfaceRule {
         if let sndbuf = interface.tuneSndbuf, UInt64(sndbuf.value.trimmingWhitespace()) == nil {
             violations.append(Violation(at: sndbuf.position, "XML error: sndbuf must be a positive integer", fix: "give the size in bytes"))
         }
+        if let address = interface.address, address.attribute("type")?.value == "pci" {
+            for (name, limit) in [("slot", UInt64(0x1F)), ("function", UInt64(7))] {
+                guard let value = address.attribute(name), let number = PCIAddressDuplicateRule.number(value.value), number > limit else { continue }
+                violations.append(Violation(at: value.position, "XML error: Invalid PCI address \(name)='\(value.value)', must be <= 0x\(String(limit, radix: 16, uppercase: true))", fix: "use a \(name) from 0 to 0x\(String(limit, radix: 16))"))
+            }
+        }
+        if let queues = interface.driver?.attribute("queues"), UInt64(queues.value) == nil {
+            violations.append(Violation(at: queues.position, "XML error: Invalid value for attribute 'queues' in element 'driver': '\(queues.value)'. Expected non-negative integer value", fix: "give the number of queue pairs, e.g. queues='4'"))
+        }
         for name in ["rx_queue_size", "tx_queue_size"] {
             if let size = interface.driver?.attribute(name), let value = UInt64(size.value), value == 0 || value & (value - 1) != 0 {
                 violations.append(Violation(at: size.position, "\(name) has to be a power of two", fix: "use 256, 512 or 1024"))
@@ -90,9 +113,10 @@ public struct ROMAndPCIRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "pci-only-option", name: "ROM or ACPI index option that cannot apply",
-        summary: "ROM tuning with the ROM disabled; ACPI index or ROM tuning on a non-PCI address.",
+        summary: "ROM tuning with the ROM disabled; ACPI index or ROM tuning on a non-PCI address; a CCW address on x86.",
         rationale: "libvirt refuses \"ROM tuning is not supported when ROM is disabled\" at define, and \"ACPI index is "
-            + "only supported for PCI devices\" / \"ROM tuning is only supported for PCI devices\".",
+            + "only supported for PCI devices\" / \"ROM tuning is only supported for PCI devices\"; an x86 machine has "
+            + "no CCW bus: \"cannot use CCW address type for device … using machine type …\".",
         severity: .error, enforcement: .define, reference: "D17, D34",
         triggering: [
             Example.nic("<source dev='eth0'/><rom enabled='no' bar='on'/>"),
@@ -106,6 +130,9 @@ public struct ROMAndPCIRule: DirectInterfaceRule {
             rom.attribute("bar") != nil || rom.attribute("file") != nil
         {
             violations.append(Violation(at: rom.position, "unsupported configuration: ROM tuning is not supported when ROM is disabled", fix: "drop bar=/file= or enable the ROM"))
+        }
+        if let type = interface.address?.attribute("type"), type.value == "ccw", document.isX86Domain {
+            violations.append(Violation(at: type.position, "unsupported configuration: cannot use CCW address type for device using machine type '\(document.machineType ?? "pc")'", fix: "use a PCI address, or remove <address> to let libvirt choose"))
         }
         if let type = interface.address?.attribute("type"), type.value != "pci" {
             if let index = interface.acpiIndex {
@@ -123,15 +150,29 @@ public struct VirtioOptionsRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "virtio-option-without-virtio", name: "virtio driver option on a non-virtio model",
-        summary: "iommu, ats, packed and page_per_vq on <driver> need <model type='virtio'/>.",
+        summary: "iommu, ats, packed and page_per_vq on <driver> need <model type='virtio'/>; iommu needs a modern virtio device.",
         rationale: "libvirt refuses: \"iommu driver option is only supported for virtio devices\" (likewise ats, "
-            + "packed, page_per_vq); other virtio-only driver attributes are silently ignored.",
+            + "packed, page_per_vq); other virtio-only driver attributes are silently ignored. On a pc (i440fx) "
+            + "machine model 'virtio' is transitional and QEMU refuses iommu='on' at start or hot-plug: "
+            + "\"VIRTIO_F_IOMMU_PLATFORM was supported by neither legacy nor transitional device\".",
         severity: .error, enforcement: .define, reference: "D28, D24b",
-        triggering: [Example.nic("<source dev='eth0'/><model type='e1000e'/><driver iommu='on'/>")],
-        nonTriggering: [Example.nic("<source dev='eth0'/><model type='virtio'/><driver iommu='on' queues='4'/>")])
+        triggering: [
+            Example.nic("<source dev='eth0'/><model type='e1000e'/><driver iommu='on'/>"),
+            Example.nic("<source dev='eth0'/><model type='virtio'/><driver iommu='on'/>"),
+        ],
+        nonTriggering: [
+            Example.nic("<source dev='eth0'/><model type='virtio'/><driver packed='on' queues='4'/>"),
+            Example.nic("<source dev='eth0'/><model type='virtio-non-transitional'/><driver iommu='on'/>"),
+        ])
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
-        guard let driver = interface.driver, interface.model?.value.hasPrefix("virtio") != true else { return [] }
+        guard let driver = interface.driver else { return [] }
+        if let model = interface.model?.value, model == "virtio" || model == "virtio-transitional", document.isI440FXDomain,
+            let iommu = driver.attribute("iommu"), iommu.value == "on"
+        {
+            return [Violation(at: iommu.position, "VIRTIO_F_IOMMU_PLATFORM was supported by neither legacy nor transitional device: model '\(model)' on a pc machine is transitional", fix: "use <model type='virtio-non-transitional'/>, a q35 machine, or drop iommu='on'", enforcement: .start)]
+        }
+        guard interface.model?.value.hasPrefix("virtio") != true else { return [] }
         return ["iommu", "ats", "packed", "page_per_vq"].compactMap { name in
             driver.attribute(name).map {
                 Violation(at: $0.position, "\(name) driver option is only supported for virtio devices", fix: "use <model type='virtio'/> or remove \(name)=")

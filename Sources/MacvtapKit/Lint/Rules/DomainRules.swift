@@ -23,7 +23,7 @@ public struct AliasDuplicateRule: DocumentRule {
     public init() {}
     public static let description = RuleDescription(
         id: "alias-duplicate", name: "Duplicate alias",
-        summary: "Two interfaces of one domain share an <alias name>.",
+        summary: "Two devices of one domain (an interface among them) share an <alias name>.",
         rationale: "libvirt refuses: \"unsupported configuration: non unique alias detected: %s\".",
         severity: .error, enforcement: .define, reference: "D35, L18",
         triggering: [
@@ -38,12 +38,21 @@ public struct AliasDuplicateRule: DocumentRule {
         ])
 
     public func check(_ document: LintDocument) -> [Violation] {
-        var finder = DuplicateFinder<String>()
-        for interface in document.domain.interfaces {
-            guard let alias = interface.alias else { continue }
-            finder.record(alias.value, at: alias.position, message: { _ in "unsupported configuration: non unique alias detected: \(alias.value)" }, fix: "give each device its own ua- alias")
+        // libvirt compares the aliases of all devices; we report only where an interface is involved.
+        var first: [String: (position: SourcePosition, isInterface: Bool)] = [:]
+        var violations: [Violation] = []
+        for device in document.deviceElements {
+            guard let alias = device.firstChild(named: "alias"), let name = alias.attribute("name") else { continue }
+            let isInterface = device.name == "interface"
+            if let earlier = first[name] {
+                if isInterface || earlier.isInterface {
+                    violations.append(Violation(at: alias.position, "unsupported configuration: non unique alias detected: \(name)", fix: "give each device its own ua- alias"))
+                }
+            } else {
+                first[name] = (alias.position, isInterface)
+            }
         }
-        return finder.violations
+        return violations
     }
 }
 
@@ -92,12 +101,12 @@ public struct BootOrderRule: DocumentRule {
         severity: .error, enforcement: .define, reference: "D36",
         triggering: [
             Example.domain(
-                "    <disk type='file' device='disk'><source file='/x.img'/><target dev='vda'/><boot order='1'/></disk>\n"
+                "    <disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/><boot order='1'/></disk>\n"
                     + Example.directInterface("<source dev='eth0'/><boot order='1'/>"))
         ],
         nonTriggering: [
             Example.domain(
-                "    <disk type='file' device='disk'><source file='/x.img'/><target dev='vda'/><boot order='1'/></disk>\n"
+                "    <disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/><boot order='1'/></disk>\n"
                     + Example.directInterface("<source dev='eth0'/><boot order='2'/>"))
         ])
 
@@ -161,13 +170,20 @@ public struct PCIAddressDuplicateRule: DocumentRule {
         nonTriggering: [
             Example.domain(
                 Example.directInterface("<source dev='eth0'/><address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>") + "\n"
-                    + Example.directInterface("<source dev='eth1'/><address type='pci' domain='0x0000' bus='0x00' slot='0x04' function='0x0'/>"))
+                    + Example.directInterface("<source dev='eth1'/><address type='pci' domain='0x0000' bus='0x00' slot='0x04' function='0x0'/>")),
+            Example.domain(
+                Example.directInterface("<source dev='eth0'/><address type='pci'/>") + "\n"
+                    + Example.directInterface("<source dev='eth1'/><address type='pci'/>")),
         ])
 
     public func check(_ document: LintDocument) -> [Violation] {
         var finder = DuplicateFinder<[UInt64]>()
-        for device in document.deviceElements {
-            guard let address = device.firstChild(named: "address"), address.attribute("type") == "pci" else { continue }
+        // A <console> on the first serial port is that serial device again (pci-serial-dev-chardev.xml).
+        for device in document.deviceElements where device.name != "console" {
+            // Without a slot the address is a request for libvirt to pick one (pci-autofill-addr.xml).
+            guard let address = device.firstChild(named: "address"), address.attribute("type") == "pci",
+                address.attribute("slot") != nil
+            else { continue }
             let parts = ["domain", "bus", "slot", "function"].map { Self.number(address.attribute($0)) }
             guard parts.allSatisfy({ $0 != nil }) else { continue }
             let key = parts.map { $0! }

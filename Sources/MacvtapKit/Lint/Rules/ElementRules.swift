@@ -62,8 +62,8 @@ public struct VirtualPortIgnoredRule: DirectInterfaceRule {
         id: "virtualport-ignored", name: "Virtualport that does nothing on a direct interface",
         summary: "openvswitch and midonet virtualports, and 802.1Qbg with managerid 0.",
         rationale: "On type='direct' libvirt only associates 802.1Qbg and 802.1Qbh profiles; openvswitch and midonet "
-            + "are accepted and ignored. managerid 0 is reserved by 802.1Qbg.",
-        severity: .warning, enforcement: .silentlyDropped, reference: "L14, L15",
+            + "are accepted, kept in the XML and ignored (oracle: defined and started). managerid 0 is reserved by 802.1Qbg.",
+        severity: .warning, enforcement: .notChecked, reference: "L14, L15",
         triggering: [
             Example.nic("<source dev='eth0'/><virtualport type='openvswitch'/>"),
             Example.nic("<source dev='eth0'/><virtualport type='802.1Qbg'><parameters managerid='0' typeid='1' typeidversion='1'/></virtualport>"),
@@ -86,16 +86,20 @@ public struct VLANRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "vlan-invalid", name: "Invalid <vlan>",
-        summary: "Each <vlan> needs tags with id ≤ 4095; several tags need trunk='yes'; at most one native tag.",
+        summary: "Each <vlan> needs tags with id ≤ 4095; several tags cannot say trunk='no'; at most one native tag.",
         rationale: "libvirt refuses: \"missing tag id - each <vlan> must have at least one <tag id='n'/> subelement\", "
-            + "\"vlan tag id %u too large (maximum 4095)\", \"trunk='yes' is required for more than one vlan tag\".",
+            + "\"vlan tag id %u too large (maximum 4095)\", \"trunk='yes' is required for more than one vlan tag\" "
+            + "(several tags without trunk= are a trunk: libvirt 9.0 defines them).",
         severity: .error, enforcement: .define, reference: "D11",
         triggering: [
             Example.nic("<source dev='eth0' mode='passthrough'/><vlan/>"),
             Example.nic("<source dev='eth0' mode='passthrough'/><vlan><tag id='5000'/></vlan>"),
-            Example.nic("<source dev='eth0' mode='passthrough'/><vlan><tag id='1'/><tag id='2'/></vlan>"),
+            Example.nic("<source dev='eth0' mode='passthrough'/><vlan trunk='no'><tag id='1'/><tag id='2'/></vlan>"),
         ],
-        nonTriggering: [Example.nic("<source dev='eth0' mode='passthrough'/><vlan><tag id='42'/></vlan>")])
+        nonTriggering: [
+            Example.nic("<source dev='eth0' mode='passthrough'/><vlan><tag id='42'/></vlan>"),
+            Example.nic("<source dev='eth0' mode='passthrough'/><vlan><tag id='1'/><tag id='2'/></vlan>"),
+        ])
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
         guard let vlan = interface.vlan else { return [] }
@@ -112,8 +116,8 @@ public struct VLANRule: DirectInterfaceRule {
                 violations.append(Violation(at: id.position, "XML error: vlan tag id \(id.value) too large (maximum 4095)", fix: "use a VLAN ID from 0 to 4095"))
             }
         }
-        if vlan.tags.count > 1, vlan.trunk?.value != "yes" {
-            violations.append(Violation(at: vlan.position, "XML error: invalid \"trunk='\(vlan.trunk?.value ?? "no")'\" in <vlan> - trunk='yes' is required for more than one vlan tag", fix: "add trunk='yes'"))
+        if vlan.tags.count > 1, let trunk = vlan.trunk, trunk.value != "yes" {
+            violations.append(Violation(at: trunk.position, "XML error: invalid \"trunk='\(trunk.value)'\" in <vlan> - trunk='yes' is required for more than one vlan tag", fix: "write trunk='yes', or leave trunk= out"))
         }
         if vlan.tags.filter({ $0.nativeMode != nil }).count > 1 {
             violations.append(Violation(at: vlan.position, "XML error: duplicate native vlan setting", fix: "mark one tag nativeMode"))
@@ -268,8 +272,11 @@ public struct UnsupportedOnDirectRule: DirectInterfaceRule {
             switch child.name {
             case "ip", "route":
                 violations.append(Violation(at: child.position, "unsupported configuration: Invalid attempt to set network interface host-side IP route and/or address info on interface of type 'direct'", fix: "configure addresses inside the guest", enforcement: .define))
-            case "script", "downscript":
-                violations.append(Violation(at: child.position, "unsupported configuration: scripts are not supported on interfaces of type direct", fix: "remove <\(child.name)>", enforcement: .start))
+            case "script":
+                violations.append(Violation(at: child.position, "unsupported configuration: scripts are not supported on interfaces of type direct", fix: "remove <script>", enforcement: .start))
+            case "downscript":
+                // libvirt 9.0 keeps it and starts the domain (oracle); it is never run.
+                violations.append(Violation(at: child.position, "<downscript> is kept but never run for a direct interface", fix: "remove <downscript>", enforcement: .notChecked))
             case "port" where child.attribute("isolated")?.value == "yes":
                 violations.append(Violation(at: child.position, "<port isolated='yes'/> is not supported for network interfaces with type='direct'", fix: "use mode='private' to keep guests on one device apart", enforcement: .define))
             case "backend":

@@ -34,10 +34,12 @@ public struct SourceDeviceOnHostRule: LiveHostRule {
     public init() {}
     public static let description = RuleDescription(
         id: "source-dev-on-host", name: "Source device missing or taken on a host",
-        summary: "With -c URI: a source device the host does not have, or one a passthrough interface of another "
-            + "domain on the host holds (or that this passthrough interface would take from others).",
+        summary: "With -c URI: a source device the host does not have, one a passthrough interface of another "
+            + "domain on the host holds (or that this passthrough interface would take from others), or a VLAN on a "
+            + "device that cannot be an SR-IOV VF.",
         rationale: "A missing device fails at start (\"Unable to get index for interface %s: No such device\"); a "
-            + "shared passthrough device fails with EINVAL after libvirt has already changed the device's MAC.",
+            + "shared passthrough device fails with EINVAL after libvirt has already changed the device's MAC; a "
+            + "<vlan> fails at start with \"vlan can only be set for SR-IOV VFs, but eth0 is not a VF\".",
         severity: .error, enforcement: .start, reference: "K01, L09, L17", needsLiveHost: true)
 
     public func check(_ documents: [DocumentSummary], against hosts: [HostInventory]) -> [Violation] {
@@ -45,10 +47,13 @@ public struct SourceDeviceOnHostRule: LiveHostRule {
         let files = Set(documents.map(\.file))
         for host in hosts {
             let names = Set(host.hostInterfaces.map(\.name))
+            let notVirtualFunctions = Set(host.hostInterfaces.filter { $0.isVirtualFunction == false }.map(\.name))
             for use in documents.interfaceUses {
                 guard let dev = use.entry.direct?.source?.dev, !dev.value.isEmpty else { continue }
                 if !names.isEmpty, !names.contains(dev.value) {
                     violations.append(Violation(at: dev.position, "source device '\(dev.value)' does not exist on \(host.uri)", fix: "use one of: \(names.sorted().prefix(8).joined(separator: ", "))", file: use.summary.file, domain: use.summary.domainName))
+                } else if let vlan = use.entry.direct?.vlan, notVirtualFunctions.contains(dev.value) {
+                    violations.append(Violation(at: vlan.position, "vlan can only be set for SR-IOV VFs, but \(dev.value) is not a VF on \(host.uri)", fix: "use a VLAN sub-interface (\(dev.value).N) as the source device, or an SR-IOV VF in passthrough mode", file: use.summary.file, domain: use.summary.domainName))
                 }
             }
             let linted = DomainIdentities(documents)

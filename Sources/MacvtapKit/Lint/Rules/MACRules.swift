@@ -163,7 +163,7 @@ public struct MACDuplicateInDomainRule: DocumentRule {
         summary: "Two interfaces of one domain (any types) share a MAC.",
         rationale: "libvirt never checks. On one lower device the domain fails at vCPU start (\"Cannot set interface "
             + "flags on 'macvtapN': Address already in use\"); elsewhere it is an L2 conflict; detach by MAC then "
-            + "fails with \"multiple devices matching MAC address\".",
+            + "fails with \"multiple devices matching MAC address\". A <teaming> pair shares its MAC by design.",
         severity: .error, enforcement: .notChecked, reference: "L01, K04",
         triggering: [
             Example.domain(
@@ -177,14 +177,28 @@ public struct MACDuplicateInDomainRule: DocumentRule {
         ])
 
     public func check(_ document: LintDocument) -> [Violation] {
-        var finder = DuplicateFinder<MACAddress>()
+        var first: [MACAddress: DomainDocument.InterfaceEntry] = [:]
+        var violations: [Violation] = []
         for entry in document.domain.interfaces {
             guard let mac = entry.macAddress, let position = entry.mac?.position else { continue }
-            finder.record(
-                mac, at: entry.position,
-                message: { "MAC \(mac) is also used by the interface at line \($0.line)" },
-                fix: "give each interface its own MAC (virt-macvtap generate prints a fresh one)", reportAt: position)
+            guard let earlier = first[mac] else {
+                first[mac] = entry
+                continue
+            }
+            // virtio-net failover: the persistent NIC and the transient one that names it share a MAC.
+            let teaming = [earlier, entry].map { document.domain.element(of: $0).firstChild(named: "teaming") }
+            if teaming.allSatisfy({ $0 != nil }) { continue }
+            // Two macvtaps with one MAC on one lower device: the kernel refuses the second when it comes up.
+            let sameLowerDevice =
+                earlier.direct?.source?.dev?.value != nil && earlier.direct?.source?.dev?.value == entry.direct?.source?.dev?.value
+            violations.append(
+                Violation(
+                    at: position,
+                    "MAC \(mac) is also used by the interface at line \(earlier.position.line)"
+                        + (sameLowerDevice ? "; on the same source device the domain cannot start (Address already in use)" : ""),
+                    fix: "give each interface its own MAC (virt-macvtap generate prints a fresh one)",
+                    enforcement: sameLowerDevice ? .start : nil))
         }
-        return finder.violations
+        return violations
     }
 }

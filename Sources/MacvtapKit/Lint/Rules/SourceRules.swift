@@ -30,20 +30,23 @@ public struct SourceDeviceNameRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "source-dev-invalid", name: "Invalid source device name",
-        summary: "<source dev> must be a Linux interface name: 1–15 bytes, no '/', no whitespace.",
+        summary: "<source dev> must be a Linux interface name (1–15 bytes, no '/', no whitespace) and not loopback.",
         rationale: "libvirt accepts dev='' and long names, then the domain fails at start: \"Unable to get index "
-            + "for interface\" or \"invalid interface name %s: Numerical result out of range\".",
+            + "for interface\" or \"invalid interface name %s: Numerical result out of range\"; on 'lo' the kernel "
+            + "refuses the macvtap: \"error creating macvtap interface macvtapN@lo: Invalid argument\".",
         severity: .error, enforcement: .start, reference: "L17, K01",
         triggering: [
             Example.nic("<source dev=''/>"), Example.nic("<source dev='averyveryverylongname'/>"),
-            Example.nic("<source dev='eth0/1'/>"),
+            Example.nic("<source dev='eth0/1'/>"), Example.nic(Example.goodBody(dev: "lo")),
         ],
         nonTriggering: [Example.nic(Example.goodBody(dev: "enp3s0f0v1"))])
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
-        guard let dev = interface.source?.dev, let problem = LinuxInterfaceName.problem(with: dev.value) else {
-            return []
+        guard let dev = interface.source?.dev else { return [] }
+        if dev.value == "lo" {
+            return [Violation(at: dev.position, "source device 'lo' is the loopback device; the kernel refuses a macvtap on it", fix: "use the host's uplink (ip -br link)")]
         }
+        guard let problem = LinuxInterfaceName.problem(with: dev.value) else { return [] }
         return [Violation(at: dev.position, "source device '\(dev.value)' \(problem)", fix: "use the kernel's name for the host device (ip -br link)")]
     }
 }

@@ -1,0 +1,146 @@
+import FoundationEssentials
+import MacvtapLibvirt
+import MacvtapSystem
+import MacvtapXML
+import Synchronization
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `lint --libvirt`: libvirt's own verdict on each whole domain (disk targets, controllers,
+/// machine types, CPU topology, … as well as interfaces), from libvirt's embedded QEMU driver in
+/// this process. A refusal becomes a `libvirt-define` finding placed on the element the message
+/// names.
+public struct LibvirtDefineRule: Rule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "libvirt-define", name: "libvirt refuses the domain",
+        summary: "With --libvirt: the domain defined in libvirt's own QEMU driver (embedded, nothing started), and refused.",
+        rationale: "Our rules cover interfaces and what they share with other devices; libvirt refuses much else at "
+            + "define. This is libvirt's own answer, in its words, from the libvirt installed where lint runs.",
+        severity: .error, enforcement: .define, reference: "libvirt", needsLiveHost: true)
+}
+
+/// Why the libvirt layer cannot run here (it is then skipped, with one line saying why).
+public struct LibvirtLayerUnavailable: Error, Sendable, CustomStringConvertible {
+    public var reason: String
+    public var description: String { reason }
+}
+
+/// The embedded driver's private directory and the verdicts it gives.
+public final class LibvirtDefineLayer: Sendable {
+    private let verdicts: DefineVerdicts
+    private let counter = Atomic<Int>(0)
+    private let unjudged = Mutex<Set<String>>([])
+
+    /// What libvirt could not judge here, once each (an architecture whose emulator is not
+    /// installed where lint runs): a host fact, not a fault of the file.
+    public var notJudged: [String] { unjudged.withLock { $0.sorted() } }
+    /// The libvirt version the verdicts come from.
+    public var libvirtVersion: String { verdicts.version }
+
+    /// Opens libvirt's embedded QEMU driver rooted in `directory` (created, with a qemu.conf
+    /// that needs no privileges beyond the caller's), and checks it with a domain that must
+    /// define; any failure says why the layer cannot run.
+    public init(directory: String) throws(LibvirtLayerUnavailable) {
+        do throws(FileError) {
+            try FileIO.createDirectories(atPath: directory + "/etc")
+            let configuration = directory + "/etc/qemu.conf"
+            if !FileIO.exists(atPath: configuration) {
+                // Nothing is started, so nothing needs another user, cgroups or a security driver.
+                let text = """
+                    # written by virt-macvtap lint --libvirt: define-only use, nothing is started
+                    user = "root"
+                    group = "root"
+                    dynamic_ownership = 0
+                    security_driver = "none"
+                    cgroup_controllers = [ ]
+                    namespaces = [ ]
+                    remember_owner = 0
+
+                    """
+                try FileIO.replaceAtomically(atPath: configuration, with: Array(text.utf8), creating: true)
+            }
+        } catch {
+            throw LibvirtLayerUnavailable(reason: "cannot prepare \(directory): \(error.description)")
+        }
+        do throws(LibvirtError) {
+            verdicts = try DefineVerdicts(embeddedRoot: directory)
+        } catch {
+            throw LibvirtLayerUnavailable(
+                reason: "libvirt's embedded QEMU driver did not open (\(error.message)); it needs libvirt ≥ 6.1 with the QEMU "
+                    + "driver and an emulator (Debian: libvirt-daemon-driver-qemu qemu-system-x86)")
+        }
+        let probe = PreparedDocument(
+            "<domain type='qemu'><name>probe</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>",
+            name: "virt-macvtap-probe-\(getpid())")
+        if let refusal = verdicts.refusal(defining: probe.text, forQEMU: true) {
+            throw LibvirtLayerUnavailable(reason: "libvirt's QEMU driver refuses even a minimal domain here: \(refusal.message)")
+        }
+    }
+
+    /// The default place: `$XDG_CACHE_HOME/virt-macvtap/libvirt-qemu`, else under `~/.cache`.
+    public static func defaultDirectory(environment: [String: String]) -> String {
+        let cache = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ((environment["HOME"] ?? "/tmp") + "/.cache")
+        return cache + "/virt-macvtap/libvirt-qemu"
+    }
+
+    /// libvirt's refusal of `domain`, placed on the element it names; nil when libvirt defines it.
+    func violation(for domain: DomainDocument) -> Violation? {
+        guard let root = domain.xml.root, root.name == "domain" else { return nil }
+        let originalName = domain.name?.value
+        let number = counter.wrappingAdd(1, ordering: .relaxed).oldValue
+        let name = "virt-macvtap-lint-\(getpid())-\(number)"
+        let prepared = PreparedDocument(String(decoding: domain.xml.source, as: UTF8.self), name: name)
+        let type = root.attribute("type") ?? "qemu"
+        guard let refusal = verdicts.refusal(defining: prepared.text, forQEMU: type == "qemu" || type == "kvm") else { return nil }
+        if refusal.message.contains("Cannot check QEMU binary") || refusal.message.lowercased().contains("no emulator") {
+            let arch = root.firstChild(named: "os")?.firstChild(named: "type")?.attribute("arch") ?? "its architecture"
+            unjudged.withLock { _ = $0.insert("domains for \(arch): \(refusal.message)") }
+            return nil
+        }
+        let message = originalName.map { refusal.message.replacing(name, with: $0) } ?? refusal.message
+        return Violation(
+            at: Self.locate(message, in: root), message,
+            fix: "libvirt \(verdicts.version) refuses this domain at define (virsh define would say the same)")
+    }
+
+    /// The element a libvirt message is about: the one it names with an attribute value it
+    /// quotes, else the first one holding a quoted value, else the domain.
+    static func locate(_ message: String, in root: XMLElement) -> SourcePosition {
+        let quoted = message.split(separator: "'", omittingEmptySubsequences: false).enumerated()
+            .filter { $0.offset % 2 == 1 }.map { String($0.element) }
+        var elements: [XMLElement] = []
+        func collect(_ element: XMLElement) {
+            elements.append(element)
+            element.children.forEach(collect)
+        }
+        collect(root)
+        if let range = message.firstRange(of: "in element '"), let end = message[range.upperBound...].firstIndex(of: "'") {
+            let elementName = String(message[range.upperBound..<end])
+            let candidates = elements.filter { $0.name == elementName }
+            for element in candidates {
+                if let attribute = element.attributes.first(where: { quoted.contains($0.value) }) { return attribute.position }
+            }
+            if let first = candidates.first { return first.position }
+        }
+        // "Attempted double use of PCI Address 0000:00:03.0": the later address element.
+        if let match = message.firstMatch(of: /([0-9a-fA-F]{4}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])/) {
+            let wanted = [match.output.1, match.output.2, match.output.3, match.output.4].map { UInt64($0, radix: 16) }
+            for element in elements.reversed() where element.name == "address" && element.attribute("type") == "pci" {
+                let parts = ["domain", "bus", "slot", "function"].map { PCIAddressDuplicateRule.number(element.attribute($0)) }
+                if parts == wanted { return element.position }
+            }
+        }
+        // "non unique alias detected: ua-x", "boot order '1' used for more than one device", a
+        // duplicate target or address: the last holder of the value is the one that conflicts.
+        let values = quoted + [message.split(separator: " ").last.map(String.init) ?? ""].filter { !$0.isEmpty }
+        for value in values where !value.isEmpty {
+            for element in elements.reversed() {
+                if let attribute = element.attributes.first(where: { $0.value == value }) { return attribute.position }
+                if element.children.isEmpty, element.textContent == value { return element.position }
+            }
+        }
+        return root.position
+    }
+}
