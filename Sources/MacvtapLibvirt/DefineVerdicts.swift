@@ -28,6 +28,12 @@ public final class DefineVerdicts: @unchecked Sendable {
         }
     }
 
+    /// Closes both connections (the embedded driver shuts down with its last one).
+    public func close() {
+        qemu.close()
+        other.close()
+    }
+
     /// The libvirt version the verdicts come from, e.g. "9.0.0".
     public var version: String { LibvirtLibrary.version }
 }

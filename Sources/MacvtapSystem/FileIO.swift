@@ -187,6 +187,25 @@ extension FileIO {
         return lstat(path, &status) == 0
     }
 
+    /// A new directory `prefix` + six random characters in the first of `parents` that takes
+    /// one (mkdtemp: mode 0700, never an existing path); its path.
+    public static func makeTemporaryDirectory(inOneOf parents: [String], prefix: String) throws(FileError) -> String {
+        var lastError = FileError(path: parents.first ?? "/tmp", operation: "create a temporary directory", errno: ENOENT)
+        for parent in parents {
+            var template = Array("\(parent)/\(prefix)XXXXXX".utf8CString)
+            if template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil {
+                return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+            lastError = FileError(path: parent, operation: "create a temporary directory in it", errno: errno)
+        }
+        throw lastError
+    }
+
+    /// A symbolic link at `path` that points to `destination`.
+    public static func createSymbolicLink(atPath path: String, to destination: String) throws(FileError) {
+        guard symlink(destination, path) == 0 else { throw FileError(path: path, operation: "create a symbolic link", errno: errno) }
+    }
+
     /// `mkdir -p` with `mode` for the directories it creates.
     public static func createDirectories(atPath path: String, mode: UInt32 = 0o700) throws(FileError) {
         var current = path.hasPrefix("/") ? "" : "."

@@ -114,11 +114,16 @@ struct Lint: ParsableCommand {
         var libvirtLayer: LibvirtDefineLayer?
         if libvirt {
             do {
-                libvirtLayer = try LibvirtDefineLayer(directory: LibvirtDefineLayer.defaultDirectory(environment: ProcessInfo.processInfo.environment))
+                let environment = ProcessInfo.processInfo.environment
+                libvirtLayer = try LibvirtDefineLayer(
+                    cacheDirectory: LibvirtDefineLayer.defaultCacheDirectory(environment: environment),
+                    scratchParents: LibvirtDefineLayer.defaultScratchParents(environment: environment))
             } catch {
                 StandardStream.error.write("virt-macvtap: note: the --libvirt layer was skipped: \(error.reason)\n")
             }
         }
+        // The scratch root goes however the run ends.
+        defer { libvirtLayer?.finish() }
         let linter: Linter
         do {
             linter = try Linter(configuration: configuration, domainSchemaPath: schema, libvirt: libvirtLayer)

@@ -85,7 +85,8 @@ extension OracleTests {
         let connection = try LibvirtConnection(uri: "qemu:///system", readOnly: false)
         let oracle = LibvirtOracle(uri: "qemu:///system")
         let cache = FileManager.default.temporaryDirectory.appendingPathComponent("virt-macvtap-oracle-embed").path
-        let layer = try LibvirtDefineLayer(directory: cache)
+        let layer = try LibvirtDefineLayer(cacheDirectory: cache, scratchParents: ["/dev/shm", "/tmp"])
+        defer { layer.finish() }
         let linter = try Linter(configuration: LintConfiguration(), libvirt: layer)
         let report = try linter.lint(files.map { DocumentSource.file($0.path) })
         let byFile = Dictionary(grouping: report.findings, by: \.file)
@@ -110,5 +111,42 @@ extension OracleTests {
         }
         #expect(refused > 20, "only \(refused) refusals: the comparison says little")
         #expect(mismatches.isEmpty, "\(mismatches.count) mismatches:\n\(mismatches.prefix(30).joined(separator: "\n"))")
+    }
+}
+
+extension OracleTests {
+    @Test("lint --libvirt: libvirt's refusal is a libvirt-define error on the element it names; a note when the layer cannot run")
+    func lintLibvirtCommandLine() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("virt-macvtap-lint-libvirt-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bad = directory.appendingPathComponent("bad.xml")
+        try """
+            <domain type='kvm'>
+              <name>bad1</name>
+              <memory unit='MiB'>512</memory>
+              <os><type arch='x86_64' machine='pc'>hvm</type></os>
+              <devices>
+                <disk type='file' device='disk'><source file='/x.img'/><target dev='vda' bus='virtio'/></disk>
+                <disk type='file' device='disk'><source file='/y.img'/><target dev='vda' bus='virtio'/></disk>
+                <interface type='direct'><mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/><model type='virtio'/></interface>
+              </devices>
+            </domain>
+            """.write(to: bad, atomically: true, encoding: .utf8)
+        let good = Fixtures.examplesDirectory.appendingPathComponent("lint/good").path
+        let cache = "export XDG_CACHE_HOME='\(directory.path)/cache';"
+
+        let refused = try Tool.run(["lint", "--libvirt", bad.path], shellPrefix: cache)
+        #expect(refused.status == 1, "\(refused.standardError)")
+        #expect(refused.standardOutput.contains("bad.xml:7:"), "\(refused.standardOutput)")
+        #expect(refused.standardOutput.contains("target 'vda' duplicated") && refused.standardOutput.contains("[libvirt-define]"))
+        #expect(refused.standardError.isEmpty, "libvirt's own log lines must not reach stderr: \(refused.standardError)")
+
+        let clean = try Tool.run(["lint", "--libvirt", good], shellPrefix: cache)
+        #expect(!clean.standardOutput.contains("[libvirt-define]"), "\(clean.standardOutput)")
+
+        let skipped = try Tool.run(["lint", "--libvirt", good], shellPrefix: "export XDG_CACHE_HOME=/proc/virt-macvtap-nowhere;")
+        #expect(skipped.standardError.contains("note: the --libvirt layer was skipped"), "\(skipped.standardError)")
+        #expect(skipped.status == clean.status)
     }
 }

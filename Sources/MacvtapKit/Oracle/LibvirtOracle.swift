@@ -224,11 +224,15 @@ struct PreparedDocument {
     private let original: XMLDocument?
 
     init(_ source: String, name: String) {
+        self.init(Array(source.utf8), parsed: try? XMLDocument(bytes: Array(source.utf8), fileName: name), name: name)
+    }
+
+    /// From a document parsed already (lint's own parse); nil when it did not parse, and
+    /// libvirt then gets the text as it is, and refuses it as it would anyway.
+    init(_ bytes: [UInt8], parsed document: XMLDocument?, name: String) {
         self.name = name
-        let bytes = Array(source.utf8)
-        guard let document = try? XMLDocument(bytes: bytes, fileName: name), let root = document.root else {
-            // libvirt gets the text as it is, and refuses it as it would anyway.
-            text = source
+        guard let document, let root = document.root else {
+            text = String(decoding: bytes, as: UTF8.self)
             interfaces = []
             original = nil
             return

@@ -39,8 +39,14 @@ public struct ParityReport: Sendable {
 
     /// libvirt's message with the values taken out, so one kind of refusal is one line.
     static func messageClass(_ message: String) -> String {
-        // MACs (libvirt generates some) and PCI addresses first, as wholes.
+        // MACs (libvirt generates some) first, as wholes; then what varies from run to run in a
+        // QEMU start failure: libvirt's wording (which depends on when QEMU died), the log
+        // timestamp and the device's full JSON: QEMU's own complaint is what stays.
         let message = message.replacing(/[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}/, with: "MAC")
+            .replacing("process exited while connecting to monitor: ", with: "QEMU exited: ")
+            .replacing("qemu unexpectedly closed the monitor: ", with: "QEMU exited: ")
+            .replacing(#/\d{4}-\d\d-\d\dT[0-9:.]+Z /#, with: "")
+            .replacing(#/-device \{[^}]*\}/#, with: "-device {…}")
         var result = ""
         var inQuote = false
         var previousWasDigit = false
