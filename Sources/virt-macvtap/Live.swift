@@ -154,11 +154,15 @@ struct Attach: ParsableCommand {
             throw fail(error.description, code: ExitStatus.system)
         }
         let session = try connection.open(readOnly: dryRun)
+        let linter: Linter
+        do {
+            linter = try Linter(configuration: Linter.attachConfiguration)
+        } catch {
+            throw fail(error.description, code: ExitStatus.usage)
+        }
         let plan: AttachPlan
         do {
-            plan = try session.planAttach(request, renderer: renderer, reserved: reserved) {
-                try? Linter(configuration: Linter.attachConfiguration)
-            }
+            plan = try session.planAttach(request, renderer: renderer, reserved: reserved, linter: linter)
         } catch {
             throw failure(error)
         }

@@ -45,7 +45,7 @@ extension LiveSandboxTests {
         let request = AttachRequest(
             domain: "vm2", interfaces: Array(repeating: DirectInterfaceSpec(sourceDevice: "eth0", mode: .bridge), count: 4),
             scope: ScopeOptions(live: true))
-        let plan = try session.planAttach(request, renderer: renderer) { nil }
+        let plan = try session.planAttach(request, renderer: renderer, linter: try Linter(configuration: Linter.attachConfiguration))
         try #require(plan.refusals.isEmpty)
         let report = try session.attach(plan) { index in
             if index == 1 { try? Sandbox.killDaemon() }

@@ -49,21 +49,38 @@ struct LiveUnitTests {
         <interface type='network'><mac address='52:54:00:00:00:02'/><source network='default'/></interface>
         """
 
-    @Test("Refusals: a MAC another domain, this domain or a host NIC uses; a missing or wireless source device")
+    static let linter: Linter = try! Linter(configuration: Linter.attachConfiguration)
+
+    /// The attach preflight's verdict on adding `specs` to domain `name` (as `inventory` has it):
+    /// the lint rules over the candidate domain against the host.
+    static func notes(_ specs: [DirectInterfaceSpec], to name: String, on inventory: HostInventory) throws -> [PreflightNote] {
+        let interfaces = name == "web" ? other : ""
+        let xml = "<domain type='kvm'><name>\(name)</name><devices>\(interfaces)</devices></domain>"
+        let original = try DomainDocument(bytes: Array(xml.utf8), fileName: "\(name) (live XML)")
+        return AttachPreflight.ruleNotes(adding: specs, to: original, inventory: inventory, linter: linter)
+    }
+
+    @Test("Refusals are the lint rules': a MAC another domain, this domain or a host NIC uses; a missing or wireless source device")
     func macAndDeviceRefusals() throws {
         let host = Self.inventory([try Self.domain("web", Self.other), try Self.domain("vm1", "")])
-        func refusals(_ spec: DirectInterfaceSpec, domain: String = "vm1") -> [String] {
-            AttachPreflight.check([spec], domainName: domain, inventory: host).notes.filter { $0.kind == .refusal }.map(\.message)
+        func refusals(_ spec: DirectInterfaceSpec, domain: String = "vm1") throws -> [PreflightNote] {
+            try Self.notes([spec], to: domain, on: host).filter { $0.kind == .refusal }
         }
-        #expect(refusals(DirectInterfaceSpec(sourceDevice: "eth0", mode: .bridge, mac: MACAddress("52:54:00:00:00:02")))
-            == ["MAC 52:54:00:00:00:02 is already used by domain 'web' on test:///host"])
-        #expect(refusals(DirectInterfaceSpec(sourceDevice: "eth0", mode: .bridge, mac: MACAddress("52:54:00:00:00:01")), domain: "web")
-            == ["MAC 52:54:00:00:00:01 is already used by domain 'web' itself on test:///host"])
-        #expect(refusals(DirectInterfaceSpec(sourceDevice: "eth0", mode: .bridge, mac: MACAddress("52:54:00:ee:ee:02")))
-            == ["MAC 52:54:00:ee:ee:02 is already used by host interface eth1 on test:///host"])
-        #expect(refusals(DirectInterfaceSpec(sourceDevice: "eth7", mode: .bridge)).first?.contains("'eth7' does not exist on test:///host") == true)
-        #expect(refusals(DirectInterfaceSpec(sourceDevice: "wlan0", mode: .bridge)).first?.contains("is wireless") == true)
-        #expect(refusals(DirectInterfaceSpec(sourceDevice: "eth1", mode: .bridge, mac: MACAddress("52:54:00:12:34:56"))).isEmpty)
+        let otherDomain = try refusals(DirectInterfaceSpec(sourceDevice: "eth0", mode: .bridge, mac: MACAddress("52:54:00:00:00:02")))
+        #expect(otherDomain.map(\.ruleID) == ["mac-in-use-on-host"])
+        #expect(otherDomain.first?.message.hasPrefix("MAC 52:54:00:00:00:02 is used by domain 'web' on test:///host") == true)
+        let itself = try refusals(DirectInterfaceSpec(sourceDevice: "eth0", mode: .bridge, mac: MACAddress("52:54:00:00:00:01")), domain: "web")
+        #expect(itself.map(\.ruleID) == ["mac-duplicate-in-domain"], "\(itself)")
+        #expect(itself.first?.message.contains("cannot start (Address already in use)") == true)
+        let hostNIC = try refusals(DirectInterfaceSpec(sourceDevice: "eth0", mode: .bridge, mac: MACAddress("52:54:00:ee:ee:02")))
+        #expect(hostNIC.map(\.ruleID) == ["mac-in-use-on-host"])
+        #expect(hostNIC.first?.message.contains("host interface 'eth1' on test:///host") == true)
+        let missing = try refusals(DirectInterfaceSpec(sourceDevice: "eth7", mode: .bridge, mac: MACAddress("52:54:00:12:34:56")))
+        #expect(missing.first?.message.contains("'eth7' does not exist on test:///host") == true)
+        #expect(missing.first?.ruleID == "source-dev-on-host")
+        let wireless = try refusals(DirectInterfaceSpec(sourceDevice: "wlan0", mode: .bridge, mac: MACAddress("52:54:00:12:34:56")))
+        #expect(wireless.first?.message.contains("is wireless") == true)
+        #expect(try refusals(DirectInterfaceSpec(sourceDevice: "eth1", mode: .bridge, mac: MACAddress("52:54:00:12:34:56"))).isEmpty)
     }
 
     @Test("auto MACs come from the allocator and avoid every MAC on the host, the ledger's reservations and each other")
@@ -77,29 +94,33 @@ struct LiveUnitTests {
         #expect(macs.count == 3 && Set(macs).count == 3)
         #expect(Set(macs).isDisjoint(with: host.usedMACs.union(reserved)))
         #expect(checked.notes.isEmpty)
+        #expect(try Self.notes(checked.specs, to: "vm1", on: host).isEmpty)
     }
 
     @Test("Passthrough: refused on a shared device and within one batch; nothing joins a device held by passthrough; mixed modes are advice")
     func passthroughAndModes() throws {
         let shared = Self.inventory([try Self.domain("web", Self.other)])
-        let onShared = AttachPreflight.check([DirectInterfaceSpec(sourceDevice: "eth0", mode: .passthrough)], domainName: "vm1", inventory: shared)
-        #expect(onShared.notes.map(\.kind) == [.refusal])
-        #expect(onShared.notes.first?.message.contains("also used by domain 'web' (bridge)") == true)
+        let mac = MACAddress("52:54:00:12:34:56")
+        let onShared = try Self.notes([DirectInterfaceSpec(sourceDevice: "eth0", mode: .passthrough, mac: mac)], to: "vm1", on: shared)
+        #expect(onShared.map(\.kind) == [.refusal], "\(onShared)")
+        #expect(onShared.first?.message.contains("held by this passthrough interface and also used by domain 'web'") == true)
 
-        let batch = AttachPreflight.check(
-            [DirectInterfaceSpec(sourceDevice: "eth1", mode: .passthrough), DirectInterfaceSpec(sourceDevice: "eth1", mode: .passthrough)],
-            domainName: "vm1", inventory: shared)
-        #expect(batch.notes.filter { $0.kind == .refusal }.count == 2)
+        let batch = try Self.notes(
+            [DirectInterfaceSpec(sourceDevice: "eth1", mode: .passthrough, mac: mac),
+             DirectInterfaceSpec(sourceDevice: "eth1", mode: .passthrough, mac: MACAddress("52:54:00:12:34:57"))],
+            to: "vm1", on: shared)
+        #expect(batch.filter { $0.kind == .refusal }.count >= 2, "\(batch)")
 
         let held = Self.inventory([
             try Self.domain("db", "<interface type='direct'><mac address='52:54:00:00:00:09'/><source dev='eth1' mode='passthrough'/></interface>")
         ])
-        let onHeld = AttachPreflight.check([DirectInterfaceSpec(sourceDevice: "eth1", mode: .bridge)], domainName: "vm1", inventory: held)
-        #expect(onHeld.notes.first?.message.contains("held by a passthrough NIC of domain 'db'") == true)
+        let onHeld = try Self.notes([DirectInterfaceSpec(sourceDevice: "eth1", mode: .bridge, mac: mac)], to: "vm1", on: held)
+        #expect(onHeld.first?.message.contains("held by a passthrough interface of domain 'db'") == true, "\(onHeld)")
 
-        let mixed = AttachPreflight.check([DirectInterfaceSpec(sourceDevice: "eth0", mode: .vepa)], domainName: "vm1", inventory: shared)
-        #expect(mixed.notes.map(\.kind) == [.advice])
-        #expect(mixed.notes.first?.message.contains("already carries macvtaps in bridge mode") == true)
+        let mixed = try Self.notes([DirectInterfaceSpec(sourceDevice: "eth0", mode: .vepa, mac: mac)], to: "vm1", on: shared)
+        #expect(mixed.filter { $0.ruleID == "mixed-modes-on-host" }.map(\.kind) == [.advice], "\(mixed)")
+        #expect(mixed.allSatisfy { $0.kind == .advice })
+        #expect(mixed.first { $0.ruleID == "mixed-modes-on-host" }?.message.contains("in mode vepa here and in mode bridge on test:///host") == true)
     }
 
     @Test("list, and attach --dry-run refusals, over libvirt's test driver (read-only)")
@@ -118,11 +139,11 @@ struct LiveUnitTests {
 
         let held = try Tool.run(["attach", "running-vm", "-c", uri, "--source", "enp3s0f0v1", "--dry-run"])
         #expect(held.status == 1)
-        #expect(held.standardError.contains("held by a passthrough NIC of domain 'running-vm'"))
+        #expect(held.standardError.contains("source device 'enp3s0f0v1' is held by this passthrough interface and also used by another interface of this domain"), "\(held.standardError)")
 
         let hostMAC = try Tool.run(["attach", "running-vm", "-c", uri, "--source", "eth0", "--mac", "52:54:00:ee:ee:01", "--dry-run"])
         #expect(hostMAC.status == 1)
-        #expect(hostMAC.standardError.contains("host interface eth0"))
+        #expect(hostMAC.standardError.contains("host interface 'eth0'") && hostMAC.standardError.contains("[mac-in-use-on-host]"))
 
         let dryRun = try Tool.run(["attach", "running-vm", "-c", uri, "--source", "eth0", "--mode", "bridge", "--dry-run"])
         #expect(dryRun.status == 0, "\(dryRun.standardError)")

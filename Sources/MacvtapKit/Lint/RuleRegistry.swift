@@ -21,7 +21,9 @@ public enum RuleRegistry {
         HostGuestUnreachableRule.self,
     ]
 
-    public static let liveHostRules: [any LiveHostRule.Type] = [MACInUseOnHostRule.self, SourceDeviceOnHostRule.self]
+    public static let liveHostRules: [any LiveHostRule.Type] = [
+        MACInUseOnHostRule.self, SourceDeviceOnHostRule.self, MixedModesOnHostRule.self,
+    ]
 
     public static let engineRules: [any Rule.Type] = [
         XMLMalformedRule.self, LibvirtSchemaRule.self, InterfaceSchemaRule.self, UnsupportedDocumentRule.self,

@@ -75,12 +75,15 @@ public struct AttachReport: Sendable {
 
 /// Runs lint rules on the domain with the new NICs added, and keeps what the addition caused.
 public protocol AttachLinting: Sendable {
-    func newFindings(before: [UInt8], after: [UInt8], name: String) -> [Finding]
+    /// What linting `after` against `hosts` finds that linting `before` does not.
+    func newFindings(before: [UInt8], after: [UInt8], name: String, hosts: [HostInventory]) -> [Finding]
 }
 
 extension Linter: AttachLinting {
-    public func newFindings(before: [UInt8], after: [UInt8], name: String) -> [Finding] {
-        guard let old = try? lint([.memory(before, name: name)]), let new = try? lint([.memory(after, name: name)]) else {
+    public func newFindings(before: [UInt8], after: [UInt8], name: String, hosts: [HostInventory]) -> [Finding] {
+        guard let old = try? lint([.memory(before, name: name)], hosts: hosts),
+            let new = try? lint([.memory(after, name: name)], hosts: hosts)
+        else {
             return []
         }
         var remaining = Dictionary(grouping: old.findings, by: { "\($0.ruleID)\u{0}\($0.message)" }).mapValues(\.count)
@@ -94,26 +97,23 @@ extension Linter: AttachLinting {
         }
     }
 
-    /// The lint configuration `attach` uses: the host checks are the preflight's own (with
-    /// this domain counted); the schemas are not needed, the renderer validates the new
-    /// element against ours and libvirt parses it with its own code on attach (compiling
-    /// domain.rng would cost ~10 ms per attach for nothing).
+    /// The lint configuration `attach` uses: `lint -c`'s rules, without the schemas (the
+    /// renderer validates the new element against ours and libvirt parses it with its own code
+    /// on attach; compiling domain.rng would cost ~10 ms per attach for nothing) and without
+    /// the advice said once per lint run.
     public static let attachConfiguration = LintConfiguration(disable: [
-        MACInUseOnHostRule.description.id, SourceDeviceOnHostRule.description.id,
-        PassthroughSharedRule.description.id, MixedModesRule.description.id,
-        MACDuplicateInDomainRule.description.id, LibvirtSchemaRule.description.id,
-        InterfaceSchemaRule.description.id,
+        LibvirtSchemaRule.description.id, InterfaceSchemaRule.description.id, HostGuestUnreachableRule.description.id,
     ])
 }
 
 extension LiveSession {
     /// The preflight: nothing on the host changes. Throws for a missing domain or libvirt failure;
-    /// refusals are in the plan's notes.
-    /// `linter` is only called once every other check passed (a linter compiles schemas in the
-    /// background, and a refusal should not wait for that).
+    /// refusals are in the plan's notes: the lint rules' errors over the domain with its new
+    /// NICs against the host (what `lint -c` says of the same conflict, with the rule's id),
+    /// and what only attach knows (the domain must run for --live, be persistent for --config).
     public func planAttach(
         _ request: AttachRequest, renderer: InterfaceRenderer, reserved: Set<MACAddress> = [],
-        linter: () -> (any AttachLinting)?
+        linter: any AttachLinting
     ) throws(LiveError) -> AttachPlan {
         try request.scope.validate()
         var notes: [PreflightNote] = []
@@ -153,23 +153,10 @@ extension LiveSession {
                 notes.append(PreflightNote(.refusal, error.description))
             }
         }
-        if notes.allSatisfy({ $0.kind != .refusal }), let linter = linter() {
+        if deviceXML.count == specs.count {
             let copy: DomainCopies = copies.contains(.config) ? .config : .live
-            let original = try document(of: domain, copy: copy)
-            var after = original.xml.source
-            for spec in specs {
-                guard let document = try? DomainDocument(bytes: after, fileName: original.fileName),
-                    let added = try? document.addingInterface(spec.elementSpec)
-                else { break }
-                after = added
-            }
-            for finding in linter.newFindings(before: original.xml.source, after: after, name: original.fileName)
-            where finding.severity >= .warning {
-                notes.append(
-                    PreflightNote(
-                        finding.severity == .error ? .refusal : .advice, finding.message, fix: finding.fix,
-                        ruleID: finding.ruleID))
-            }
+            notes += AttachPreflight.ruleNotes(
+                adding: specs, to: try document(of: domain, copy: copy), inventory: inventory, linter: linter)
         }
         return AttachPlan(
             domain: domain.name, uri: uri, interfaces: specs, deviceXML: deviceXML, scope: scope, copies: copies,

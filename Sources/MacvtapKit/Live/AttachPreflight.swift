@@ -1,33 +1,18 @@
-/// The checks `attach` makes against a host's inventory before anything changes. Pure: the
-/// inventory is data, so the rules are unit-tested without a daemon.
+/// What `attach` decides before the lint rules look at the candidate domain: the MACs of NICs
+/// asked for without one (from `MACAllocator`, outside everything the host uses and the ledger's
+/// reservations), and advice on a ledger-reserved MAC used anyway. Every check of the MACs,
+/// source devices and modes themselves is a lint rule, run over the domain with its new NICs
+/// and the host's inventory (`lint -c`'s rule set). Pure: the inventory is data.
 public enum AttachPreflight {
-    /// Chooses MACs for the specs without one (from `MACAllocator`, outside everything the host
-    /// uses and `reserved`, the ledger's reservations) and reports every refusal and advice.
     public static func check(
         _ requested: [DirectInterfaceSpec], domainName: String, inventory: HostInventory, reserved: Set<MACAddress> = []
     ) -> (specs: [DirectInterfaceSpec], notes: [PreflightNote]) {
         var notes: [PreflightNote] = []
-        let host = inventory.uri
-        let users = macUsers(in: inventory)
-
-        var seen: Set<MACAddress> = []
-        for mac in requested.compactMap(\.mac) {
-            if !seen.insert(mac).inserted {
-                notes.append(PreflightNote(.refusal, "MAC \(mac) is requested twice in this call", fix: "give each NIC its own --mac, or leave --mac out"))
-            }
-            if let holders = users[mac] {
-                let named = holders.map { $0 == "domain '\(domainName)'" ? "\($0) itself" : $0 }
-                notes.append(
-                    PreflightNote(
-                        .refusal, "MAC \(mac) is already used by \(named.sorted().joined(separator: ", ")) on \(host)",
-                        fix: "choose another address, or use --mac auto for a free one"))
-            }
-        }
-        for mac in requested.compactMap(\.mac) where reserved.contains(mac) {
+        for mac in Set(requested.compactMap(\.mac)).sorted(by: { $0.description < $1.description }) where reserved.contains(mac) {
             notes.append(
                 PreflightNote(.advice, "MAC \(mac) is reserved in the ledger (virt-macvtap mac list); using it anyway as asked"))
         }
-        let taken = Set(users.keys).union(seen).union(reserved)
+        let taken = Set(macUsers(in: inventory).keys).union(requested.compactMap(\.mac)).union(reserved)
         let wanted = requested.filter { $0.mac == nil }.count
         let fresh: [MACAddress]
         do {
@@ -36,50 +21,26 @@ public enum AttachPreflight {
             return (requested, notes + [PreflightNote(.refusal, error.description)])
         }
         var freshIterator = fresh.makeIterator()
-        let specs = requested.map { spec in spec.mac == nil ? spec.with(mac: freshIterator.next()!) : spec }
+        return (requested.map { spec in spec.mac == nil ? spec.with(mac: freshIterator.next()!) : spec }, notes)
+    }
 
-        let hostDevices = Dictionary(inventory.hostInterfaces.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let uses = sourceUses(in: inventory)
-        for (index, spec) in specs.enumerated() {
-            let device = spec.sourceDevice
-            guard let hostDevice = hostDevices[device] else {
-                let known = inventory.hostInterfaces.map(\.name).filter { $0 != "lo" }.sorted()
-                notes.append(
-                    PreflightNote(
-                        .refusal, "source device '\(device)' does not exist on \(host)",
-                        fix: known.isEmpty ? "name a network device of that host" : "the host has \(known.joined(separator: ", "))"))
-                continue
-            }
-            if hostDevice.isWireless {
-                notes.append(
-                    PreflightNote(
-                        .refusal, "source device '\(device)' on \(host) is wireless: an access point drops frames from MAC addresses it did not associate, so a macvtap on it never carries guest traffic",
-                        fix: "use a wired device, or a routed or NAT libvirt network for Wi-Fi hosts"))
-            }
-            let others = uses[device] ?? []
-            let batchOthers = specs.enumerated().filter { $0.offset != index && $0.element.sourceDevice == device }.map(\.element)
-            if let holder = others.first(where: { $0.mode == .passthrough }) {
-                notes.append(
-                    PreflightNote(
-                        .refusal, "source device '\(device)' is held by a passthrough NIC of \(holder.owner) (MAC \(holder.mac)); nothing else can use it",
-                        fix: "pick another source device, or detach that passthrough NIC first"))
-            } else if spec.mode == .passthrough, !others.isEmpty || !batchOthers.isEmpty {
-                let what = others.map { "\($0.owner) (\($0.mode.rawValue))" } + (batchOthers.isEmpty ? [] : ["other NICs of this call"])
-                notes.append(
-                    PreflightNote(
-                        .refusal, "passthrough takes '\(device)' for one NIC alone, but it is also used by \(Array(Set(what)).sorted().joined(separator: ", "))",
-                        fix: "use bridge/vepa/private mode to share the device, or a device nothing else uses (e.g. an SR-IOV VF)"))
-            } else {
-                let modes = Set(others.map(\.mode) + batchOthers.map(\.mode)).subtracting([spec.mode])
-                if !modes.isEmpty {
-                    notes.append(
-                        PreflightNote(
-                            .advice, "'\(device)' already carries macvtaps in \(modes.map(\.rawValue).sorted().joined(separator: ", ")) mode; this NIC would be \(spec.mode.rawValue): the kernel keeps one mode per lower device for guest-to-guest forwarding, so the mix behaves unlike either",
-                            fix: "use one mode per source device"))
-                }
-            }
+    /// What the lint rules say of `original` (the domain as libvirt gave it) with `specs`
+    /// added, against `inventory`, that they do not say of `original` alone: errors refuse the
+    /// attach, warnings are advice, each in the rule's words with its id (what `lint -c` prints
+    /// for the same conflict).
+    public static func ruleNotes(
+        adding specs: [DirectInterfaceSpec], to original: DomainDocument, inventory: HostInventory, linter: any AttachLinting
+    ) -> [PreflightNote] {
+        var after = original.xml.source
+        for spec in specs {
+            guard let document = try? DomainDocument(bytes: after, fileName: original.fileName),
+                let added = try? document.addingInterface(spec.elementSpec)
+            else { break }
+            after = added
         }
-        return (specs, notes)
+        return linter.newFindings(before: original.xml.source, after: after, name: original.fileName, hosts: [inventory])
+            .filter { $0.severity >= .warning }
+            .map { PreflightNote($0.severity == .error ? .refusal : .advice, $0.message, fix: $0.fix, ruleID: $0.ruleID) }
     }
 
     /// Who uses each MAC: domains (their live or inactive XML) and host NICs.
@@ -97,27 +58,5 @@ public enum AttachPreflight {
             users[mac, default: []].insert("host interface \(nic.name)")
         }
         return users
-    }
-
-    struct SourceUse: Hashable {
-        var owner: String
-        var mac: String
-        var mode: MacvtapMode
-    }
-
-    /// Direct NICs on each source device, a domain's live and inactive copies counted once.
-    static func sourceUses(in inventory: HostInventory) -> [String: [SourceUse]] {
-        var uses: [String: Set<SourceUse>] = [:]
-        for domain in inventory.domains {
-            let owner = domain.label
-            for interface in domain.interfaces {
-                guard let direct = interface.direct, let device = direct.source?.dev?.value else { continue }
-                let use = SourceUse(
-                    owner: owner, mac: interface.macAddress?.description ?? "none",
-                    mode: direct.effectiveMode ?? .libvirtDefault)
-                uses[device, default: []].insert(use)
-            }
-        }
-        return uses.mapValues { $0.sorted { ($0.owner, $0.mac) < ($1.owner, $1.mac) } }
     }
 }

@@ -170,7 +170,8 @@ struct SourceDeviceUses {
         return violations
     }
 
-    func mixedModes() -> [Violation] {
+    /// `elsewhere` says where the other mode is ("on qemu:///system"; "elsewhere" among files).
+    func mixedModes(elsewhere: String = "elsewhere") -> [Violation] {
         var violations: [Violation] = []
         for (device, uses) in byDevice {
             var byMode: [MacvtapMode: [(offset: Int, use: InterfaceUse)]] = [:]
@@ -187,7 +188,7 @@ struct SourceDeviceUses {
                 else { continue }
                 violations.append(Violation(
                     at: use.entry.direct?.source?.dev?.position ?? use.entry.position,
-                    "source device '\(device)' is used in mode \(mode) here and in mode \(otherMode) elsewhere; macvtaps in "
+                    "source device '\(device)' is used in mode \(mode) here and in mode \(otherMode) \(elsewhere); macvtaps in "
                         + "different modes do not reach each other as bridge-mode ones do",
                     fix: "use one mode per source device (bridge for guest-to-guest traffic)", file: use.summary.file,
                     domain: use.summary.domainName))

@@ -34,12 +34,13 @@ public struct SourceDeviceOnHostRule: LiveHostRule {
     public init() {}
     public static let description = RuleDescription(
         id: "source-dev-on-host", name: "Source device missing or taken on a host",
-        summary: "With -c URI: a source device the host does not have, one a passthrough interface of another "
-            + "domain on the host holds (or that this passthrough interface would take from others), or a VLAN on a "
-            + "device that cannot be an SR-IOV VF.",
+        summary: "With -c URI: a source device the host does not have, a wireless one, one a passthrough interface "
+            + "of another domain on the host holds (or that this passthrough interface would take from others), or a "
+            + "VLAN on a device that cannot be an SR-IOV VF.",
         rationale: "A missing device fails at start (\"Unable to get index for interface %s: No such device\"); a "
             + "shared passthrough device fails with EINVAL after libvirt has already changed the device's MAC; a "
-            + "<vlan> fails at start with \"vlan can only be set for SR-IOV VFs, but eth0 is not a VF\".",
+            + "<vlan> fails at start with \"vlan can only be set for SR-IOV VFs, but eth0 is not a VF\". On Wi-Fi a macvtap "
+            + "comes up but never carries guest traffic: the access point drops frames from MACs it did not associate.",
         severity: .error, enforcement: .start, reference: "K01, L09, L17", needsLiveHost: true)
 
     public func check(_ documents: [DocumentSummary], against hosts: [HostInventory]) -> [Violation] {
@@ -48,10 +49,13 @@ public struct SourceDeviceOnHostRule: LiveHostRule {
         for host in hosts {
             let names = Set(host.hostInterfaces.map(\.name))
             let notVirtualFunctions = Set(host.hostInterfaces.filter { $0.isVirtualFunction == false }.map(\.name))
+            let wireless = Set(host.hostInterfaces.filter(\.isWireless).map(\.name))
             for use in documents.interfaceUses {
                 guard let dev = use.entry.direct?.source?.dev, !dev.value.isEmpty else { continue }
                 if !names.isEmpty, !names.contains(dev.value) {
                     violations.append(Violation(at: dev.position, "source device '\(dev.value)' does not exist on \(host.uri)", fix: "use one of: \(names.sorted().prefix(8).joined(separator: ", "))", file: use.summary.file, domain: use.summary.domainName))
+                } else if wireless.contains(dev.value) {
+                    violations.append(Violation(at: dev.position, "source device '\(dev.value)' on \(host.uri) is wireless: an access point drops frames from MAC addresses it did not associate, so a macvtap on it never carries guest traffic", fix: "use a wired device, or a routed or NAT libvirt network for Wi-Fi hosts", file: use.summary.file, domain: use.summary.domainName))
                 } else if let vlan = use.entry.direct?.vlan, notVirtualFunctions.contains(dev.value) {
                     violations.append(Violation(at: vlan.position, "vlan can only be set for SR-IOV VFs, but \(dev.value) is not a VF on \(host.uri)", fix: "use a VLAN sub-interface (\(dev.value).N) as the source device, or an SR-IOV VF in passthrough mode", file: use.summary.file, domain: use.summary.domainName))
                 }
@@ -61,5 +65,26 @@ public struct SourceDeviceOnHostRule: LiveHostRule {
             violations += SourceDeviceUses(documents.interfaceUses + hostUses).passthroughConflicts(reportOnly: files, host: host.uri)
         }
         return violations
+    }
+}
+
+public struct MixedModesOnHostRule: LiveHostRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "mixed-modes-on-host", name: "A source device a host already uses in another mode",
+        summary: "With -c URI: an interface on a source device that other domains on the host use in another macvtap mode.",
+        rationale: "The kernel allows it, but bridge-mode delivery needs both ends in bridge mode, so guests that "
+            + "look alike silently reach different peers (mixed-modes, across the files and the host).",
+        severity: .warning, enforcement: .notChecked, reference: "L08", needsLiveHost: true)
+
+    public func check(_ documents: [DocumentSummary], against hosts: [HostInventory]) -> [Violation] {
+        let files = Set(documents.map(\.file))
+        let linted = DomainIdentities(documents)
+        return hosts.flatMap { host in
+            let hostUses = host.domains.interfaceUses.filter { !linted.contains(sameDomainAs: $0.summary) }
+            guard !hostUses.isEmpty else { return [Violation]() }
+            return SourceDeviceUses(documents.interfaceUses + hostUses).mixedModes(elsewhere: "on \(host.uri)")
+                .filter { files.contains($0.file ?? "") }
+        }
     }
 }
