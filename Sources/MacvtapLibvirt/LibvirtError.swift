@@ -13,6 +13,26 @@ public struct LibvirtError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(operation): \(message)" }
 
+    /// The `virErrorNumber`s callers branch on, by name (libvirt's numbering is stable ABI).
+    public struct Code: RawRepresentable, Sendable, Hashable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+
+        /// VIR_ERR_NO_DOMAIN: no domain with that name, UUID or id.
+        public static let noDomain = Code(rawValue: Int(VIR_ERR_NO_DOMAIN.rawValue))
+        /// VIR_ERR_OPERATION_INVALID: not possible in the domain's state (e.g. not running).
+        public static let operationInvalid = Code(rawValue: Int(VIR_ERR_OPERATION_INVALID.rawValue))
+        /// VIR_ERR_NO_SUPPORT: the driver does not implement the call.
+        public static let noSupport = Code(rawValue: Int(VIR_ERR_NO_SUPPORT.rawValue))
+        /// VIR_ERR_XML_ERROR: libvirt's parser refused the XML.
+        public static let xmlError = Code(rawValue: Int(VIR_ERR_XML_ERROR.rawValue))
+        /// VIR_ERR_CONFIG_UNSUPPORTED: valid XML that this driver cannot do.
+        public static let configUnsupported = Code(rawValue: Int(VIR_ERR_CONFIG_UNSUPPORTED.rawValue))
+    }
+
+    /// Whether libvirt reported this `code`.
+    public func `is`(_ code: Code) -> Bool { self.code == code.rawValue }
+
     /// The connection to the daemon broke (it stopped, crashed, or the socket closed): the call
     /// may or may not have taken effect on the host, so its outcome is unknown, not "failed".
     public var isConnectionFailure: Bool {

@@ -59,25 +59,27 @@ enum FuzzHarness {
         let rules = RuleRegistry.all
         for format in LintFormat.allCases {
             let output = Array(format.reporter.render(report, rules: rules).utf8)
-            switch format {
-            case .json:
+            switch format.rawValue {
+            case JSONReporter.identifier:
                 let decoded = try? JSONDecoder().decode(JSONShape.self, from: Data(output))
                 precondition(decoded?.findings.count == report.findings.count, "json output does not decode")
-            case .sarif:
+            case SARIFReporter.identifier:
                 let decoded = try? JSONDecoder().decode(SARIFShape.self, from: Data(output))
                 precondition(decoded?.version == "2.1.0", "sarif output does not decode")
                 precondition(decoded?.runs.first?.results.count == report.findings.count, "sarif lost results")
-            case .junit:
+            case JUnitReporter.identifier:
                 do {
                     _ = try XMLDocument(bytes: output, fileName: "junit.xml")
                 } catch {
                     preconditionFailure("junit output is not well-formed: \(error)")
                 }
-            case .github:
+            case GitHubReporter.identifier:
                 let lines = output.split(separator: UInt8(ascii: "\n"))
                 precondition(lines.count >= report.findings.count, "github output lost annotations")
-            case .text:
+            case TextReporter.identifier:
                 break
+            default:
+                preconditionFailure("no invariant for the \(format.rawValue) reporter: add one here")
             }
         }
     }

@@ -58,7 +58,9 @@ struct Edit: ParsableCommand {
             try DomainFileEditor.apply(plan)
             printLine(plan.summary)
         } catch let error as DomainEditError {
-            throw fail(error.description, code: error.isSystemFailure ? ExitStatus.system : ExitStatus.refused)
+            throw fail(
+                error.description,
+                code: error.isSystemFailure ? ExitStatus.system : error.isInvalidValue ? ExitStatus.usage : ExitStatus.refused)
         }
     }
 }

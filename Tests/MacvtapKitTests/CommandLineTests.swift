@@ -114,6 +114,10 @@ struct CommandLineTests {
         ["generate"],
         ["generate", "--source", "eth0", "--count", "2", "--mac", "52:54:00:00:00:01"],
         ["edit", "x.xml"],
+        // An invalid value the user typed is a usage error in every command, edit and attach too.
+        ["edit", Fixtures.examplesDirectory.appendingPathComponent("domains/web01.xml").path, "--add-direct", "--source", "eth0/1", "--dry-run"],
+        ["attach", "running-vm", "-c", "test://" + Fixtures.fixturesDirectory.appendingPathComponent("test-host.xml").path,
+         "--source", "eth0/1", "--dry-run"],
         ["frobnicate"],
     ])
     func usageErrorsExitWithTwoAndOneLine(arguments: [String]) throws {

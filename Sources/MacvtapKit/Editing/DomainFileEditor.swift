@@ -149,4 +149,10 @@ public enum DomainEditError: Error, Sendable, CustomStringConvertible {
         default: false
         }
     }
+
+    /// Whether a value the user typed is invalid (a usage error, exit 2, in every command).
+    public var isInvalidValue: Bool {
+        if case .invalidRequest = self { return true }
+        return false
+    }
 }

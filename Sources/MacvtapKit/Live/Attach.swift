@@ -118,11 +118,12 @@ extension LiveSession {
         try request.scope.validate()
         var notes: [PreflightNote] = []
         var specs: [DirectInterfaceSpec] = []
+        // A value the user typed that cannot be valid is a usage error (exit 2), as in every command.
         for spec in request.interfaces {
             do {
                 specs.append(try spec.validated())
             } catch {
-                notes.append(PreflightNote(.refusal, error.description))
+                throw .usage(error.description)
             }
         }
         let domain = try lookup(request.domain)

@@ -93,7 +93,7 @@ public enum LiveError: Error, Sendable, CustomStringConvertible {
             hint = "; a non-root user needs polkit (and a running D-Bus system bus) or the libvirt group: run as root, or use a qemu:///session URI"
         } else if message.contains("Failed to connect socket") || message.contains("No such file or directory") && message.contains("sock") {
             hint = "; is libvirtd (or virtqemud) running? Check the URI with -c or LIBVIRT_DEFAULT_URI"
-        } else if error.code == 42 {  // VIR_ERR_NO_DOMAIN
+        } else if error.is(.noDomain) {
             hint = "; `virsh list --all` shows the names"
         }
         return "\(error.operation): \(message)\(hint)"
@@ -195,7 +195,7 @@ public final class LiveSession {
     func lookup(_ reference: String) throws(LiveError) -> LibvirtDomain {
         do {
             return try connection.lookupDomain(reference)
-        } catch where error.code == 42 {  // VIR_ERR_NO_DOMAIN
+        } catch where error.is(.noDomain) {
             throw .refused([
                 PreflightNote(
                     .refusal, "domain '\(reference)' not found on \(uri)",

@@ -2,23 +2,38 @@ import FoundationEssentials
 import MacvtapXML
 
 /// Formats a lint report. Stateless: the same report always gives the same text.
-public protocol LintReporter {
+public protocol LintReporter: Sendable {
     static var identifier: String { get }
     static func render(_ report: LintReport, rules: [RuleDescription]) -> String
 }
 
-public enum LintFormat: String, CaseIterable, Sendable {
-    case text, json, sarif, github, junit
+/// Every reporter, looked up by its `identifier` (SwiftLint's `reporterFrom(identifier:)`):
+/// adding a format is one type and one line here.
+public enum LintReporters {
+    public static let all: [any LintReporter.Type] = [
+        TextReporter.self, JSONReporter.self, SARIFReporter.self, GitHubReporter.self, JUnitReporter.self,
+    ]
 
-    public var reporter: any LintReporter.Type {
-        switch self {
-        case .text: TextReporter.self
-        case .json: JSONReporter.self
-        case .sarif: SARIFReporter.self
-        case .github: GitHubReporter.self
-        case .junit: JUnitReporter.self
-        }
+    public static func reporter(forIdentifier identifier: String) -> (any LintReporter.Type)? {
+        all.first { $0.identifier == identifier }
     }
+}
+
+/// A lint output format, named by its reporter's identifier.
+public struct LintFormat: RawRepresentable, CaseIterable, Sendable, Hashable {
+    public let reporter: any LintReporter.Type
+    public var rawValue: String { reporter.identifier }
+
+    public init?(rawValue: String) {
+        guard let reporter = LintReporters.reporter(forIdentifier: rawValue) else { return nil }
+        self.reporter = reporter
+    }
+
+    public static var allCases: [LintFormat] { LintReporters.all.compactMap { LintFormat(rawValue: $0.identifier) } }
+    public static let text = LintFormat(rawValue: TextReporter.identifier)!
+
+    public static func == (lhs: LintFormat, rhs: LintFormat) -> Bool { lhs.rawValue == rhs.rawValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
 }
 
 extension LintReport {
@@ -83,10 +98,7 @@ public enum JSONReporter: LintReporter {
     }
 
     static func encode(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value) else { return "{}" }
-        return String(decoding: data, as: UTF8.self) + "\n"
+        JSONOutput.encode(value) + "\n"
     }
 }
 
