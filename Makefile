@@ -51,12 +51,24 @@ sanitize: setup corpus sandbox
 sandbox:
 	scripts/sandbox up
 
-# Installs the binary and the schemas it looks for (bin/ and share/virt-macvtap/schemas/).
+# Installs the binary, the schemas it looks for (bin/ and share/virt-macvtap/schemas/), the man
+# page virt-macvtap(1) (swift-argument-parser's generate-manual plugin, from the commands' own
+# help: exit codes and examples included) and bash, zsh and fish completions.
+MANUAL_DIR = .build/plugins/GenerateManual/outputs/virt-macvtap
 install:
 	$(SWIFT) build -c $(CONFIGURATION) $(STATIC)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/virt-macvtap/schemas
+	$(SWIFT) package --allow-writing-to-package-directory generate-manual --configuration $(CONFIGURATION) >/dev/null 2>&1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/virt-macvtap/schemas $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	install -m 0755 "$$($(SWIFT) build -c $(CONFIGURATION) $(STATIC) --show-bin-path)/virt-macvtap" $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 Schemas/*.rng $(DESTDIR)$(PREFIX)/share/virt-macvtap/schemas/
+	# mdoc warns about the blank lines the commands' discussions carry.
+	sed '/^$$/d' $(MANUAL_DIR)/virt-macvtap.1 > $(DESTDIR)$(PREFIX)/share/man/man1/virt-macvtap.1
+	chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man1/virt-macvtap.1
+	$(DESTDIR)$(PREFIX)/bin/virt-macvtap --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/virt-macvtap
+	$(DESTDIR)$(PREFIX)/bin/virt-macvtap --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_virt-macvtap
+	$(DESTDIR)$(PREFIX)/bin/virt-macvtap --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/virt-macvtap.fish
 
 # docs/LIBVIRT-PARITY.md: every oracle case through the sandbox's libvirtd and through lint.
 oracle: setup corpus sandbox
