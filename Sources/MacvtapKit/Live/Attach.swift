@@ -123,7 +123,7 @@ extension LiveSession {
             do {
                 specs.append(try spec.validated())
             } catch {
-                throw .usage(error.description)
+                throw .invalidInterface(error)
             }
         }
         let domain = try lookup(request.domain)
