@@ -45,7 +45,7 @@ public struct ScopeOptions: Sendable, Hashable {
     /// virsh refuses these combinations the same way.
     public func validate() throws(LiveError) {
         if current && (live || config || persistent) {
-            throw .usage("--current cannot be combined with --live, --config or --persistent")
+            throw .usage("the current copy cannot be combined with live, config or persistent")
         }
     }
 
