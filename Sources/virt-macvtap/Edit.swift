@@ -57,6 +57,8 @@ struct Edit: ParsableCommand {
             }
             try DomainFileEditor.apply(plan)
             printLine(plan.summary)
+        } catch DomainEditError.invalidRequest(let error) {
+            throw fail(error.commandLineDescription, code: ExitStatus.usage)
         } catch let error as DomainEditError {
             throw fail(
                 error.description,

@@ -42,7 +42,7 @@ struct Generate: ParsableCommand {
         do {
             spec = try request.validated()
         } catch {
-            throw fail(error.description, code: ExitStatus.usage)
+            throw fail(error.commandLineDescription, code: ExitStatus.usage)
         }
         let renderer: InterfaceRenderer
         do {

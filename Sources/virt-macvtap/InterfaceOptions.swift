@@ -67,3 +67,18 @@ func parseMode(_ text: String) throws -> MacvtapMode {
     }
     return mode
 }
+
+extension InterfaceSpecError {
+    /// The problem in the command line's words: the option the value was given with.
+    var commandLineDescription: String {
+        let option: String =
+            switch field {
+            case .sourceDevice: "--source"
+            case .targetDevice: "--target"
+            case .model: "--model"
+            case .alias: "--alias"
+            case .mac: "--mac"
+            }
+        return describe(as: option)
+    }
+}

@@ -147,7 +147,11 @@ struct Lint: ParsableCommand {
             ? TextReporter.render(report, colored: StandardStream.output.isTerminal)
             : format.reporter.render(report, rules: RuleRegistry.all)
         writeStandardOutput(Array(rendered.utf8))
-        if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
+        switch report.outcome {
+        case .clean: break
+        case .findings: throw ExitCode(ExitStatus.refused)
+        case .unreadableInput: throw ExitCode(ExitStatus.system)
+        }
     }
 }
 

@@ -40,6 +40,7 @@ enum LiveOutputFormat: String, ExpressibleByArgument, CaseIterable {
 func failure(_ error: LiveError) -> ExitCode {
     switch error {
     case .usage(let message): return fail(message, code: ExitStatus.usage)
+    case .invalidInterface(let error): return fail(error.commandLineDescription, code: ExitStatus.usage)
     case .libvirt: return fail(error.description, code: ExitStatus.system)
     case .refused(let notes):
         for note in notes where note.kind == .refusal {

@@ -128,22 +128,23 @@ struct EditTests {
     }
 
     @Test(arguments: [
-        (DirectInterfaceSpec(sourceDevice: "eth0' mode='passthrough"), "--source"),
-        (DirectInterfaceSpec(sourceDevice: ""), "--source"),
-        (DirectInterfaceSpec(sourceDevice: "averyveryverylongname"), "--source"),
-        (DirectInterfaceSpec(sourceDevice: "eth0/1"), "--source"),
-        (DirectInterfaceSpec(sourceDevice: "eth0:1"), "--source"),
-        (DirectInterfaceSpec(sourceDevice: "eth0", targetDevice: "macvtap3"), "--target"),
-        (DirectInterfaceSpec(sourceDevice: "eth0", targetDevice: "vnet0"), "--target"),
-        (DirectInterfaceSpec(sourceDevice: "eth0", mac: MACAddress("01:00:5e:00:00:01")), "--mac"),
-        (DirectInterfaceSpec(sourceDevice: "eth0", mac: MACAddress("00:00:00:00:00:00")), "--mac"),
-        (DirectInterfaceSpec(sourceDevice: "eth0", model: "virtio'"), "--model"),
-        (DirectInterfaceSpec(sourceDevice: "eth0", alias: "net0"), "--alias"),
-        (DirectInterfaceSpec(sourceDevice: "eth0", alias: "ua-a b"), "--alias"),
+        (DirectInterfaceSpec(sourceDevice: "eth0' mode='passthrough"), InterfaceField.sourceDevice),
+        (DirectInterfaceSpec(sourceDevice: ""), InterfaceField.sourceDevice),
+        (DirectInterfaceSpec(sourceDevice: "averyveryverylongname"), InterfaceField.sourceDevice),
+        (DirectInterfaceSpec(sourceDevice: "eth0/1"), InterfaceField.sourceDevice),
+        (DirectInterfaceSpec(sourceDevice: "eth0:1"), InterfaceField.sourceDevice),
+        (DirectInterfaceSpec(sourceDevice: "eth0", targetDevice: "macvtap3"), InterfaceField.targetDevice),
+        (DirectInterfaceSpec(sourceDevice: "eth0", targetDevice: "vnet0"), InterfaceField.targetDevice),
+        (DirectInterfaceSpec(sourceDevice: "eth0", mac: MACAddress("01:00:5e:00:00:01")), InterfaceField.mac),
+        (DirectInterfaceSpec(sourceDevice: "eth0", mac: MACAddress("00:00:00:00:00:00")), InterfaceField.mac),
+        (DirectInterfaceSpec(sourceDevice: "eth0", model: "virtio'"), InterfaceField.model),
+        (DirectInterfaceSpec(sourceDevice: "eth0", alias: "net0"), InterfaceField.alias),
+        (DirectInterfaceSpec(sourceDevice: "eth0", alias: "ua-a b"), InterfaceField.alias),
     ])
-    func invalidRequestsAreRefused(spec: DirectInterfaceSpec, option: String) throws {
+    func invalidRequestsAreRefused(spec: DirectInterfaceSpec, field: InterfaceField) throws {
         let error = try #require(throws: InterfaceSpecError.self) { try spec.validated() }
-        #expect(error.option == option)
+        #expect(error.field == field)
+        #expect(!error.description.contains("--"), "the library names no command-line option: \(error)")
     }
 }
 

@@ -36,16 +36,16 @@ struct LintTests {
         #expect(finding.message.contains("[libvirt rejects this at define]"))
         #expect(finding.fix == "write mode='bridge'")
         #expect(finding.domain == "vm1")
-        #expect(report.exitStatus == 1)
+        #expect(report.outcome == .findings)
     }
 
     @Test func exitStatusFollowsTheFailLevel() throws {
         let clean = try Self.lint(["vm1.xml": Self.vm1])
-        #expect(clean.exitStatus == 0)
+        #expect(clean.outcome == .clean)
         let warning = Self.vm1.replacingOccurrences(of: "<model type='virtio'/>", with: "")
-        #expect(try Self.lint(["w.xml": warning]).exitStatus == 0)
-        #expect(try Self.lint(["w.xml": warning], configuration: LintConfiguration(failLevel: .warning)).exitStatus == 1)
-        #expect(try Self.lint(["vm1.xml": Self.vm1], configuration: LintConfiguration(failLevel: .info)).exitStatus == 1)
+        #expect(try Self.lint(["w.xml": warning]).outcome == .clean)
+        #expect(try Self.lint(["w.xml": warning], configuration: LintConfiguration(failLevel: .warning)).outcome == .findings)
+        #expect(try Self.lint(["vm1.xml": Self.vm1], configuration: LintConfiguration(failLevel: .info)).outcome == .findings)
     }
 
     @Test func duplicateMACsAcrossFilesButNotTheSameDomainTwice() throws {
@@ -67,7 +67,7 @@ struct LintTests {
         #expect(!disabled.findings.contains { $0.ruleID == "model-missing" })
         let raised = try Self.lint(["x.xml": noModel], configuration: LintConfiguration(severity: ["model-missing": .error]))
         #expect(raised.findings.first { $0.ruleID == "model-missing" }?.severity == .error)
-        #expect(raised.exitStatus == 1)
+        #expect(raised.outcome == .findings)
         let reenabled = LintConfiguration(disable: ["model-missing"]).merged(with: LintConfiguration(enable: ["model-missing"]))
         #expect(reenabled.isEnabled("model-missing"))
     }
@@ -103,7 +103,7 @@ struct LintTests {
         let malformed = try #require(report.findings.first { $0.ruleID == "xml-malformed" })
         #expect(malformed.file == "broken.xml" && malformed.line == 2)
         #expect(report.findings.contains { $0.ruleID == "not-a-domain" && $0.severity == .info })
-        #expect(report.exitStatus == 1)
+        #expect(report.outcome == .findings)
     }
 
     @Test func deviceXMLIsLinted() throws {
@@ -116,7 +116,7 @@ struct LintTests {
         let linter = try Linter(configuration: LintConfiguration())
         let report = try linter.lint([.file("/nonexistent/vm.xml")])
         #expect(report.readErrors.count == 1)
-        #expect(report.exitStatus == 3)
+        #expect(report.outcome == .unreadableInput)
     }
 
     @Test func schemaLayerReportsWhatRulesDoNotCover() throws {

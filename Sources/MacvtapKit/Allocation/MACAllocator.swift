@@ -18,17 +18,17 @@ public struct MACSpace: Sendable, Hashable, CustomStringConvertible {
         let parts = prefix.split(separator: ":", omittingEmptySubsequences: false)
         let octets = parts.compactMap { $0.count == 2 ? UInt8($0, radix: 16) : nil }
         guard (1...5).contains(parts.count), octets.count == parts.count else {
-            throw .invalidSpace("--prefix '\(prefix)' must be one to five two-digit hex octets separated by ':', e.g. 52:54:00")
+            throw .invalidSpace("prefix '\(prefix)' must be one to five two-digit hex octets separated by ':', e.g. 52:54:00")
         }
         let firstOctet = octets[0]
         if firstOctet & 0x01 != 0 {
-            throw .invalidSpace("--prefix '\(prefix)' is multicast (lowest bit of the first octet set); guests need unicast addresses")
+            throw .invalidSpace("prefix '\(prefix)' is multicast (lowest bit of the first octet set); guests need unicast addresses")
         }
         if firstOctet & 0x02 == 0 {
-            throw .invalidSpace("--prefix '\(prefix)' is not locally administered (bit 0x02 of the first octet clear): it belongs to a vendor's OUI; use e.g. 52:54:00, or --range if you own that block")
+            throw .invalidSpace("prefix '\(prefix)' is not locally administered (bit 0x02 of the first octet clear): it belongs to a vendor's OUI; use e.g. 52:54:00, or an explicit range if you own that block")
         }
         if firstOctet == 0xFE {
-            throw .invalidSpace("--prefix '\(prefix)' starts with fe, which libvirt gives the host side of tap devices")
+            throw .invalidSpace("prefix '\(prefix)' starts with fe, which libvirt gives the host side of tap devices")
         }
         let bits = UInt64(8 * (6 - octets.count))
         let value = octets.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
@@ -42,9 +42,9 @@ public struct MACSpace: Sendable, Hashable, CustomStringConvertible {
     public init(range: String) throws(AllocationError) {
         let ends = range.split(separator: "-", omittingEmptySubsequences: false)
         guard ends.count == 2, let low = MACAddress(String(ends[0])), let high = MACAddress(String(ends[1])) else {
-            throw .invalidSpace("--range '\(range)' must be FIRST-LAST, two MAC addresses, e.g. 02:00:00:00:10:00-02:00:00:00:1f:ff")
+            throw .invalidSpace("range '\(range)' must be FIRST-LAST, two MAC addresses, e.g. 02:00:00:00:10:00-02:00:00:00:1f:ff")
         }
-        guard low <= high else { throw .invalidSpace("--range '\(range)': the first address is above the last") }
+        guard low <= high else { throw .invalidSpace("range '\(range)': the first address is above the last") }
         first = low.value
         last = high.value
         requiresLocalBit = false
@@ -102,7 +102,7 @@ public enum AllocationError: Error, Sendable, CustomStringConvertible, Equatable
         switch self {
         case .invalidSpace(let message): message
         case .spaceTooSmall(let requested, let free, let space):
-            "cannot allocate \(requested) addresses in \(space): only \(free) are free there; use a larger --prefix/--range or fewer addresses"
+            "cannot allocate \(requested) addresses in \(space): only \(free) are free there; use a shorter prefix, a wider range or fewer addresses"
         case .probesExhausted(let index, let key):
             "deterministic key '\(key)': index \(index) found no free address in 10,000 probes; the space is nearly full"
         }

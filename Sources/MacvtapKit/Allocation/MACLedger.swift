@@ -25,13 +25,13 @@ public enum LedgerError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .locked(let path, let seconds):
-            "ledger \(path) is locked by another process (waited \(seconds) s); nothing was written; try again, or raise --lock-timeout"
+            "ledger \(path) is locked by another process (waited \(seconds) s); nothing was written; try again, or wait longer for the lock"
         case .readOnly(let path, let detail):
-            "ledger \(path) is read-only (\(detail)); nothing was written; use --ledger with a writable path"
+            "ledger \(path) is read-only (\(detail)); nothing was written; use a ledger at a writable path"
         case .corrupt(let path, let detail):
-            "ledger \(path) is not a readable SQLite database (\(detail)); nothing was written; restore it from a backup or point --ledger elsewhere"
+            "ledger \(path) is not a readable SQLite database (\(detail)); nothing was written; restore it from a backup or use another ledger"
         case .notALedger(let path):
-            "\(path) is an SQLite database but not a virt-macvtap ledger; nothing was written; point --ledger at a ledger or a new file"
+            "\(path) is an SQLite database but not a virt-macvtap ledger; nothing was written; use a ledger or a new file"
         case .cannotOpen(let path, let detail):
             "cannot open ledger \(path) (\(detail)); check the path and its directory's permissions"
         case .alreadyReserved(let reservations, let path):

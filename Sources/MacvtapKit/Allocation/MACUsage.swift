@@ -66,7 +66,7 @@ public enum MACUsageError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .libvirt(let error): LiveError.describe(error)
-        case .file(let message): "--exclude: \(message)"
+        case .file(let message): "excluded file: \(message)"
         }
     }
 }

@@ -136,7 +136,7 @@ public enum DomainEditError: Error, Sendable, CustomStringConvertible {
         case .invalidRequest(let error): error.description
         case .macInUse(let file, let mac, let position):
             "\(file):\(position.line): MAC \(mac) is already used by an interface in this domain; "
-                + "choose another or leave --mac out"
+                + "choose another, or leave the MAC out"
         case .verificationFailed(let file, let reason): "\(file): \(reason); nothing was written"
         case .ledger(let error): error.description
         }

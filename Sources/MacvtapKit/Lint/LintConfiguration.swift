@@ -64,7 +64,7 @@ public struct LintConfiguration: Sendable, Codable, Equatable {
     public func validate(source: String) throws(LintConfigurationError) {
         let known = Set(RuleRegistry.all.map(\.id))
         for id in disable + enable + Array(severity.keys) where !known.contains(id) {
-            throw LintConfigurationError(path: source, problem: "names unknown rule '\(id)' (see virt-macvtap lint --list-rules)")
+            throw LintConfigurationError(path: source, problem: "names unknown rule '\(id)' (not a rule of this version; the rule list has them all)")
         }
     }
 

@@ -20,10 +20,19 @@ public struct LintReport: Sendable {
         self.failLevel = failLevel
     }
 
-    /// The linter's exit status: 3 on I/O errors, 1 if any finding reaches the fail level, else 0.
-    public var exitStatus: Int32 {
-        if !readErrors.isEmpty { return 3 }
-        return findings.contains { $0.severity >= failLevel } ? 1 : 0
+    /// What the run comes to, for the command to map to its exit status.
+    public enum Outcome: Sendable, Equatable {
+        /// Nothing at or above the fail level, every input read.
+        case clean
+        /// At least one finding at or above the fail level.
+        case findings
+        /// Some input could not be read (missing, unreadable, a FIFO).
+        case unreadableInput
+    }
+
+    public var outcome: Outcome {
+        if !readErrors.isEmpty { return .unreadableInput }
+        return findings.contains { $0.severity >= failLevel } ? .findings : .clean
     }
 }
 
@@ -305,7 +314,7 @@ public enum LintSetupError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .schema(let error):
-            "\(error.description) (or disable the schema layer with --disable libvirt-schema)"
+            "\(error.description) (or disable the libvirt-schema rule)"
         }
     }
 }

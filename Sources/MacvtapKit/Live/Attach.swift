@@ -123,7 +123,7 @@ extension LiveSession {
             do {
                 specs.append(try spec.validated())
             } catch {
-                throw .usage(error.description)
+                throw .invalidInterface(error)
             }
         }
         let domain = try lookup(request.domain)
@@ -132,14 +132,14 @@ extension LiveSession {
         if copies.contains(.live), !state.isActive {
             notes.append(
                 PreflightNote(
-                    .refusal, "domain '\(domain.name)' is \(state), so there is no running guest to attach to (--live)",
-                    fix: "start it first, or use --config to change only its persistent definition"))
+                    .refusal, "domain '\(domain.name)' is \(state), so there is no running guest to attach to",
+                    fix: "start it first, or change only its persistent definition (config)"))
         }
         if copies.contains(.config), !domain.isPersistent {
             notes.append(
                 PreflightNote(
-                    .refusal, "domain '\(domain.name)' is transient: it has no persistent definition to change (--config/--persistent)",
-                    fix: "use --live, or define the domain first (virsh define)"))
+                    .refusal, "domain '\(domain.name)' is transient: it has no persistent definition to change",
+                    fix: "change only the running domain (live), or define the domain first (virsh define)"))
         }
         let inventory = try inventory()
         let checked = AttachPreflight.check(specs, domainName: domain.name, inventory: inventory, reserved: reserved)

@@ -97,8 +97,8 @@ extension LiveSession {
         if copies.contains(.live), !state.isActive {
             throw .refused([
                 PreflightNote(
-                    .refusal, "domain '\(domain.name)' is \(state): there is no live NIC to detach (--live)",
-                    fix: "use --config to change its persistent definition")
+                    .refusal, "domain '\(domain.name)' is \(state): there is no live NIC to detach",
+                    fix: "change its persistent definition (config) instead")
             ])
         }
         let copy: DomainCopies = copies.contains(.live) ? .live : .config
@@ -129,7 +129,7 @@ extension LiveSession {
             throw .refused([
                 PreflightNote(
                     .refusal, "\(direct.count) direct interfaces of '\(domain.name)' match \(request.selector): \(direct.map(Self.candidateLabel).joined(separator: "; "))",
-                    fix: "name one with --mac" + (request.selector.isSource ? ", or add --all to detach them all" : ""))
+                    fix: "name one by its MAC" + (request.selector.isSource ? ", or ask for all of them" : ""))
             ])
         }
         return (domain, direct.map(DirectNICView.init), copies, scope)

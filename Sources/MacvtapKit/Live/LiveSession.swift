@@ -45,7 +45,7 @@ public struct ScopeOptions: Sendable, Hashable {
     /// virsh refuses these combinations the same way.
     public func validate() throws(LiveError) {
         if current && (live || config || persistent) {
-            throw .usage("--current cannot be combined with --live, --config or --persistent")
+            throw .usage("the current copy cannot be combined with live, config or persistent")
         }
     }
 
@@ -67,6 +67,8 @@ public struct ScopeOptions: Sendable, Hashable {
 public enum LiveError: Error, Sendable, CustomStringConvertible {
     /// Options that contradict each other.
     case usage(String)
+    /// A requested interface value that cannot be valid (a usage error).
+    case invalidInterface(InterfaceSpecError)
     /// libvirt failed (daemon down, wrong URI, permission, or it rejected the change).
     case libvirt(LibvirtError)
     /// Preflight refused before anything changed.
@@ -75,6 +77,7 @@ public enum LiveError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .usage(let message): message
+        case .invalidInterface(let error): error.description
         case .libvirt(let error): LiveError.describe(error)
         case .refused(let notes): notes.filter { $0.kind == .refusal }.map(\.description).joined(separator: "\n")
         }

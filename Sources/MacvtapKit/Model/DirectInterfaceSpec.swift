@@ -31,21 +31,21 @@ public struct DirectInterfaceSpec: Sendable, Hashable {
 
     /// Checks every value against libvirt's schema and the kernel's limits.
     public func validated() throws(InterfaceSpecError) -> DirectInterfaceSpec {
-        try Self.checkDeviceName(sourceDevice, option: "--source", what: "source device")
+        try Self.checkDeviceName(sourceDevice, field: .sourceDevice)
         if let targetDevice {
-            try Self.checkDeviceName(targetDevice, option: "--target", what: "target device")
+            try Self.checkDeviceName(targetDevice, field: .targetDevice)
             if let prefix = Self.reservedTargetPrefixes.first(where: { targetDevice.hasPrefix($0) }) {
                 throw InterfaceSpecError(
-                    option: "--target", value: targetDevice,
+                    field: .targetDevice, value: targetDevice,
                     problem: "names starting with '\(prefix)' are reserved for libvirt's generated names and "
                         + "libvirt silently drops them",
-                    fix: "choose another name, or leave --target out and let libvirt pick macvtapN")
+                    fix: "choose another name, or leave the target name out and let libvirt pick macvtapN")
             }
         }
         if let mac { try Self.checkMAC(mac) }
         guard !model.isEmpty, model.utf8.allSatisfy(Self.isWordByte) else {
             throw InterfaceSpecError(
-                option: "--model", value: model, problem: "may only contain letters, digits, '-' and '_'",
+                field: .model, value: model, problem: "may only contain letters, digits, '-' and '_'",
                 fix: "use a QEMU NIC model such as virtio, e1000e or rtl8139")
         }
         if let alias {
@@ -53,10 +53,10 @@ public struct DirectInterfaceSpec: Sendable, Hashable {
                 alias.utf8.allSatisfy({ Self.isWordByte($0) })
             else {
                 throw InterfaceSpecError(
-                    option: "--alias", value: alias,
+                    field: .alias, value: alias,
                     problem: "user aliases must start with 'ua-' and use only letters, digits, '-' and '_'; "
                         + "libvirt drops any other alias on define",
-                    fix: "e.g. --alias ua-uplink")
+                    fix: "e.g. ua-uplink")
             }
         }
         return self
@@ -66,15 +66,15 @@ public struct DirectInterfaceSpec: Sendable, Hashable {
     static func checkMAC(_ mac: MACAddress) throws(InterfaceSpecError) {
         if mac.isMulticast {
             throw InterfaceSpecError(
-                option: "--mac", value: mac.description, problem: "is a multicast address (libvirt: "
+                field: .mac, value: mac.description, problem: "is a multicast address (libvirt: "
                     + "\"expected unicast mac address, found multicast\")",
                 fix: "clear the lowest bit of the first octet, e.g. 52:54:00:xx:xx:xx")
         }
         if mac.isAllZero {
             throw InterfaceSpecError(
-                option: "--mac", value: mac.description, problem: "is all zero; the kernel refuses it "
+                field: .mac, value: mac.description, problem: "is all zero; the kernel refuses it "
                     + "(EADDRNOTAVAIL) when the domain starts",
-                fix: "leave --mac out to get a free random address")
+                fix: "leave the MAC out to get a free random one")
         }
     }
 
@@ -99,15 +99,15 @@ public struct DirectInterfaceSpec: Sendable, Hashable {
 
     /// A name both libvirt (`deviceName`) and the kernel (`dev_valid_name`: at most 15 bytes,
     /// no `/`, `:` or whitespace, not `.` or `..`) accept.
-    static func checkDeviceName(_ name: String, option: String, what: String) throws(InterfaceSpecError) {
-        let fix = name.isEmpty ? "name a host interface, e.g. eth0" : "use the kernel's name for the \(what) (ip -br link)"
+    static func checkDeviceName(_ name: String, field: InterfaceField) throws(InterfaceSpecError) {
+        let fix = name.isEmpty ? "name a host interface, e.g. eth0" : "use the kernel's name for the \(field.noun) (ip -br link)"
         if let problem = LinuxInterfaceName.problem(with: name) {
-            throw InterfaceSpecError(option: option, value: name, problem: problem, fix: fix)
+            throw InterfaceSpecError(field: field, value: name, problem: problem, fix: fix)
         }
         // Narrower than the kernel: what libvirt's deviceName pattern and our schema accept.
         guard name.utf8.allSatisfy({ isWordByte($0) || $0 == UInt8(ascii: ".") }) else {
             throw InterfaceSpecError(
-                option: option, value: name, problem: "may only contain letters, digits, '_', '-' and '.'", fix: fix)
+                field: field, value: name, problem: "may only contain letters, digits, '_', '-' and '.'", fix: fix)
         }
     }
 
@@ -122,14 +122,33 @@ public struct DirectInterfaceSpec: Sendable, Hashable {
     }
 }
 
+/// Which value of a requested interface is meant (a command maps it to its own option name).
+public enum InterfaceField: String, Sendable, CaseIterable {
+    case sourceDevice, targetDevice, model, alias, mac
+
+    /// The value in words, for messages that name no command-line option.
+    public var noun: String {
+        switch self {
+        case .sourceDevice: "source device"
+        case .targetDevice: "target device"
+        case .model: "model"
+        case .alias: "alias"
+        case .mac: "MAC"
+        }
+    }
+}
+
 /// A requested interface value that libvirt or the kernel would reject or silently change.
 public struct InterfaceSpecError: Error, Sendable, CustomStringConvertible {
-    public var option: String
+    public var field: InterfaceField
     public var value: String
     public var problem: String
     public var fix: String
 
-    public var description: String {
-        "\(option) '\(value)' \(problem); \(fix)"
+    /// The problem without naming how the value was given (`label` replaces the field's noun).
+    public func describe(as label: String) -> String {
+        "\(label) '\(value)' \(problem); \(fix)"
     }
+
+    public var description: String { describe(as: field.noun) }
 }

@@ -114,7 +114,7 @@ public struct HotplugRefusedRule: InterfaceRule {
         if let boot = element.firstChild(named: "boot"), boot.attribute("order") != nil,
             !document.deviceElements.contains(where: { $0.name != "interface" && $0.firstChild(named: "boot") != nil })
         {
-            violations.append(Violation(at: boot.position, "this NIC cannot be hot-plugged into the running domain: per-device boot elements cannot be used together with os/boot elements", fix: "attach it with the domain shut off (--config), or give another device a <boot order> too"))
+            violations.append(Violation(at: boot.position, "this NIC cannot be hot-plugged into the running domain: per-device boot elements cannot be used together with os/boot elements", fix: "attach it to the persistent definition only, or give another device a <boot order> too"))
         }
         if let address = element.firstChild(named: "address"), address.attribute("type") == "pci" {
             if let function = address.attribute("function"), let value = PCIAddressDuplicateRule.number(function), value != 0 {
