@@ -1,3 +1,5 @@
+import MacvtapXML
+
 /// Everything a rule says about itself: what `--list-rules`, docs/rules.md and SARIF show.
 public struct RuleDescription: Sendable {
     /// Stable identifier used in output, `--disable`, config files and suppression comments.
@@ -79,15 +81,15 @@ public struct LintDocument {
     /// True for a bare `<interface>` (device XML for `virsh attach-device`).
     public var isDeviceXML: Bool { domain.isDeviceXML }
 
+    private var osType: XMLElement? { domain.xml.root?.firstChild(named: "os")?.firstChild(named: "type") }
+
     /// `<os><type machine=…>` as written; nil for device XML or when libvirt picks the default.
-    public var machineType: String? {
-        domain.xml.root?.firstChild(named: "os")?.firstChild(named: "type")?.attribute("machine")
-    }
+    public var machineType: String? { osType?.attribute("machine") }
 
     /// An x86 domain (`arch` x86_64 or i686, or none given); false for device XML.
     public var isX86Domain: Bool {
         guard !isDeviceXML else { return false }
-        let arch = domain.xml.root?.firstChild(named: "os")?.firstChild(named: "type")?.attribute("arch") ?? "x86_64"
+        let arch = osType?.attribute("arch") ?? "x86_64"
         return arch == "x86_64" || arch == "i686"
     }
 

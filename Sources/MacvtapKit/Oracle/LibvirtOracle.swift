@@ -98,10 +98,19 @@ public final class LibvirtOracle: Sendable {
     private func removeLeftovers() throws(LibvirtError) {
         let connection = try LibvirtConnection(uri: uri, readOnly: false)
         defer { connection.close() }
+        var ignored: [String] = []
         for domain in try connection.allDomains() where domain.name.hasPrefix(Self.domainPrefix) {
-            if domain.isActive { try? domain.destroy() }
-            if domain.isPersistent { try? domain.undefine() }
+            Self.discard(domain, problems: &ignored)
         }
+    }
+
+    /// Destroys `domain` if it runs and undefines it if it is persistent; what fails is noted.
+    private static func discard(_ domain: LibvirtDomain, problems: inout [String]) {
+        if domain.isActive {
+            do { try domain.destroy() } catch { problems.append(error.description) }
+        }
+        guard domain.isPersistent else { return }
+        do { try domain.undefine() } catch { problems.append(error.description) }
     }
 
     /// One case, start to finish; whatever it defined is gone afterwards.
@@ -110,12 +119,7 @@ public final class LibvirtOracle: Sendable {
         var defined: [LibvirtDomain] = []
         var prepared: [PreparedDocument] = []
         defer {
-            for domain in defined {
-                if domain.isActive {
-                    do { try domain.destroy() } catch { verdict.harnessProblems.append(error.description) }
-                }
-                do { try domain.undefine() } catch { verdict.harnessProblems.append(error.description) }
-            }
+            for domain in defined { Self.discard(domain, problems: &verdict.harnessProblems) }
         }
         for (index, document) in testCase.documents.enumerated() {
             let name = "\(Self.domainPrefix)\(number)-\(index)"
@@ -173,12 +177,7 @@ public final class LibvirtOracle: Sendable {
             problems.append("the domain without its interfaces was refused: \(error.message)")
             return []
         }
-        defer {
-            if domain.isActive {
-                do { try domain.destroy() } catch { problems.append(error.description) }
-            }
-            do { try domain.undefine() } catch { problems.append(error.description) }
-        }
+        defer { Self.discard(domain, problems: &problems) }
         do {
             try domain.start(paused: true)
         } catch {
@@ -213,147 +212,6 @@ public final class LibvirtOracle: Sendable {
     }
 }
 
-/// A case document made ready for the sandbox: its own `oracle-…` name, no UUID (cases share
-/// them), and `type='qemu'` where it said kvm (KVM does not run in the sandbox; TCG does, with
-/// the same QEMU driver checks). Edits are made on the bytes, so everything else is as written.
-struct PreparedDocument {
-    let name: String
-    let text: String
-    /// Each `<interface>` as written, for the hot-plug.
-    let interfaces: [String]
-    private let original: XMLDocument?
-
-    init(_ source: String, name: String) {
-        self.init(Array(source.utf8), parsed: try? XMLDocument(bytes: Array(source.utf8), fileName: name), name: name)
-    }
-
-    /// From a document parsed already (lint's own parse); nil when it did not parse, and
-    /// libvirt then gets the text as it is, and refuses it as it would anyway.
-    init(_ bytes: [UInt8], parsed document: XMLDocument?, name: String) {
-        self.name = name
-        guard let document, let root = document.root else {
-            text = String(decoding: bytes, as: UTF8.self)
-            interfaces = []
-            original = nil
-            return
-        }
-        original = document
-        var edits: [(Range<Int>, [UInt8])] = []
-        if let nameElement = root.firstChild(named: "name"), let range = nameElement.byteRange,
-            let replacement = try? XMLFragmentWriter.serialize(XMLElementSpec("name", text: name))
-        {
-            edits.append((range, replacement))
-        }
-        if let uuid = root.firstChild(named: "uuid"), let range = uuid.byteRange { edits.append((range, [])) }
-        if root.attribute("type") == "kvm", let range = root.valueRange(ofAttribute: "type") {
-            edits.append((range, Array("qemu".utf8)))
-        }
-        text = String(decoding: Self.apply(edits, to: bytes), as: UTF8.self)
-        interfaces = Self.interfaceElements(of: root).compactMap { element in
-            element.byteRange.map { String(decoding: bytes[$0], as: UTF8.self) }
-        }
-    }
-
-    static func interfaceElements(of root: XMLElement) -> [XMLElement] {
-        root.firstChild(named: "devices")?.children(named: "interface") ?? []
-    }
-
-    static func apply(_ edits: [(Range<Int>, [UInt8])], to bytes: [UInt8]) -> [UInt8] {
-        var result = bytes
-        for (range, replacement) in edits.sorted(by: { $0.0.lowerBound > $1.0.lowerBound }) {
-            result.replaceSubrange(range, with: replacement)
-        }
-        return result
-    }
-
-    /// The prepared text without any `<interface>`, named `name`, with ACPI (PCI hot-plug
-    /// needs it on machine type pc).
-    func withoutInterfaces(name: String) -> String {
-        let bytes = Array(text.utf8)
-        guard let document = try? XMLDocument(bytes: bytes, fileName: name), let root = document.root else { return text }
-        var edits: [(Range<Int>, [UInt8])] = Self.interfaceElements(of: root).compactMap { element in
-            element.byteRange.map { ($0, []) }
-        }
-        if let nameElement = root.firstChild(named: "name"), let range = nameElement.byteRange,
-            let replacement = try? XMLFragmentWriter.serialize(XMLElementSpec("name", text: name))
-        {
-            edits.append((range, replacement))
-        }
-        if root.firstChild(named: "features")?.firstChild(named: "acpi") == nil {
-            let acpi = XMLElementSpec("acpi")
-            if let features = root.firstChild(named: "features"), let tag = features.startTagRange,
-                bytes[tag.upperBound - 2] != UInt8(ascii: "/"), let element = try? XMLFragmentWriter.serialize(acpi)
-            {
-                edits.append((tag.upperBound..<tag.upperBound, element))
-            } else if root.firstChild(named: "features") == nil, let devices = root.firstChild(named: "devices"),
-                let start = devices.byteRange?.lowerBound,
-                let element = try? XMLFragmentWriter.serialize(XMLElementSpec("features", children: [acpi]))
-            {
-                edits.append((start..<start, element))
-            }
-        }
-        return String(decoding: Self.apply(edits, to: bytes), as: UTF8.self)
-    }
-
-    /// What the XML libvirt kept lost or changed, interface by interface: every attribute,
-    /// child element and leaf text of the original must still be there with the same value.
-    func rewrites(readBack: String) -> [String] {
-        guard let original, let originalRoot = original.root else { return [] }
-        var found: [String] = []
-        if original.source.starts(with: Array("<!DOCTYPE".utf8)) || String(decoding: original.source.prefix(4096), as: UTF8.self).contains("<!DOCTYPE") {
-            found.append("the DOCTYPE was dropped")
-        }
-        guard let kept = try? XMLDocument(bytes: Array(readBack.utf8), fileName: "read-back"), let keptRoot = kept.root else {
-            return found + ["libvirt's XML could not be read back"]
-        }
-        let before = Self.interfaceElements(of: originalRoot)
-        let after = Self.interfaceElements(of: keptRoot)
-        for (index, element) in before.enumerated() {
-            guard index < after.count else {
-                found.append("interface \(index + 1) was dropped")
-                continue
-            }
-            Self.compare(element, after[index], path: "interface[\(index + 1)]", into: &found)
-        }
-        return found
-    }
-
-    private static func compare(_ before: XMLElement, _ after: XMLElement, path: String, into found: inout [String]) {
-        for attribute in before.attributes where !attribute.name.hasPrefix("xmlns") {
-            guard let value = after.attribute(attribute.name) else {
-                found.append("\(path)/@\(attribute.name) was dropped")
-                continue
-            }
-            if value != attribute.value { found.append("\(path)/@\(attribute.name) '\(attribute.value)' became '\(value)'") }
-        }
-        let beforeChildren = before.children
-        if beforeChildren.isEmpty {
-            let text = before.textContent.trimmed
-            if !text.isEmpty, after.textContent.trimmed != text {
-                found.append("\(path) text '\(text)' became '\(after.textContent.trimmed)'")
-            }
-            return
-        }
-        var seen: [String: Int] = [:]
-        for child in beforeChildren {
-            let occurrence = seen[child.qualifiedName, default: 0]
-            seen[child.qualifiedName] = occurrence + 1
-            let childPath = "\(path)/\(child.qualifiedName)\(occurrence > 0 ? "[\(occurrence + 1)]" : "")"
-            let candidates = after.children.filter { $0.qualifiedName == child.qualifiedName }
-            guard occurrence < candidates.count else {
-                found.append("\(childPath) was dropped")
-                continue
-            }
-            compare(child, candidates[occurrence], path: childPath, into: &found)
-        }
-    }
-}
-
-extension String {
-    var trimmed: String {
-        String(trimmingPrefixWhitespace.reversed().drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }.reversed())
-    }
-}
 
 /// What a case holds while it runs: its macvtaps' MACs (per lower device) and host-side names
 /// alone, its passthrough devices alone, and its other source devices shared.

@@ -37,11 +37,7 @@ public struct OracleCase: Sendable, Hashable {
     }
 
     static func shortHash(_ documents: [String]) -> String {
-        let digest = SHA256.hash(Array(documents.joined(separator: "\u{0}").utf8))
-        return digest.prefix(4).map { byte in
-            let text = String(byte, radix: 16)
-            return text.count == 1 ? "0" + text : text
-        }.joined()
+        String(SHA256.hex(Array(documents.joined(separator: "\u{0}").utf8)).prefix(8))
     }
 }
 
@@ -78,7 +74,7 @@ public enum OracleCases {
         for rule in RuleRegistry.all {
             func add(_ documents: [String], triggering: Bool, index: Int) {
                 let wrapped = documents.map { document in
-                    document.trimmingPrefixWhitespace.hasPrefix("<interface") ? minimalDomain(devices: "    " + document) : document
+                    document.trimmingWhitespace().hasPrefix("<interface") ? minimalDomain(devices: "    " + document) : document
                 }
                 let label = "\(rule.id)/\(triggering ? "triggers" : "clean")-\(index + 1)"
                 cases.append(OracleCase(origin: .ruleExample(ruleID: rule.id, triggering: triggering), documents: wrapped, label: label))
@@ -163,11 +159,5 @@ public enum OracleCases {
             case .corpus: testCase.documents.contains { $0.contains("type='direct'") || $0.contains("type=\"direct\"") }
             }
         }
-    }
-}
-
-extension String {
-    var trimmingPrefixWhitespace: Substring {
-        drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
     }
 }

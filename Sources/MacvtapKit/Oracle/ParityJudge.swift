@@ -54,6 +54,8 @@ public enum ParityJudge {
         }
         let byDocument = Dictionary(grouping: findings.filter { documentIndex($0) != nil }) { documentIndex($0)! }
         let anyStartOrHotplugFailure = verdict.documents.contains(where: \.failedAtStartOrHotplug)
+        // The first refusal at start or hot-plug, for the explanations.
+        let startFailure = verdict.documents.lazy.compactMap { $0.startError ?? $0.hotplugErrors.compactMap { $0 }.first }.first ?? ""
         func claims(_ claim: Enforcement, in index: Int, errorsOnly: Bool = false, besides finding: Finding? = nil) -> Bool {
             (byDocument[index] ?? []).contains { other in
                 other.enforcement == claim && other != finding && (!errorsOnly || other.severity == .error)
@@ -75,7 +77,6 @@ public enum ParityJudge {
                         : judgement(finding.ruleID, claim, .disagrees, "libvirt refuses it at define: \(defineError)"))
                 continue
             }
-            let startFailure = verdict.documents.lazy.compactMap { $0.startError ?? $0.hotplugErrors.compactMap { $0 }.first }.first
             switch claim {
             case .define:
                 result.append(
@@ -91,11 +92,11 @@ public enum ParityJudge {
             case .start:
                 result.append(
                     anyStartOrHotplugFailure
-                        ? judgement(finding.ruleID, claim, .agrees, "fails at start or hot-plug: \(startFailure ?? "")")
+                        ? judgement(finding.ruleID, claim, .agrees, "fails at start or hot-plug: \(startFailure)")
                         : judgement(finding.ruleID, claim, .disagrees, "libvirt defines it, starts it and hot-plugs its interfaces"))
             case .silentlyDropped:
                 if anyStartOrHotplugFailure, !startClaimed(besides: finding) {
-                    result.append(judgement(finding.ruleID, claim, .disagrees, "not silent: it fails at start or hot-plug: \(startFailure ?? "")"))
+                    result.append(judgement(finding.ruleID, claim, .disagrees, "not silent: it fails at start or hot-plug: \(startFailure)"))
                 } else if document.rewrites.isEmpty {
                     result.append(judgement(finding.ruleID, claim, .disagrees, "libvirt keeps the interface as written"))
                 } else {
@@ -103,7 +104,7 @@ public enum ParityJudge {
                 }
             case .notChecked:
                 if anyStartOrHotplugFailure, !startClaimed(besides: finding) {
-                    result.append(judgement(finding.ruleID, claim, .disagrees, "libvirt does check: it fails at start or hot-plug: \(startFailure ?? "")"))
+                    result.append(judgement(finding.ruleID, claim, .disagrees, "libvirt does check: it fails at start or hot-plug: \(startFailure)"))
                 } else {
                     result.append(judgement(finding.ruleID, claim, .agrees, "libvirt defines and starts it"))
                 }
@@ -129,11 +130,10 @@ public enum ParityJudge {
         // defined and started: there a warning is the right level; a failing start needs an error.
         let startFails = verdict.documents.contains { $0.startError != nil }
         if anyStartOrHotplugFailure, !startClaimed(atLeast: startFails ? .error : .warning) {
-            let message = verdict.documents.lazy.compactMap { $0.startError ?? $0.hotplugErrors.compactMap { $0 }.first }.first ?? ""
             result.append(
                 hasDirectInterface
-                    ? judgement(nil, .start, .disagrees, "fails at start or hot-plug and no error says so: \(message)")
-                    : judgement(nil, .start, .notJudged, "host resources of non-direct interfaces are outside virt-macvtap's rules: \(message)"))
+                    ? judgement(nil, .start, .disagrees, "fails at start or hot-plug and no error says so: \(startFailure)")
+                    : judgement(nil, .start, .notJudged, "host resources of non-direct interfaces are outside virt-macvtap's rules: \(startFailure)"))
         }
         return result
     }
