@@ -51,6 +51,10 @@ struct OracleCommand: ParsableCommand {
         }
         let progress = StandardStream.error.isTerminal
         do {
+            // The linter first, its schemas compiled before libvirt is asked: a schema that does
+            // not compile fails at once, by name.
+            let linter = try Linter(configuration: LintConfiguration())
+            Linter.waitForSchemaCompilations()
             let hosts = [try HostInventory.scan(uri: uri)]
             var saved: [String: LibvirtVerdict] = [:]
             if let path = self.verdicts, FileIO.exists(atPath: path) {
@@ -68,11 +72,9 @@ struct OracleCommand: ParsableCommand {
                 try FileIO.replaceAtomically(atPath: path, with: Array(try encoder.encode(saved)), creating: true)
             }
             let verdicts = cases.map { saved[$0.id]! }
-            let linter = try Linter(configuration: LintConfiguration())
-            let report = ParityReport.build(
+            let report = try ParityReport.build(
                 cases: cases, verdicts: verdicts, linter: linter, hosts: hosts, libvirtVersion: LibvirtLibrary.version,
                 setName: subset ? "subset" : "full")
-            Linter.waitForSchemaCompilations()
             let text = report.markdown()
             if let markdown {
                 try FileIO.replaceAtomically(atPath: markdown, with: Array(text.utf8), creating: true)

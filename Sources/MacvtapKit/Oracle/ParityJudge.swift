@@ -28,10 +28,11 @@ public struct ClaimJudgement: Sendable, Hashable, Codable {
 /// an error for define and start, at least a warning for a hot-plug that fails where the start
 /// did not.
 public enum ParityJudge {
-    /// Lints a case's documents as `case-N.xml`, with `hosts` as `lint -c` would.
-    public static func findings(for testCase: OracleCase, linter: Linter, hosts: [HostInventory]) -> [Finding] {
+    /// Lints a case's documents as `case-N.xml`, with `hosts` as `lint -c` would. A linter that
+    /// cannot run (a schema that does not compile) is an error, never "no findings".
+    public static func findings(for testCase: OracleCase, linter: Linter, hosts: [HostInventory]) throws(LintSetupError) -> [Finding] {
         let sources = testCase.documents.enumerated().map { DocumentSource.memory(Array($0.element.utf8), name: "case-\($0.offset).xml") }
-        return (try? linter.lint(sources, hosts: hosts).findings) ?? []
+        return try linter.lint(sources, hosts: hosts).findings
     }
 
     public static func judge(_ testCase: OracleCase, findings: [Finding], verdict: LibvirtVerdict) -> [ClaimJudgement] {

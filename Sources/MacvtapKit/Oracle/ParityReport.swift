@@ -24,12 +24,14 @@ public struct ParityReport: Sendable {
     public static func build(
         cases: [OracleCase], verdicts: [LibvirtVerdict], linter: Linter, hosts: [HostInventory], libvirtVersion: String,
         setName: String
-    ) -> ParityReport {
-        let results = zip(cases, verdicts).map { testCase, verdict in
-            let findings = ParityJudge.findings(for: testCase, linter: linter, hosts: hosts)
-            return CaseResult(
-                testCase: testCase, verdict: verdict, findings: findings,
-                judgements: ParityJudge.judge(testCase, findings: findings, verdict: verdict))
+    ) throws(LintSetupError) -> ParityReport {
+        var results: [CaseResult] = []
+        for (testCase, verdict) in zip(cases, verdicts) {
+            let findings = try ParityJudge.findings(for: testCase, linter: linter, hosts: hosts)
+            results.append(
+                CaseResult(
+                    testCase: testCase, verdict: verdict, findings: findings,
+                    judgements: ParityJudge.judge(testCase, findings: findings, verdict: verdict)))
         }
         return ParityReport(results: results, libvirtVersion: libvirtVersion, setName: setName)
     }
