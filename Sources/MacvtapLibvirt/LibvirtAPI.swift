@@ -45,6 +45,12 @@ struct LibvirtAPI: @unchecked Sendable {
     let domainIsPersistent: @convention(c) (DomainPtr?) -> Int32
     let domainAttachDeviceFlags: @convention(c) (DomainPtr?, UnsafePointer<CChar>?, UInt32) -> Int32
     let domainDetachDeviceFlags: @convention(c) (DomainPtr?, UnsafePointer<CChar>?, UInt32) -> Int32
+    let domainUpdateDeviceFlags: @convention(c) (DomainPtr?, UnsafePointer<CChar>?, UInt32) -> Int32
+    let connectListAllNetworks: @convention(c) (ConnectPtr?, UnsafeMutablePointer<UnsafeMutablePointer<OpaquePointer?>?>?, UInt32) -> Int32
+    let networkGetName: @convention(c) (OpaquePointer?) -> UnsafePointer<CChar>?
+    let networkIsActive: @convention(c) (OpaquePointer?) -> Int32
+    let networkGetXMLDesc: @convention(c) (OpaquePointer?, UInt32) -> UnsafeMutablePointer<CChar>?
+    let networkFree: @convention(c) (OpaquePointer?) -> Int32
     let eventRegisterDefaultImpl: @convention(c) () -> Int32
     let eventRunDefaultImpl: @convention(c) () -> Int32
     let connectDomainEventRegisterAny: @convention(c) (ConnectPtr?, DomainPtr?, Int32, virConnectDomainEventGenericCallback?, UnsafeMutableRawPointer?, virFreeCallback?) -> Int32
@@ -127,6 +133,12 @@ struct LibvirtAPI: @unchecked Sendable {
             domainIsPersistent: symbol("virDomainIsPersistent", as: (@convention(c) (DomainPtr?) -> Int32).self),
             domainAttachDeviceFlags: symbol("virDomainAttachDeviceFlags", as: (@convention(c) (DomainPtr?, UnsafePointer<CChar>?, UInt32) -> Int32).self),
             domainDetachDeviceFlags: symbol("virDomainDetachDeviceFlags", as: (@convention(c) (DomainPtr?, UnsafePointer<CChar>?, UInt32) -> Int32).self),
+            domainUpdateDeviceFlags: symbol("virDomainUpdateDeviceFlags", as: (@convention(c) (DomainPtr?, UnsafePointer<CChar>?, UInt32) -> Int32).self),
+            connectListAllNetworks: symbol("virConnectListAllNetworks", as: (@convention(c) (ConnectPtr?, UnsafeMutablePointer<UnsafeMutablePointer<OpaquePointer?>?>?, UInt32) -> Int32).self),
+            networkGetName: symbol("virNetworkGetName", as: (@convention(c) (OpaquePointer?) -> UnsafePointer<CChar>?).self),
+            networkIsActive: symbol("virNetworkIsActive", as: (@convention(c) (OpaquePointer?) -> Int32).self),
+            networkGetXMLDesc: symbol("virNetworkGetXMLDesc", as: (@convention(c) (OpaquePointer?, UInt32) -> UnsafeMutablePointer<CChar>?).self),
+            networkFree: symbol("virNetworkFree", as: (@convention(c) (OpaquePointer?) -> Int32).self),
             eventRegisterDefaultImpl: symbol("virEventRegisterDefaultImpl", as: (@convention(c) () -> Int32).self),
             eventRunDefaultImpl: symbol("virEventRunDefaultImpl", as: (@convention(c) () -> Int32).self),
             connectDomainEventRegisterAny: symbol("virConnectDomainEventRegisterAny", as: (@convention(c) (ConnectPtr?, DomainPtr?, Int32, virConnectDomainEventGenericCallback?, UnsafeMutableRawPointer?, virFreeCallback?) -> Int32).self),

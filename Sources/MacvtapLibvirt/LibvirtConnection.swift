@@ -160,6 +160,33 @@ public final class LibvirtConnection {
         return records
     }
 
+    /// Every virtual network the host defines (active or not), with its XML.
+    public func networks() throws(LibvirtError) -> [NetworkRecord] {
+        let connection = try open("listing networks")
+        var networks: UnsafeMutablePointer<OpaquePointer?>?
+        let count = api.connectListAllNetworks(connection, &networks, 0)
+        guard count >= 0, let networks else {
+            throw LibvirtError.last(operation: "listing the networks of \(uri)")
+        }
+        defer { free(networks) }
+        var records: [NetworkRecord] = []
+        var failure: LibvirtError?
+        for index in 0..<Int(count) {
+            guard let network = networks[index] else { continue }
+            defer { _ = api.networkFree(network) }
+            guard failure == nil else { continue }
+            let name = api.networkGetName(network).map { String(cString: $0) } ?? ""
+            guard let xml = api.networkGetXMLDesc(network, 0) else {
+                failure = LibvirtError.last(operation: "reading the XML of network '\(name)' on \(uri)")
+                continue
+            }
+            records.append(NetworkRecord(name: name, isActive: api.networkIsActive(network) == 1, xml: String(cString: xml)))
+            free(xml)
+        }
+        if let failure { throw failure }
+        return records
+    }
+
     private func open(_ operation: String) throws(LibvirtError) -> virConnectPtr {
         guard let pointer else {
             throw LibvirtError(code: 0, domain: 0, message: "the connection is closed", operation: operation)
@@ -177,6 +204,14 @@ public struct DomainRecord: Sendable {
     public var liveXML: String?
     /// The persistent (inactive) configuration.
     public var inactiveXML: String
+}
+
+/// A libvirt virtual network (`virsh net-list --all`).
+public struct NetworkRecord: Sendable {
+    public var name: String
+    public var isActive: Bool
+    /// Its definition (`virsh net-dumpxml`).
+    public var xml: String
 }
 
 /// A host network interface: name and MAC from the interface driver, or the raw node-device

@@ -69,6 +69,24 @@ public final class LibvirtDomain: @unchecked Sendable {
         return String(cString: xml)
     }
 
+    /// The persistent configuration as a migration sends it (`VIR_DOMAIN_XML_MIGRATABLE`:
+    /// inactive, without what the destination fills in itself), ready for `virsh migrate --xml`.
+    public func migratableXML() throws(LibvirtError) -> String {
+        let flags = UInt32(VIR_DOMAIN_XML_MIGRATABLE.rawValue)
+        guard let xml = api.domainGetXMLDesc(pointer, flags) else {
+            throw LibvirtError.last(operation: "reading the migratable XML of domain '\(name)'")
+        }
+        defer { free(xml) }
+        return String(cString: xml)
+    }
+
+    /// virDomainUpdateDeviceFlags: changes a device in place (a NIC is found by its MAC).
+    public func updateDevice(_ xml: String, scope: DeviceScope) throws(LibvirtError) {
+        guard api.domainUpdateDeviceFlags(pointer, xml, scope.libvirtFlags) == 0 else {
+            throw LibvirtError.last(operation: "updating a device of domain '\(name)'")
+        }
+    }
+
     /// virDomainAttachDeviceFlags.
     public func attachDevice(_ xml: String, scope: DeviceScope) throws(LibvirtError) {
         guard api.domainAttachDeviceFlags(pointer, xml, scope.libvirtFlags) == 0 else {

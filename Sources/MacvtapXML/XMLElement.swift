@@ -230,3 +230,49 @@ extension XMLElement {
         return end < span.startTagEnd ? start..<end : nil
     }
 }
+
+extension XMLElementSpec {
+    /// A copy of `element` and everything inside it, to change and write out again (a device's
+    /// XML sent back to libvirt). Comments and whitespace between elements are not carried;
+    /// the text of an element without child elements is.
+    public init(copying element: XMLElement) {
+        let children = element.children
+        self.init(
+            element.qualifiedName, attributes: element.attributes.map { ($0.name, $0.value) },
+            children: children.map(XMLElementSpec.init(copying:)),
+            text: children.isEmpty && !element.textContent.isEmpty ? element.textContent : nil)
+    }
+
+    /// The first child element named `name`.
+    public func firstChild(named name: String) -> XMLElementSpec? {
+        children.first { $0.name == name }
+    }
+
+    /// The value of attribute `name`, or nil.
+    public func attribute(_ name: String) -> String? {
+        attributes.first { $0.name == name }?.value
+    }
+
+    /// Sets attribute `name` (in place when present, else appended); nil removes it.
+    public mutating func setAttribute(_ name: String, to value: String?) {
+        if let index = attributes.firstIndex(where: { $0.name == name }) {
+            if let value { attributes[index].value = value } else { attributes.remove(at: index) }
+        } else if let value {
+            attributes.append((name, value))
+        }
+    }
+
+    /// Replaces the first child named `name` with `child` (appending it when there is none);
+    /// nil removes every child of that name.
+    public mutating func setChild(_ name: String, to child: XMLElementSpec?) {
+        guard let child else {
+            children.removeAll { $0.name == name }
+            return
+        }
+        if let index = children.firstIndex(where: { $0.name == name }) {
+            children[index] = child
+        } else {
+            children.append(child)
+        }
+    }
+}

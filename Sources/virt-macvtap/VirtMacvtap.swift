@@ -21,7 +21,7 @@ struct VirtMacvtap: ParsableCommand {
               virt-macvtap lint domains/ --format sarif > lint.sarif
             """,
         version: Versions.tool,
-        subcommands: [Attach.self, Detach.self, List.self, Mac.self, Generate.self, Edit.self, Lint.self]
+        subcommands: [Attach.self, Detach.self, List.self, SetLink.self, ChangeMode.self, MigrateCheck.self, Mac.self, Generate.self, Edit.self, Lint.self]
     )
 
     /// ArgumentParser exits with 64 on usage errors; our documented code is 2.
@@ -35,7 +35,7 @@ struct VirtMacvtap: ParsableCommand {
         Lint.prefetchSchemas(arguments)
         // libvirt (about 50 libraries) loads while the arguments are parsed and files read.
         let asksLibvirtHost = arguments.contains { connectOptionWidth($0) != nil }
-        if let command = arguments.first, ["attach", "detach", "list"].contains(command) || asksLibvirtHost {
+        if let command = arguments.first, ["attach", "detach", "list", "set-link", "change-mode", "migrate-check"].contains(command) || asksLibvirtHost {
             LiveSession.loadLibvirtInBackground()
         }
         do {

@@ -22,7 +22,7 @@ public enum RuleRegistry {
     ]
 
     public static let liveHostRules: [any LiveHostRule.Type] = [
-        MACInUseOnHostRule.self, SourceDeviceOnHostRule.self, MixedModesOnHostRule.self,
+        MACInUseOnHostRule.self, SourceDeviceOnHostRule.self, MixedModesOnHostRule.self, NetworkOnHostRule.self,
     ]
 
     public static let engineRules: [any Rule.Type] = [

@@ -38,7 +38,15 @@ public enum AttachPreflight {
             else { break }
             after = added
         }
-        return linter.newFindings(before: original.xml.source, after: after, name: original.fileName, hosts: [inventory])
+        return ruleNotes(before: original, after: after, inventory: inventory, linter: linter)
+    }
+
+    /// What the lint rules say of `after` (`before` changed) against `inventory` that they do
+    /// not say of `before`: errors are refusals, warnings advice, each with its rule's id.
+    public static func ruleNotes(
+        before: DomainDocument, after: [UInt8], inventory: HostInventory, linter: any AttachLinting
+    ) -> [PreflightNote] {
+        linter.newFindings(before: before.xml.source, after: after, name: before.fileName, hosts: [inventory])
             .filter { $0.severity >= .warning }
             .map { PreflightNote($0.severity == .error ? .refusal : .advice, $0.message, fix: $0.fix, ruleID: $0.ruleID) }
     }

@@ -103,23 +103,7 @@ extension LiveSession {
         }
         let copy: DomainCopies = copies.contains(.live) ? .live : .config
         let document = try document(of: domain, copy: copy)
-        let matching = document.interfaces.filter(request.selector.matches)
-        let direct = matching.filter { $0.direct != nil }
-        if direct.isEmpty {
-            if let other = matching.first {
-                throw .refused([
-                    PreflightNote(
-                        .refusal, "the interface with \(request.selector) on '\(domain.name)' is type='\(other.type?.value ?? "?")', not a direct (macvtap) interface",
-                        fix: "virt-macvtap detaches direct interfaces only; use virsh detach-interface for others")
-                ])
-            }
-            let present = document.directInterfaces.map(Self.candidateLabel)
-            throw .refused([
-                PreflightNote(
-                    .refusal, "no direct interface with \(request.selector) in the \(copy) XML of '\(domain.name)'",
-                    fix: present.isEmpty ? "it has no direct interfaces" : "it has \(present.joined(separator: "; "))")
-            ])
-        }
+        let direct = try matchingDirectNICs(request.selector, in: document, domain: domain.name, copy: copy)
         let ambiguous: Bool
         switch request.selector {
         case .source: ambiguous = direct.count > 1 && !request.all

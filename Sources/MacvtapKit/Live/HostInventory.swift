@@ -11,6 +11,41 @@ public struct HostInventory: Sendable {
     /// persistent XML; `DocumentSummary.isSameDomain` tells them apart from other domains).
     public var domains: [DocumentSummary]
     public var hostInterfaces: [HostInterface]
+    /// The host's libvirt networks; nil when they could not be listed (a driver without a
+    /// network backend), so that rules about networks stay silent rather than guess.
+    public var networks: [HostNetwork]?
+
+    /// A libvirt network as the host defines it.
+    public struct HostNetwork: Sendable, Hashable {
+        public var name: String
+        public var isActive: Bool
+        /// `<forward mode=…>`: nat, route, bridge, private, vepa, passthrough, …; nil when
+        /// the network has no `<forward>` (an isolated network).
+        public var forwardMode: String?
+        /// `<forward dev=…>` and every `<forward><interface dev=…>`: the pool a macvtap network
+        /// takes its devices from.
+        public var devices: [String]
+
+        public init(name: String, isActive: Bool, forwardMode: String?, devices: [String]) {
+            self.name = name
+            self.isActive = isActive
+            self.forwardMode = forwardMode
+            self.devices = devices
+        }
+
+        /// Reads a network's XML (`virsh net-dumpxml`); nil when it is not a `<network>`.
+        public init?(xml: String, isActive: Bool) {
+            guard let document = try? XMLDocument(bytes: Array(xml.utf8), fileName: "network"),
+                let root = document.root, root.name == "network",
+                let name = root.firstChild(named: "name")?.textContent
+            else { return nil }
+            let forward = root.firstChild(named: "forward")
+            let pool = forward?.children(named: "interface").compactMap { $0.attribute("dev") } ?? []
+            self.init(
+                name: name, isActive: isActive, forwardMode: forward.map { $0.attribute("mode") ?? "nat" },
+                devices: (forward?.attribute("dev").map { [$0] } ?? []) + pool.filter { $0 != forward?.attribute("dev") })
+        }
+    }
 
     public struct HostInterface: Sendable, Hashable {
         public var name: String
@@ -30,10 +65,11 @@ public struct HostInventory: Sendable {
         }
     }
 
-    public init(uri: String, domains: [DocumentSummary], hostInterfaces: [HostInterface]) {
+    public init(uri: String, domains: [DocumentSummary], hostInterfaces: [HostInterface], networks: [HostNetwork]? = nil) {
         self.uri = uri
         self.domains = domains
         self.hostInterfaces = hostInterfaces
+        self.networks = networks
     }
 
     /// Reads a host's inventory over a read-only connection.
@@ -59,11 +95,13 @@ public struct HostInventory: Sendable {
             perDomain.withLock { $0 = results }
         }
         let hostRecords = Result { () throws(LibvirtError) in try connection.hostInterfaces() }
+        let networks = try? connection.networks().compactMap { HostNetwork(xml: $0.xml, isActive: $0.isActive) }
         domainsRead.wait()
         var summaries: [DocumentSummary] = []
         for result in perDomain.withLock({ $0 }) { summaries += try result.get() }
         return HostInventory(
-            uri: uri, domains: summaries, hostInterfaces: mergedHostInterfaces(try hostRecords.get(), domains: summaries))
+            uri: uri, domains: summaries, hostInterfaces: mergedHostInterfaces(try hostRecords.get(), domains: summaries),
+            networks: networks)
     }
 
     /// A domain's inactive XML and, while it runs, its live XML, parsed (unparsable XML is left

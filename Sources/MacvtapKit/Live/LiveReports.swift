@@ -113,6 +113,59 @@ public enum LiveReports {
                 interfaces: report.entries.map { Entry(nic: $0.nic, removed: $0.result.isRemoved, result: $0.result.description) }))
     }
 
+    /// `set-link` / `change-mode`: one line per step, then the NIC as the XML shows it now.
+    public static func text(_ report: NICChangeReport) -> String {
+        var lines = report.steps.map { "\(report.domain) \(report.before.mac): \($0)" }
+        if let after = report.after {
+            lines.append("\(report.domain) \(after.mac) now (\(report.copies.contains(.live) ? "live" : "config") XML): \(describe(after))\(after.linkState.map { ", link \($0)" } ?? "")")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    public static func json(_ report: NICChangeReport) -> String {
+        struct Output: Encodable {
+            var domain: String
+            var uri: String
+            var copies: String
+            var succeeded: Bool
+            var before: DirectNICView
+            var after: DirectNICView?
+            var steps: [NICChangeStep]
+            var notes: [PreflightNote]
+        }
+        return encode(
+            Output(
+                domain: report.domain, uri: report.uri, copies: report.copies.description, succeeded: report.succeeded,
+                before: report.before, after: report.after, steps: report.steps, notes: report.notes))
+    }
+
+    /// `migrate-check`: the rewrites, then one line per refusal, or that it is ready.
+    public static func text(_ report: MigrationCheckReport) -> String {
+        var lines = report.rewrites.map { "\(report.domain) \($0.mac): source device \($0.from) -> \($0.to)" }
+        let refusals = report.refusals
+        lines.append(
+            refusals.isEmpty
+                ? "\(report.domain) can move from \(report.source) to \(report.destination): its macvtap NICs' devices, MACs and networks check out there"
+                : "\(report.domain) cannot move from \(report.source) to \(report.destination) as it is: \(refusals.count) \(refusals.count == 1 ? "problem" : "problems")")
+        return lines.joined(separator: "\n")
+    }
+
+    public static func json(_ report: MigrationCheckReport) -> String {
+        struct Output: Encodable {
+            var domain: String
+            var source: String
+            var destination: String
+            var ready: Bool
+            var rewrites: [MigrationCheckReport.Rewrite]
+            var notes: [PreflightNote]
+            var migratableXML: String
+        }
+        return encode(
+            Output(
+                domain: report.domain, source: report.source, destination: report.destination, ready: report.refusals.isEmpty,
+                rewrites: report.rewrites, notes: report.notes, migratableXML: report.migratableXML))
+    }
+
     public static func json(_ rows: [DirectNICRow]) -> String {
         encode(rows)
     }

@@ -134,6 +134,8 @@ public struct DirectNICView: Sendable, Hashable, Codable {
     public var alias: String?
     /// `DDDD:BB:SS.F`, when libvirt assigned a PCI address.
     public var pciAddress: String?
+    /// `down` when `<link state='down'/>`; nil when the XML says nothing (the link is up).
+    public var linkState: String?
 
     init(_ entry: DomainDocument.InterfaceEntry) {
         let direct = entry.direct
@@ -144,6 +146,7 @@ public struct DirectNICView: Sendable, Hashable, Codable {
         target = entry.targetDev?.value
         alias = entry.alias?.value
         pciAddress = direct?.address.flatMap(Self.pciAddress)
+        linkState = direct?.linkState?.value
     }
 
     private static func pciAddress(_ address: ElementRecord) -> String? {

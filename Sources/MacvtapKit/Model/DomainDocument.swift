@@ -24,6 +24,9 @@ public final class DomainDocument {
         public var mac: Located<String>?
         public var alias: Located<String>?
         public var targetDev: Located<String>?
+        /// `<source network=…>` of a `type='network'` interface (and of the live XML of a
+        /// direct NIC libvirt made from a network).
+        public var sourceNetwork: Located<String>?
         /// Set for `type='direct'`.
         public var direct: DirectInterface? {
             get { directStorage?.value }
@@ -35,7 +38,8 @@ public final class DomainDocument {
 
         public init(
             index: Int, position: SourcePosition, type: Located<String>?, mac: Located<String>?,
-            alias: Located<String>?, targetDev: Located<String>?, direct: DirectInterface?
+            alias: Located<String>?, targetDev: Located<String>?, direct: DirectInterface?,
+            sourceNetwork: Located<String>? = nil
         ) {
             self.index = index
             self.position = position
@@ -43,6 +47,7 @@ public final class DomainDocument {
             self.mac = mac
             self.alias = alias
             self.targetDev = targetDev
+            self.sourceNetwork = sourceNetwork
             self.direct = direct
         }
 
@@ -88,7 +93,8 @@ public final class DomainDocument {
                 mac: element.firstChild(named: "mac").flatMap { DirectInterface.attribute("address", of: $0) },
                 alias: element.firstChild(named: "alias").flatMap { DirectInterface.attribute("name", of: $0) },
                 targetDev: element.firstChild(named: "target").flatMap { DirectInterface.attribute("dev", of: $0) },
-                direct: type?.value == "direct" ? DirectInterface(element) : nil)
+                direct: type?.value == "direct" ? DirectInterface(element) : nil,
+                sourceNetwork: element.firstChild(named: "source").flatMap { DirectInterface.attribute("network", of: $0) })
         }
     }
 

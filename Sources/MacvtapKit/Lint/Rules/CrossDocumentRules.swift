@@ -160,9 +160,14 @@ struct SourceDeviceUses {
                     continue
                 }
                 let otherLabel = other.summary.file == use.summary.file ? "another interface of this domain" : other.summary.label
+                // When the holder is the conflict itself, the sentence names it once.
+                let message =
+                    direct.effectiveMode != .passthrough && other.summary.file == Self.firstConflict(with: use, at: index, among: passthroughs)?.summary.file
+                    ? "source device '\(device)'\(location) is held by \(holder), so this interface cannot use it too"
+                    : "source device '\(device)'\(location) is held by \(holder) and also used by \(otherLabel)"
                 violations.append(Violation(
                     at: direct.source?.dev?.position ?? use.entry.position,
-                    "source device '\(device)'\(location) is held by \(holder) and also used by \(otherLabel)",
+                    message,
                     fix: "give the passthrough interface a device of its own (an SR-IOV VF)", file: use.summary.file,
                     domain: use.summary.domainName))
             }

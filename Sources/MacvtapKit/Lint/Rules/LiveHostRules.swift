@@ -88,3 +88,33 @@ public struct MixedModesOnHostRule: LiveHostRule {
         }
     }
 }
+
+public struct NetworkOnHostRule: LiveHostRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "network-on-host", name: "Network missing on a host",
+        summary: "With -c URI: an <interface type='network'> whose <source network> the host does not define.",
+        rationale: "libvirt defines the domain and then fails at start or hot-plug: \"Network not found: no network with "
+            + "matching name '…'\". Networks are per host, so a domain file copied from another hypervisor (or a "
+            + "migration) meets this first.",
+        severity: .error, enforcement: .start, reference: "networkAllocatePort", needsLiveHost: true)
+
+    public func check(_ documents: [DocumentSummary], against hosts: [HostInventory]) -> [Violation] {
+        var violations: [Violation] = []
+        for host in hosts {
+            guard let networks = host.networks else { continue }
+            let names = Set(networks.map(\.name))
+            for use in documents.interfaceUses where use.entry.type?.value == "network" {
+                guard let network = use.entry.sourceNetwork, !names.contains(network.value) else { continue }
+                violations.append(
+                    Violation(
+                        at: network.position, "network '\(network.value)' does not exist on \(host.uri)",
+                        fix: names.isEmpty
+                            ? "define it there first (virsh net-define, net-start, net-autostart)"
+                            : "define it there, or use one of: \(names.sorted().prefix(8).joined(separator: ", "))",
+                        file: use.summary.file, domain: use.summary.domainName))
+            }
+        }
+        return violations
+    }
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import MacvtapKit
+
+struct MigrateCheck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate-check",
+        abstract: "Before virsh migrate: check a domain's macvtap NICs against the destination host.",
+        discussion: """
+            Reads the domain's migratable XML here, rewrites its source devices by --map, and \
+            asks the destination's libvirt for its inventory: every source device must exist \
+            there, not be wireless and not be held by a passthrough NIC of another domain; no \
+            MAC of the domain may be in use there; every network the domain uses must exist \
+            there; mixed modes on a device are reported. The lint rules decide, with their ids. \
+            Nothing changes on either host.
+
+            Exit codes: 0 ready to migrate; 1 refusals (each on its own line); 2 usage; 3 a host \
+            could not be asked.
+
+            Examples:
+              virt-macvtap migrate-check vm1 --to qemu+ssh://root@hv-b/system
+              virt-macvtap migrate-check vm1 --to qemu+ssh://root@hv-b/system --map eth0=ens1f0 --xml > vm1-hv-b.xml
+              virsh migrate --live --persistent vm1 qemu+ssh://root@hv-b/system --xml vm1-hv-b.xml
+            """
+    )
+
+    @Argument(help: "Domain name, UUID or id (on the source host, -c).")
+    var domain: String
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(name: .customLong("to"), help: "The destination host's libvirt URI.")
+    var destination: String
+
+    @Option(name: .long, help: ArgumentHelp("Rename a source device on the destination (repeatable).", valueName: "SRC=DST"), transform: parseDeviceMapping)
+    var map: [DeviceMapping] = []
+
+    @Flag(name: .long, help: "Print the migratable XML with the mapping applied (for virsh migrate --xml); checks still decide the exit code.")
+    var xml = false
+
+    @Option(name: .long, help: "Output format.")
+    var format: LiveOutputFormat = .text
+
+    func validate() throws {
+        let sources = map.map(\.source)
+        if Set(sources).count != sources.count {
+            throw ValidationError("--map names a source device twice; give each SRC once")
+        }
+        if xml, format == .json {
+            throw ValidationError("--xml prints the domain XML; it does not combine with --format json")
+        }
+    }
+
+    func run() throws {
+        // libvirt gives the migratable XML (VIR_DOMAIN_XML_MIGRATABLE) only on a read-write connection.
+        let session = try connection.open(readOnly: false)
+        let linter: Linter
+        do {
+            linter = try Linter(configuration: Linter.attachConfiguration)
+        } catch {
+            throw fail(error.description, code: ExitStatus.usage)
+        }
+        let report: MigrationCheckReport
+        do {
+            report = try session.checkMigration(
+                MigrationCheckRequest(
+                    domain: domain, destination: destination,
+                    deviceMap: Dictionary(map.map { ($0.source, $0.destination) }, uniquingKeysWith: { first, _ in first })),
+                linter: linter)
+        } catch {
+            throw failure(error)
+        }
+        printAdvice(report.notes)
+        if xml {
+            writeStandardOutput(Array(report.migratableXML.utf8))
+        } else if format == .json {
+            printLine(LiveReports.json(report))
+        } else {
+            printLine(LiveReports.text(report))
+        }
+        guard report.refusals.isEmpty else { throw failure(.refused(report.notes)) }
+    }
+}
+
+/// `--map SRC=DST`.
+struct DeviceMapping: Sendable {
+    var source: String
+    var destination: String
+}
+
+func parseDeviceMapping(_ text: String) throws -> DeviceMapping {
+    let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+        throw ValidationError("'\(text)' is not SRC=DST; write --map eth0=ens1f0")
+    }
+    return DeviceMapping(source: parts[0], destination: parts[1])
+}
