@@ -2,11 +2,11 @@
 import PackageDescription
 
 // Layers, bottom to top; each may import only the ones below it:
-//   CLibXML2, CLibvirt, CSQLite, CSystem
+//   CLibXML2, CLibvirt, CSQLite, CSystem, CNetlink
 //                              system C libraries (pkg-config, apt providers) and glibc shims
-//   MacvtapXML, MacvtapLibvirt, MacvtapSQLite, MacvtapSystem
+//   MacvtapXML, MacvtapLibvirt, MacvtapSQLite, MacvtapSystem, MacvtapNetlink
 //                              the only code that touches C pointers (libxml2, libvirt, SQLite,
-//                              POSIX files and threads)
+//                              POSIX files and threads, libnl's rtnetlink)
 //   MacvtapKit                 plain Swift: model, rules, editing, allocation
 //   virt-macvtap               thin argument-parser commands
 //   virt-macvtap-fuzz          the fuzzing harness (and its corpus replayer)
@@ -41,6 +41,8 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // rtnetlink's constants; libnl-route-3 itself is loaded on first use (MacvtapNetlink).
+        .systemLibrary(name: "CNetlink"),
         // glibc's GNU scheduling calls (sched_getcpu, CPU sets), which Swift's Glibc lacks.
         .systemLibrary(name: "CSystem"),
         .target(
@@ -59,13 +61,18 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "MacvtapNetlink",
+            dependencies: ["CNetlink"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "MacvtapSystem",
             dependencies: ["CSystem"],
             swiftSettings: strictSettings
         ),
         .target(
             name: "MacvtapKit",
-            dependencies: ["MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapSystem"],
+            dependencies: ["MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapSystem", "MacvtapNetlink"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -73,6 +80,7 @@ let package = Package(
             dependencies: [
                 "MacvtapKit",
                 "MacvtapSystem",
+                "MacvtapNetlink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

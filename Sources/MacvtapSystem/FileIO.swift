@@ -98,12 +98,14 @@ public enum FileIO {
     /// content, never a mix: write a temporary file beside it, flush it to disk, rename it over
     /// the original. On any failure the original is untouched and the temporary file removed.
     /// The original's permission bits (and, when we may, its owner) carry over. With `creating`,
-    /// a missing file is created the same way, readable by all (0644).
-    public static func replaceAtomically(atPath path: String, with bytes: [UInt8], creating: Bool = false) throws(FileError) {
+    /// a missing file is created the same way, with `newFileMode` (readable by all by default).
+    public static func replaceAtomically(
+        atPath path: String, with bytes: [UInt8], creating: Bool = false, newFileMode: UInt32 = 0o644
+    ) throws(FileError) {
         var original = stat()
         if stat(path, &original) != 0 {
             guard creating, errno == ENOENT else { throw FileError(path: path, operation: "stat it", errno: errno) }
-            original.st_mode = S_IFREG | 0o644
+            original.st_mode = S_IFREG | mode_t(newFileMode)
             original.st_uid = geteuid()
             original.st_gid = getegid()
         }
@@ -199,6 +201,26 @@ extension FileIO {
             lastError = FileError(path: parent, operation: "create a temporary directory in it", errno: errno)
         }
         throw lastError
+    }
+
+    /// Where the symbolic link at `path` points (readlink), or nil when it is not one.
+    public static func symbolicLinkDestination(atPath path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink(path, &buffer, buffer.count - 1)
+        guard count >= 0 else { return nil }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Removes the file at `path`; a file already gone is not an error.
+    public static func removeFile(atPath path: String) throws(FileError) {
+        guard unlink(path) == 0 || errno == ENOENT else {
+            throw FileError(path: path, operation: "remove it", errno: errno)
+        }
+    }
+
+    /// Removes the directory at `path` when it is empty; otherwise leaves it.
+    public static func removeDirectoryIfEmpty(atPath path: String) {
+        _ = rmdir(path)
     }
 
     /// A symbolic link at `path` that points to `destination`.

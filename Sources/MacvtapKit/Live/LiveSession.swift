@@ -14,6 +14,20 @@ public enum LibvirtURI {
         if let fromEnvironment = environment["LIBVIRT_DEFAULT_URI"], !fromEnvironment.isEmpty { return fromEnvironment }
         return fallback
     }
+
+    /// The host a URI names when it is not this one (`qemu+ssh://root@hv-a/system` → `hv-a`);
+    /// nil for local URIs (`qemu:///system`, `qemu+tcp://localhost/system`).
+    public static func remoteHost(_ uri: String) -> String? {
+        guard let schemeEnd = uri.range(of: "://") else { return nil }
+        let authority = uri[schemeEnd.upperBound...].prefix { $0 != "/" && $0 != "?" }
+        var host = Substring(authority.split(separator: "@", omittingEmptySubsequences: false).last ?? "")
+        if host.hasPrefix("[") {
+            host = host.dropFirst().prefix { $0 != "]" }
+        } else if let colon = host.firstIndex(of: ":") {
+            host = host[..<colon]
+        }
+        return host.isEmpty || ["localhost", "127.0.0.1", "::1"].contains(host) ? nil : String(host)
+    }
 }
 
 /// The copies of a domain definition a change touches, after `--current` is resolved.

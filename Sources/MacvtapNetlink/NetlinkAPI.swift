@@ -1,0 +1,155 @@
+internal import CNetlink
+#if canImport(Glibc)
+    internal import Glibc
+#endif
+
+/// libnl-route-3's functions, resolved from libnl-route-3.so.200 the first time a command
+/// needs rtnetlink. Linking it would load two libraries into every `lint` run; only
+/// `host-shim` pays, and every other command runs where libnl is not installed.
+struct NetlinkAPI: @unchecked Sendable {
+    // @unchecked: written once in `load`, read-only afterwards; the functions live in a
+    // library that stays loaded for the life of the process.
+    typealias Pointer = OpaquePointer
+
+    let socketAlloc: @convention(c) () -> Pointer?
+    let socketFree: @convention(c) (Pointer?) -> Void
+    let connect: @convention(c) (Pointer?, Int32) -> Int32
+    let errorString: @convention(c) (Int32) -> UnsafePointer<CChar>?
+    let linkGetKernel: @convention(c) (Pointer?, Int32, UnsafePointer<CChar>?, UnsafeMutablePointer<Pointer?>?) -> Int32
+    let linkPut: @convention(c) (Pointer?) -> Void
+    let linkAlloc: @convention(c) () -> Pointer?
+    let linkGetIndex: @convention(c) (Pointer?) -> Int32
+    let linkGetName: @convention(c) (Pointer?) -> UnsafeMutablePointer<CChar>?
+    let linkGetType: @convention(c) (Pointer?) -> UnsafeMutablePointer<CChar>?
+    let linkGetLink: @convention(c) (Pointer?) -> Int32
+    let linkGetAddress: @convention(c) (Pointer?) -> Pointer?
+    let linkGetFlags: @convention(c) (Pointer?) -> UInt32
+    let linkSetName: @convention(c) (Pointer?, UnsafePointer<CChar>?) -> Void
+    let linkSetLink: @convention(c) (Pointer?, Int32) -> Void
+    let linkSetFlags: @convention(c) (Pointer?, UInt32) -> Void
+    let linkAdd: @convention(c) (Pointer?, Pointer?, Int32) -> Int32
+    let linkDelete: @convention(c) (Pointer?, Pointer?) -> Int32
+    let linkChange: @convention(c) (Pointer?, Pointer?, Pointer?, Int32) -> Int32
+    let linkAllocCache: @convention(c) (Pointer?, Int32, UnsafeMutablePointer<Pointer?>?) -> Int32
+    let macvlanAlloc: @convention(c) () -> Pointer?
+    let macvlanSetMode: @convention(c) (Pointer?, UInt32) -> Int32
+    let macvlanGetMode: @convention(c) (Pointer?) -> UInt32
+    let macvtapGetMode: @convention(c) (Pointer?) -> UInt32
+    let addressAllocCache: @convention(c) (Pointer?, UnsafeMutablePointer<Pointer?>?) -> Int32
+    let addressAlloc: @convention(c) () -> Pointer?
+    let addressPut: @convention(c) (Pointer?) -> Void
+    let addressSetIndex: @convention(c) (Pointer?, Int32) -> Void
+    let addressSetLocal: @convention(c) (Pointer?, Pointer?) -> Int32
+    let addressAdd: @convention(c) (Pointer?, Pointer?, Int32) -> Int32
+    let addressGetIndex: @convention(c) (Pointer?) -> Int32
+    let addressGetLocal: @convention(c) (Pointer?) -> Pointer?
+    let cacheFirst: @convention(c) (Pointer?) -> Pointer?
+    let cacheNext: @convention(c) (Pointer?) -> Pointer?
+    let cacheFree: @convention(c) (Pointer?) -> Void
+    let addrParse: @convention(c) (UnsafePointer<CChar>?, Int32, UnsafeMutablePointer<Pointer?>?) -> Int32
+    let addrPut: @convention(c) (Pointer?) -> Void
+    let addrToString: @convention(c) (Pointer?, UnsafeMutablePointer<CChar>?, Int) -> UnsafeMutablePointer<CChar>?
+    let addrGetFamily: @convention(c) (Pointer?) -> Int32
+
+    static let shared: Result<NetlinkAPI, NetlinkError> = load()
+
+    static func get(operation: String) throws(NetlinkError) -> NetlinkAPI {
+        switch shared {
+        case .success(let api): return api
+        case .failure(var error):
+            error.operation = operation
+            throw error
+        }
+    }
+
+    private static func load() -> Result<NetlinkAPI, NetlinkError> {
+        // libnl-route-3 depends on libnl-3 (nl_socket_alloc, nl_addr_*): loading it brings both,
+        // and RTLD_GLOBAL is not needed because every symbol is looked up through the handle.
+        guard let route = dlopen("libnl-route-3.so.200", RTLD_LAZY | RTLD_LOCAL),
+            let core = dlopen("libnl-3.so.200", RTLD_LAZY | RTLD_LOCAL)
+        else {
+            let reason = dlerror().map { String(cString: $0) } ?? "libnl-route-3.so.200 not found"
+            return .failure(NetlinkError(code: -1, message: "\(reason); install libnl-route-3-200 (apt-get install libnl-route-3-200)", operation: "loading libnl"))
+        }
+        var missing: [String] = []
+        func symbol<Function>(_ name: String, as type: Function.Type) -> Function {
+            guard let address = dlsym(route, name) ?? dlsym(core, name) else {
+                missing.append(name)
+                return unsafeBitCast(dlsym(core, "nl_geterror")!, to: type)
+            }
+            return unsafeBitCast(address, to: type)
+        }
+        let api = NetlinkAPI(
+            socketAlloc: symbol("nl_socket_alloc", as: (@convention(c) () -> Pointer?).self),
+            socketFree: symbol("nl_socket_free", as: (@convention(c) (Pointer?) -> Void).self),
+            connect: symbol("nl_connect", as: (@convention(c) (Pointer?, Int32) -> Int32).self),
+            errorString: symbol("nl_geterror", as: (@convention(c) (Int32) -> UnsafePointer<CChar>?).self),
+            linkGetKernel: symbol("rtnl_link_get_kernel", as: (@convention(c) (Pointer?, Int32, UnsafePointer<CChar>?, UnsafeMutablePointer<Pointer?>?) -> Int32).self),
+            linkPut: symbol("rtnl_link_put", as: (@convention(c) (Pointer?) -> Void).self),
+            linkAlloc: symbol("rtnl_link_alloc", as: (@convention(c) () -> Pointer?).self),
+            linkGetIndex: symbol("rtnl_link_get_ifindex", as: (@convention(c) (Pointer?) -> Int32).self),
+            linkGetName: symbol("rtnl_link_get_name", as: (@convention(c) (Pointer?) -> UnsafeMutablePointer<CChar>?).self),
+            linkGetType: symbol("rtnl_link_get_type", as: (@convention(c) (Pointer?) -> UnsafeMutablePointer<CChar>?).self),
+            linkGetLink: symbol("rtnl_link_get_link", as: (@convention(c) (Pointer?) -> Int32).self),
+            linkGetAddress: symbol("rtnl_link_get_addr", as: (@convention(c) (Pointer?) -> Pointer?).self),
+            linkGetFlags: symbol("rtnl_link_get_flags", as: (@convention(c) (Pointer?) -> UInt32).self),
+            linkSetName: symbol("rtnl_link_set_name", as: (@convention(c) (Pointer?, UnsafePointer<CChar>?) -> Void).self),
+            linkSetLink: symbol("rtnl_link_set_link", as: (@convention(c) (Pointer?, Int32) -> Void).self),
+            linkSetFlags: symbol("rtnl_link_set_flags", as: (@convention(c) (Pointer?, UInt32) -> Void).self),
+            linkAdd: symbol("rtnl_link_add", as: (@convention(c) (Pointer?, Pointer?, Int32) -> Int32).self),
+            linkDelete: symbol("rtnl_link_delete", as: (@convention(c) (Pointer?, Pointer?) -> Int32).self),
+            linkChange: symbol("rtnl_link_change", as: (@convention(c) (Pointer?, Pointer?, Pointer?, Int32) -> Int32).self),
+            linkAllocCache: symbol("rtnl_link_alloc_cache", as: (@convention(c) (Pointer?, Int32, UnsafeMutablePointer<Pointer?>?) -> Int32).self),
+            macvlanAlloc: symbol("rtnl_link_macvlan_alloc", as: (@convention(c) () -> Pointer?).self),
+            macvlanSetMode: symbol("rtnl_link_macvlan_set_mode", as: (@convention(c) (Pointer?, UInt32) -> Int32).self),
+            macvlanGetMode: symbol("rtnl_link_macvlan_get_mode", as: (@convention(c) (Pointer?) -> UInt32).self),
+            macvtapGetMode: symbol("rtnl_link_macvtap_get_mode", as: (@convention(c) (Pointer?) -> UInt32).self),
+            addressAllocCache: symbol("rtnl_addr_alloc_cache", as: (@convention(c) (Pointer?, UnsafeMutablePointer<Pointer?>?) -> Int32).self),
+            addressAlloc: symbol("rtnl_addr_alloc", as: (@convention(c) () -> Pointer?).self),
+            addressPut: symbol("rtnl_addr_put", as: (@convention(c) (Pointer?) -> Void).self),
+            addressSetIndex: symbol("rtnl_addr_set_ifindex", as: (@convention(c) (Pointer?, Int32) -> Void).self),
+            addressSetLocal: symbol("rtnl_addr_set_local", as: (@convention(c) (Pointer?, Pointer?) -> Int32).self),
+            addressAdd: symbol("rtnl_addr_add", as: (@convention(c) (Pointer?, Pointer?, Int32) -> Int32).self),
+            addressGetIndex: symbol("rtnl_addr_get_ifindex", as: (@convention(c) (Pointer?) -> Int32).self),
+            addressGetLocal: symbol("rtnl_addr_get_local", as: (@convention(c) (Pointer?) -> Pointer?).self),
+            cacheFirst: symbol("nl_cache_get_first", as: (@convention(c) (Pointer?) -> Pointer?).self),
+            cacheNext: symbol("nl_cache_get_next", as: (@convention(c) (Pointer?) -> Pointer?).self),
+            cacheFree: symbol("nl_cache_free", as: (@convention(c) (Pointer?) -> Void).self),
+            addrParse: symbol("nl_addr_parse", as: (@convention(c) (UnsafePointer<CChar>?, Int32, UnsafeMutablePointer<Pointer?>?) -> Int32).self),
+            addrPut: symbol("nl_addr_put", as: (@convention(c) (Pointer?) -> Void).self),
+            addrToString: symbol("nl_addr2str", as: (@convention(c) (Pointer?, UnsafeMutablePointer<CChar>?, Int) -> UnsafeMutablePointer<CChar>?).self),
+            addrGetFamily: symbol("nl_addr_get_family", as: (@convention(c) (Pointer?) -> Int32).self))
+        guard missing.isEmpty else {
+            return .failure(NetlinkError(code: -1, message: "libnl lacks \(missing.joined(separator: ", ")); libnl 3.2.22 or newer is needed", operation: "loading libnl"))
+        }
+        return .success(api)
+    }
+
+    func message(_ code: Int32) -> String {
+        errorString(code < 0 ? -code : code).map { String(cString: $0) } ?? "netlink error \(code)"
+    }
+}
+
+/// A failure of libnl or of the kernel's answer: libnl's error code and message, and what
+/// we were doing.
+public struct NetlinkError: Error, Sendable, CustomStringConvertible {
+    /// libnl's error number (NLE_*), positive; -1 when libnl could not be loaded.
+    public var code: Int
+    public var message: String
+    public var operation: String
+
+    public init(code: Int, message: String, operation: String) {
+        self.code = code
+        self.message = message
+        self.operation = operation
+    }
+
+    public var description: String { "\(operation): \(message)" }
+
+    /// libnl's NLE_EXIST: the kernel already has an object with that name or address.
+    public var isExisting: Bool { code == 6 }
+    /// NLE_NODEV / NLE_OBJ_NOTFOUND: no such device.
+    public var isNoDevice: Bool { code == 31 || code == 12 }
+    /// NLE_PERM / NLE_NOACCESS: the caller lacks CAP_NET_ADMIN.
+    public var isPermission: Bool { code == 28 || code == 27 }
+}

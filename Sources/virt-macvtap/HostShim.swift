@@ -1,0 +1,130 @@
+import ArgumentParser
+import MacvtapKit
+import MacvtapNetlink
+import MacvtapSystem
+
+struct HostShim: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "host-shim",
+        abstract: "Let this host reach its own macvtap guests: a macvlan in bridge mode on their device, with an address.",
+        discussion: """
+            A macvtap's lower device never hands the guest's frames to the host itself, so the \
+            host cannot reach guests on its own NIC. A macvlan in bridge mode on the same device \
+            (the shim), with an address in the guests' subnet, can: it reaches every guest whose \
+            macvtap on that device is in bridge mode. VEPA guests answer only through a switch \
+            port with hairpin (reflective relay); private ones never do.
+
+            The shim is created through rtnetlink in the network namespace the command runs in, \
+            on this host only. --persist also writes the configuration that recreates it at \
+            boot (systemd-networkd, NetworkManager or ifupdown; auto detects which; netplan has \
+            no macvlan type, so networkd files are written). Files are written atomically and \
+            never over a file the tool did not write. --remove deletes exactly the shim (and \
+            files) it recorded making.
+
+            Exit codes: 0 done; 1 refused (device missing, wireless, itself a macvlan/macvtap, \
+            name taken, address already on the host, no record to remove); 2 usage; 3 netlink \
+            or file error (permission: run as root).
+
+            Examples:
+              virt-macvtap host-shim eth0 --address 192.0.2.2/24
+              virt-macvtap host-shim eth0 --address 192.0.2.2/24 --persist auto --dry-run
+              virt-macvtap host-shim enp3s0 --address 10.0.0.5/24 --name mvhost0 --persist networkd
+              virt-macvtap host-shim eth0 --remove
+            """
+    )
+
+    @Argument(help: "The device the guests' macvtaps sit on.")
+    var device: String
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(name: .long, help: ArgumentHelp("The host's address on the shim, with prefix length.", valueName: "CIDR"))
+    var address: String?
+
+    @Option(name: .long, help: "The shim's name (default: mv-DEV).")
+    var name: String?
+
+    @Option(name: .long, help: ArgumentHelp("Also write boot-time configuration.", valueName: "auto|networkd|networkmanager|ifupdown"), transform: parsePersist)
+    var persist: PersistChoice?
+
+    @Option(name: .long, help: ArgumentHelp("With --persist: write the boot-time files under DIR instead of / (a host image being prepared, a chroot).", valueName: "DIR"))
+    var root: String?
+
+    @Flag(name: .long, help: "Print what would change; change nothing.")
+    var dryRun = false
+
+    @Flag(name: .long, help: "Delete the shim this tool made on DEV (and its files).")
+    var remove = false
+
+    func validate() throws {
+        if remove {
+            if address != nil || persist != nil || root != nil {
+                throw ValidationError("--remove takes the device (and --name); the address and files come from the record")
+            }
+        } else if root != nil, persist == nil {
+            throw ValidationError("--root says where --persist writes its files; give --persist too")
+        } else if address == nil {
+            throw ValidationError("--address is required: the host's address in the guests' subnet, e.g. --address 192.0.2.2/24")
+        }
+    }
+
+    func run() throws {
+        if let uri = connection.connect, let host = LibvirtURI.remoteHost(uri) {
+            throw fail("host-shim changes the host it runs on, not \(host); run it there (ssh \(host) virt-macvtap host-shim …)", code: ExitStatus.refused)
+        }
+        var environment = HostShimEnvironment.standard()
+        if let root { environment.root = root.hasSuffix("/") && root.count > 1 ? String(root.dropLast()) : root }
+        do {
+            let netlink: RouteNetlink
+            do {
+                netlink = try RouteNetlink()
+            } catch {
+                throw HostShimError.netlink(error)
+            }
+            if remove {
+                let record = try HostShims.findRecord(device: device, name: name, netlink: netlink, environment: environment)
+                if dryRun {
+                    printLine("dry run: would delete link \(record.name) (macvlan on \(record.device), \(record.address))")
+                    for file in record.files { printLine("dry run: would remove \(file)") }
+                    return
+                }
+                for line in try HostShims.remove(record, netlink: netlink, environment: environment) { printLine(line) }
+                return
+            }
+            let plan = try HostShims.plan(
+                HostShimRequest(device: device, address: address ?? "", name: name, persist: persist.map(\.stack)),
+                netlink: netlink, environment: environment)
+            for note in plan.notes { StandardStream.error.write("virt-macvtap: note: \(note)\n") }
+            if dryRun {
+                printLine("dry run: would create \(plan.name): macvlan in bridge mode on \(plan.device), address \(plan.address), up")
+                for file in plan.files {
+                    printLine("dry run: would write \(file.path) (mode \(String(file.mode, radix: 8))):")
+                    printLine(file.content.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))
+                }
+                return
+            }
+            let link = try HostShims.create(plan, netlink: netlink, environment: environment)
+            printLine("created \(link.name): macvlan in bridge mode on \(plan.device), \(link.mac ?? "?"), address \(plan.address), \(link.isUp ? "up" : "DOWN")")
+            for file in plan.files { printLine("wrote \(file.path)") }
+            printLine("guests in bridge mode on \(plan.device) are now reachable from this host; vepa guests only through a switch port with hairpin (reflective relay), private guests never")
+        } catch let error as HostShimError {
+            switch error {
+            case .refused(let message): throw fail(message, code: ExitStatus.refused)
+            default: throw fail(error.description, code: ExitStatus.system)
+            }
+        }
+    }
+}
+
+/// `--persist auto|STACK`: nil stack = detect it.
+struct PersistChoice {
+    var stack: NetworkStack?
+}
+
+func parsePersist(_ text: String) throws -> PersistChoice {
+    if text == "auto" { return PersistChoice(stack: nil) }
+    guard let stack = NetworkStack(rawValue: text) else {
+        throw ValidationError("'\(text)' is not one of auto, networkd, networkmanager, ifupdown")
+    }
+    return PersistChoice(stack: stack)
+}
