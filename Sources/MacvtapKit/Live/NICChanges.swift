@@ -304,7 +304,8 @@ extension LiveSession {
         let session = connection.receivesEvents ? self : try LiveSession(uri: uri, readOnly: false, receivesEvents: true)
         let removal = try session.removeNIC(mac: mac, from: domain, scope: .live, copies: .live, timeout: timeout)
         guard removal.isRemoved else {
-            let outcome: NICChangeStep.Outcome = removal == .stillPresent(copy: "live") || removal.isTimeout ? .refused : .unconfirmed
+            // A guest that refused left the NIC as it was; a timeout leaves the unplug pending.
+            let outcome: NICChangeStep.Outcome = removal == .refusedByGuest ? .refused : .unconfirmed
             return [NICChangeStep(unplug, outcome, removal.description), NICChangeStep("attach it in \(newMode) mode", .skipped)]
         }
         var steps = [NICChangeStep(unplug, .confirmed, "gone from the live XML")]
@@ -364,12 +365,5 @@ extension XMLElementSpec {
         var source = firstChild(named: "source") ?? XMLElementSpec("source")
         source.setAttribute("mode", to: mode.rawValue)
         setChild("source", to: source)
-    }
-}
-
-extension RemovalResult {
-    var isTimeout: Bool {
-        if case .timedOut = self { return true }
-        return false
     }
 }
