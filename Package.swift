@@ -105,7 +105,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MacvtapKitTests",
-            dependencies: ["MacvtapKit", "MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapSystem"],
+            dependencies: ["MacvtapKit", "MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapSystem", "MacvtapNetlink"],
             swiftSettings: strictSettings
         ),
     ],
