@@ -10,12 +10,14 @@ struct VirtMacvtap: ParsableCommand {
         discussion: """
             Exit codes: 0 success; 1 the input or request was refused; 2 usage error; 3 I/O or \
             libvirt error; 4 libvirt took a live change the domain XML does not confirm (detach \
-            timed out).
+            or change-mode timed out).
 
             Examples:
               virt-macvtap attach vm1 --source eth0 --mode vepa
               virt-macvtap list --all
               virt-macvtap detach vm1 --source eth0
+              virt-macvtap change-mode vm1 --target macvtap0 --mode bridge
+              virt-macvtap host-shim eth0 --address 192.0.2.2/24
               virt-macvtap generate --source eth0 --mode bridge
               virt-macvtap edit vm1.xml --add-direct --source eth0 --mode vepa --dry-run
               virt-macvtap lint domains/ --format sarif > lint.sarif
