@@ -43,12 +43,7 @@ struct ChangeMode: ParsableCommand {
 
     func run() throws {
         let session = try connection.open(readOnly: false, receivesEvents: true)
-        let linter: Linter
-        do {
-            linter = try Linter(configuration: Linter.attachConfiguration)
-        } catch {
-            throw fail(error.description, code: ExitStatus.usage)
-        }
+        let linter = try attachLinter()
         let report: NICChangeReport
         do {
             report = try session.changeMode(

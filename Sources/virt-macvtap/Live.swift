@@ -50,6 +50,15 @@ func failure(_ error: LiveError) -> ExitCode {
     }
 }
 
+/// The linter the live commands' preflights use (`lint -c`'s rules; see `Linter.attachConfiguration`).
+func attachLinter() throws -> Linter {
+    do {
+        return try Linter(configuration: Linter.attachConfiguration)
+    } catch {
+        throw fail(error.description, code: ExitStatus.usage)
+    }
+}
+
 func printAdvice(_ notes: [PreflightNote]) {
     for note in notes where note.kind == .advice {
         StandardStream.error.write("virt-macvtap: warning: \(note)\n")
@@ -155,12 +164,7 @@ struct Attach: ParsableCommand {
             throw fail(error.description, code: ExitStatus.system)
         }
         let session = try connection.open(readOnly: dryRun)
-        let linter: Linter
-        do {
-            linter = try Linter(configuration: Linter.attachConfiguration)
-        } catch {
-            throw fail(error.description, code: ExitStatus.usage)
-        }
+        let linter = try attachLinter()
         let plan: AttachPlan
         do {
             plan = try session.planAttach(request, renderer: renderer, reserved: reserved, linter: linter)

@@ -53,12 +53,7 @@ struct MigrateCheck: ParsableCommand {
     func run() throws {
         // libvirt gives the migratable XML (VIR_DOMAIN_XML_MIGRATABLE) only on a read-write connection.
         let session = try connection.open(readOnly: false)
-        let linter: Linter
-        do {
-            linter = try Linter(configuration: Linter.attachConfiguration)
-        } catch {
-            throw fail(error.description, code: ExitStatus.usage)
-        }
+        let linter = try attachLinter()
         let report: MigrationCheckReport
         do {
             report = try session.checkMigration(

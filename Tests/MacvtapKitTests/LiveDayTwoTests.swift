@@ -97,6 +97,10 @@ extension LiveSandboxTests {
         #expect(!mapped.standardError.contains("source device 'eth1'"), "\(mapped.standardError)")
         #expect(mapped.standardOutput.contains("<source dev=\"eth0\" mode=\"bridge\"/>"), "\(mapped.standardOutput)")
         #expect(mapped.standardOutput.hasPrefix("<domain"))
+        // enp3s0f0v1 is held by running-vm's passthrough NIC on the destination.
+        let held = try Tool.run(["migrate-check", "vm1", "--to", destination, "--map", "eth1=enp3s0f0v1"])
+        #expect(held.status == 1)
+        #expect(held.standardError.contains("source device 'enp3s0f0v1' on \(destination) is held by a passthrough interface of domain 'running-vm'"), "\(held.standardError)")
         try Sandbox.reset()
 
         #expect(try Tool.run(["attach", "vm1", "--source", "eth1", "--mode", "bridge"]).status == 0)

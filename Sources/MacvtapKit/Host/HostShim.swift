@@ -81,6 +81,21 @@ public enum HostShimError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+extension HostShimError {
+    /// Runs `body`, keeping a `HostShimError` and wrapping libnl's: the checks mix both.
+    static func mapping(_ body: () throws -> Void) throws(HostShimError) {
+        do {
+            try body()
+        } catch let error as HostShimError {
+            throw error
+        } catch let error as NetlinkError {
+            throw .netlink(error)
+        } catch {
+            throw .refused("\(error)")
+        }
+    }
+}
+
 /// Where the shim's files and records go; tests point it at a scratch directory.
 public struct HostShimEnvironment: Sendable {
     /// The root the configuration files are written under (`/` on a real host).
@@ -129,14 +144,13 @@ public enum HostShims {
         guard request.address.contains("/") else {
             throw .refused("'\(request.address)' has no prefix length; write it like 192.0.2.2/24 (the guests' subnet)")
         }
-        let parent: NetworkLink
-        do {
+        try HostShimError.mapping {
             guard let found = try netlink.link(named: request.device) else {
                 let names = (try? netlink.links().map(\.name).filter { $0 != "lo" }.sorted()) ?? []
                 throw HostShimError.refused(
                     "device '\(request.device)' does not exist in this network namespace; use one of: \(names.prefix(8).joined(separator: ", "))")
             }
-            parent = found
+            let parent = found
             if let kind = parent.kind, ["macvlan", "macvtap"].contains(kind) {
                 throw HostShimError.refused(
                     "device '\(request.device)' is itself a \(kind); give the shim the device the guests' macvtaps sit on (its lower device)")
@@ -156,12 +170,6 @@ public enum HostShims {
                 throw HostShimError.refused(
                     "address \(host) is already on \(links[existing.linkIndex] ?? "link \(existing.linkIndex)") (\(existing.address)); give the shim an address of its own in the guests' subnet")
             }
-        } catch let error as HostShimError {
-            throw error
-        } catch let error as NetlinkError {
-            throw .netlink(error)
-        } catch {
-            throw .refused("\(error)")
         }
         var plan = HostShimPlan(name: name, device: request.device, address: canonical, stack: nil, files: [], notes: [])
         if let persist = request.persist {
@@ -337,7 +345,7 @@ public enum HostShims {
         _ record: HostShimRecord, netlink: RouteNetlink, environment: HostShimEnvironment
     ) throws(HostShimError) -> [String] {
         var done: [String] = []
-        do {
+        try HostShimError.mapping {
             if let link = try netlink.link(named: record.name) {
                 let parent = try netlink.link(named: record.device)
                 guard link.kind == "macvlan", link.parentIndex == parent?.index, record.mac == nil || link.mac == record.mac else {
@@ -349,12 +357,6 @@ public enum HostShims {
             } else {
                 done.append("link \(record.name) was already gone")
             }
-        } catch let error as HostShimError {
-            throw error
-        } catch let error as NetlinkError {
-            throw .netlink(error)
-        } catch {
-            throw .refused("\(error)")
         }
         for path in record.files {
             guard let bytes = try? FileIO.readFile(atPath: path) else { continue }
