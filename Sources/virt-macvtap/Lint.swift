@@ -26,6 +26,8 @@ struct Lint: ParsableCommand {
               virt-macvtap lint --format sarif domains/ > lint.sarif
               virsh dumpxml vm1 | virt-macvtap lint -
               virt-macvtap lint -c qemu:///system -c qemu+ssh://host2/system new-vm.xml
+              virt-macvtap lint --host hv-a='hosts/a/**' --host hv-b='hosts/b/**' hosts/
+              virt-macvtap lint --hosts hosts/          # each host's files against its own uri
               virt-macvtap lint --libvirt domains/      # plus libvirt's own define verdict
               virt-macvtap lint --disable vepa-needs-hairpin --fail-level warning domains/
               virt-macvtap lint --list-rules
@@ -37,6 +39,12 @@ struct Lint: ParsableCommand {
 
     @Option(name: [.customShort("c"), .long], help: "Also check against this libvirt host (repeatable).")
     var connect: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("The files of a fleet host (repeatable; on top of \"hosts\" in .virt-macvtap.json). Device rules compare files within one host; MACs across all.", valueName: "NAME=GLOB"), transform: parseHostPattern)
+    var host: [HostPattern] = []
+
+    @Flag(name: .long, help: "Check each host's files against that host's \"uri\" in .virt-macvtap.json, all hosts at once.")
+    var hosts = false
 
     @Option(name: .long, help: "libvirt's domain.rng to use instead of the installed one.")
     var schema: String?
@@ -82,16 +90,24 @@ struct Lint: ParsableCommand {
             throw fail("give files, directories or - to lint (or --list-rules)", code: ExitStatus.usage)
         }
         var configuration = LintConfiguration()
+        let currentDirectory = FileManager.default.currentDirectoryPath
+        var configurationDirectory = currentDirectory
         do {
-            let path = config ?? LintConfiguration.discover(from: FileManager.default.currentDirectoryPath)
+            let path = config ?? LintConfiguration.discover(from: currentDirectory)
             if let path {
                 guard let loaded = try LintConfiguration.load(path: path) else {
                     throw fail("configuration file \(path) does not exist", code: ExitStatus.usage)
                 }
                 configuration = loaded
+                let absolute = path.hasPrefix("/") ? path : currentDirectory + "/" + path
+                configurationDirectory = String(absolute[..<(absolute.lastIndex(of: "/") ?? absolute.endIndex)])
             }
         } catch let error as LintConfigurationError {
             throw fail(error.description, code: ExitStatus.usage)
+        }
+        var fleet = FleetHosts(configuration.hosts, relativeTo: configurationDirectory)
+        for pattern in host {
+            fleet = fleet.adding(pattern.name, pattern: pattern.glob, relativeTo: currentDirectory)
         }
         configuration = configuration.merged(with: LintConfiguration(disable: disable, enable: enable, failLevel: failLevel))
 
@@ -101,12 +117,30 @@ struct Lint: ParsableCommand {
         } catch {
             throw fail(error.description, code: error.isInputOutput ? ExitStatus.system : ExitStatus.usage)
         }
-        var hosts: [HostInventory] = []
+        var inventories: [HostInventory] = []
         if !connect.isEmpty {
             do {
-                hosts = try HostInventory.scan(uris: connect)
+                inventories = try HostInventory.scan(uris: connect)
             } catch {
                 throw fail(error.description, code: ExitStatus.system)
+            }
+        }
+        // --hosts: every host at once; one that cannot be reached is one error line (exit 3)
+        // and the others are still checked.
+        var hostInventories: [String: HostInventory] = [:]
+        var unreachableHosts = 0
+        if hosts {
+            let withURI = fleet.hosts.filter { $0.uri != nil }
+            guard !withURI.isEmpty else {
+                throw fail("--hosts needs hosts with a \"uri\" in .virt-macvtap.json (\"hosts\": {\"hv-a\": {\"files\": [...], \"uri\": \"qemu+ssh://root@hv-a/system\"}})", code: ExitStatus.usage)
+            }
+            for scanned in HostInventory.scan(named: withURI.map { ($0.name, $0.uri!) }) {
+                switch scanned.result {
+                case .success(let inventory): hostInventories[scanned.name] = inventory
+                case .failure(let error):
+                    unreachableHosts += 1
+                    StandardStream.error.write("virt-macvtap: error: host '\(scanned.name)' (\(LibvirtURI.redacted(error.description))) could not be checked; its files were linted without it\n")
+                }
             }
         }
         // After the hosts: once libvirt's embedded QEMU driver is loaded, the process can open no
@@ -132,7 +166,8 @@ struct Lint: ParsableCommand {
         }
         let report: LintReport
         do {
-            report = try linter.lint(sources, hosts: hosts)
+            report = try linter.lint(
+                sources, hosts: inventories, fleet: fleet, hostInventories: hostInventories, currentDirectory: currentDirectory)
         } catch {
             throw fail(error.description, code: ExitStatus.usage)
         }
@@ -147,6 +182,7 @@ struct Lint: ParsableCommand {
             ? TextReporter.render(report, colored: StandardStream.output.isTerminal)
             : format.reporter.render(report, rules: RuleRegistry.all)
         writeStandardOutput(Array(rendered.utf8))
+        if unreachableHosts > 0 { throw ExitCode(ExitStatus.system) }
         switch report.outcome {
         case .clean: break
         case .findings: throw ExitCode(ExitStatus.refused)
@@ -178,7 +214,7 @@ extension Lint {
 
     /// Options of `lint` that take a value (the next argument belongs to them).
     static let optionsWithValues: Set<String> = [
-        "-c", "--connect", "--schema", "--format", "--disable", "--enable", "--fail-level", "--config",
+        "-c", "--connect", "--schema", "--format", "--disable", "--enable", "--fail-level", "--config", "--host",
     ]
 
     /// The arguments with `lint`'s positional inputs removed (other commands: unchanged).
@@ -230,4 +266,18 @@ func parseSeverity(_ text: String) throws -> Severity {
         throw ValidationError("'\(text)' is not a severity; use error, warning or info")
     }
     return severity
+}
+
+/// `--host NAME=GLOB`.
+struct HostPattern: Sendable {
+    var name: String
+    var glob: String
+}
+
+func parseHostPattern(_ text: String) throws -> HostPattern {
+    let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+        throw ValidationError("'\(text)' is not NAME=GLOB; write --host hv-a='hosts/a/**'")
+    }
+    return HostPattern(name: parts[0], glob: parts[1])
 }

@@ -56,10 +56,13 @@ public struct Finding: Sendable, Hashable, Codable {
     public var domain: String?
     /// When libvirt itself notices it (what the message's bracketed phrase says).
     public var enforcement: Enforcement?
+    /// For a finding across files: the other uses involved (the finding itself sits where the
+    /// fix belongs). Nil when there are none.
+    public var related: [RelatedLocation]?
 
     public init(
         ruleID: String, severity: Severity, file: String, position: SourcePosition, message: String,
-        fix: String?, domain: String?, enforcement: Enforcement? = nil
+        fix: String?, domain: String?, enforcement: Enforcement? = nil, related: [RelatedLocation]? = nil
     ) {
         self.ruleID = ruleID
         self.severity = severity
@@ -70,9 +73,26 @@ public struct Finding: Sendable, Hashable, Codable {
         self.fix = fix
         self.domain = domain
         self.enforcement = enforcement
+        self.related = related
     }
 
     public var position: SourcePosition { SourcePosition(line: line, column: column) }
+}
+
+/// Another place a finding involves ("the other use of this MAC").
+public struct RelatedLocation: Sendable, Hashable, Codable {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    /// What is there ("MAC 52:54:00:… in domain 'vm1' on host hv-a").
+    public var message: String
+
+    public init(file: String, position: SourcePosition, message: String) {
+        self.file = file
+        self.line = position.line
+        self.column = position.column
+        self.message = message
+    }
 }
 
 /// What a rule reports: where and what. The engine adds the rule id, severity and file.
@@ -85,10 +105,12 @@ public struct Violation: Sendable, Hashable {
     public var domain: String?
     /// When one rule covers cases libvirt treats differently (define vs start).
     public var enforcement: Enforcement?
+    /// The other uses a cross-file violation involves.
+    public var related: [RelatedLocation]
 
     public init(
         at position: SourcePosition, _ message: String, fix: String? = nil, file: String? = nil, domain: String? = nil,
-        enforcement: Enforcement? = nil
+        enforcement: Enforcement? = nil, related: [RelatedLocation] = []
     ) {
         self.position = position
         self.message = message
@@ -96,5 +118,6 @@ public struct Violation: Sendable, Hashable {
         self.file = file
         self.domain = domain
         self.enforcement = enforcement
+        self.related = related
     }
 }

@@ -5,13 +5,16 @@ import FoundationEssentials
 ///
 /// ```json
 /// { "disable": ["vepa-needs-hairpin"], "enable": [], "failLevel": "warning",
-///   "severity": { "model-missing": "error" } }
+///   "severity": { "model-missing": "error" },
+///   "hosts": { "hv-a": { "files": ["hosts/a/**"], "uri": "qemu+ssh://root@hv-a/system" } } }
 /// ```
 public struct LintConfiguration: Sendable, Codable, Equatable {
     public var disable: [String] = []
     public var enable: [String] = []
     public var failLevel: Severity?
     public var severity: [String: Severity] = [:]
+    /// The fleet's hypervisors and the files of each (patterns relative to the configuration).
+    public var hosts: [String: FleetHostConfiguration] = [:]
 
     public static let fileName = ".virt-macvtap.json"
 
@@ -28,6 +31,7 @@ public struct LintConfiguration: Sendable, Codable, Equatable {
         enable = try container.decodeIfPresent([String].self, forKey: .enable) ?? []
         failLevel = try container.decodeIfPresent(Severity.self, forKey: .failLevel)
         severity = try container.decodeIfPresent([String: Severity].self, forKey: .severity) ?? [:]
+        hosts = try container.decodeIfPresent([String: FleetHostConfiguration].self, forKey: .hosts) ?? [:]
     }
 
     /// Reads a configuration file; nil when `path` does not exist.
@@ -66,6 +70,11 @@ public struct LintConfiguration: Sendable, Codable, Equatable {
         for id in disable + enable + Array(severity.keys) where !known.contains(id) {
             throw LintConfigurationError(path: source, problem: "names unknown rule '\(id)' (not a rule of this version; the rule list has them all)")
         }
+        for (name, host) in hosts {
+            if name.isEmpty || host.files.isEmpty || host.files.contains(where: \.isEmpty) {
+                throw LintConfigurationError(path: source, problem: "declares host '\(name)' without a name or file patterns; give \"files\": [\"hosts/NAME/**\"]")
+            }
+        }
     }
 
     /// The command line's choices on top of the file's.
@@ -75,6 +84,7 @@ public struct LintConfiguration: Sendable, Codable, Equatable {
         result.enable = enable + overrides.enable
         result.failLevel = overrides.failLevel ?? failLevel
         result.severity.merge(overrides.severity) { _, new in new }
+        result.hosts.merge(overrides.hosts) { _, new in new }
         return result
     }
 

@@ -96,24 +96,56 @@ public final class Linter: Sendable {
     }
 
     /// Lints `sources` in parallel (all cores), then across them, then against `hosts`.
-    /// Throws only when a schema file exists but does not compile.
-    public func lint(_ sources: [DocumentSource], hosts: [HostInventory] = []) throws(LintSetupError) -> LintReport {
+    /// With `fleet`, each file belongs to the host whose patterns claim it: host-scoped
+    /// cross-file rules compare files within one host, and `hostInventories` (by host name,
+    /// `lint --hosts`) are checked against that host's files only; `hosts` against every file.
+    /// Throws when a schema file exists but does not compile, or a file belongs to two hosts.
+    public func lint(
+        _ sources: [DocumentSource], hosts: [HostInventory] = [], fleet: FleetHosts = FleetHosts(),
+        hostInventories: [String: HostInventory] = [:], currentDirectory: String? = nil
+    ) throws(LintSetupError) -> LintReport {
         let fileResults = Concurrently.map(sources.count) { lintOne(sources[$0]) }
         for compilation in [domainSchema, interfaceSchema].compactMap({ $0 }) {
             if case .failure(let error) = compilation.result { throw .schema(.invalid(error)) }
         }
         var findings = fileResults.flatMap(\.findings)
-        let summaries = fileResults.compactMap(\.summary)
+        var summaries = fileResults.compactMap(\.summary)
+        if !fleet.isEmpty {
+            let directory = currentDirectory ?? FileManager.default.currentDirectoryPath
+            for index in summaries.indices {
+                do {
+                    summaries[index].host = try fleet.host(forFile: summaries[index].file, currentDirectory: directory)
+                } catch {
+                    throw .fleet(error)
+                }
+            }
+        }
         let suppressionsByFile = Dictionary(
             fileResults.compactMap { result in result.summary.map { ($0.file, result.suppressions) } },
             uniquingKeysWith: { first, _ in first })
+        // Groups in first-seen order, so that findings come out the same way every run.
+        var hostOrder: [String?] = []
+        var byHost: [String?: [DocumentSummary]] = [:]
+        for summary in summaries {
+            if byHost[summary.host] == nil { hostOrder.append(summary.host) }
+            byHost[summary.host, default: []].append(summary)
+        }
 
         var crossViolations: [(RuleDescription, Violation)] = []
         for rule in crossDocumentRules {
-            crossViolations += rule.check(summaries).map { (type(of: rule).description, $0) }
+            let groups = type(of: rule).scope == .fleet ? [summaries] : hostOrder.map { byHost[$0]! }
+            for group in groups {
+                crossViolations += rule.check(group).map { (type(of: rule).description, $0) }
+            }
         }
-        for rule in liveHostRules where !hosts.isEmpty {
-            crossViolations += rule.check(summaries, against: hosts).map { (type(of: rule).description, $0) }
+        for rule in liveHostRules {
+            if !hosts.isEmpty {
+                crossViolations += rule.check(summaries, against: hosts).map { (type(of: rule).description, $0) }
+            }
+            for (name, inventory) in hostInventories.sorted(by: { $0.key < $1.key }) {
+                guard let group = byHost[name] else { continue }
+                crossViolations += rule.check(group, against: [inventory]).map { (type(of: rule).description, $0) }
+            }
         }
         for (description, violation) in crossViolations {
             let finding = makeFinding(description, violation, file: violation.file ?? "", domain: violation.domain)
@@ -218,7 +250,7 @@ public final class Linter: Sendable {
         return Finding(
             ruleID: description.id, severity: configuration.severity(of: description), file: file,
             position: violation.position, message: violation.message + suffix, fix: violation.fix, domain: domain,
-            enforcement: enforcement)
+            enforcement: enforcement, related: violation.related.isEmpty ? nil : violation.related)
     }
 }
 
@@ -310,11 +342,15 @@ final class SchemaCompilation: @unchecked Sendable {
 
 public enum LintSetupError: Error, Sendable, CustomStringConvertible {
     case schema(SchemaLoadError)
+    /// The fleet's host patterns cannot place a file (two hosts claim it).
+    case fleet(FleetHostsError)
 
     public var description: String {
         switch self {
         case .schema(let error):
             "\(error.description) (or disable the libvirt-schema rule)"
+        case .fleet(let error):
+            error.description
         }
     }
 }

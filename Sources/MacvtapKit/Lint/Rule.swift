@@ -64,9 +64,23 @@ extension DirectInterfaceRule {
     }
 }
 
+/// Which documents a cross-document rule compares.
+public enum CrossDocumentScope: Sendable {
+    /// The files of one host at a time (devices, target names: one machine's resources).
+    case host
+    /// Every file of the fleet (MACs: one L2 segment spans hosts).
+    case fleet
+}
+
 /// Checks all linted documents together (duplicates across files, shared devices).
 public protocol CrossDocumentRule: Rule {
+    /// `.host` unless the rule says otherwise.
+    static var scope: CrossDocumentScope { get }
     func check(_ documents: [DocumentSummary]) -> [Violation]
+}
+
+extension CrossDocumentRule {
+    public static var scope: CrossDocumentScope { .host }
 }
 
 /// Checks the documents against what libvirt hosts report (`lint -c URI`).
@@ -122,6 +136,11 @@ public struct DocumentSummary: Sendable {
     public var domainName: String?
     public var uuid: String?
     public var interfaces: [DomainDocument.InterfaceEntry]
+    /// The fleet host the file belongs to (`hosts` in `.virt-macvtap.json`, `--host`); nil
+    /// for the unnamed host.
+    public var host: String?
+    /// A domain as a libvirt host reported it (`HostInventory`), not a linted file.
+    public var isHostCopy = false
     /// Lower-cased once: identity checks run for every pair of uses on a shared device.
     private(set) var comparableUUID: String?
 

@@ -110,7 +110,10 @@ public struct HostInventory: Sendable {
         let versions = [("inactive", record.inactiveXML)] + (record.liveXML.map { [("live", $0)] } ?? [])
         return versions.compactMap { label, xml in
             let name = "\(uri) domain '\(record.name)' (\(label) XML)"
-            return (try? DomainDocument(bytes: Array(xml.utf8), fileName: name)).map(DocumentSummary.init)
+            guard let document = try? DomainDocument(bytes: Array(xml.utf8), fileName: name) else { return nil }
+            var summary = DocumentSummary(document)
+            summary.isHostCopy = true
+            return summary
         }
     }
 
@@ -141,6 +144,15 @@ public struct HostInventory: Sendable {
     /// Every MAC an interface of any domain (live or inactive XML) or a host NIC uses here.
     public var usedMACs: Set<MACAddress> {
         Set(domains.flatMap { $0.interfaces.compactMap(\.macAddress) } + hostInterfaces.compactMap(\.mac))
+    }
+
+    /// Scans named hosts at once; each result on its own, so that one host down does not
+    /// hide the others.
+    public static func scan(named hosts: [(name: String, uri: String)]) -> [(name: String, result: Result<HostInventory, LibvirtError>)] {
+        let results = Concurrently.map(hosts.count) { index in
+            Result { () throws(LibvirtError) in try scan(uri: hosts[index].uri) }
+        }
+        return zip(hosts, results).map { ($0.name, $1) }
     }
 
     /// Scans several hosts at once (a fleet); the first failure is reported.

@@ -15,6 +15,12 @@ public enum LibvirtURI {
         return fallback
     }
 
+    /// `text` with the password of every `scheme://user:password@host` in it replaced by `***`:
+    /// secrets in URIs are never printed.
+    public static func redacted(_ text: String) -> String {
+        text.replacing(/(:\/\/[^\/\s:@]*:)[^@\s\/]*@/) { match in "\(match.output.1)***@" }
+    }
+
     /// The host a URI names when it is not this one (`qemu+ssh://root@hv-a/system` → `hv-a`);
     /// nil for local URIs (`qemu:///system`, `qemu+tcp://localhost/system`).
     public static func remoteHost(_ uri: String) -> String? {

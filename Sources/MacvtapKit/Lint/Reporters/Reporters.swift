@@ -72,6 +72,9 @@ public enum TextReporter: LintReporter {
                 }
             output += "\(finding.file):\(finding.line):\(finding.column): \(severity): \(finding.message) [\(finding.ruleID)]\n"
             if let fix = finding.fix { output += "    fix: \(fix)\n" }
+            for related in finding.related ?? [] {
+                output += "    also at \(related.file):\(related.line):\(related.column): \(related.message)\n"
+            }
         }
         output += report.summaryLine + "\n"
         return output

@@ -56,10 +56,16 @@ public enum SARIFReporter: LintReporter {
         var level: String
         var message: Text
         var locations: [Location]
+        /// The other uses a cross-file finding involves (SARIF §3.27.22), each with its own id.
+        var relatedLocations: [Location]?
         var partialFingerprints: [String: String]
     }
 
-    struct Location: Encodable { var physicalLocation: PhysicalLocation }
+    struct Location: Encodable {
+        var id: Int?
+        var physicalLocation: PhysicalLocation
+        var message: Text?
+    }
     struct PhysicalLocation: Encodable {
         var artifactLocation: ArtifactLocation
         var region: Region
@@ -96,6 +102,14 @@ public enum SARIFReporter: LintReporter {
                         artifactLocation: ArtifactLocation(uri: uri(finding.file)),
                         region: Region(startLine: max(finding.line, 1), startColumn: max(finding.column, 1))))
                 ],
+                relatedLocations: finding.related?.enumerated().map { index, related in
+                    Location(
+                        id: index,
+                        physicalLocation: PhysicalLocation(
+                            artifactLocation: ArtifactLocation(uri: uri(related.file)),
+                            region: Region(startLine: max(related.line, 1), startColumn: max(related.column, 1))),
+                        message: Text(text: related.message))
+                },
                 partialFingerprints: [fingerprintKey: fingerprint(finding)])
         }
         return JSONReporter.encode(Log(runs: [Run(tool: Tool(driver: Driver(rules: driverRules)), results: results)]))

@@ -52,13 +52,17 @@ public struct MACDuplicateAcrossFilesRule: CrossDocumentRule {
             Example.nic(Example.goodBody(mac: "52:54:00:00:00:02", dev: "eth1"), name: "vm2"),
         ]])
 
+    /// One L2 segment spans the hosts of a fleet: MACs are compared across all of them.
+    public static var scope: CrossDocumentScope { .fleet }
+
     public func check(_ documents: [DocumentSummary]) -> [Violation] {
         documents.repeatedUses { $0.entry.macAddress }.map { use, first in
-            Violation(
+            let hosts = first.summary.host != use.summary.host ? " on host \(use.summary.host ?? "unnamed")" : ""
+            return Violation(
                 at: use.entry.mac?.position ?? use.entry.position,
-                "MAC \(use.entry.macAddress!) is also used by \(first.summary.label) (\(first.summary.file):\(first.entry.position.line))",
+                "MAC \(use.entry.macAddress!)\(hosts) is also used by \(first.summary.label)\(first.hostNote(comparedWith: use)) (\(first.summary.file):\(first.entry.position.line))",
                 fix: "give one of them a new MAC (virt-macvtap generate prints a fresh one)",
-                file: use.summary.file, domain: use.summary.domainName)
+                file: use.summary.file, domain: use.summary.domainName, related: first.relatedLocations(with: use, atMAC: true))
         }
     }
 }
@@ -88,7 +92,7 @@ public struct PassthroughSharedRule: CrossDocumentRule {
         ]])
 
     public func check(_ documents: [DocumentSummary]) -> [Violation] {
-        SourceDeviceUses(documents.interfaceUses).passthroughConflicts(reportOnly: nil, host: nil)
+        SourceDeviceUses(documents.interfaceUses).passthroughConflicts(reportOnly: nil, host: nil, laterOnly: true)
     }
 }
 
@@ -110,7 +114,7 @@ public struct MixedModesRule: CrossDocumentRule {
         ]])
 
     public func check(_ documents: [DocumentSummary]) -> [Violation] {
-        SourceDeviceUses(documents.interfaceUses).mixedModes()
+        SourceDeviceUses(documents.interfaceUses).mixedModes(minorityOnly: true)
     }
 }
 
@@ -139,7 +143,9 @@ struct SourceDeviceUses {
         candidates.lazy.first { $0.offset != index && conflicts($0.use, with: use) }?.use
     }
 
-    func passthroughConflicts(reportOnly files: Set<String>?, host: String?) -> [Violation] {
+    /// With `laterOnly` (files among themselves), only the later of two conflicting uses is
+    /// reported, the earlier one as its related location: that is where the fix belongs.
+    func passthroughConflicts(reportOnly files: Set<String>?, host: String?, laterOnly: Bool = false) -> [Violation] {
         var violations: [Violation] = []
         let location = host.map { " on \($0)" } ?? ""
         for (device, uses) in byDevice {
@@ -148,35 +154,40 @@ struct SourceDeviceUses {
             // Only a device that some passthrough interface holds can conflict.
             guard !passthroughs.isEmpty else { continue }
             for (index, use) in uses.enumerated() where files?.contains(use.summary.file) ?? true {
+                let candidates = laterOnly ? Array(all.prefix(index)) : all
+                let holders = laterOnly ? passthroughs.filter { $0.offset < index } : passthroughs
                 guard let direct = use.entry.direct,
-                    let other = Self.firstConflict(with: use, at: index, among: all)
+                    let other = Self.firstConflict(with: use, at: index, among: candidates)
                 else { continue }
                 let holder: String
                 if direct.effectiveMode == .passthrough {
                     holder = "this passthrough interface"
-                } else if let passthrough = Self.firstConflict(with: use, at: index, among: passthroughs) {
-                    holder = "a passthrough interface of \(passthrough.summary.label)"
+                } else if let passthrough = Self.firstConflict(with: use, at: index, among: holders) {
+                    holder = passthrough.summary.file == use.summary.file ? "a passthrough interface of this domain" : "a passthrough interface of \(passthrough.summary.label)"
                 } else {
                     continue
                 }
                 let otherLabel = other.summary.file == use.summary.file ? "another interface of this domain" : other.summary.label
                 // When the holder is the conflict itself, the sentence names it once.
                 let message =
-                    direct.effectiveMode != .passthrough && other.summary.file == Self.firstConflict(with: use, at: index, among: passthroughs)?.summary.file
+                    direct.effectiveMode != .passthrough && other.summary.file == Self.firstConflict(with: use, at: index, among: holders)?.summary.file
                     ? "source device '\(device)'\(location) is held by \(holder), so this interface cannot use it too"
                     : "source device '\(device)'\(location) is held by \(holder) and also used by \(otherLabel)"
                 violations.append(Violation(
                     at: direct.source?.dev?.position ?? use.entry.position,
                     message,
                     fix: "give the passthrough interface a device of its own (an SR-IOV VF)", file: use.summary.file,
-                    domain: use.summary.domainName))
+                    domain: use.summary.domainName, related: other.relatedLocations(with: use)))
             }
         }
         return violations
     }
 
     /// `elsewhere` says where the other mode is ("on qemu:///system"; "elsewhere" among files).
-    func mixedModes(elsewhere: String = "elsewhere") -> [Violation] {
+    /// With `minorityOnly` (files among themselves), only the uses in a mode other than the
+    /// device's most common one (the first one's, on a tie) are reported, with up to three uses
+    /// of that mode as related locations: the use that differs is where the fix belongs.
+    func mixedModes(elsewhere: String = "elsewhere", minorityOnly: Bool = false) -> [Violation] {
         var violations: [Violation] = []
         for (device, uses) in byDevice {
             var byMode: [MacvtapMode: [(offset: Int, use: InterfaceUse)]] = [:]
@@ -185,21 +196,47 @@ struct SourceDeviceUses {
                 byMode[mode, default: []].append((offset, use))
             }
             guard byMode.count > 1 else { continue }
+            let majority = byMode.max { lhs, rhs in
+                lhs.value.count != rhs.value.count ? lhs.value.count < rhs.value.count : lhs.value[0].offset > rhs.value[0].offset
+            }!.key
             for use in uses {
-                guard let mode = use.entry.direct?.effectiveMode, mode != .passthrough,
-                    let otherMode = MacvtapMode.allCases.first(where: { candidate in
+                guard let mode = use.entry.direct?.effectiveMode, mode != .passthrough, !minorityOnly || mode != majority,
+                    let otherMode = ([majority] + MacvtapMode.allCases).first(where: { candidate in
                         candidate != mode && Self.firstConflict(with: use, at: nil, among: byMode[candidate] ?? []) != nil
                     })
                 else { continue }
+                let others = (byMode[otherMode] ?? []).lazy.filter { Self.conflicts($0.use, with: use) }.prefix(3)
                 violations.append(Violation(
                     at: use.entry.direct?.source?.dev?.position ?? use.entry.position,
                     "source device '\(device)' is used in mode \(mode) here and in mode \(otherMode) \(elsewhere); macvtaps in "
                         + "different modes do not reach each other as bridge-mode ones do",
                     fix: "use one mode per source device (bridge for guest-to-guest traffic)", file: use.summary.file,
-                    domain: use.summary.domainName))
+                    domain: use.summary.domainName, related: others.flatMap { $0.use.relatedLocations(with: use) }))
             }
         }
         return violations
+    }
+}
+
+extension InterfaceUse {
+    /// This use as a related location of a finding on `finding` (none when it has no file:
+    /// a host's domain), naming its host when the two are on different hosts.
+    func relatedLocations(with finding: InterfaceUse, atMAC: Bool = false) -> [RelatedLocation] {
+        guard !summary.isHostCopy else { return [] }
+        if atMAC, let mac = entry.mac {
+            return [RelatedLocation(file: summary.file, position: mac.position, message: "\(summary.label) uses MAC \(mac.value)\(hostNote(comparedWith: finding))")]
+        }
+        let mode = entry.direct?.effectiveMode.map { " in mode \($0)" } ?? ""
+        let device = entry.direct?.source?.dev.map { " on '\($0.value)'" } ?? ""
+        return [RelatedLocation(
+            file: summary.file, position: entry.direct?.source?.dev?.position ?? entry.mac?.position ?? entry.position,
+            message: "\(summary.label)\(device)\(mode)\(hostNote(comparedWith: finding))")]
+    }
+
+    /// ` (host hv-a)` when this use is on another fleet host than `other`.
+    func hostNote(comparedWith other: InterfaceUse) -> String {
+        guard summary.host != other.summary.host else { return "" }
+        return " (host \(summary.host ?? "unnamed"))"
     }
 }
 
@@ -226,7 +263,7 @@ public struct TargetDuplicateAcrossDomainsRule: CrossDocumentRule {
                 at: use.entry.targetDev!.position,
                 "target dev '\(use.entry.targetDev!.value)' is also requested by \(first.summary.label); only one can run on a host",
                 fix: "use distinct target names, or remove <target> to let libvirt pick", file: use.summary.file,
-                domain: use.summary.domainName)
+                domain: use.summary.domainName, related: first.relatedLocations(with: use))
         }
     }
 }
