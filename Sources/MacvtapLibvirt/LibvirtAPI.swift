@@ -51,6 +51,11 @@ struct LibvirtAPI: @unchecked Sendable {
     let networkIsActive: @convention(c) (OpaquePointer?) -> Int32
     let networkGetXMLDesc: @convention(c) (OpaquePointer?, UInt32) -> UnsafeMutablePointer<CChar>?
     let networkFree: @convention(c) (OpaquePointer?) -> Int32
+    /// libvirt ≥ 7.7 (`VIR_NETWORK_DEFINE_VALIDATE`); nil before, where only the oracle misses it.
+    let networkDefineXMLFlags: (@convention(c) (ConnectPtr?, UnsafePointer<CChar>?, UInt32) -> OpaquePointer?)?
+    let networkCreate: @convention(c) (OpaquePointer?) -> Int32
+    let networkDestroy: @convention(c) (OpaquePointer?) -> Int32
+    let networkUndefine: @convention(c) (OpaquePointer?) -> Int32
     let eventRegisterDefaultImpl: @convention(c) () -> Int32
     let eventRunDefaultImpl: @convention(c) () -> Int32
     let connectDomainEventRegisterAny: @convention(c) (ConnectPtr?, DomainPtr?, Int32, virConnectDomainEventGenericCallback?, UnsafeMutableRawPointer?, virFreeCallback?) -> Int32
@@ -139,6 +144,12 @@ struct LibvirtAPI: @unchecked Sendable {
             networkIsActive: symbol("virNetworkIsActive", as: (@convention(c) (OpaquePointer?) -> Int32).self),
             networkGetXMLDesc: symbol("virNetworkGetXMLDesc", as: (@convention(c) (OpaquePointer?, UInt32) -> UnsafeMutablePointer<CChar>?).self),
             networkFree: symbol("virNetworkFree", as: (@convention(c) (OpaquePointer?) -> Int32).self),
+            networkDefineXMLFlags: dlsym(handle, "virNetworkDefineXMLFlags").map {
+                unsafeBitCast($0, to: (@convention(c) (ConnectPtr?, UnsafePointer<CChar>?, UInt32) -> OpaquePointer?).self)
+            },
+            networkCreate: symbol("virNetworkCreate", as: (@convention(c) (OpaquePointer?) -> Int32).self),
+            networkDestroy: symbol("virNetworkDestroy", as: (@convention(c) (OpaquePointer?) -> Int32).self),
+            networkUndefine: symbol("virNetworkUndefine", as: (@convention(c) (OpaquePointer?) -> Int32).self),
             eventRegisterDefaultImpl: symbol("virEventRegisterDefaultImpl", as: (@convention(c) () -> Int32).self),
             eventRunDefaultImpl: symbol("virEventRunDefaultImpl", as: (@convention(c) () -> Int32).self),
             connectDomainEventRegisterAny: symbol("virConnectDomainEventRegisterAny", as: (@convention(c) (ConnectPtr?, DomainPtr?, Int32, virConnectDomainEventGenericCallback?, UnsafeMutableRawPointer?, virFreeCallback?) -> Int32).self),

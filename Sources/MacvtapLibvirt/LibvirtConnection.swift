@@ -160,6 +160,29 @@ public final class LibvirtConnection {
         return records
     }
 
+    /// Defines a network (virNetworkDefineXMLFlags); `validate` adds libvirt's RelaxNG check
+    /// (`VIR_NETWORK_DEFINE_VALIDATE`, libvirt ≥ 7.7).
+    public func defineNetwork(xml: String, validate: Bool = false) throws(LibvirtError) -> LibvirtNetwork {
+        let connection = try open("defining a network")
+        guard let define = api.networkDefineXMLFlags else {
+            throw LibvirtError(code: -1, domain: 0, message: "this libvirt has no virNetworkDefineXMLFlags (libvirt 7.7 or newer is needed)", operation: "defining a network on \(uri)")
+        }
+        guard let defined = define(connection, xml, validate ? 1 : 0) else {
+            throw LibvirtError.last(operation: "defining a network on \(uri)")
+        }
+        return LibvirtNetwork(pointer: defined, api: api)
+    }
+
+    /// Every network as a handle (to remove the oracle's leftovers).
+    public func allNetworks() throws(LibvirtError) -> [LibvirtNetwork] {
+        let connection = try open("listing networks")
+        var networks: UnsafeMutablePointer<OpaquePointer?>?
+        let count = api.connectListAllNetworks(connection, &networks, 0)
+        guard count >= 0, let networks else { throw LibvirtError.last(operation: "listing the networks of \(uri)") }
+        defer { free(networks) }
+        return (0..<Int(count)).compactMap { networks[$0].map { LibvirtNetwork(pointer: $0, api: api) } }
+    }
+
     /// Every virtual network the host defines (active or not), with its XML.
     public func networks() throws(LibvirtError) -> [NetworkRecord] {
         let connection = try open("listing networks")

@@ -85,8 +85,8 @@ struct HostileInput: CustomTestStringConvertible, Sendable {
             expectedStatus: 0, expectedText: "0 errors"),
         HostileInput(
             name: "a non-domain root element",
-            content: text("<network><name>default</name></network>\n"),
-            expectedStatus: 0, expectedText: "skipped: root element <network> is not <domain> or <interface>",
+            content: text("<pool type='dir'><name>default</name></pool>\n"),
+            expectedStatus: 0, expectedText: "skipped: root element <pool> is not <domain>, <interface> or <network>",
             ruleID: "not-a-domain"),
         HostileInput(
             name: "an empty file", content: text(""),

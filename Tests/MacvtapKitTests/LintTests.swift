@@ -99,7 +99,7 @@ struct LintTests {
     }
 
     @Test func malformedAndForeignDocuments() throws {
-        let report = try Self.lint(["broken.xml": "<domain>\n  <name>x</nam>\n</domain>", "net.xml": "<network><name>n</name></network>"])
+        let report = try Self.lint(["broken.xml": "<domain>\n  <name>x</nam>\n</domain>", "pool.xml": "<pool type='dir'><name>n</name></pool>"])
         let malformed = try #require(report.findings.first { $0.ruleID == "xml-malformed" })
         #expect(malformed.file == "broken.xml" && malformed.line == 2)
         #expect(report.findings.contains { $0.ruleID == "not-a-domain" && $0.severity == .info })

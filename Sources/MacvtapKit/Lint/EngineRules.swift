@@ -40,10 +40,22 @@ public struct InterfaceSchemaRule: Rule {
 public struct UnsupportedDocumentRule: Rule {
     public init() {}
     public static let description = RuleDescription(
-        id: "not-a-domain", name: "Neither a domain nor an interface",
-        summary: "The file's root is not <domain> or <interface> (a network, pool, or other libvirt XML).",
-        rationale: "Only domain XML and interface device XML are linted; the file is skipped.",
+        id: "not-a-domain", name: "Neither a domain, an interface nor a network",
+        summary: "The file's root is not <domain>, <interface> or <network> (a storage pool, or other libvirt XML).",
+        rationale: "Only domain XML, interface device XML and network XML are linted; the file is skipped.",
         severity: .info, enforcement: .advice, reference: "—",
-        triggering: ["<network><name>default</name></network>"],
+        triggering: ["<pool type='dir'><name>default</name><target><path>/var/lib/libvirt/images</path></target></pool>"],
         nonTriggering: [Example.nic(Example.goodBody())])
+}
+
+public struct LibvirtNetworkSchemaRule: Rule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "libvirt-network-schema", name: "Invalid against libvirt's network.rng",
+        summary: "A <network> document validated against the libvirt installation's own network.rng.",
+        rationale: "libvirt checks a network's schema only with virsh net-define --validate; a plain define skips it, "
+            + "and parts of the file libvirt does not expect are then ignored.",
+        severity: .error, enforcement: .validate, reference: "L20",
+        triggering: [NetworkExample.network(NetworkExample.pool("bridge"), "<bogus/>")],
+        nonTriggering: [NetworkExample.network(NetworkExample.pool("bridge"))])
 }

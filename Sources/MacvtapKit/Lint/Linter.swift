@@ -42,6 +42,7 @@ public final class Linter: Sendable {
     private let domainSchema: SchemaCompilation?
     private let interfaceSchema: SchemaCompilation?
     private let documentRules: [any DocumentRule]
+    private let networkRules: [any NetworkRule]
     private let crossDocumentRules: [any CrossDocumentRule]
     private let liveHostRules: [any LiveHostRule]
     private let libvirtLayer: LibvirtDefineLayer?
@@ -71,6 +72,7 @@ public final class Linter: Sendable {
             throw .schema(.notFound(error))
         }
         documentRules = RuleRegistry.documentRules.filter { configuration.isEnabled($0.description.id) }.map { $0.init() }
+        networkRules = RuleRegistry.networkRules.filter { configuration.isEnabled($0.description.id) }.map { $0.init() }
         crossDocumentRules = RuleRegistry.crossDocumentRules.filter { configuration.isEnabled($0.description.id) }.map { $0.init() }
         liveHostRules = RuleRegistry.liveHostRules.filter { configuration.isEnabled($0.description.id) }.map { $0.init() }
     }
@@ -160,6 +162,7 @@ public final class Linter: Sendable {
     private struct FileResult: Sendable {
         var findings: [Finding] = []
         var summary: DocumentSummary?
+        var network: NetworkSummary?
         var suppressions = Suppressions.none
         var readError: String?
     }
@@ -182,12 +185,16 @@ public final class Linter: Sendable {
             }
             return result
         }
+        if let network = NetworkDocument(xml) {
+            lintNetwork(network, into: &result)
+            return result
+        }
         let domain: DomainDocument
         do {
             domain = try DomainDocument(xml, allowDeviceXML: true)
         } catch {
             let root = xml.root?.qualifiedName ?? "none"
-            add(UnsupportedDocumentRule.description, Violation(at: xml.root?.position ?? SourcePosition(line: 1, column: 1), "skipped: root element <\(root)> is not <domain> or <interface>", fix: "lint domain XML (virsh dumpxml) or interface device XML"), file: file, domain: nil, to: &result.findings)
+            add(UnsupportedDocumentRule.description, Violation(at: xml.root?.position ?? SourcePosition(line: 1, column: 1), "skipped: root element <\(root)> is not <domain>, <interface> or <network>", fix: "lint domain XML (virsh dumpxml), interface device XML or network XML (virsh net-dumpxml)"), file: file, domain: nil, to: &result.findings)
             return result
         }
         let document = LintDocument(domain: domain)
@@ -233,6 +240,31 @@ public final class Linter: Sendable {
         result.findings = (ruleFindings + schemaFindings).filter { !result.suppressions.suppresses($0) }
         result.summary = DocumentSummary(domain)
         return result
+    }
+
+    /// A `<network>`: the network rules, then libvirt's network.rng (compiled on the first
+    /// network of the process: domain-only runs never pay for it).
+    private func lintNetwork(_ network: NetworkDocument, into result: inout FileResult) {
+        let file = network.fileName
+        var findings: [Finding] = []
+        for rule in networkRules {
+            for violation in rule.check(network) {
+                add(type(of: rule).description, violation, file: file, domain: nil, to: &findings)
+            }
+        }
+        if configuration.isEnabled(LibvirtNetworkSchemaRule.description.id), let root = network.xml.root,
+            let path = try? SchemaLocator.networkSchemaPath(),
+            case .success(let schema) = SchemaCompilation.shared(path: path).result
+        {
+            let explained = findings.filter { $0.enforcement == .define }.map(\.line)
+            for problem in SchemaFindings.readable(schema.validate(network.xml), schemaName: "network.rng", within: root)
+            where !explained.contains(where: problem.lines.contains) {
+                add(LibvirtNetworkSchemaRule.description, Violation(at: problem.position, problem.message, fix: "compare with https://libvirt.org/formatnetwork.html"), file: file, domain: nil, to: &findings)
+            }
+        }
+        result.suppressions = Suppressions(network.xml)
+        result.findings = findings.filter { !result.suppressions.suppresses($0) }
+        result.network = NetworkSummary(network)
     }
 
     private func add(_ description: RuleDescription, _ violation: Violation, file: String, domain: String?, to findings: inout [Finding]) {

@@ -16,6 +16,12 @@ public enum RuleRegistry {
         ExternalEntityRule.self, DocumentTypeRule.self,
     ]
 
+    /// Rules for `<network>` documents (macvtap forward modes); `VEPARule` speaks for networks too.
+    public static let networkRules: [any NetworkRule.Type] = [
+        NetworkForwardModeRule.self, NetworkForwardPoolRule.self, NetworkMacvtapUnsupportedRule.self, NetworkNoDeviceRule.self,
+        VEPARule.self,
+    ]
+
     public static let crossDocumentRules: [any CrossDocumentRule.Type] = [
         MACDuplicateAcrossFilesRule.self, PassthroughSharedRule.self, MixedModesRule.self, TargetDuplicateAcrossDomainsRule.self,
         HostGuestUnreachableRule.self,
@@ -27,12 +33,15 @@ public enum RuleRegistry {
 
     public static let engineRules: [any Rule.Type] = [
         XMLMalformedRule.self, LibvirtSchemaRule.self, InterfaceSchemaRule.self, UnsupportedDocumentRule.self,
-        LibvirtDefineRule.self,
+        LibvirtDefineRule.self, LibvirtNetworkSchemaRule.self,
     ]
 
     public static var all: [RuleDescription] {
-        (engineRules.map { $0.description } + documentRules.map { $0.description }
-            + crossDocumentRules.map { $0.description } + liveHostRules.map { $0.description })
+        var seen: Set<String> = []
+        return (engineRules.map { $0.description } + documentRules.map { $0.description }
+            + networkRules.map { $0.description } + crossDocumentRules.map { $0.description }
+            + liveHostRules.map { $0.description })
+            .filter { seen.insert($0.id).inserted }
     }
 
     public static func description(forID id: String) -> RuleDescription? {

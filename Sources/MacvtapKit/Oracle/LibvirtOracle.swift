@@ -102,6 +102,72 @@ public final class LibvirtOracle: Sendable {
         for domain in try connection.allDomains() where domain.name.hasPrefix(Self.domainPrefix) {
             Self.discard(domain, problems: &ignored)
         }
+        for network in (try? connection.allNetworks()) ?? [] where network.name.hasPrefix(Self.domainPrefix) {
+            Self.discard(network, problems: &ignored)
+        }
+    }
+
+    private static func discard(_ network: LibvirtNetwork, problems: inout [String]) {
+        if network.isActive {
+            do { try network.destroy() } catch { problems.append(error.description) }
+        }
+        do { try network.undefine() } catch { problems.append(error.description) }
+    }
+
+    /// A `<network>` document: define, define with validation, start, and — for a macvtap
+    /// forward mode — start a guest that uses it (what "fails at start" means for a network:
+    /// libvirt checks much of a macvtap network only when a guest's interface is allocated).
+    private func judgeNetwork(_ document: String, name: String, on connection: LibvirtConnection, verdict: inout DocumentVerdict, problems: inout [String]) {
+        let prepared = PreparedDocument(document, name: name)
+        var network: LibvirtNetwork?
+        defer { if let network { Self.discard(network, problems: &problems) } }
+        do {
+            try connection.defineNetwork(xml: prepared.text).undefine()
+        } catch {
+            verdict.defineError = error.message
+            return
+        }
+        do {
+            network = try connection.defineNetwork(xml: prepared.text, validate: true)
+        } catch {
+            verdict.validateError = error.message
+            do {
+                network = try connection.defineNetwork(xml: prepared.text)
+            } catch {
+                problems.append("defined once, refused the second time: \(error.message)")
+                return
+            }
+        }
+        guard let network else { return }
+        do {
+            try network.start()
+        } catch {
+            verdict.startError = error.message
+            return
+        }
+        let parsed = try? XMLDocument(bytes: Array(prepared.text.utf8), fileName: name)
+        let mode = parsed?.root?.firstChild(named: "forward")?.attribute("mode") ?? "nat"
+        guard MacvtapMode(libvirtName: mode) != nil,
+            let interface = try? XMLFragmentWriter.serialize(
+                XMLElementSpec("interface", attributes: [("type", "network")], children: [
+                    XMLElementSpec("source", attributes: [("network", name)]),
+                    XMLElementSpec("model", attributes: [("type", "virtio")]),
+                ]))
+        else { return }
+        let guest = PreparedDocument(OracleCases.minimalDomain(devices: String(decoding: interface, as: UTF8.self)), name: name + "-guest")
+        do {
+            let domain = try connection.defineDomain(xml: guest.text)
+            defer { Self.discard(domain, problems: &problems) }
+            let watchdog = Self.watchdog(for: domain)
+            do {
+                try domain.start(paused: true)
+            } catch {
+                verdict.startError = error.message
+            }
+            _ = watchdog.cancel()
+        } catch {
+            problems.append("the guest that uses the network was refused: \(error.message)")
+        }
     }
 
     /// Destroys `domain` if it runs and undefines it if it is persistent; what fails is noted.
@@ -123,6 +189,10 @@ public final class LibvirtOracle: Sendable {
         }
         for (index, document) in testCase.documents.enumerated() {
             let name = "\(Self.domainPrefix)\(number)-\(index)"
+            if OracleCases.isNetwork(document) {
+                judgeNetwork(document, name: name, on: connection, verdict: &verdict.documents[index], problems: &verdict.harnessProblems)
+                continue
+            }
             let document = PreparedDocument(document, name: name)
             prepared.append(document)
             do {
@@ -222,6 +292,14 @@ struct ResourceClaims: Sendable {
     init(_ testCase: OracleCase) {
         for text in testCase.documents {
             guard let document = try? XMLDocument(bytes: Array(text.utf8), fileName: "case"), let root = document.root else { continue }
+            // A macvtap network's guest takes its pool devices: alone in passthrough, shared else.
+            if root.name == "network", let forward = root.firstChild(named: "forward") {
+                let devices = [forward.attribute("dev")].compactMap { $0 } + forward.children(named: "interface").compactMap { $0.attribute("dev") }
+                for dev in devices {
+                    if forward.attribute("mode") == "passthrough" { exclusive.insert("dev:" + dev) } else { shared.insert("dev:" + dev) }
+                }
+                continue
+            }
             for interface in PreparedDocument.interfaceElements(of: root) {
                 if let target = interface.firstChild(named: "target")?.attribute("dev") { exclusive.insert("target:" + target) }
                 // Only macvtaps on one lower device collide by MAC; other interface types make

@@ -43,6 +43,11 @@ public struct OracleCase: Sendable, Hashable {
 
 /// The oracle's case sets, deterministic for the same rules, corpus and grammar table.
 public enum OracleCases {
+    /// Whether a case document is a `<network>` (judged with the network API).
+    static func isNetwork(_ document: String) -> Bool {
+        (try? XMLDocument(bytes: Array(document.utf8), fileName: "case"))?.root?.name == "network"
+    }
+
     /// A minimal QEMU domain around `devices` (which are written as given): no disk and no OS,
     /// so it starts under TCG in a fraction of a second; ACPI, so PCI hot-plug works.
     static func minimalDomain(devices: String) -> String {

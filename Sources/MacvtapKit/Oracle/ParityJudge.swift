@@ -115,7 +115,10 @@ public enum ParityJudge {
         }
 
         // The reverse: every refusal needs an error-level finding that says so.
-        let hasDirectInterface = testCase.documents.contains { $0.contains("type='direct'") || $0.contains("type=\"direct\"") }
+        // A macvtap network is ours as much as a direct interface is.
+        let hasDirectInterface = testCase.documents.contains {
+            $0.contains("type='direct'") || $0.contains("type=\"direct\"") || OracleCases.isNetwork($0)
+        }
         for (index, document) in verdict.documents.enumerated() {
             if let defineError = document.defineError {
                 if !claims(.define, in: index, errorsOnly: true), !claims(.validate, in: index, errorsOnly: true) {
@@ -139,11 +142,12 @@ public enum ParityJudge {
         return result
     }
 
-    /// Cases the sandbox's QEMU driver cannot speak for: documents that are not domains, and
-    /// domains for another hypervisor.
+    /// Cases the sandbox's QEMU driver cannot speak for: documents that are neither domains nor
+    /// networks (judged with the network API), and domains for another hypervisor.
     static func outOfScope(_ testCase: OracleCase) -> String? {
         for text in testCase.documents {
             guard let document = try? XMLDocument(bytes: Array(text.utf8), fileName: "case"), let root = document.root else { continue }
+            if root.name == "network", testCase.documents.count == 1 { continue }
             if root.name != "domain" { return "not a domain document (<\(root.name)>)" }
             if let type = root.attribute("type"), type != "kvm", type != "qemu" {
                 return "a \(type) domain; the sandbox runs libvirt's QEMU driver"

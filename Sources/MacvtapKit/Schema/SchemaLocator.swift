@@ -59,6 +59,13 @@ public enum SchemaLocator {
             advice: "install libvirt0 (apt-get install libvirt0) or set VIRT_MACVTAP_LIBVIRT_SCHEMA_DIR")
     }
 
+    /// libvirt's network.rng, beside its domain.rng.
+    public static func networkSchemaPath() throws(SchemaNotFound) -> String {
+        try find(
+            "network.rng", in: libvirtSchemaDirectories(),
+            advice: "install libvirt0 (apt-get install libvirt0) or set VIRT_MACVTAP_LIBVIRT_SCHEMA_DIR")
+    }
+
     /// Compiles our direct-interface schema (once per call; keep the result for the run).
     public static func loadInterfaceSchema() throws(SchemaLoadError) -> RelaxNGSchema {
         let path: String

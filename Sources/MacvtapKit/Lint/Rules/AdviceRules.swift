@@ -44,7 +44,7 @@ public struct TrustRxFiltersSecurityRule: DirectInterfaceRule {
     }
 }
 
-public struct VEPARule: DirectInterfaceRule {
+public struct VEPARule: DirectInterfaceRule, NetworkRule {
     public init() {}
     public static let description = RuleDescription(
         id: "vepa-needs-hairpin", name: "VEPA mode (chosen or by default)",
@@ -52,8 +52,19 @@ public struct VEPARule: DirectInterfaceRule {
         rationale: "VEPA sends every frame to the adjacent switch; unless that port does reflective relay (hairpin), "
             + "guest-to-guest traffic on one host is lost. libvirt uses vepa when mode= is absent.",
         severity: .info, enforcement: .advice, reference: "L22",
-        triggering: [Example.nic("<source dev='eth0'/>"), Example.nic("<source dev='eth0' mode='vepa'/>")],
+        triggering: [
+            Example.nic("<source dev='eth0'/>"), Example.nic("<source dev='eth0' mode='vepa'/>"),
+            NetworkExample.network(NetworkExample.pool("vepa")),
+        ],
         nonTriggering: [Example.nic(Example.goodBody())])
+
+    /// A network in vepa mode: every guest on it is a VEPA macvtap.
+    public func check(_ network: NetworkDocument) -> [Violation] {
+        guard network.macvtapMode == .vepa, let mode = network.forwardMode else { return [] }
+        return [Violation(
+            at: mode.position, "network '\(network.label)' is in mode vepa: its guests reach each other only through a hairpin-capable switch",
+            fix: "use forward mode='bridge' unless the switch does reflective relay")]
+    }
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
         guard interface.source?.dev != nil, interface.effectiveMode == .vepa else { return [] }
@@ -71,7 +82,7 @@ public struct HostGuestUnreachableRule: CrossDocumentRule {
     public init() {}
     public static let description = RuleDescription(
         id: "host-guest-unreachable", name: "The host cannot reach its macvtap guests",
-        summary: "Said once per run: over macvtap, the host's own IP stack on the source device cannot reach the guests.",
+        summary: "Said once per host: over macvtap, the host's own IP stack on the source device cannot reach the guests.",
         rationale: "Frames from the lower device to its macvtaps never loop back in any mode (defined macvtap "
             + "behaviour). Workarounds: a macvlan interface in bridge mode on the host for the host's address, a "
             + "second NIC, a hairpin switch port (VEPA), or a Linux bridge instead of macvtap.",
@@ -86,7 +97,7 @@ public struct HostGuestUnreachableRule: CrossDocumentRule {
                     Violation(
                         at: entry.position,
                         "the host cannot reach guests through their macvtap source device (first seen here)",
-                        fix: "for host↔guest traffic add a host macvlan (mode bridge) on the same device, or use a second NIC",
+                        fix: "for host↔guest traffic give the host a macvlan in bridge mode on the same device (virt-macvtap host-shim DEV --address ADDR), or use a second NIC",
                         file: document.file, domain: document.domainName)
                 ]
             }
