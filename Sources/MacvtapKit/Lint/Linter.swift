@@ -112,16 +112,21 @@ public final class Linter: Sendable {
         }
         var findings = fileResults.flatMap(\.findings)
         var summaries = fileResults.compactMap(\.summary)
+        var networks = fileResults.compactMap(\.network)
         if !fleet.isEmpty {
             let directory = currentDirectory ?? FileManager.default.currentDirectoryPath
-            for index in summaries.indices {
-                do {
+            do throws(FleetHostsError) {
+                for index in summaries.indices {
                     summaries[index].host = try fleet.host(forFile: summaries[index].file, currentDirectory: directory)
-                } catch {
-                    throw .fleet(error)
                 }
+                for index in networks.indices {
+                    networks[index].host = try fleet.host(forFile: networks[index].file, currentDirectory: directory)
+                }
+            } catch {
+                throw .fleet(error)
             }
         }
+        let networksByHost = Dictionary(grouping: networks, by: \.host)
         let suppressionsByFile = Dictionary(
             fileResults.compactMap { result in result.summary.map { ($0.file, result.suppressions) } },
             uniquingKeysWith: { first, _ in first })
@@ -135,18 +140,21 @@ public final class Linter: Sendable {
 
         var crossViolations: [(RuleDescription, Violation)] = []
         for rule in crossDocumentRules {
-            let groups = type(of: rule).scope == .fleet ? [summaries] : hostOrder.map { byHost[$0]! }
-            for group in groups {
-                crossViolations += rule.check(group).map { (type(of: rule).description, $0) }
+            if type(of: rule).scope == .fleet {
+                crossViolations += rule.check(summaries, networks: networks).map { (type(of: rule).description, $0) }
+                continue
+            }
+            for host in hostOrder {
+                crossViolations += rule.check(byHost[host]!, networks: networksByHost[host] ?? []).map { (type(of: rule).description, $0) }
             }
         }
         for rule in liveHostRules {
             if !hosts.isEmpty {
-                crossViolations += rule.check(summaries, against: hosts).map { (type(of: rule).description, $0) }
+                crossViolations += rule.check(summaries, networks: networks, against: hosts).map { (type(of: rule).description, $0) }
             }
             for (name, inventory) in hostInventories.sorted(by: { $0.key < $1.key }) {
                 guard let group = byHost[name] else { continue }
-                crossViolations += rule.check(group, against: [inventory]).map { (type(of: rule).description, $0) }
+                crossViolations += rule.check(group, networks: networksByHost[name] ?? [], against: [inventory]).map { (type(of: rule).description, $0) }
             }
         }
         for (description, violation) in crossViolations {

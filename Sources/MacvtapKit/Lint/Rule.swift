@@ -77,15 +77,30 @@ public protocol CrossDocumentRule: Rule {
     /// `.host` unless the rule says otherwise.
     static var scope: CrossDocumentScope { get }
     func check(_ documents: [DocumentSummary]) -> [Violation]
+    /// With the `<network>` files of the same documents' host, for rules that look through
+    /// networks; by default the networks do not matter.
+    func check(_ documents: [DocumentSummary], networks: [NetworkSummary]) -> [Violation]
 }
 
 extension CrossDocumentRule {
     public static var scope: CrossDocumentScope { .host }
+
+    public func check(_ documents: [DocumentSummary], networks: [NetworkSummary]) -> [Violation] {
+        check(documents)
+    }
 }
 
 /// Checks the documents against what libvirt hosts report (`lint -c URI`).
 public protocol LiveHostRule: Rule {
     func check(_ documents: [DocumentSummary], against hosts: [HostInventory]) -> [Violation]
+    /// With the linted `<network>` files of the documents' host (about to be defined with them).
+    func check(_ documents: [DocumentSummary], networks: [NetworkSummary], against hosts: [HostInventory]) -> [Violation]
+}
+
+extension LiveHostRule {
+    public func check(_ documents: [DocumentSummary], networks: [NetworkSummary], against hosts: [HostInventory]) -> [Violation] {
+        check(documents, against: hosts)
+    }
 }
 
 /// A parsed document as the per-document rules see it.

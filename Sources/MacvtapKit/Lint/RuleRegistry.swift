@@ -24,7 +24,7 @@ public enum RuleRegistry {
 
     public static let crossDocumentRules: [any CrossDocumentRule.Type] = [
         MACDuplicateAcrossFilesRule.self, PassthroughSharedRule.self, MixedModesRule.self, TargetDuplicateAcrossDomainsRule.self,
-        HostGuestUnreachableRule.self,
+        HostGuestUnreachableRule.self, NetworkUnknownRule.self,
     ]
 
     public static let liveHostRules: [any LiveHostRule.Type] = [

@@ -183,18 +183,26 @@ public final class LibvirtOracle: Sendable {
     func judge(_ testCase: OracleCase, number: Int, on connection: LibvirtConnection) -> LibvirtVerdict {
         var verdict = LibvirtVerdict(documents: Array(repeating: DocumentVerdict(), count: testCase.documents.count))
         var defined: [LibvirtDomain] = []
-        var prepared: [PreparedDocument] = []
+        var networks: [LibvirtNetwork] = []
+        var prepared: [(index: Int, document: PreparedDocument)] = []
         defer {
             for domain in defined { Self.discard(domain, problems: &verdict.harnessProblems) }
+            for network in networks { Self.discard(network, problems: &verdict.harnessProblems) }
         }
+        let isSet = testCase.documents.count > 1
         for (index, document) in testCase.documents.enumerated() {
             let name = "\(Self.domainPrefix)\(number)-\(index)"
             if OracleCases.isNetwork(document) {
-                judgeNetwork(document, name: name, on: connection, verdict: &verdict.documents[index], problems: &verdict.harnessProblems)
+                if isSet {
+                    // Beside domains that name it, a network keeps its own (oracle-…) name.
+                    networks += defineAndStartNetwork(document, verdict: &verdict.documents[index], on: connection, problems: &verdict.harnessProblems)
+                } else {
+                    judgeNetwork(document, name: name, on: connection, verdict: &verdict.documents[index], problems: &verdict.harnessProblems)
+                }
                 continue
             }
             let document = PreparedDocument(document, name: name)
-            prepared.append(document)
+            prepared.append((index, document))
             do {
                 let domain = try connection.defineDomain(xml: document.text)
                 verdict.documents[index].rewrites = document.rewrites(readBack: try domain.xml(inactive: true))
@@ -217,7 +225,7 @@ public final class LibvirtOracle: Sendable {
             }
         }
         // Start in order, earlier domains still running: a set's conflicts show on the later one.
-        for (index, document) in prepared.enumerated() where verdict.documents[index].isDefined {
+        for (index, document) in prepared where verdict.documents[index].isDefined {
             guard let domain = defined.first(where: { $0.name == document.name }) else { continue }
             let watchdog = Self.watchdog(for: domain)
             do {
@@ -232,10 +240,40 @@ public final class LibvirtOracle: Sendable {
         for domain in defined where domain.isActive {
             do { try domain.destroy() } catch { verdict.harnessProblems.append(error.description) }
         }
-        if prepared.count == 1, verdict.documents[0].isDefined, !prepared[0].interfaces.isEmpty {
-            verdict.documents[0].hotplugErrors = hotplug(prepared[0], on: connection, problems: &verdict.harnessProblems)
+        if testCase.documents.count == 1, let only = prepared.first, verdict.documents[0].isDefined, !only.document.interfaces.isEmpty {
+            verdict.documents[0].hotplugErrors = hotplug(only.document, on: connection, problems: &verdict.harnessProblems)
         }
         return verdict
+    }
+
+    /// A network of a set, under its own name (which must start with `oracle-`): defined,
+    /// validated and started, so that the set's domains find it.
+    private func defineAndStartNetwork(
+        _ document: String, verdict: inout DocumentVerdict, on connection: LibvirtConnection, problems: inout [String]
+    ) -> [LibvirtNetwork] {
+        let name = (try? XMLDocument(bytes: Array(document.utf8), fileName: "network"))?.root?.firstChild(named: "name")?.textContent ?? ""
+        guard name.hasPrefix(Self.domainPrefix) else {
+            problems.append("a network in a set must be named \(Self.domainPrefix)…, not '\(name)'")
+            return []
+        }
+        let network: LibvirtNetwork
+        do {
+            network = try connection.defineNetwork(xml: document, validate: true)
+        } catch {
+            verdict.validateError = error.message
+            do {
+                network = try connection.defineNetwork(xml: document)
+            } catch {
+                verdict.defineError = error.message
+                return []
+            }
+        }
+        do {
+            try network.start()
+        } catch {
+            verdict.startError = error.message
+        }
+        return [network]
     }
 
     /// Starts the domain without its interfaces, then attaches each one live, as `attach` does.
@@ -293,6 +331,9 @@ struct ResourceClaims: Sendable {
         for text in testCase.documents {
             guard let document = try? XMLDocument(bytes: Array(text.utf8), fileName: "case"), let root = document.root else { continue }
             // A macvtap network's guest takes its pool devices: alone in passthrough, shared else.
+            if root.name == "network", let name = root.firstChild(named: "name")?.textContent, testCase.documents.count > 1 {
+                exclusive.insert("network:" + name)
+            }
             if root.name == "network", let forward = root.firstChild(named: "forward") {
                 let devices = [forward.attribute("dev")].compactMap { $0 } + forward.children(named: "interface").compactMap { $0.attribute("dev") }
                 for dev in devices {

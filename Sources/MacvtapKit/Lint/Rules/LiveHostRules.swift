@@ -100,10 +100,15 @@ public struct NetworkOnHostRule: LiveHostRule {
         severity: .error, enforcement: .start, reference: "networkAllocatePort", needsLiveHost: true)
 
     public func check(_ documents: [DocumentSummary], against hosts: [HostInventory]) -> [Violation] {
+        check(documents, networks: [], against: hosts)
+    }
+
+    /// A network among the linted files counts as defined: it is about to be, with them.
+    public func check(_ documents: [DocumentSummary], networks linted: [NetworkSummary], against hosts: [HostInventory]) -> [Violation] {
         var violations: [Violation] = []
         for host in hosts {
             guard let networks = host.networks else { continue }
-            let names = Set(networks.map(\.name))
+            let names = Set(networks.map(\.name) + linted.map(\.name))
             for use in documents.interfaceUses where use.entry.type?.value == "network" {
                 guard let network = use.entry.sourceNetwork, !names.contains(network.value) else { continue }
                 violations.append(
