@@ -4,7 +4,7 @@ import MacvtapKit
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Print <interface type='direct'> XML ready for virsh attach-device.",
+        abstract: "Print <interface type='direct'> (or, with --network, type='network') XML ready for virsh attach-device.",
         discussion: """
             Each element is built with libxml2 and checked against Schemas/interface-direct.rng \
             before it is printed. Without --mac, each interface gets a random locally administered \
@@ -18,10 +18,17 @@ struct Generate: ParsableCommand {
               virt-macvtap generate --source eth1 --mode passthrough \\
                   --mac 52:54:00:12:34:56
               virt-macvtap generate --source eth0 --count 3
+              virt-macvtap generate --network lan --portgroup web
             """
     )
 
     @OptionGroup var interface: InterfaceOptions
+
+    @Option(name: .long, help: "A libvirt network instead of --source: <interface type='network'>; the network chooses the device and mode.")
+    var network: String?
+
+    @Option(name: .long, help: "With --network: the network's portgroup.")
+    var portgroup: String?
 
     @Option(name: .long, help: "How many interfaces to print, each with its own MAC.")
     var count: Int = 1
@@ -34,9 +41,19 @@ struct Generate: ParsableCommand {
         if count > 1, interface.target != nil || interface.alias != nil {
             throw ValidationError("--target and --alias name one interface; leave them out with --count")
         }
+        if network != nil, interface.source != nil || interface.target != nil {
+            throw ValidationError("--network replaces --source (the network picks the device); --target is the network's too")
+        }
+        if portgroup != nil, network == nil {
+            throw ValidationError("--portgroup goes with --network")
+        }
     }
 
     func run() throws {
+        if let network {
+            try printNetworkInterfaces(network)
+            return
+        }
         let request = try interface.spec()
         let spec: DirectInterfaceSpec
         do {
@@ -64,6 +81,35 @@ struct Generate: ParsableCommand {
                 output += try renderer.render(spec.with(mac: mac))
             } catch {
                 throw fail(error.description, code: ExitStatus.refused)
+            }
+        }
+        writeStandardOutput(output)
+    }
+
+    /// `--network NAME`: `<interface type='network'>`, built with libxml2 from checked values.
+    func printNetworkInterfaces(_ network: String) throws {
+        let spec: NetworkInterfaceSpec
+        do {
+            spec = try NetworkInterfaceSpec(
+                network: network, portgroup: portgroup, mac: interface.mac, model: interface.shape.model, alias: interface.alias
+            ).validated()
+        } catch {
+            throw fail(error.commandLineDescription, code: ExitStatus.usage)
+        }
+        var macs: [MACAddress] = spec.mac.map { [$0] } ?? []
+        if macs.isEmpty {
+            do {
+                macs = try MACAllocator.freeQEMUAddresses(count: count, excluding: [])
+            } catch {
+                throw fail(error.description, code: ExitStatus.system)
+            }
+        }
+        var output: [UInt8] = []
+        for mac in macs {
+            do {
+                output += try spec.with(mac: mac).rendered()
+            } catch {
+                throw fail(error.description, code: ExitStatus.usage)
             }
         }
         writeStandardOutput(output)

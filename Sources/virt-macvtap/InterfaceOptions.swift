@@ -78,6 +78,11 @@ extension InterfaceSpecError {
             case .model: "--model"
             case .alias: "--alias"
             case .mac: "--mac"
+            case .network: "--network"
+            case .portgroup: "--portgroup"
+            case .networkName: "the network name"
+            case .poolDevice: "--dev"
+            case .physicalFunction: "--pf"
             }
         return describe(as: option)
     }

@@ -23,7 +23,7 @@ struct VirtMacvtap: ParsableCommand {
               virt-macvtap lint domains/ --format sarif > lint.sarif
             """,
         version: Versions.tool,
-        subcommands: [Attach.self, Detach.self, List.self, SetLink.self, ChangeMode.self, MigrateCheck.self, HostShim.self, Mac.self, Generate.self, Edit.self, Lint.self]
+        subcommands: [Attach.self, Detach.self, List.self, SetLink.self, ChangeMode.self, MigrateCheck.self, HostShim.self, Mac.self, Generate.self, GenerateNetwork.self, Edit.self, Lint.self]
     )
 
     /// ArgumentParser exits with 64 on usage errors; our documented code is 2.

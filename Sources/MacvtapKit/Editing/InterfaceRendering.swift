@@ -32,6 +32,10 @@ public struct InterfaceRenderer: Sendable {
 public enum InterfaceRenderError: Error, Sendable, CustomStringConvertible {
     case unrepresentable(XMLValueError)
     case schemaViolation([XMLDiagnostic])
+    /// A generated `<network>` that libvirt's network.rng rejects.
+    case networkSchemaViolation([XMLDiagnostic])
+    /// A generated element a lint rule says libvirt refuses (its message).
+    case refused(String)
 
     public var description: String {
         switch self {
@@ -39,6 +43,10 @@ public enum InterfaceRenderError: Error, Sendable, CustomStringConvertible {
         case .schemaViolation(let diagnostics):
             "the generated interface does not pass \(SchemaLocator.interfaceSchemaName): "
                 + diagnostics.map(\.message).joined(separator: "; ")
+        case .networkSchemaViolation(let diagnostics):
+            "the generated network does not pass libvirt's network.rng: " + diagnostics.map(\.message).joined(separator: "; ")
+        case .refused(let message):
+            "libvirt would refuse the generated XML: \(message)"
         }
     }
 }

@@ -124,7 +124,7 @@ public struct DirectInterfaceSpec: Sendable, Hashable {
 
 /// Which value of a requested interface is meant (a command maps it to its own option name).
 public enum InterfaceField: String, Sendable, CaseIterable {
-    case sourceDevice, targetDevice, model, alias, mac
+    case sourceDevice, targetDevice, model, alias, mac, network, portgroup, networkName, poolDevice, physicalFunction
 
     /// The value in words, for messages that name no command-line option.
     public var noun: String {
@@ -134,6 +134,11 @@ public enum InterfaceField: String, Sendable, CaseIterable {
         case .model: "model"
         case .alias: "alias"
         case .mac: "MAC"
+        case .network: "network"
+        case .portgroup: "portgroup"
+        case .networkName: "network name"
+        case .poolDevice: "pool device"
+        case .physicalFunction: "physical function"
         }
     }
 }
