@@ -95,6 +95,7 @@ struct Attach: ParsableCommand {
               virt-macvtap attach vm2 --source eth0 --count 4 --dry-run --format json
               virt-macvtap -c qemu+ssh://root@host2/system attach vm3 --source enp3s0f0v1 \\
                   --mode passthrough
+              virt-macvtap attach vm1 --network lan --live --config
             """
     )
 
@@ -105,6 +106,12 @@ struct Attach: ParsableCommand {
 
     @Option(name: .long, help: "Host network device under the macvtap (repeat for one NIC on each).")
     var source: [String] = []
+
+    @Option(name: .long, help: "A libvirt network instead of --source: <interface type='network'>; the network chooses the device and mode (a macvtap network's forward mode).")
+    var network: String?
+
+    @Option(name: .long, help: "With --network: the network's portgroup.")
+    var portgroup: String?
 
     @Option(name: .long, help: "MAC address, or auto (default): a free one under 52:54:00 from the MAC allocator, checked against every domain and NIC on the host and the ledger's reservations.")
     var mac: String = "auto"
@@ -129,8 +136,15 @@ struct Attach: ParsableCommand {
     var timeout: Double = 10
 
     func validate() throws {
-        guard !source.isEmpty else {
-            throw ValidationError("--source is required: name the host device, e.g. --source eth0")
+        if network != nil {
+            guard source.isEmpty, count == 1, shape.target == nil else {
+                throw ValidationError("--network attaches one NIC whose device the network chooses: leave out --source, --count and --target")
+            }
+        } else if portgroup != nil {
+            throw ValidationError("--portgroup goes with --network")
+        }
+        guard !source.isEmpty || network != nil else {
+            throw ValidationError("--source is required: name the host device, e.g. --source eth0 (or give --network NAME)")
         }
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
         if count > 1, source.count > 1 {
@@ -147,6 +161,10 @@ struct Attach: ParsableCommand {
 
     func run() throws {
         let explicitMAC = mac == "auto" ? nil : try parseMAC(mac)
+        if let network {
+            try attachThroughNetwork(network, mac: explicitMAC)
+            return
+        }
         let devices = source.count > 1 ? source : Array(repeating: source[0], count: count)
         let request = AttachRequest(
             domain: domain, interfaces: devices.map { shape.spec(source: $0, mac: explicitMAC) },
@@ -196,6 +214,51 @@ struct Attach: ParsableCommand {
                 return false
             }
             throw fail("attach failed: \(failure); \(report.entries.count == 1 ? "the NIC's state is" : "each NIC's state is") listed above", code: unconfirmed ? ExitStatus.unconfirmed : ExitStatus.system)
+        }
+    }
+}
+
+extension Attach {
+    /// `--network NAME`: one `<interface type='network'>`, checked, attached and confirmed.
+    func attachThroughNetwork(_ network: String, mac: MACAddress?) throws {
+        let request = NetworkAttachRequest(
+            domain: domain,
+            interface: NetworkInterfaceSpec(network: network, portgroup: portgroup, mac: mac, model: shape.model, alias: shape.alias),
+            scope: scope.options(persistent: persistent))
+        let reserved: Set<MACAddress>
+        do {
+            reserved = try MACLedger.open(path: MACLedger.defaultPath(), forWriting: false)?.reservedMACs() ?? []
+        } catch {
+            throw fail(error.description, code: ExitStatus.system)
+        }
+        let session = try connection.open(readOnly: dryRun)
+        let linter = try attachLinter()
+        let plan: NetworkAttachPlan
+        do {
+            plan = try session.planNetworkAttach(request, reserved: reserved, linter: linter)
+        } catch {
+            throw failure(error)
+        }
+        printAdvice(plan.notes)
+        guard plan.refusals.isEmpty else { throw failure(.refused(plan.notes)) }
+        if dryRun {
+            if format == .json {
+                printLine(LiveReports.json(plan))
+            } else {
+                printLine(plan.deviceXML.hasSuffix("\n") ? String(plan.deviceXML.dropLast()) : plan.deviceXML)
+                printLine("dry run: checks passed; nothing was attached to \(plan.domain) (\(plan.copies)) on \(plan.uri)")
+            }
+            return
+        }
+        let report: NetworkAttachReport
+        do {
+            report = try session.attachNetwork(plan)
+        } catch {
+            throw failure(error)
+        }
+        printLine(format == .json ? LiveReports.json(report) : LiveReports.text(report))
+        if !report.succeeded {
+            throw fail("attach of \(report.mac) through network \(network) not confirmed: \(report.state)", code: ExitStatus.unconfirmed)
         }
     }
 }

@@ -156,6 +156,8 @@ public struct DocumentSummary: Sendable {
     public var host: String?
     /// A domain as a libvirt host reported it (`HostInventory`), not a linted file.
     public var isHostCopy = false
+    /// A running domain's live XML (as a host reported it): what it holds right now.
+    public var isLiveCopy = false
     /// Lower-cased once: identity checks run for every pair of uses on a shared device.
     private(set) var comparableUUID: String?
 

@@ -116,7 +116,6 @@ extension LiveSession {
         linter: any AttachLinting
     ) throws(LiveError) -> AttachPlan {
         try request.scope.validate()
-        var notes: [PreflightNote] = []
         var specs: [DirectInterfaceSpec] = []
         // A value the user typed that cannot be valid is a usage error (exit 2), as in every command.
         for spec in request.interfaces {
@@ -129,18 +128,7 @@ extension LiveSession {
         let domain = try lookup(request.domain)
         let state = try state(of: domain)
         let (scope, copies) = request.scope.resolve(domainIsActive: state.isActive)
-        if copies.contains(.live), !state.isActive {
-            notes.append(
-                PreflightNote(
-                    .refusal, "domain '\(domain.name)' is \(state), so there is no running guest to attach to",
-                    fix: "start it first, or change only its persistent definition (config)"))
-        }
-        if copies.contains(.config), !domain.isPersistent {
-            notes.append(
-                PreflightNote(
-                    .refusal, "domain '\(domain.name)' is transient: it has no persistent definition to change",
-                    fix: "change only the running domain (live), or define the domain first (virsh define)"))
-        }
+        var notes = scopeRefusals(domain: domain, state: state, copies: copies)
         let inventory = try inventory()
         let checked = AttachPreflight.check(specs, domainName: domain.name, inventory: inventory, reserved: reserved)
         specs = checked.specs

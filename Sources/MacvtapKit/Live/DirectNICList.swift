@@ -22,6 +22,11 @@ extension LiveSession {
         } else {
             for reference in references { domains.append(try lookup(reference)) }
         }
+        // Persistent `type='network'` NICs on a macvtap network are macvtaps too, once started.
+        let macvtapNetworks = Dictionary(
+            ((try? connection.networks()) ?? []).compactMap { HostInventory.HostNetwork(xml: $0.xml, isActive: $0.isActive) }
+                .filter { $0.forwardMode.flatMap(MacvtapMode.init(libvirtName:)) != nil }.map { ($0.name, $0) },
+            uniquingKeysWith: { first, _ in first })
         var rows: [DirectNICRow] = []
         for domain in domains {
             let state = try state(of: domain)
@@ -30,8 +35,15 @@ extension LiveSession {
             var order: [String] = []
             let copies: [DomainCopies] = (state.isActive ? [.live] : []) + (domain.isPersistent ? [.config] : [])
             for copy in copies {
-                for entry in try document(of: domain, copy: copy).directInterfaces {
-                    let view = DirectNICView(entry)
+                for entry in try document(of: domain, copy: copy).interfaces {
+                    let view: DirectNICView
+                    if entry.direct != nil {
+                        view = DirectNICView(entry)
+                    } else if entry.type?.value == "network", let name = entry.sourceNetwork?.value, let network = macvtapNetworks[name] {
+                        view = DirectNICView(entry, network: network)
+                    } else {
+                        continue
+                    }
                     if let known = byMAC[view.mac] {
                         byMAC[view.mac] = (known.view, known.copies.union(copy))
                     } else {

@@ -27,7 +27,7 @@ public enum LiveReports {
 
     static func describe(_ view: DirectNICView) -> String {
         var parts: [String] = []
-        parts.append("\(view.target ?? "no target yet") on \(view.source ?? "?"), mode \(view.mode)")
+        parts.append("\(view.target ?? "no target yet") on \(view.source ?? "?")\(view.network.map { " (network \($0))" } ?? ""), mode \(view.mode)")
         if let model = view.model { parts.append("model \(model)") }
         if let alias = view.alias { parts.append("alias \(alias)") }
         if let pci = view.pciAddress { parts.append("PCI \(pci)") }
@@ -35,9 +35,9 @@ public enum LiveReports {
     }
 
     public static func table(_ rows: [DirectNICRow]) -> String {
-        let header = ["DOMAIN", "STATE", "MAC", "SOURCE", "MODE", "MODEL", "TARGET", "ALIAS", "IN"]
+        let header = ["DOMAIN", "STATE", "MAC", "SOURCE", "NETWORK", "MODE", "MODEL", "TARGET", "ALIAS", "IN"]
         let cells = rows.map { row in
-            [row.domain, row.state, row.nic.mac, row.nic.source ?? "-", row.nic.mode, row.nic.model ?? "-",
+            [row.domain, row.state, row.nic.mac, row.nic.source ?? "-", row.nic.network ?? "-", row.nic.mode, row.nic.model ?? "-",
              row.nic.target ?? "-", row.nic.alias ?? "-", row.copies]
         }
         return formatTable(header: header, rows: cells)
@@ -111,6 +111,43 @@ public enum LiveReports {
             Output(
                 domain: report.domain, uri: report.uri, copies: report.copies.description, succeeded: report.succeeded,
                 interfaces: report.entries.map { Entry(nic: $0.nic, removed: $0.result.isRemoved, result: $0.result.description) }))
+    }
+
+    /// `attach --network`: the NIC as the XML shows it, with the device and mode libvirt chose.
+    public static func text(_ report: NetworkAttachReport) -> String {
+        if report.state == .attached, let view = report.view {
+            return "attached \(report.mac) to \(report.domain) (\(report.copies)) through network \(report.network): \(describe(view))"
+        }
+        return "\(report.mac) through network \(report.network): \(report.state)"
+    }
+
+    public static func json(_ report: NetworkAttachReport) -> String {
+        struct Output: Encodable {
+            var domain: String
+            var uri: String
+            var copies: String
+            var succeeded: Bool
+            var mac: String
+            var network: String
+            var state: String
+            var nic: DirectNICView?
+        }
+        return encode(
+            Output(
+                domain: report.domain, uri: report.uri, copies: report.copies.description, succeeded: report.succeeded,
+                mac: report.mac.description, network: report.network, state: report.state.description, nic: report.view))
+    }
+
+    public static func json(_ plan: NetworkAttachPlan) -> String {
+        struct Output: Encodable {
+            var domain: String
+            var uri: String
+            var copies: String
+            var dryRun = true
+            var notes: [PreflightNote]
+            var deviceXML: [String]
+        }
+        return encode(Output(domain: plan.domain, uri: plan.uri, copies: plan.copies.description, notes: plan.notes, deviceXML: [plan.deviceXML]))
     }
 
     /// `set-link` / `change-mode`: one line per step, then the NIC as the XML shows it now.

@@ -156,6 +156,8 @@ public struct DirectNICView: Sendable, Hashable, Codable {
     public var pciAddress: String?
     /// `down` when `<link state='down'/>`; nil when the XML says nothing (the link is up).
     public var linkState: String?
+    /// The libvirt network the macvtap comes from (`<source network>`), if any.
+    public var network: String?
 
     init(_ entry: DomainDocument.InterfaceEntry) {
         let direct = entry.direct
@@ -167,6 +169,16 @@ public struct DirectNICView: Sendable, Hashable, Codable {
         alias = entry.alias?.value
         pciAddress = direct?.address.flatMap(Self.pciAddress)
         linkState = direct?.linkState?.value
+        network = entry.sourceNetwork?.value
+    }
+
+    /// An `<interface type='network'>` of a persistent definition, on a macvtap network: its
+    /// device is chosen when the domain starts, its mode is the network's.
+    init(_ entry: DomainDocument.InterfaceEntry, network: HostInventory.HostNetwork) {
+        self.init(entry)
+        source = network.devices.count == 1 ? network.devices[0] : nil
+        mode = network.forwardMode ?? MacvtapMode.libvirtDefault.rawValue
+        self.network = network.name
     }
 
     private static func pciAddress(_ address: ElementRecord) -> String? {

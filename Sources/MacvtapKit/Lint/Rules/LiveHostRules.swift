@@ -123,3 +123,44 @@ public struct NetworkOnHostRule: LiveHostRule {
         return violations
     }
 }
+
+public struct NetworkPoolExhaustedRule: LiveHostRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "network-pool-exhausted", name: "Passthrough network without a free device",
+        summary: "With -c URI: an interface on a passthrough network whose every pool device a running domain on the "
+            + "host already holds.",
+        rationale: "In passthrough mode each guest takes a pool device for itself; when none is left the domain fails to "
+            + "start, or the NIC to hot-plug: \"network '…' requires exclusive access to interfaces, but none are "
+            + "available\".",
+        severity: .error, enforcement: .start, reference: "networkAllocatePort", needsLiveHost: true)
+
+    public func check(_ documents: [DocumentSummary], against hosts: [HostInventory]) -> [Violation] {
+        var violations: [Violation] = []
+        let linted = DomainIdentities(documents)
+        for host in hosts {
+            let passthrough = (host.networks ?? []).filter { $0.forwardMode == MacvtapMode.passthrough.rawValue && !$0.devices.isEmpty }
+            guard !passthrough.isEmpty else { continue }
+            // What running domains other than the linted ones hold now (their live XML).
+            var holders: [String: [String]] = [:]
+            for domain in host.domains where domain.isLiveCopy && !linted.contains(sameDomainAs: domain) {
+                for entry in domain.interfaces {
+                    if let network = entry.sourceNetwork?.value { holders[network, default: []].append(domain.domainName ?? domain.file) }
+                }
+            }
+            for network in passthrough {
+                let held = holders[network.name] ?? []
+                guard held.count >= network.devices.count else { continue }
+                for use in documents.interfaceUses where use.entry.sourceNetwork?.value == network.name {
+                    violations.append(Violation(
+                        at: use.entry.sourceNetwork!.position,
+                        "network '\(network.name)' requires exclusive access to interfaces, but none are available on \(host.uri): "
+                            + "its \(network.devices.count == 1 ? "device is" : "\(network.devices.count) devices are") held by \(Set(held).sorted().map { "'\($0)'" }.joined(separator: ", "))",
+                        fix: "add a device to the network's pool (an SR-IOV VF), or stop a guest that holds one",
+                        file: use.summary.file, domain: use.summary.domainName))
+                }
+            }
+        }
+        return violations
+    }
+}
