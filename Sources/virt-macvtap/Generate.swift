@@ -67,14 +67,7 @@ struct Generate: ParsableCommand {
         } catch {
             throw fail(error.description, code: ExitStatus.system)
         }
-        var macs: [MACAddress] = spec.mac.map { [$0] } ?? []
-        if macs.isEmpty {
-            do {
-                macs = try MACAllocator.freeQEMUAddresses(count: count, excluding: [])
-            } catch {
-                throw fail(error.description, code: ExitStatus.system)
-            }
-        }
+        let macs = try macs(given: spec.mac)
         var output: [UInt8] = []
         for mac in macs {
             do {
@@ -84,6 +77,16 @@ struct Generate: ParsableCommand {
             }
         }
         writeStandardOutput(output)
+    }
+
+    /// The MAC given, else `count` free random ones (never one the ledger holds).
+    func macs(given mac: MACAddress?) throws -> [MACAddress] {
+        if let mac { return [mac] }
+        do {
+            return try MACAllocator.freeQEMUAddresses(count: count, excluding: [])
+        } catch {
+            throw fail(error.description, code: ExitStatus.system)
+        }
     }
 
     /// `--network NAME`: `<interface type='network'>`, built with libxml2 from checked values.
@@ -96,14 +99,7 @@ struct Generate: ParsableCommand {
         } catch {
             throw fail(error.commandLineDescription, code: ExitStatus.usage)
         }
-        var macs: [MACAddress] = spec.mac.map { [$0] } ?? []
-        if macs.isEmpty {
-            do {
-                macs = try MACAllocator.freeQEMUAddresses(count: count, excluding: [])
-            } catch {
-                throw fail(error.description, code: ExitStatus.system)
-            }
-        }
+        let macs = try macs(given: spec.mac)
         var output: [UInt8] = []
         for mac in macs {
             do {

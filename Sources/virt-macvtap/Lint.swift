@@ -275,9 +275,15 @@ struct HostPattern: Sendable {
 }
 
 func parseHostPattern(_ text: String) throws -> HostPattern {
+    let (name, glob) = try splitPair(text, shape: "NAME=GLOB", example: "--host hv-a='hosts/a/**'")
+    return HostPattern(name: name, glob: glob)
+}
+
+/// `KEY=VALUE`, both non-empty, split at the first `=`.
+func splitPair(_ text: String, shape: String, example: String) throws -> (String, String) {
     let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
     guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-        throw ValidationError("'\(text)' is not NAME=GLOB; write --host hv-a='hosts/a/**'")
+        throw ValidationError("'\(text)' is not \(shape); write \(example)")
     }
-    return HostPattern(name: parts[0], glob: parts[1])
+    return (parts[0], parts[1])
 }

@@ -50,6 +50,15 @@ func failure(_ error: LiveError) -> ExitCode {
     }
 }
 
+/// The MACs the ledger holds reserved (none when there is no ledger yet).
+func ledgerReservations() throws -> Set<MACAddress> {
+    do {
+        return try MACLedger.open(path: MACLedger.defaultPath(), forWriting: false)?.reservedMACs() ?? []
+    } catch {
+        throw fail(error.description, code: ExitStatus.system)
+    }
+}
+
 /// The linter the live commands' preflights use (`lint -c`'s rules; see `Linter.attachConfiguration`).
 func attachLinter() throws -> Linter {
     do {
@@ -175,12 +184,7 @@ struct Attach: ParsableCommand {
         } catch {
             throw fail("\(error)", code: ExitStatus.system)
         }
-        let reserved: Set<MACAddress>
-        do {
-            reserved = try MACLedger.open(path: MACLedger.defaultPath(), forWriting: false)?.reservedMACs() ?? []
-        } catch {
-            throw fail(error.description, code: ExitStatus.system)
-        }
+        let reserved = try ledgerReservations()
         let session = try connection.open(readOnly: dryRun)
         let linter = try attachLinter()
         let plan: AttachPlan
@@ -225,12 +229,7 @@ extension Attach {
             domain: domain,
             interface: NetworkInterfaceSpec(network: network, portgroup: portgroup, mac: mac, model: shape.model, alias: shape.alias),
             scope: scope.options(persistent: persistent))
-        let reserved: Set<MACAddress>
-        do {
-            reserved = try MACLedger.open(path: MACLedger.defaultPath(), forWriting: false)?.reservedMACs() ?? []
-        } catch {
-            throw fail(error.description, code: ExitStatus.system)
-        }
+        let reserved = try ledgerReservations()
         let session = try connection.open(readOnly: dryRun)
         let linter = try attachLinter()
         let plan: NetworkAttachPlan

@@ -83,9 +83,6 @@ struct DeviceMapping: Sendable {
 }
 
 func parseDeviceMapping(_ text: String) throws -> DeviceMapping {
-    let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-        throw ValidationError("'\(text)' is not SRC=DST; write --map eth0=ens1f0")
-    }
-    return DeviceMapping(source: parts[0], destination: parts[1])
+    let (source, destination) = try splitPair(text, shape: "SRC=DST", example: "--map eth0=ens1f0")
+    return DeviceMapping(source: source, destination: destination)
 }

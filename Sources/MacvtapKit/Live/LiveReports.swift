@@ -82,6 +82,11 @@ public enum LiveReports {
     }
 
     public static func json(_ plan: AttachPlan) -> String {
+        dryRun(domain: plan.domain, uri: plan.uri, copies: plan.copies, notes: plan.notes, deviceXML: plan.deviceXML)
+    }
+
+    /// A dry run's plan: what would be sent, and the notes.
+    private static func dryRun(domain: String, uri: String, copies: DomainCopies, notes: [PreflightNote], deviceXML: [String]) -> String {
         struct Output: Encodable {
             var domain: String
             var uri: String
@@ -90,8 +95,7 @@ public enum LiveReports {
             var notes: [PreflightNote]
             var deviceXML: [String]
         }
-        return encode(
-            Output(domain: plan.domain, uri: plan.uri, copies: plan.copies.description, notes: plan.notes, deviceXML: plan.deviceXML))
+        return encode(Output(domain: domain, uri: uri, copies: copies.description, notes: notes, deviceXML: deviceXML))
     }
 
     public static func json(_ report: DetachReport) -> String {
@@ -139,15 +143,7 @@ public enum LiveReports {
     }
 
     public static func json(_ plan: NetworkAttachPlan) -> String {
-        struct Output: Encodable {
-            var domain: String
-            var uri: String
-            var copies: String
-            var dryRun = true
-            var notes: [PreflightNote]
-            var deviceXML: [String]
-        }
-        return encode(Output(domain: plan.domain, uri: plan.uri, copies: plan.copies.description, notes: plan.notes, deviceXML: [plan.deviceXML]))
+        dryRun(domain: plan.domain, uri: plan.uri, copies: plan.copies, notes: plan.notes, deviceXML: [plan.deviceXML])
     }
 
     /// `set-link` / `change-mode`: one line per step, then the NIC as the XML shows it now.

@@ -91,8 +91,16 @@ public struct HostGuestUnreachableRule: CrossDocumentRule {
         nonTriggering: [Example.domain("    <interface type='network'><source network='default'/></interface>")])
 
     public func check(_ documents: [DocumentSummary]) -> [Violation] {
+        check(documents, networks: [])
+    }
+
+    /// Through a macvtap network the guests' NICs are macvtaps all the same.
+    public func check(_ documents: [DocumentSummary], networks: [NetworkSummary]) -> [Violation] {
+        let macvtapNetworks = Set(networks.filter { $0.mode != nil && !$0.devices.isEmpty }.map(\.name))
         for document in documents {
-            if let entry = document.interfaces.first(where: { $0.direct != nil }) {
+            if let entry = document.interfaces.first(where: { entry in
+                entry.direct != nil || entry.sourceNetwork.map { macvtapNetworks.contains($0.value) } == true
+            }) {
                 return [
                     Violation(
                         at: entry.position,
