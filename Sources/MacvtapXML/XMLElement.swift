@@ -229,6 +229,34 @@ extension XMLElement {
         while end < span.startTagEnd, source[end] != quote { end += 1 }
         return end < span.startTagEnd ? start..<end : nil
     }
+
+    /// The byte range of an attribute's name in the start tag.
+    public func nameRange(ofAttribute qualifiedName: String) -> Range<Int>? {
+        guard let span = span,
+            let start = StartTagScanner.offset(
+                ofAttribute: Array(qualifiedName.utf8), in: document.source, tag: span.start..<span.startTagEnd)
+        else { return nil }
+        return start..<(start + qualifiedName.utf8.count)
+    }
+
+    /// The bytes a removal of the attribute takes: the whitespace before its name through the
+    /// closing quote of its value.
+    public func removalRange(ofAttribute qualifiedName: String) -> Range<Int>? {
+        guard let name = nameRange(ofAttribute: qualifiedName), let value = valueRange(ofAttribute: qualifiedName) else { return nil }
+        var start = name.lowerBound
+        let source = document.source
+        while start > 0, source[start - 1] == UInt8(ascii: " ") || source[start - 1] == UInt8(ascii: "\t")
+            || source[start - 1] == UInt8(ascii: "\n") || source[start - 1] == UInt8(ascii: "\r")
+        {
+            start -= 1
+        }
+        return start..<(value.upperBound + 1)
+    }
+
+    /// This element and every element inside it, in document order.
+    public var selfAndDescendants: [XMLElement] {
+        [self] + children.flatMap(\.selfAndDescendants)
+    }
 }
 
 extension XMLElementSpec {

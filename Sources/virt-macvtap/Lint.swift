@@ -30,6 +30,8 @@ struct Lint: ParsableCommand {
               virt-macvtap lint --hosts hosts/          # each host's files against its own uri
               virt-macvtap lint --libvirt domains/      # plus libvirt's own define verdict
               virt-macvtap lint --disable vepa-needs-hairpin --fail-level warning domains/
+              virt-macvtap lint --fix domains/          # safe fixes in place
+              virt-macvtap lint --diff --unsafe-fixes domains/
               virt-macvtap lint --list-rules
             """
     )
@@ -67,6 +69,15 @@ struct Lint: ParsableCommand {
     @Flag(name: .long, help: "Also ask libvirt: define each domain in libvirt's own QEMU driver (embedded, private, nothing started) and report refusals.")
     var libvirt = false
 
+    @Flag(name: .long, help: "Apply the safe fixes findings carry (in place, atomically; to a fixed point, at most 10 rounds).")
+    var fix = false
+
+    @Flag(name: .long, help: "With --fix or --diff: also the unsafe fixes (new MACs, mod= → mode=, a <model> added).")
+    var unsafeFixes = false
+
+    @Flag(name: .long, help: "Print the unified diff --fix would make and change nothing (exit 1 when there is one).")
+    var diff = false
+
     @Flag(name: .long, help: "List the rules and exit.")
     var listRules = false
 
@@ -74,6 +85,8 @@ struct Lint: ParsableCommand {
     var markdown = false
 
     func validate() throws {
+        if unsafeFixes, !fix, !diff { throw ValidationError("--unsafe-fixes goes with --fix or --diff") }
+        if fix, diff { throw ValidationError("give --fix (change the files) or --diff (show the change), not both") }
         let known = Set(RuleRegistry.all.map(\.id))
         for id in disable + enable where !known.contains(id) {
             throw ValidationError("unknown rule '\(id)'; see virt-macvtap lint --list-rules")
@@ -165,11 +178,39 @@ struct Lint: ParsableCommand {
             throw fail(error.description, code: ExitStatus.usage)
         }
         let report: LintReport
-        do {
-            report = try linter.lint(
-                sources, hosts: inventories, fleet: fleet, hostInventories: hostInventories, currentDirectory: currentDirectory)
-        } catch {
-            throw fail(error.description, code: ExitStatus.usage)
+        if fix || diff {
+            guard !sources.contains(.standardInput) else {
+                throw fail("--fix and --diff change files; standard input (-) has none to change", code: ExitStatus.usage)
+            }
+            let taken = inventories.reduce(into: Set<MACAddress>()) { $0.formUnion($1.usedMACs) }
+                .union(hostInventories.values.flatMap(\.usedMACs)).union(try ledgerReservations())
+            let run: FixRun
+            do {
+                run = try LintFixer.run(
+                    sources, linter: linter, unsafe: unsafeFixes, takenMACs: taken, hosts: inventories, fleet: fleet,
+                    hostInventories: hostInventories, currentDirectory: currentDirectory)
+            } catch {
+                throw fail(error.description, code: ExitStatus.usage)
+            }
+            let heldBack = run.unsafeHeldBack > 0 ? "; \(run.unsafeHeldBack) unsafe \(run.unsafeHeldBack == 1 ? "fix" : "fixes") held back (--unsafe-fixes)" : ""
+            if diff {
+                for change in run.changes {
+                    writeStandardOutput(Array(UnifiedDiff.make(original: change.original, edited: change.fixed, originalName: "a/" + change.name, editedName: "b/" + change.name).utf8))
+                }
+                StandardStream.error.write("virt-macvtap: \(run.fixesApplied) \(run.fixesApplied == 1 ? "fix" : "fixes") would change \(run.changes.count) \(run.changes.count == 1 ? "file" : "files")\(heldBack)\n")
+                if !run.changes.isEmpty { throw ExitCode(ExitStatus.refused) }
+                return
+            }
+            try write(run)
+            StandardStream.error.write("virt-macvtap: fixed \(run.fixesApplied) \(run.fixesApplied == 1 ? "finding" : "findings") in \(run.changes.count) \(run.changes.count == 1 ? "file" : "files")\(heldBack)\n")
+            report = run.report
+        } else {
+            do {
+                report = try linter.lint(
+                    sources, hosts: inventories, fleet: fleet, hostInventories: hostInventories, currentDirectory: currentDirectory)
+            } catch {
+                throw fail(error.description, code: ExitStatus.usage)
+            }
         }
         for reason in libvirtLayer?.notJudged ?? [] {
             StandardStream.error.write("virt-macvtap: note: --libvirt could not judge \(reason)\n")
@@ -187,6 +228,29 @@ struct Lint: ParsableCommand {
         case .clean: break
         case .findings: throw ExitCode(ExitStatus.refused)
         case .unreadableInput: throw ExitCode(ExitStatus.system)
+        }
+    }
+}
+
+extension Lint {
+    /// Writes each fixed file atomically (the original stays whole if anything fails) and
+    /// records the MACs fixes chose in the ledger.
+    func write(_ run: FixRun) throws {
+        for change in run.changes {
+            do {
+                try FileIO.replaceAtomically(atPath: change.name, with: change.fixed)
+            } catch {
+                throw fail("\(error); the file is unchanged", code: ExitStatus.system)
+            }
+        }
+        guard !run.newMACs.isEmpty else { return }
+        do {
+            guard let ledger = try MACLedger.open(path: MACLedger.defaultPath(), forWriting: true) else { return }
+            for (file, macs) in Dictionary(grouping: run.newMACs, by: \.file) {
+                try ledger.reserve(macs.map(\.mac), label: "lint --fix: \(file)", checkedAgainst: "lint --fix")
+            }
+        } catch {
+            throw fail("the files are fixed, but the new MACs were not recorded in the ledger: \(error)", code: ExitStatus.system)
         }
     }
 }

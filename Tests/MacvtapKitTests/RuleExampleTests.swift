@@ -77,3 +77,87 @@ struct RuleExampleTests {
         #expect(serious.isEmpty, "\(serious.map { "\($0.ruleID): \($0.message)" })")
     }
 }
+
+/// Fixes, as Ruff tests them: each rule's before → after examples, applied by the fixer.
+@Suite("Rule catalogue: fixes")
+struct RuleFixTests {
+    static let linter: Linter = try! Linter(configuration: LintConfiguration())
+
+    static func fixed(_ before: String, context: [String] = []) throws -> (text: String, run: FixRun) {
+        // Context first: a cross-file fix lands on the later file, the one fixed here.
+        let sources = context.enumerated().map { DocumentSource.memory(Array($0.element.utf8), name: "context-\($0.offset).xml") }
+            + [DocumentSource.memory(Array(before.utf8), name: "before.xml")]
+        let run = try LintFixer.run(sources, linter: linter, unsafe: true)
+        let text = run.changes.first { $0.name == "before.xml" }.map { String(decoding: $0.fixed, as: UTF8.self) } ?? before
+        return (text, run)
+    }
+
+    @Test(arguments: RuleRegistry.all.filter { !$0.fixExamples.isEmpty }.map(\.id))
+    func examplesFix(id: String) throws {
+        let rule = try #require(RuleRegistry.description(forID: id))
+        for example in rule.fixExamples {
+            let (text, _) = try Self.fixed(example.before, context: example.context)
+            #expect(text == example.after, "\(id): fixed text differs:\n\(text)")
+            let findings = try Self.linter.lint([.memory(Array(text.utf8), name: "after.xml")]).findings
+            #expect(!findings.contains { $0.ruleID == id }, "\(id) still triggers after its fix")
+            #expect(!findings.contains { $0.ruleID == LibvirtSchemaRule.description.id }, "\(id): the fixed text fails libvirt's schema: \(findings.map(\.message))")
+            let again = try LintFixer.run([.memory(Array(text.utf8), name: "after.xml")], linter: Self.linter, unsafe: true)
+            #expect(again.changes.isEmpty, "\(id): a second --fix changed the file again")
+        }
+    }
+
+    @Test("A rule that fixes says so, and never fixes less safely than it says; rules that say they fix have examples or a fresh-MAC fix")
+    func applicabilityIsDeclared() throws {
+        for rule in RuleRegistry.all {
+            let documents = rule.triggering.map { [$0] } + rule.triggeringSets
+            for set in documents {
+                let sources = set.enumerated().map { DocumentSource.memory(Array($0.element.utf8), name: "example-\($0.offset).xml") }
+                for finding in try Self.linter.lint(sources).findings where finding.ruleID == rule.id {
+                    guard let correction = finding.correction else { continue }
+                    let declared = try #require(rule.fixes, "\(rule.id) offers a fix but declares none")
+                    #expect(correction.applicability <= declared, "\(rule.id): a \(correction.applicability) fix, declared \(declared)")
+                }
+            }
+        }
+    }
+
+    @Test("Fresh-MAC fixes: a new locally administered MAC under 52:54:00 that nothing else uses, and the rule is quiet")
+    func freshMACs() throws {
+        for id in ["mac-not-locally-administered", "mac-foreign-oui", "mac-duplicate-across-domains"] {
+            let rule = try #require(RuleRegistry.description(forID: id))
+            let documents = (rule.triggering.map { [$0] } + rule.triggeringSets).first!
+            let before = documents.last!
+            let (text, run) = try Self.fixed(before, context: Array(documents.dropLast()))
+            let mac = try #require(run.newMACs.first?.mac, "\(id): no new MAC")
+            #expect(mac.description.hasPrefix("52:54:00:") && text.contains(mac.description))
+            let all = documents.dropLast().enumerated().map { DocumentSource.memory(Array($0.element.utf8), name: "context-\($0.offset).xml") }
+                + [.memory(Array(text.utf8), name: "after.xml")]
+            #expect(!(try Self.linter.lint(all).findings.contains { $0.ruleID == id }), "\(id) still triggers")
+        }
+    }
+
+    @Test("Overlapping fixes wait for the next round, a malformed file is never touched, comments and quoting outside the edits stay")
+    func fixLoop() throws {
+        let document = """
+            <domain type='kvm'>
+              <name>f</name>
+              <memory unit='MiB'>512</memory>
+              <os><type arch='x86_64'>hvm</type></os>
+              <devices>
+                <!-- keep this comment -->
+                <interface type="direct">
+                  <mac address="52:54:0:a:b:c" adress2='x'/>
+                  <source dev="eth0" mode="BRIDGE"/>
+                </interface>
+              </devices>
+            </domain>
+            """
+        let (text, run) = try Self.fixed(document)
+        #expect(text.contains("<mac address=\"52:54:00:0a:0b:0c\"/>"), "\(text)")
+        #expect(text.contains("mode=\"bridge\"") && text.contains("<!-- keep this comment -->") && text.contains("<interface type=\"direct\">"))
+        #expect(run.fixesApplied >= 3)
+        let broken = "<domain><name>x</nam><devices><interface type='direct'><mac address='52:54:0:1:2:3'/></interface></devices></domain>"
+        let untouched = try LintFixer.run([.memory(Array(broken.utf8), name: "broken.xml")], linter: Self.linter, unsafe: true)
+        #expect(untouched.changes.isEmpty)
+    }
+}

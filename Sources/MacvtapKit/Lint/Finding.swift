@@ -59,10 +59,13 @@ public struct Finding: Sendable, Hashable, Codable {
     /// For a finding across files: the other uses involved (the finding itself sits where the
     /// fix belongs). Nil when there are none.
     public var related: [RelatedLocation]?
+    /// The fix as byte edits on the file, when the rule offers one (`lint --fix`).
+    public var correction: Correction?
 
     public init(
         ruleID: String, severity: Severity, file: String, position: SourcePosition, message: String,
-        fix: String?, domain: String?, enforcement: Enforcement? = nil, related: [RelatedLocation]? = nil
+        fix: String?, domain: String?, enforcement: Enforcement? = nil, related: [RelatedLocation]? = nil,
+        correction: Correction? = nil
     ) {
         self.ruleID = ruleID
         self.severity = severity
@@ -74,6 +77,7 @@ public struct Finding: Sendable, Hashable, Codable {
         self.domain = domain
         self.enforcement = enforcement
         self.related = related
+        self.correction = correction
     }
 
     public var position: SourcePosition { SourcePosition(line: line, column: column) }
@@ -107,10 +111,12 @@ public struct Violation: Sendable, Hashable {
     public var enforcement: Enforcement?
     /// The other uses a cross-file violation involves.
     public var related: [RelatedLocation]
+    /// The fix the rule proposes, by position; the engine turns it into byte edits.
+    public var correction: CorrectionIntent?
 
     public init(
         at position: SourcePosition, _ message: String, fix: String? = nil, file: String? = nil, domain: String? = nil,
-        enforcement: Enforcement? = nil, related: [RelatedLocation] = []
+        enforcement: Enforcement? = nil, related: [RelatedLocation] = [], correction: CorrectionIntent? = nil
     ) {
         self.position = position
         self.message = message
@@ -119,5 +125,6 @@ public struct Violation: Sendable, Hashable {
         self.domain = domain
         self.enforcement = enforcement
         self.related = related
+        self.correction = correction
     }
 }

@@ -157,8 +157,17 @@ public final class Linter: Sendable {
                 crossViolations += rule.check(group, networks: networksByHost[name] ?? [], against: [inventory]).map { (type(of: rule).description, $0) }
             }
         }
+        // Cross-file fixes are few: their files are parsed again here to place the edits.
+        var resolvers: [String: CorrectionResolver] = [:]
+        let sourcesByName = Dictionary(sources.map { ($0.displayName, $0) }, uniquingKeysWith: { first, _ in first })
+        for (_, violation) in crossViolations where violation.correction != nil {
+            let file = violation.file ?? ""
+            guard resolvers[file] == nil, let source = sourcesByName[file], let document = try? XMLDocument(source: source) else { continue }
+            resolvers[file] = CorrectionResolver(document)
+        }
         for (description, violation) in crossViolations {
-            let finding = makeFinding(description, violation, file: violation.file ?? "", domain: violation.domain)
+            let finding = makeFinding(
+                description, violation, file: violation.file ?? "", domain: violation.domain, resolver: resolvers[violation.file ?? ""])
             if !(suppressionsByFile[finding.file]?.suppresses(finding) ?? false) { findings.append(finding) }
         }
         findings.sort { ($0.file, $0.line, $0.column, $0.ruleID) < ($1.file, $1.line, $1.column, $1.ruleID) }
@@ -207,10 +216,11 @@ public final class Linter: Sendable {
         }
         let document = LintDocument(domain: domain)
         let label = domain.name?.value
+        let resolver = CorrectionResolver(xml)
         var ruleFindings: [Finding] = []
         for rule in documentRules {
             for violation in rule.check(document) {
-                add(type(of: rule).description, violation, file: file, domain: label, to: &ruleFindings)
+                add(type(of: rule).description, violation, file: file, domain: label, to: &ruleFindings, resolver: resolver)
             }
         }
         // Schema errors inside an element where a specific rule already spoke add only noise
@@ -275,12 +285,17 @@ public final class Linter: Sendable {
         result.network = NetworkSummary(network)
     }
 
-    private func add(_ description: RuleDescription, _ violation: Violation, file: String, domain: String?, to findings: inout [Finding]) {
+    private func add(
+        _ description: RuleDescription, _ violation: Violation, file: String, domain: String?, to findings: inout [Finding],
+        resolver: CorrectionResolver? = nil
+    ) {
         guard configuration.isEnabled(description.id) else { return }
-        findings.append(makeFinding(description, violation, file: file, domain: domain))
+        findings.append(makeFinding(description, violation, file: file, domain: domain, resolver: resolver))
     }
 
-    private func makeFinding(_ description: RuleDescription, _ violation: Violation, file: String, domain: String?) -> Finding {
+    private func makeFinding(
+        _ description: RuleDescription, _ violation: Violation, file: String, domain: String?, resolver: CorrectionResolver? = nil
+    ) -> Finding {
         let enforcement = violation.enforcement ?? description.enforcement
         let suffix: String =
             switch enforcement {
@@ -290,7 +305,8 @@ public final class Linter: Sendable {
         return Finding(
             ruleID: description.id, severity: configuration.severity(of: description), file: file,
             position: violation.position, message: violation.message + suffix, fix: violation.fix, domain: domain,
-            enforcement: enforcement, related: violation.related.isEmpty ? nil : violation.related)
+            enforcement: enforcement, related: violation.related.isEmpty ? nil : violation.related,
+            correction: violation.correction.flatMap { intent in resolver?.resolve(intent) })
     }
 }
 

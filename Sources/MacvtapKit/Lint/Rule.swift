@@ -22,11 +22,17 @@ public struct RuleDescription: Sendable {
     /// Sets of documents linted together that must not trigger it.
     public var nonTriggeringSets: [[String]]
     public var needsLiveHost: Bool
+    /// How safely the rule's fix applies; nil when it offers none.
+    public var fixes: FixApplicability?
+    /// Documents before and after `lint --fix --unsafe-fixes` (run as tests; sets of documents
+    /// for cross-file rules: the first is the one fixed).
+    public var fixExamples: [FixExample]
 
     public init(
         id: String, name: String, summary: String, rationale: String, severity: Severity,
         enforcement: Enforcement, reference: String, triggering: [String] = [], nonTriggering: [String] = [],
-        triggeringSets: [[String]] = [], nonTriggeringSets: [[String]] = [], needsLiveHost: Bool = false
+        triggeringSets: [[String]] = [], nonTriggeringSets: [[String]] = [], needsLiveHost: Bool = false,
+        fixes: FixApplicability? = nil, fixExamples: [FixExample] = []
     ) {
         self.id = id
         self.name = name
@@ -40,6 +46,22 @@ public struct RuleDescription: Sendable {
         self.triggeringSets = triggeringSets
         self.nonTriggeringSets = nonTriggeringSets
         self.needsLiveHost = needsLiveHost
+        self.fixes = fixes
+        self.fixExamples = fixExamples
+    }
+}
+
+/// One fix shown as the document before and after it.
+public struct FixExample: Sendable {
+    public var before: String
+    public var after: String
+    /// Other documents linted before `before` (what a cross-file rule compares against).
+    public var context: [String]
+
+    public init(before: String, after: String, context: [String] = []) {
+        self.before = before
+        self.after = after
+        self.context = context
     }
 }
 

@@ -11,19 +11,23 @@ public enum RulesDocumentation {
             enforces on direct interfaces. Suppress a rule on one element with a comment right before it,
             `<!-- virt-macvtap: disable RULE -->`, or in a whole file with `<!-- virt-macvtap: disable-file RULE -->`.
 
-            | id | severity | libvirt | summary |
-            |---|---|---|---|
+            Fix: `safe` fixes are applied by `lint --fix` (the meaning libvirt gives the file is unchanged, or
+            becomes what the author evidently meant); `unsafe` ones only with `--unsafe-fixes` (behaviour
+            changes: a new MAC, `mod=` → `mode=`, a `<model>` added); `lint --diff` shows them first.
+
+            | id | severity | libvirt | fix | summary |
+            |---|---|---|---|---|
 
             """
         for rule in rules {
-            text += "| [`\(rule.id)`](#\(rule.id)) | \(rule.severity.rawValue) | \(rule.enforcement.rawValue) | \(rule.summary.replacing("|", with: "\\|")) |\n"
+            text += "| [`\(rule.id)`](#\(rule.id)) | \(rule.severity.rawValue) | \(rule.enforcement.rawValue) | \(rule.fixes?.rawValue ?? "—") | \(rule.summary.replacing("|", with: "\\|")) |\n"
         }
         for rule in rules {
             text += """
 
                 ## \(rule.id)
 
-                **\(rule.name)** — \(rule.severity.rawValue); \(rule.enforcement.phrase); reference \(rule.reference)\(rule.needsLiveHost ? "; needs `-c URI`" : "").
+                **\(rule.name)** — \(rule.severity.rawValue); \(rule.enforcement.phrase); reference \(rule.reference)\(rule.needsLiveHost ? "; needs `-c URI`" : "")\(rule.fixes.map { "; fix: \($0.rawValue)" } ?? "").
 
                 \(rule.summary)
 
@@ -35,6 +39,9 @@ public enum RulesDocumentation {
             }
             if let example = rule.nonTriggering.first ?? rule.nonTriggeringSets.first?.first {
                 text += "\nDoes not trigger:\n\n```xml\n\(example)\n```\n"
+            }
+            for example in rule.fixExamples {
+                text += "\nFix, before:\n\n```xml\n\(example.before)\n```\n\nafter:\n\n```xml\n\(example.after)\n```\n"
             }
         }
         return text

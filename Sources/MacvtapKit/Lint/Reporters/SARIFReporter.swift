@@ -57,8 +57,30 @@ public enum SARIFReporter: LintReporter {
         var message: Text
         var locations: [Location]
         /// The other uses a cross-file finding involves (SARIF §3.27.22), each with its own id.
+        /// The finding's fix (SARIF §3.27.30), when its text is known now (not a fresh MAC).
+        var fixes: [Fix]?
         var relatedLocations: [Location]?
         var partialFingerprints: [String: String]
+    }
+
+    struct Fix: Encodable {
+        var description: Text
+        var artifactChanges: [ArtifactChange]
+    }
+    struct ArtifactChange: Encodable {
+        var artifactLocation: ArtifactLocation
+        var replacements: [Replacement]
+    }
+    struct Replacement: Encodable {
+        var deletedRegion: EditRegion
+        var insertedContent: Text?
+    }
+    /// An edit's region: columns are 1-based, the end column exclusive (an insertion is empty).
+    struct EditRegion: Encodable {
+        var startLine: Int
+        var startColumn: Int
+        var endLine: Int
+        var endColumn: Int
     }
 
     struct Location: Encodable {
@@ -102,6 +124,7 @@ public enum SARIFReporter: LintReporter {
                         artifactLocation: ArtifactLocation(uri: uri(finding.file)),
                         region: Region(startLine: max(finding.line, 1), startColumn: max(finding.column, 1))))
                 ],
+                fixes: fixes(finding),
                 relatedLocations: finding.related?.enumerated().map { index, related in
                     Location(
                         id: index,
@@ -113,6 +136,19 @@ public enum SARIFReporter: LintReporter {
                 partialFingerprints: [fingerprintKey: fingerprint(finding)])
         }
         return JSONReporter.encode(Log(runs: [Run(tool: Tool(driver: Driver(rules: driverRules)), results: results)]))
+    }
+
+    static func fixes(_ finding: Finding) -> [Fix]? {
+        guard let correction = finding.correction, !correction.isDeferred, correction.applicability != .displayOnly else { return nil }
+        return [Fix(
+            description: Text(text: "\(correction.message) (\(correction.applicability.rawValue) fix)"),
+            artifactChanges: [ArtifactChange(
+                artifactLocation: ArtifactLocation(uri: uri(finding.file)),
+                replacements: correction.edits.map { edit in
+                    Replacement(
+                        deletedRegion: EditRegion(startLine: edit.startLine, startColumn: edit.startColumn, endLine: edit.endLine, endColumn: edit.endColumn),
+                        insertedContent: edit.replacement.isEmpty ? nil : Text(text: edit.replacement))
+                })])]
     }
 
     /// Percent-encodes what a URI reference cannot carry as is; paths stay relative.

@@ -85,7 +85,8 @@ public struct MACDuplicateAcrossFilesRule: CrossDocumentRule {
         nonTriggeringSets: [[
             Example.nic(Example.goodBody(), name: "vm1"),
             Example.nic(Example.goodBody(mac: "52:54:00:00:00:02", dev: "eth1"), name: "vm2"),
-        ]])
+        ]],
+        fixes: .unsafe)
 
     /// One L2 segment spans the hosts of a fleet: MACs are compared across all of them.
     public static var scope: CrossDocumentScope { .fleet }
@@ -97,7 +98,8 @@ public struct MACDuplicateAcrossFilesRule: CrossDocumentRule {
                 at: use.entry.mac?.position ?? use.entry.position,
                 "MAC \(use.entry.macAddress!)\(hosts) is also used by \(first.summary.label)\(first.hostNote(comparedWith: use)) (\(first.summary.file):\(first.entry.position.line))",
                 fix: "give one of them a new MAC (virt-macvtap generate prints a fresh one)",
-                file: use.summary.file, domain: use.summary.domainName, related: first.relatedLocations(with: use, atMAC: true))
+                file: use.summary.file, domain: use.summary.domainName, related: first.relatedLocations(with: use, atMAC: true),
+                correction: use.entry.mac.map(CorrectionIntent.freshMAC(for:)))
         }
     }
 }

@@ -1,3 +1,5 @@
+import MacvtapXML
+
 public struct VirtualPortRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -222,11 +224,22 @@ public struct ModelMissingRule: DirectInterfaceRule {
             + "and multiqueue need virtio.",
         severity: .warning, enforcement: .advice, reference: "L13",
         triggering: [Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/>")],
-        nonTriggering: [Example.nic(Example.goodBody())])
+        nonTriggering: [Example.nic(Example.goodBody())],
+        fixes: .unsafe,
+        fixExamples: [
+            FixExample(
+                before: Example.domain("    <interface type='direct'>\n      <mac address='52:54:00:00:00:01'/>\n      <source dev='eth0' mode='bridge'/>\n    </interface>"),
+                after: Example.domain("    <interface type='direct'>\n      <mac address='52:54:00:00:00:01'/>\n      <source dev='eth0' mode='bridge'/>\n      <model type=\"virtio\"/>\n    </interface>"))
+        ])
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
         guard interface.model == nil else { return [] }
-        return [Violation(at: interface.position, "no <model>: the guest gets an emulated NIC (rtl8139/e1000 on x86)", fix: "add <model type='virtio'/>")]
+        // A new device model for the guest (unsafe: its driver changes), so only with --unsafe-fixes.
+        return [Violation(
+            at: interface.position, "no <model>: the guest gets an emulated NIC (rtl8139/e1000 on x86)", fix: "add <model type='virtio'/>",
+            correction: CorrectionIntent(.unsafe, "add <model type='virtio'/>", [
+                .appendChild(elementAt: interface.position, child: XMLElementSpec("model", attributes: [("type", "virtio")]))
+            ]))]
     }
 }
 

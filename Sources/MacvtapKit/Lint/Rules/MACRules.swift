@@ -1,4 +1,11 @@
 /// Checks every interface, whatever its type: libvirt parses every `<mac>` the same way.
+extension CorrectionIntent {
+    /// A new MAC from the allocator in place of `mac` (unsafe: the guest's address changes).
+    static func freshMAC(for mac: Located<String>) -> CorrectionIntent {
+        CorrectionIntent(.unsafe, "give the interface a new MAC under 52:54:00", [.replaceValue(attributeAt: mac.position, name: "address", with: .freshMAC)])
+    }
+}
+
 public protocol InterfaceRule: DocumentRule {
     func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation]
 }
@@ -81,7 +88,8 @@ public struct MACGloballyAdministeredRule: InterfaceRule {
             + "hardware on the LAN. libvirt's own 52:54:00 prefix is locally administered.",
         severity: .warning, enforcement: .notChecked, reference: "L05",
         triggering: [Example.nic("<mac address='00:11:22:33:44:55'/><source dev='eth0'/>")],
-        nonTriggering: [Example.nic(Example.goodBody())])
+        nonTriggering: [Example.nic(Example.goodBody())],
+        fixes: .unsafe)
 
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
         guard let mac = interface.mac, let address = MACAddress(mac.value), !address.isMulticast, !address.isAllZero,
@@ -90,7 +98,7 @@ public struct MACGloballyAdministeredRule: InterfaceRule {
         return [
             Violation(
                 at: mac.position, "MAC \(address) is globally administered (vendor OUI \(String(address.description.prefix(8))))",
-                fix: "use a locally administered address, e.g. under 52:54:00 or 02:xx:xx")
+                fix: "use a locally administered address, e.g. under 52:54:00 or 02:xx:xx", correction: .freshMAC(for: mac))
         ]
     }
 }
@@ -107,7 +115,8 @@ public struct MACForeignOUIRule: InterfaceRule {
         nonTriggering: [
             Example.nic(Example.goodBody()),
             Example.nic("<mac address='00:16:3e:12:34:56'/><source dev='eth0'/>", type: "xen"),
-        ])
+        ],
+        fixes: .unsafe)
 
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
         guard document.isQEMUDomain, let mac = interface.mac, let address = MACAddress(mac.value),
@@ -116,7 +125,7 @@ public struct MACForeignOUIRule: InterfaceRule {
         return [
             Violation(
                 at: mac.position, "MAC \(address) carries \(vendor.displayName)'s OUI in a QEMU/KVM domain",
-                fix: "give the guest a new address under 52:54:00 (virt-macvtap generate prints one)")
+                fix: "give the guest a new address under 52:54:00 (virt-macvtap generate prints one)", correction: .freshMAC(for: mac))
         ]
     }
 }
@@ -147,12 +156,23 @@ public struct MACNonCanonicalRule: InterfaceRule {
             + "(52:54:0:1:2:3 becomes 52:54:00:01:02:03), so greps, diffs and inventories disagree with the file.",
         severity: .info, enforcement: .silentlyDropped, reference: "D04",
         triggering: [Example.nic("<mac address='52:54:0:1:2:3'/><source dev='eth0'/>")],
-        nonTriggering: [Example.nic(Example.goodBody())])
+        nonTriggering: [Example.nic(Example.goodBody())],
+        fixes: .safe,
+        fixExamples: [
+            FixExample(
+                before: Example.nic("<mac address='52:54:0:1:2:3'/><source dev='eth0' mode='bridge'/><model type='virtio'/>"),
+                after: Example.nic("<mac address='52:54:00:01:02:03'/><source dev='eth0' mode='bridge'/><model type='virtio'/>")),
+            FixExample(
+                before: Example.nic("<mac address='52:54:00:AB:CD:EF'/><source dev='eth0' mode='bridge'/><model type='virtio'/>"),
+                after: Example.nic("<mac address='52:54:00:ab:cd:ef'/><source dev='eth0' mode='bridge'/><model type='virtio'/>")),
+        ])
 
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
         guard let mac = interface.mac, let address = MACAddress(mac.value), address.description != mac.value
         else { return [] }
-        return [Violation(at: mac.position, "MAC '\(mac.value)' is stored by libvirt as \(address)", fix: "write \(address)")]
+        return [Violation(
+            at: mac.position, "MAC '\(mac.value)' is stored by libvirt as \(address)", fix: "write \(address)",
+            correction: CorrectionIntent(.safe, "write \(address)", [.replaceValue(attributeAt: mac.position, name: "address", with: .text(address.description))]))]
     }
 }
 

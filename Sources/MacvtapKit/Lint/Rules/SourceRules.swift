@@ -60,15 +60,29 @@ public struct SourceModeInvalidRule: DirectInterfaceRule {
             + "'source': 'VEPA'.\"",
         severity: .error, enforcement: .define, reference: "D03",
         triggering: [Example.nic("<source dev='eth0' mode='VEPA'/>"), Example.nic("<source dev='eth0' mode='passthru'/>")],
-        nonTriggering: MacvtapMode.allCases.map { Example.nic("<source dev='eth0' mode='\($0)'/>") })
+        nonTriggering: MacvtapMode.allCases.map { Example.nic("<source dev='eth0' mode='\($0)'/>") },
+        fixes: .safe,
+        fixExamples: [
+            FixExample(
+                before: Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='VEPA'/><model type='virtio'/>"),
+                after: Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='vepa'/><model type='virtio'/>")),
+            FixExample(
+                before: Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='passthru'/><model type='virtio'/>"),
+                after: Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='passthrough'/><model type='virtio'/>")),
+        ])
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
         guard let mode = interface.source?.mode, MacvtapMode(libvirtName: mode.value) == nil else { return [] }
+        let modeAttribute = mode
         let suggestion = MacvtapMode.allCases.first { $0.rawValue == mode.value.lowercased() || $0.kernelName == mode.value }
         return [
             Violation(
                 at: mode.position, "XML error: Invalid value for attribute 'mode' in element 'source': '\(mode.value)'.",
-                fix: suggestion.map { "write mode='\($0)'" } ?? "use vepa, bridge, private or passthrough")
+                fix: suggestion.map { "write mode='\($0)'" } ?? "use vepa, bridge, private or passthrough",
+                correction: suggestion.map { mode in
+                    // Only the spelling changes: libvirt refuses the file as written, so no guest runs it yet.
+                    CorrectionIntent(.safe, "write mode='\(mode)'", [.replaceValue(attributeAt: modeAttribute.position, name: "mode", with: .text(mode.rawValue))])
+                })
         ]
     }
 }
@@ -82,17 +96,32 @@ public struct SourceUnknownAttributeRule: DirectInterfaceRule {
             + "network/portgroup/portid only describe interfaces that come from a <network>.",
         severity: .warning, enforcement: .silentlyDropped, reference: "D22, L20",
         triggering: [Example.nic("<source dev='eth0' mod='bridge'/>")],
-        nonTriggering: [Example.nic(Example.goodBody())])
+        nonTriggering: [Example.nic(Example.goodBody())],
+        fixes: .unsafe,
+        fixExamples: [
+            FixExample(
+                before: Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mod='bridge'/><model type='virtio'/>"),
+                after: Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/><model type='virtio'/>")),
+            FixExample(
+                before: Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge' colour='blue'/><model type='virtio'/>"),
+                after: Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/><model type='virtio'/>")),
+        ])
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
         guard let source = interface.source else { return [] }
         var violations = source.unknownAttributes.map { attribute in
             let typoOfMode = attribute.name.count >= 3 && "mode".hasPrefix(String(attribute.name.prefix(3)))
+            // mod= → mode= makes the written mode real (unsafe: the guest's traffic changes);
+            // removing an attribute libvirt ignores changes nothing libvirt does (safe).
+            let correction =
+                typoOfMode && source.mode == nil
+                ? CorrectionIntent(.unsafe, "write mode='\(attribute.value)'", [.renameAttribute(attributeAt: attribute.position, name: attribute.name, newName: "mode")])
+                : typoOfMode ? nil : CorrectionIntent(.safe, "remove \(attribute.name)=", [.removeAttribute(attributeAt: attribute.position, name: attribute.name)])
             return Violation(
                 at: attribute.position,
                 "<source> attribute '\(attribute.name)' is not read by libvirt"
                     + (typoOfMode ? "; the mode stays \(interface.effectiveMode?.rawValue ?? "vepa")" : ""),
-                fix: typoOfMode ? "write mode='\(attribute.value)'" : "remove \(attribute.name)=")
+                fix: typoOfMode ? "write mode='\(attribute.value)'" : "remove \(attribute.name)=", correction: correction)
         }
         for attribute in [source.network, source.portGroup, source.portID].compactMap({ $0 }) {
             violations.append(
@@ -113,12 +142,31 @@ public struct MACUnknownAttributeRule: InterfaceRule {
             + "driver reads them), so a typo such as adress= leaves the MAC to be generated.",
         severity: .warning, enforcement: .silentlyDropped, reference: "D22, D23",
         triggering: [Example.nic("<mac adress='52:54:00:00:00:01'/><source dev='eth0'/>")],
-        nonTriggering: [Example.nic(Example.goodBody())])
+        nonTriggering: [Example.nic(Example.goodBody())],
+        fixes: .unsafe,
+        fixExamples: [
+            FixExample(
+                before: Example.nic("<mac adress='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/><model type='virtio'/>"),
+                after: Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/><model type='virtio'/>")),
+            FixExample(
+                before: Example.nic("<mac address='52:54:00:00:00:01' colour='blue'/><source dev='eth0' mode='bridge'/><model type='virtio'/>"),
+                after: Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/><model type='virtio'/>")),
+        ])
 
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
         guard let mac = document.domain.element(of: interface).firstChild(named: "mac") else { return [] }
+        let hasAddress = mac.hasAttribute("address")
         return mac.attributes.filter { !["address", "type", "check"].contains($0.name) }.map { attribute in
-            Violation(at: attribute.position, "<mac> attribute '\(attribute.name)' is not read by libvirt", fix: "write address='…'")
+            // adress= → address= makes the written MAC real instead of a generated one (unsafe);
+            // removing what libvirt ignores changes nothing (safe).
+            let typo = !hasAddress && attribute.name.hasPrefix("ad") && MACAddress(attribute.value) != nil
+            let correction =
+                typo
+                ? CorrectionIntent(.unsafe, "write address='\(attribute.value)'", [.renameAttribute(attributeAt: attribute.position, name: attribute.name, newName: "address")])
+                : CorrectionIntent(.safe, "remove \(attribute.name)=", [.removeAttribute(attributeAt: attribute.position, name: attribute.name)])
+            return Violation(
+                at: attribute.position, "<mac> attribute '\(attribute.name)' is not read by libvirt",
+                fix: typo ? "write address='\(attribute.value)'" : "remove \(attribute.name)=", correction: correction)
         }
     }
 }
