@@ -78,6 +78,8 @@ struct Lint: ParsableCommand {
     @Flag(name: .long, help: "Print the unified diff --fix would make and change nothing (exit 1 when there is one).")
     var diff = false
 
+    @OptionGroup var quietFlag: QuietFlag
+
     @Flag(name: .long, help: "List the rules and exit.")
     var listRules = false
 
@@ -130,10 +132,13 @@ struct Lint: ParsableCommand {
         } catch {
             throw fail(error.description, code: error.isInputOutput ? ExitStatus.system : ExitStatus.usage)
         }
+        let quiet = quietFlag.quiet
         var inventories: [HostInventory] = []
         if !connect.isEmpty {
+            let hostProgress = ProgressLine(quiet: quiet, applies: connect.count > 3)
+            defer { hostProgress.finish() }
             do {
-                inventories = try HostInventory.scan(uris: connect)
+                inventories = try HostInventory.scan(uris: connect, progress: hostProgress.counter("hosts scanned"))
             } catch {
                 throw fail(error.description, code: ExitStatus.system)
             }
@@ -147,7 +152,10 @@ struct Lint: ParsableCommand {
             guard !withURI.isEmpty else {
                 throw fail("--hosts needs hosts with a \"uri\" in .virt-macvtap.json (\"hosts\": {\"hv-a\": {\"files\": [...], \"uri\": \"qemu+ssh://root@hv-a/system\"}})", code: ExitStatus.usage)
             }
-            for scanned in HostInventory.scan(named: withURI.map { ($0.name, $0.uri!) }) {
+            let hostProgress = ProgressLine(quiet: quiet, applies: withURI.count > 3)
+            let scannedHosts = HostInventory.scan(named: withURI.map { ($0.name, $0.uri!) }, progress: hostProgress.counter("hosts scanned"))
+            hostProgress.finish()
+            for scanned in scannedHosts {
                 switch scanned.result {
                 case .success(let inventory): hostInventories[scanned.name] = inventory
                 case .failure(let error):
@@ -177,6 +185,8 @@ struct Lint: ParsableCommand {
         } catch {
             throw fail(error.description, code: ExitStatus.usage)
         }
+        let progress = ProgressLine(quiet: quiet, applies: sources.count > 500)
+        defer { progress.finish() }
         let report: LintReport
         if fix || diff {
             guard !sources.contains(.standardInput) else {
@@ -207,11 +217,13 @@ struct Lint: ParsableCommand {
         } else {
             do {
                 report = try linter.lint(
-                    sources, hosts: inventories, fleet: fleet, hostInventories: hostInventories, currentDirectory: currentDirectory)
+                    sources, hosts: inventories, fleet: fleet, hostInventories: hostInventories, currentDirectory: currentDirectory,
+                    progress: progress.counter("linted"))
             } catch {
                 throw fail(error.description, code: ExitStatus.usage)
             }
         }
+        progress.finish()
         for reason in libvirtLayer?.notJudged ?? [] {
             StandardStream.error.write("virt-macvtap: note: --libvirt could not judge \(reason)\n")
         }

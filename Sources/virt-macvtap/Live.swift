@@ -144,6 +144,8 @@ struct Attach: ParsableCommand {
     @Option(name: .long, help: "Seconds to wait for each rollback detach.", transform: parseTimeout)
     var timeout: Double = 10
 
+    @OptionGroup var quietFlag: QuietFlag
+
     func validate() throws {
         if network != nil {
             guard source.isEmpty, count == 1, shape.target == nil else {
@@ -206,7 +208,11 @@ struct Attach: ParsableCommand {
         }
         let report: AttachReport
         do {
-            report = try session.attach(plan, detachTimeout: .milliseconds(Int(timeout * 1000)))
+            let progress = ProgressLine(quiet: quietFlag.quiet, applies: plan.interfaces.count > 4)
+            defer { progress.finish() }
+            report = try session.attach(plan, detachTimeout: .milliseconds(Int(timeout * 1000))) { index in
+                progress.update("attached \(index + 1)/\(plan.interfaces.count) NICs")
+            }
         } catch {
             throw failure(error)
         }

@@ -127,6 +127,7 @@ extension Mac {
         var label: String = ""
         @Option(name: .long, help: "Output format.")
         var format: MACOutputFormat = .text
+        @OptionGroup var quietFlag: QuietFlag
 
         func validate() throws {
             guard count >= 1 else { throw ValidationError("--count must be at least 1") }
@@ -139,9 +140,15 @@ extension Mac {
             let mode: AllocationMode = deterministic.map { .deterministic(key: $0) } ?? .random
             guard let opened = try ledger.open(forWriting: true) else { return }
             let allocated: [AllocatedMAC]
+            // Large batches: the phases on one line (choosing is quick, recording takes a while).
+            let progress = ProgressLine(quiet: quietFlag.quiet, applies: count > 100_000)
+            progress.update("mac allocate: choosing \(count) addresses…")
+            defer { progress.finish() }
             do {
                 allocated = try opened.allocate(label: label, checkedAgainst: used.checkedAgainst.joined(separator: ", ")) { reserved throws(AllocationError) in
-                    try allocator.allocate(count: count, taken: used.taken.union(reserved), mode: mode)
+                    let chosen = try allocator.allocate(count: count, taken: used.taken.union(reserved), mode: mode)
+                    progress.update("mac allocate: recording \(chosen.count) addresses in the ledger…")
+                    return chosen
                 }
             } catch {
                 if case .allocation = error { throw fail(error.description, code: ExitStatus.refused) }

@@ -102,11 +102,18 @@ public final class Linter: Sendable {
     /// cross-file rules compare files within one host, and `hostInventories` (by host name,
     /// `lint --hosts`) are checked against that host's files only; `hosts` against every file.
     /// Throws when a schema file exists but does not compile, or a file belongs to two hosts.
+    /// `progress(done, total)` runs after each file, on the thread that linted it.
     public func lint(
         _ sources: [DocumentSource], hosts: [HostInventory] = [], fleet: FleetHosts = FleetHosts(),
-        hostInventories: [String: HostInventory] = [:], currentDirectory: String? = nil
+        hostInventories: [String: HostInventory] = [:], currentDirectory: String? = nil,
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) throws(LintSetupError) -> LintReport {
-        let fileResults = Concurrently.map(sources.count) { lintOne(sources[$0]) }
+        let done = Atomic<Int>(0)
+        let fileResults = Concurrently.map(sources.count) { index in
+            let result = lintOne(sources[index])
+            if let progress { progress(done.add(1, ordering: .relaxed).newValue, sources.count) }
+            return result
+        }
         for compilation in [domainSchema, interfaceSchema].compactMap({ $0 }) {
             if case .failure(let error) = compilation.result { throw .schema(.invalid(error)) }
         }

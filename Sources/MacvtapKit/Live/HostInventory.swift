@@ -153,16 +153,27 @@ public struct HostInventory: Sendable {
 
     /// Scans named hosts at once; each result on its own, so that one host down does not
     /// hide the others.
-    public static func scan(named hosts: [(name: String, uri: String)]) -> [(name: String, result: Result<HostInventory, LibvirtError>)] {
+    public static func scan(
+        named hosts: [(name: String, uri: String)], progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    ) -> [(name: String, result: Result<HostInventory, LibvirtError>)] {
+        let done = Atomic<Int>(0)
         let results = Concurrently.map(hosts.count) { index in
-            Result { () throws(LibvirtError) in try scan(uri: hosts[index].uri) }
+            let result = Result { () throws(LibvirtError) in try scan(uri: hosts[index].uri) }
+            progress?(done.add(1, ordering: .relaxed).newValue, hosts.count)
+            return result
         }
         return zip(hosts, results).map { ($0.name, $1) }
     }
 
     /// Scans several hosts at once (a fleet); the first failure is reported.
-    public static func scan(uris: [String]) throws(LibvirtError) -> [HostInventory] {
-        try Concurrently.map(uris.count) { (index) throws(LibvirtError) in try scan(uri: uris[index]) }
+    public static func scan(
+        uris: [String], progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws(LibvirtError) -> [HostInventory] {
+        let done = Atomic<Int>(0)
+        return try Concurrently.map(uris.count) { (index) throws(LibvirtError) in
+            defer { progress?(done.add(1, ordering: .relaxed).newValue, uris.count) }
+            return try scan(uri: uris[index])
+        }
     }
 
     private static func hostInterface(from record: HostInterfaceRecord) -> HostInterface? {
