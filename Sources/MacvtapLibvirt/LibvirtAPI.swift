@@ -43,6 +43,7 @@ struct LibvirtAPI: @unchecked Sendable {
     let domainGetID: @convention(c) (DomainPtr?) -> UInt32
     let domainGetState: @convention(c) (DomainPtr?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?, UInt32) -> Int32
     let domainIsPersistent: @convention(c) (DomainPtr?) -> Int32
+    let domainGetAutostart: @convention(c) (DomainPtr?, UnsafeMutablePointer<Int32>?) -> Int32
     let domainAttachDeviceFlags: @convention(c) (DomainPtr?, UnsafePointer<CChar>?, UInt32) -> Int32
     let domainDetachDeviceFlags: @convention(c) (DomainPtr?, UnsafePointer<CChar>?, UInt32) -> Int32
     let domainUpdateDeviceFlags: @convention(c) (DomainPtr?, UnsafePointer<CChar>?, UInt32) -> Int32
@@ -136,6 +137,7 @@ struct LibvirtAPI: @unchecked Sendable {
             domainGetID: symbol("virDomainGetID", as: (@convention(c) (DomainPtr?) -> UInt32).self),
             domainGetState: symbol("virDomainGetState", as: (@convention(c) (DomainPtr?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?, UInt32) -> Int32).self),
             domainIsPersistent: symbol("virDomainIsPersistent", as: (@convention(c) (DomainPtr?) -> Int32).self),
+            domainGetAutostart: symbol("virDomainGetAutostart", as: (@convention(c) (DomainPtr?, UnsafeMutablePointer<Int32>?) -> Int32).self),
             domainAttachDeviceFlags: symbol("virDomainAttachDeviceFlags", as: (@convention(c) (DomainPtr?, UnsafePointer<CChar>?, UInt32) -> Int32).self),
             domainDetachDeviceFlags: symbol("virDomainDetachDeviceFlags", as: (@convention(c) (DomainPtr?, UnsafePointer<CChar>?, UInt32) -> Int32).self),
             domainUpdateDeviceFlags: symbol("virDomainUpdateDeviceFlags", as: (@convention(c) (DomainPtr?, UnsafePointer<CChar>?, UInt32) -> Int32).self),

@@ -223,6 +223,8 @@ public struct DomainRecord: Sendable {
     public var name: String
     public var uuid: String?
     public var isActive: Bool
+    /// Started by libvirt when the host boots.
+    public var autostarts: Bool = false
     /// The running configuration; nil when the domain is shut off.
     public var liveXML: String?
     /// The persistent (inactive) configuration.

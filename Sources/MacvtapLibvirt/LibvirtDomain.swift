@@ -51,11 +51,17 @@ public final class LibvirtDomain: @unchecked Sendable {
 
     public var isActive: Bool { api.domainIsActive(pointer) == 1 }
 
+    /// Whether libvirt starts it when the host boots (false when libvirt cannot say).
+    public var autostarts: Bool {
+        var flag: Int32 = 0
+        return api.domainGetAutostart(pointer, &flag) == 0 && flag == 1
+    }
+
     /// Its name, UUID, state and XML: both copies while it runs, else the persistent one.
     public func record() throws(LibvirtError) -> DomainRecord {
         let isActive = isActive
         return DomainRecord(
-            name: name, uuid: uuid.isEmpty ? nil : uuid, isActive: isActive,
+            name: name, uuid: uuid.isEmpty ? nil : uuid, isActive: isActive, autostarts: autostarts,
             liveXML: isActive ? try xml(inactive: false) : nil, inactiveXML: try xml(inactive: true))
     }
 

@@ -76,3 +76,32 @@ struct NetworkLintTests {
         #expect(both.status == 2)
     }
 }
+
+extension NetworkLintTests {
+    @Test("network-pool-exhausted counts the host's running domains and those it starts at boot, never the linted domain itself")
+    func poolExhaustion() throws {
+        func summary(_ name: String, live: Bool, autostarts: Bool) throws -> DocumentSummary {
+            let xml = Self.domain(name, mac: "52:54:00:00:0d:0\(name.count)", interface: "<interface type='network'><mac address='MAC'/><source network='sriov'/></interface>")
+            var summary = DocumentSummary(try DomainDocument(bytes: Array(xml.utf8), fileName: "\(name) on host"))
+            summary.isHostCopy = true
+            summary.isLiveCopy = live
+            summary.autostarts = autostarts
+            return summary
+        }
+        let network = HostInventory.HostNetwork(name: "sriov", isActive: true, forwardMode: "passthrough", devices: ["enp3s0f0v1", "enp3s0f0v2"])
+        let linted = Self.domain("new", mac: "52:54:00:00:0e:01", interface: "<interface type='network'><mac address='MAC'/><source network='sriov'/><model type='virtio'/></interface>")
+        func findings(_ domains: [DocumentSummary]) throws -> [Finding] {
+            let host = HostInventory(uri: "test:///fleet", domains: domains, hostInterfaces: [], networks: [network])
+            return try Linter(configuration: LintConfiguration()).lint([.memory(Array(linted.utf8), name: "new.xml")], hosts: [host])
+                .findings.filter { $0.ruleID == "network-pool-exhausted" }
+        }
+        // One running, one shut off without autostart: a device is free.
+        #expect(try findings([summary("a", live: true, autostarts: false), summary("bb", live: false, autostarts: false)]).isEmpty)
+        // One running, one that starts at boot: both devices are taken.
+        let taken = try findings([summary("a", live: true, autostarts: false), summary("bb", live: false, autostarts: true)])
+        #expect(taken.count == 1)
+        #expect(taken.first?.message.contains("held by 'a', 'bb'") == true, "\(taken)")
+        // The linted domain itself, running on the host, does not count against itself.
+        #expect(try findings([summary("a", live: true, autostarts: false), summary("new", live: true, autostarts: false)]).isEmpty)
+    }
+}

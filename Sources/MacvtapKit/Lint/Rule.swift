@@ -180,6 +180,8 @@ public struct DocumentSummary: Sendable {
     public var isHostCopy = false
     /// A running domain's live XML (as a host reported it): what it holds right now.
     public var isLiveCopy = false
+    /// A host's domain that libvirt starts at boot (its persistent XML then takes effect).
+    public var autostarts = false
     /// Lower-cased once: identity checks run for every pair of uses on a shared device.
     private(set) var comparableUUID: String?
 

@@ -118,6 +118,7 @@ public struct HostInventory: Sendable {
             var summary = DocumentSummary(document)
             summary.isHostCopy = true
             summary.isLiveCopy = label == "live"
+            summary.autostarts = record.autostarts
             return summary
         }
     }

@@ -128,8 +128,8 @@ public struct NetworkPoolExhaustedRule: LiveHostRule {
     public init() {}
     public static let description = RuleDescription(
         id: "network-pool-exhausted", name: "Passthrough network without a free device",
-        summary: "With -c URI: an interface on a passthrough network whose every pool device a running domain on the "
-            + "host already holds.",
+        summary: "With -c URI: an interface on a passthrough network whose every pool device the host's running or "
+            + "autostarted domains already take.",
         rationale: "In passthrough mode each guest takes a pool device for itself; when none is left the domain fails to "
             + "start, or the NIC to hot-plug: \"network '…' requires exclusive access to interfaces, but none are "
             + "available\".",
@@ -141,11 +141,15 @@ public struct NetworkPoolExhaustedRule: LiveHostRule {
         for host in hosts {
             let passthrough = (host.networks ?? []).filter { $0.forwardMode == MacvtapMode.passthrough.rawValue && !$0.devices.isEmpty }
             guard !passthrough.isEmpty else { continue }
-            // What running domains other than the linted ones hold now (their live XML).
-            var holders: [String: [String]] = [:]
-            for domain in host.domains where domain.isLiveCopy && !linted.contains(sameDomainAs: domain) {
+            // Who takes a device: running domains other than the linted ones (their live XML), and
+            // those libvirt starts at boot (their persistent XML), each domain once per network.
+            var holders: [String: Set<String>] = [:]
+            for domain in host.domains where !linted.contains(sameDomainAs: domain) {
+                let running = domain.isLiveCopy
+                let startsAtBoot = domain.autostarts && !domain.isLiveCopy
+                guard running || startsAtBoot else { continue }
                 for entry in domain.interfaces {
-                    if let network = entry.sourceNetwork?.value { holders[network, default: []].append(domain.domainName ?? domain.file) }
+                    if let network = entry.sourceNetwork?.value { holders[network, default: []].insert(domain.domainName ?? domain.file) }
                 }
             }
             for network in passthrough {
@@ -155,7 +159,7 @@ public struct NetworkPoolExhaustedRule: LiveHostRule {
                     violations.append(Violation(
                         at: use.entry.sourceNetwork!.position,
                         "network '\(network.name)' requires exclusive access to interfaces, but none are available on \(host.uri): "
-                            + "its \(network.devices.count == 1 ? "device is" : "\(network.devices.count) devices are") held by \(Set(held).sorted().map { "'\($0)'" }.joined(separator: ", "))",
+                            + "its \(network.devices.count == 1 ? "device is" : "\(network.devices.count) devices are") held by \(held.sorted().map { "'\($0)'" }.joined(separator: ", ")) (running, or started at boot)",
                         fix: "add a device to the network's pool (an SR-IOV VF), or stop a guest that holds one",
                         file: use.summary.file, domain: use.summary.domainName))
                 }
