@@ -84,13 +84,14 @@ public struct TextEdit: Sendable, Hashable, Codable {
 }
 
 /// Turns `CorrectionEdit`s into byte edits on one parsed document.
-struct CorrectionResolver {
+/// Created for every linted file but does nothing until a finding carries a fix: the element
+/// list is built on first use.
+final class CorrectionResolver {
     let document: XMLDocument
-    private let elements: [XMLElement]
+    private lazy var elements: [XMLElement] = document.root?.selfAndDescendants ?? []
 
     init(_ document: XMLDocument) {
         self.document = document
-        elements = document.root?.selfAndDescendants ?? []
     }
 
     /// Nil when an edit no longer matches the document (it moved): the fix is then not offered.
