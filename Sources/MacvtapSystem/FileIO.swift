@@ -239,3 +239,52 @@ extension FileIO {
         }
     }
 }
+
+/// What `stat` says of a file that a cache can trust to mean "unchanged" (git's and Ruff's rule).
+public struct FileStatus: Sendable, Hashable {
+    public var size: UInt64
+    public var modificationNanoseconds: UInt64
+    public var inode: UInt64
+    public var device: UInt64
+
+    public init(size: UInt64, modificationNanoseconds: UInt64, inode: UInt64, device: UInt64) {
+        self.size = size
+        self.modificationNanoseconds = modificationNanoseconds
+        self.inode = inode
+        self.device = device
+    }
+}
+
+extension FileIO {
+    /// The status of the regular file at `path`, or nil (missing, not a regular file).
+    public static func status(atPath path: String) -> FileStatus? {
+        var information = stat()
+        guard stat(path, &information) == 0, information.st_mode & S_IFMT == S_IFREG else { return nil }
+        let nanoseconds = UInt64(information.st_mtim.tv_sec) &* 1_000_000_000 &+ UInt64(information.st_mtim.tv_nsec)
+        return FileStatus(
+            size: UInt64(information.st_size), modificationNanoseconds: nanoseconds, inode: UInt64(information.st_ino),
+            device: UInt64(information.st_dev))
+    }
+
+    /// Writes `bytes` to `path` through a temporary file and a rename, without flushing to disk:
+    /// for caches, whose readers see the old file or the new one and may lose both in a crash.
+    public static func writeReplacingWithoutSync(atPath path: String, bytes: [UInt8]) throws(FileError) {
+        let (directory, name) = split(path)
+        var template = Array("\(directory)/.\(name).XXXXXX".utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard descriptor >= 0 else { throw FileError(path: path, operation: "create a temporary file in \(directory)", errno: errno) }
+        let temporaryPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        do {
+            defer { close(descriptor) }
+            _ = fchmod(descriptor, 0o644)
+            try writeAll(descriptor, bytes, path: path)
+        } catch {
+            unlink(temporaryPath)
+            throw error
+        }
+        guard rename(temporaryPath, path) == 0 else {
+            unlink(temporaryPath)
+            throw FileError(path: path, operation: "replace it", errno: errno)
+        }
+    }
+}

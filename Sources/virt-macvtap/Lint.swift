@@ -78,6 +78,12 @@ struct Lint: ParsableCommand {
     @Flag(name: .long, help: "Print the unified diff --fix would make and change nothing (exit 1 when there is one).")
     var diff = false
 
+    @Option(name: .long, help: ArgumentHelp("Where the lint cache lives (default: $XDG_CACHE_HOME/virt-macvtap/lint, else ~/.cache/virt-macvtap/lint).", valueName: "DIR"))
+    var cacheDir: String?
+
+    @Flag(name: .long, help: "Lint every file afresh; read and write no cache.")
+    var noCache = false
+
     @OptionGroup var quietFlag: QuietFlag
 
     @Flag(name: .long, help: "List the rules and exit.")
@@ -179,9 +185,16 @@ struct Lint: ParsableCommand {
         }
         // The scratch root goes however the run ends.
         defer { libvirtLayer?.finish() }
+        // Fixes lint changing text in memory; --libvirt's verdict depends on the libvirt installed.
+        var cache: LintCache?
+        if !noCache, !fix, !diff, libvirtLayer == nil, sources.count >= LintCache.minimumFiles {
+            cache = LintCache(
+                directory: cacheDir ?? Self.defaultCacheDirectory(ProcessInfo.processInfo.environment),
+                configurationKey: LintCache.configurationKey(configuration: configuration, schemaFiles: LintCache.schemaFiles(domainSchemaPath: schema)))
+        }
         let linter: Linter
         do {
-            linter = try Linter(configuration: configuration, domainSchemaPath: schema, libvirt: libvirtLayer)
+            linter = try Linter(configuration: configuration, domainSchemaPath: schema, libvirt: libvirtLayer, cache: cache)
         } catch {
             throw fail(error.description, code: ExitStatus.usage)
         }
@@ -291,7 +304,14 @@ extension Lint {
     /// Options of `lint` that take a value (the next argument belongs to them).
     static let optionsWithValues: Set<String> = [
         "-c", "--connect", "--schema", "--format", "--disable", "--enable", "--fail-level", "--config", "--host",
+        "--cache-dir",
     ]
+
+    /// `$XDG_CACHE_HOME/virt-macvtap/lint`, else `~/.cache/virt-macvtap/lint`.
+    static func defaultCacheDirectory(_ environment: [String: String]) -> String {
+        if let cache = environment["XDG_CACHE_HOME"], cache.hasPrefix("/") { return cache + "/virt-macvtap/lint" }
+        return (environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "/root") + "/.cache/virt-macvtap/lint"
+    }
 
     /// The arguments with `lint`'s positional inputs removed (other commands: unchanged).
     static func withoutInputs(_ arguments: [String]) -> [String] {

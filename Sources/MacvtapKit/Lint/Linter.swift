@@ -46,16 +46,21 @@ public final class Linter: Sendable {
     private let crossDocumentRules: [any CrossDocumentRule]
     private let liveHostRules: [any LiveHostRule]
     private let libvirtLayer: LibvirtDefineLayer?
+    private let cache: LintCache?
 
     /// Finds the schemas now (a missing one is an error at once) and compiles each once, in the
     /// background: files are read, parsed and checked by the rules meanwhile, and only schema
     /// validation waits. `domainSchemaPath` overrides the lookup of libvirt's domain.rng; it is
     /// only required when the libvirt-schema rule is enabled. With `libvirt`, each domain is also
     /// defined in libvirt's own driver (`lint --libvirt`).
+    /// With `cache`, files whose content the cache knows are not parsed again (`LintCache`);
+    /// it is ignored with `libvirt`, whose verdict depends on the libvirt installed.
     public init(
-        configuration: LintConfiguration, domainSchemaPath: String? = nil, libvirt: LibvirtDefineLayer? = nil
+        configuration: LintConfiguration, domainSchemaPath: String? = nil, libvirt: LibvirtDefineLayer? = nil,
+        cache: LintCache? = nil
     ) throws(LintSetupError) {
         self.configuration = configuration
+        self.cache = libvirt == nil ? cache : nil
         self.libvirtLayer = configuration.isEnabled(LibvirtDefineRule.description.id) ? libvirt : nil
         do throws(SchemaNotFound) {
             if !configuration.isEnabled(LibvirtSchemaRule.description.id) {
@@ -110,13 +115,14 @@ public final class Linter: Sendable {
     ) throws(LintSetupError) -> LintReport {
         let done = Atomic<Int>(0)
         let fileResults = Concurrently.map(sources.count) { index in
-            let result = lintOne(sources[index])
+            let result = lintCached(sources[index])
             if let progress { progress(done.add(1, ordering: .relaxed).newValue, sources.count) }
             return result
         }
         for compilation in [domainSchema, interfaceSchema].compactMap({ $0 }) {
             if case .failure(let error) = compilation.result { throw .schema(.invalid(error)) }
         }
+        cache?.save()
         var findings = fileResults.flatMap(\.findings)
         var summaries = fileResults.compactMap(\.summary)
         var networks = fileResults.compactMap(\.network)
@@ -189,6 +195,30 @@ public final class Linter: Sendable {
         var network: NetworkSummary?
         var suppressions = Suppressions.none
         var readError: String?
+    }
+
+    /// `lintOne`, through the cache for files: a known content is not parsed again.
+    private func lintCached(_ source: DocumentSource) -> FileResult {
+        guard let cache, case .file(let path) = source else { return lintOne(source) }
+        let status = FileIO.status(atPath: path)
+        var bytes: [UInt8]?
+        var key = status.flatMap { cache.knownKey(path: path, status: $0) }
+        if key == nil {
+            // Unreadable: lintOne reads it again and reports why.
+            guard let read = try? FileIO.readFile(atPath: path) else { return lintOne(source) }
+            bytes = read
+            key = LintCache.ContentKey(read)
+        }
+        guard let key else { return lintOne(source) }
+        if let cached = cache.result(for: key, file: path) {
+            cache.remember(path: path, status: status, key: key, encoded: nil)
+            return FileResult(findings: cached.findings, summary: cached.summary, network: cached.network, suppressions: cached.suppressions)
+        }
+        guard let content = bytes ?? (try? FileIO.readFile(atPath: path)) else { return lintOne(source) }
+        let result = lintOne(.memory(content, name: path))
+        let encoded = CachedFile(findings: result.findings, summary: result.summary, network: result.network, suppressions: result.suppressions).encoded()
+        cache.remember(path: path, status: status, key: key, encoded: encoded)
+        return result
     }
 
     private func lintOne(_ source: DocumentSource) -> FileResult {

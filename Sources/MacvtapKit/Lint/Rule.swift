@@ -185,6 +185,15 @@ public struct DocumentSummary: Sendable {
     /// Lower-cased once: identity checks run for every pair of uses on a shared device.
     private(set) var comparableUUID: String?
 
+    /// From the lint cache.
+    init(file: String, domainName: String?, uuid: String?, interfaces: [DomainDocument.InterfaceEntry]) {
+        self.file = file
+        self.domainName = domainName
+        self.uuid = uuid
+        comparableUUID = uuid?.lowercased()
+        self.interfaces = interfaces
+    }
+
     public init(_ document: DomainDocument) {
         file = document.fileName
         domainName = document.name?.value

@@ -78,6 +78,14 @@ public struct NetworkSummary: Sendable, Hashable {
     /// The fleet host the file belongs to; nil for the unnamed host.
     public var host: String?
 
+    init(file: String, name: String, mode: MacvtapMode?, devices: [String], position: SourcePosition) {
+        self.file = file
+        self.name = name
+        self.mode = mode
+        self.devices = devices
+        self.position = position
+    }
+
     public init(_ network: NetworkDocument) {
         file = network.fileName
         name = network.name?.value ?? ""

@@ -1,0 +1,469 @@
+import FoundationEssentials
+import MacvtapSystem
+import MacvtapXML
+import Synchronization
+
+/// The per-file lint cache: for each file content (a 128-bit hash of its bytes), the findings of
+/// the per-file rules and the summary the cross-file rules need. Cross-file and live-host rules
+/// are recomputed from the summaries every run. One pack per configuration key (tool version,
+/// the schemas' contents, the rule configuration) under the cache directory, written once per
+/// run through a temporary file and a rename: concurrent runs sharing a cache each write a
+/// whole pack (the last one wins); a pack that does not decode is ignored and rewritten.
+///
+/// A file whose size, modification time and inode match the pack's record is not read again
+/// (git's and Ruff's rule); any other file is read and hashed.
+public final class LintCache: Sendable {
+    /// The pack's path: `<directory>/<configuration key>.pack`.
+    public let path: String
+    private let pack: [UInt8]
+    private let entries: [ContentKey: Range<Int>]
+    private let records: [String: PathRecord]
+    private let fresh = Mutex<[ContentKey: [UInt8]]>([:])
+    private let seen = Mutex<[String: PathRecord]>([:])
+
+    struct ContentKey: Hashable, Sendable {
+        var high: UInt64
+        var low: UInt64
+
+        init(high: UInt64, low: UInt64) {
+            self.high = high
+            self.low = low
+        }
+
+        /// Two FNV-1a 64 hashes with different offset bases, and the length.
+        init(_ bytes: [UInt8]) {
+            var a: UInt64 = 0xcbf2_9ce4_8422_2325
+            var b: UInt64 = 0x8422_2325_cbf2_9ce4 ^ UInt64(bytes.count)
+            for byte in bytes {
+                a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+                b = (b ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+                b = b &+ (b >> 29)
+            }
+            high = a
+            low = b
+        }
+    }
+
+    struct PathRecord: Sendable, Hashable {
+        var status: FileStatus
+        var key: ContentKey
+    }
+
+    static let magic = Array("virt-macvtap lint cache 1\n".utf8)
+
+    /// Below this many files a run lints directly: reading the pack would cost more than the
+    /// parsing it saves (a pre-commit run over the files a commit touches, a one-file check).
+    public static let minimumFiles = 20
+
+    /// Opens the pack for `configurationKey` in `directory` (created when first written).
+    public init(directory: String, configurationKey: String) {
+        path = directory + "/" + configurationKey + ".pack"
+        let bytes = (try? FileIO.readFile(atPath: path)) ?? []
+        var entries: [ContentKey: Range<Int>] = [:]
+        var records: [String: PathRecord] = [:]
+        if let decoded = Self.decodePack(bytes) {
+            entries = decoded.entries
+            records = decoded.records
+        }
+        pack = bytes
+        self.entries = entries
+        self.records = records
+    }
+
+    /// The key of a configuration: everything besides a file's bytes that its per-file findings
+    /// depend on.
+    public static func configurationKey(configuration: LintConfiguration, schemaFiles: [String]) -> String {
+        var text = "format 1\n\(Versions.tool)\n"
+        text += "disable \(configuration.disable.sorted())\nenable \(configuration.enable.sorted())\n"
+        text += "severity \(configuration.severity.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.rawValue)" })\n"
+        var bytes = Array(text.utf8)
+        for file in schemaFiles.sorted() {
+            bytes += Array(file.utf8) + ((try? FileIO.readFile(atPath: file)) ?? [])
+        }
+        let key = ContentKey(bytes)
+        return String(key.high, radix: 16).leftPadded(16) + String(key.low, radix: 16).leftPadded(16)
+    }
+
+    /// The libvirt schema files (every `*.rng` beside domain.rng, which it includes) and ours.
+    public static func schemaFiles(domainSchemaPath: String?) -> [String] {
+        var files: [String] = []
+        if let domain = domainSchemaPath ?? (try? SchemaLocator.domainSchemaPath()) {
+            let directory = String(domain[..<(domain.lastIndex(of: "/") ?? domain.startIndex)])
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            files += names.filter { $0.hasSuffix(".rng") }.map { directory + "/" + $0 }
+            if !files.contains(domain) { files.append(domain) }
+        }
+        if let ours = try? SchemaLocator.interfaceSchemaPath() { files.append(ours) }
+        return files
+    }
+
+    // MARK: - lookups during a run (any thread)
+
+    /// The content key of the file at `path`: from the pack's record when `status` matches it,
+    /// else nil (the caller reads and hashes the file).
+    func knownKey(path: String, status: FileStatus) -> ContentKey? {
+        guard let record = records[path], record.status == status else { return nil }
+        return record.key
+    }
+
+    /// A cached result for this content, as `file`.
+    func result(for key: ContentKey, file: String) -> CachedFile? {
+        guard let range = entries[key] else { return nil }
+        var reader = ByteReader(pack[range])
+        return CachedFile.decode(&reader, file: file)
+    }
+
+    /// Notes what this run saw: the file's record, and its encoded result when new.
+    func remember(path: String, status: FileStatus?, key: ContentKey, encoded: [UInt8]?) {
+        if let status { seen.withLock { $0[path] = PathRecord(status: status, key: key) } }
+        if let encoded { fresh.withLock { $0[key] = encoded } }
+    }
+
+    /// Writes the pack when this run learned anything: the records of every path it or an
+    /// earlier run saw (this run's win), and the entries those records name — so a run over a
+    /// few files keeps what a run over the whole repository stored.
+    public func save() {
+        let seen = seen.withLock { $0 }
+        let fresh = fresh.withLock { $0 }
+        guard !fresh.isEmpty || seen.contains(where: { records[$0.key] != $0.value }) else { return }
+        let merged = records.merging(seen) { _, new in new }
+        var writer = ByteWriter()
+        writer.bytes(Self.magic)
+        let keys = Set(merged.values.map(\.key))
+        let kept = keys.compactMap { key -> (ContentKey, ArraySlice<UInt8>)? in
+            if let encoded = fresh[key] { return (key, encoded[...]) }
+            return entries[key].map { (key, pack[$0]) }
+        }
+        writer.int(kept.count)
+        for (key, blob) in kept {
+            writer.uint64(key.high)
+            writer.uint64(key.low)
+            writer.int(blob.count)
+            writer.bytes(blob)
+        }
+        let keptKeys = Set(kept.map(\.0))
+        let named = merged.filter { keptKeys.contains($0.value.key) }
+        writer.int(named.count)
+        for (path, record) in named {
+            writer.string(path)
+            writer.uint64(record.status.size)
+            writer.uint64(record.status.modificationNanoseconds)
+            writer.uint64(record.status.inode)
+            writer.uint64(record.status.device)
+            writer.uint64(record.key.high)
+            writer.uint64(record.key.low)
+        }
+        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        try? FileIO.createDirectories(atPath: directory, mode: 0o755)
+        try? FileIO.writeReplacingWithoutSync(atPath: path, bytes: writer.buffer)
+    }
+
+    private static func decodePack(_ bytes: [UInt8]) -> (entries: [ContentKey: Range<Int>], records: [String: PathRecord])? {
+        guard bytes.count > magic.count, Array(bytes[0..<magic.count]) == magic else { return nil }
+        var reader = ByteReader(bytes[...])
+        reader.offset = magic.count
+        var entries: [ContentKey: Range<Int>] = [:]
+        var records: [String: PathRecord] = [:]
+        guard let count = reader.int(), count >= 0 else { return nil }
+        for _ in 0..<count {
+            guard let high = reader.uint64(), let low = reader.uint64(), let length = reader.int(), length >= 0,
+                reader.offset + length <= bytes.count
+            else { return nil }
+            entries[ContentKey(high: high, low: low)] = reader.offset..<(reader.offset + length)
+            reader.offset += length
+        }
+        guard let paths = reader.int(), paths >= 0 else { return nil }
+        for _ in 0..<paths {
+            guard let path = reader.string(), let size = reader.uint64(), let time = reader.uint64(), let inode = reader.uint64(),
+                let device = reader.uint64(), let high = reader.uint64(), let low = reader.uint64()
+            else { return nil }
+            records[path] = PathRecord(
+                status: FileStatus(size: size, modificationNanoseconds: time, inode: inode, device: device),
+                key: ContentKey(high: high, low: low))
+        }
+        return (entries, records)
+    }
+}
+
+/// What the cache keeps of one file's lint.
+struct CachedFile {
+    var findings: [Finding]
+    var summary: DocumentSummary?
+    var network: NetworkSummary?
+    var suppressions: Suppressions
+
+    func encoded() -> [UInt8] {
+        var writer = ByteWriter()
+        writer.int(findings.count)
+        for finding in findings { writer.finding(finding) }
+        writer.bool(summary != nil)
+        if let summary {
+            writer.optionalString(summary.domainName)
+            writer.optionalString(summary.uuid)
+            writer.int(summary.interfaces.count)
+            for entry in summary.interfaces { writer.interface(entry) }
+        }
+        writer.bool(network != nil)
+        if let network {
+            writer.string(network.name)
+            writer.optionalString(network.mode?.rawValue)
+            writer.strings(network.devices)
+            writer.position(network.position)
+        }
+        writer.strings(suppressions.fileWide.sorted())
+        writer.int(suppressions.ranges.count)
+        for range in suppressions.ranges {
+            writer.int(range.lines.lowerBound)
+            writer.int(range.lines.upperBound)
+            writer.strings(range.rules.sorted())
+        }
+        return writer.buffer
+    }
+
+    static func decode(_ reader: inout ByteReader, file: String) -> CachedFile? {
+        guard let count = reader.int(), count >= 0 else { return nil }
+        var findings: [Finding] = []
+        for _ in 0..<count {
+            guard let finding = reader.finding(file: file) else { return nil }
+            findings.append(finding)
+        }
+        var summary: DocumentSummary?
+        guard let hasSummary = reader.bool() else { return nil }
+        if hasSummary {
+            guard let name = reader.optionalString(), let uuid = reader.optionalString(), let interfaceCount = reader.int(), interfaceCount >= 0
+            else { return nil }
+            var interfaces: [DomainDocument.InterfaceEntry] = []
+            for _ in 0..<interfaceCount {
+                guard let entry = reader.interface() else { return nil }
+                interfaces.append(entry)
+            }
+            summary = DocumentSummary(file: file, domainName: name, uuid: uuid, interfaces: interfaces)
+        }
+        var network: NetworkSummary?
+        guard let hasNetwork = reader.bool() else { return nil }
+        if hasNetwork {
+            guard let name = reader.string(), let mode = reader.optionalString(), let devices = reader.strings(), let position = reader.position()
+            else { return nil }
+            network = NetworkSummary(file: file, name: name, mode: mode.flatMap(MacvtapMode.init(libvirtName:)), devices: devices, position: position)
+        }
+        var suppressions = Suppressions()
+        guard let fileWide = reader.strings(), let ranges = reader.int(), ranges >= 0 else { return nil }
+        suppressions.fileWide = Set(fileWide)
+        for _ in 0..<ranges {
+            guard let lower = reader.int(), let upper = reader.int(), lower <= upper, let rules = reader.strings() else { return nil }
+            suppressions.ranges.append((lower...upper, Set(rules)))
+        }
+        return CachedFile(findings: findings, summary: summary, network: network, suppressions: suppressions)
+    }
+}
+
+/// Little-endian, length-prefixed values.
+struct ByteWriter {
+    var buffer: [UInt8] = []
+
+    mutating func bytes(_ bytes: some Sequence<UInt8>) { buffer.append(contentsOf: bytes) }
+    mutating func uint64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { buffer.append(contentsOf: $0) } }
+    mutating func int(_ value: Int) { uint64(UInt64(bitPattern: Int64(value))) }
+    mutating func bool(_ value: Bool) { buffer.append(value ? 1 : 0) }
+    mutating func string(_ value: String) {
+        let utf8 = Array(value.utf8)
+        int(utf8.count)
+        buffer.append(contentsOf: utf8)
+    }
+    mutating func optionalString(_ value: String?) {
+        bool(value != nil)
+        if let value { string(value) }
+    }
+    mutating func strings(_ values: [String]) {
+        int(values.count)
+        for value in values { string(value) }
+    }
+    mutating func position(_ value: SourcePosition) {
+        int(value.line)
+        int(value.column)
+    }
+    mutating func located(_ value: Located<String>?) {
+        bool(value != nil)
+        if let value {
+            string(value.value)
+            position(value.position)
+        }
+    }
+
+    mutating func finding(_ finding: Finding) {
+        string(finding.ruleID)
+        string(finding.severity.rawValue)
+        int(finding.line)
+        int(finding.column)
+        string(finding.message)
+        optionalString(finding.fix)
+        optionalString(finding.domain)
+        optionalString(finding.enforcement?.rawValue)
+        int(finding.related?.count ?? -1)
+        for related in finding.related ?? [] {
+            string(related.file)
+            position(SourcePosition(line: related.line, column: related.column))
+            string(related.message)
+        }
+        bool(finding.correction != nil)
+        if let correction = finding.correction {
+            string(correction.applicability.rawValue)
+            string(correction.message)
+            int(correction.edits.count)
+            for edit in correction.edits {
+                int(edit.start)
+                int(edit.end)
+                string(edit.replacement)
+                bool(edit.freshMAC)
+                position(SourcePosition(line: edit.startLine, column: edit.startColumn))
+                position(SourcePosition(line: edit.endLine, column: edit.endColumn))
+            }
+        }
+    }
+
+    mutating func interface(_ entry: DomainDocument.InterfaceEntry) {
+        int(entry.index)
+        position(entry.position)
+        located(entry.type)
+        located(entry.mac)
+        located(entry.alias)
+        located(entry.targetDev)
+        located(entry.sourceNetwork)
+        bool(entry.direct != nil)
+        if let direct = entry.direct {
+            position(direct.position)
+            bool(direct.source != nil)
+            if let source = direct.source {
+                position(source.position)
+                located(source.dev)
+                located(source.mode)
+                located(source.network)
+                located(source.portGroup)
+                located(source.portID)
+            }
+            bool(direct.vlan != nil)
+            if let vlan = direct.vlan { position(vlan.position) }
+        }
+    }
+}
+
+struct ByteReader {
+    let bytes: ArraySlice<UInt8>
+    var offset: Int
+
+    init(_ bytes: ArraySlice<UInt8>) {
+        self.bytes = bytes
+        offset = bytes.startIndex
+    }
+
+    mutating func uint64() -> UInt64? {
+        guard offset + 8 <= bytes.endIndex else { return nil }
+        var value: UInt64 = 0
+        for index in 0..<8 { value |= UInt64(bytes[offset + index]) << (8 * UInt64(index)) }
+        offset += 8
+        return value
+    }
+    mutating func int() -> Int? { uint64().map { Int(Int64(bitPattern: $0)) } }
+    mutating func bool() -> Bool? {
+        guard offset < bytes.endIndex else { return nil }
+        defer { offset += 1 }
+        return bytes[offset] != 0
+    }
+    mutating func string() -> String? {
+        guard let count = int(), count >= 0, offset + count <= bytes.endIndex else { return nil }
+        defer { offset += count }
+        return String(decoding: bytes[offset..<(offset + count)], as: UTF8.self)
+    }
+    /// `.some(nil)` for an absent value; nil when the bytes end or lie.
+    mutating func optionalString() -> String?? {
+        guard let present = bool() else { return nil }
+        guard present else { return .some(nil) }
+        guard let value = string() else { return nil }
+        return .some(value)
+    }
+    mutating func strings() -> [String]? {
+        guard let count = int(), count >= 0, count <= bytes.count else { return nil }
+        var values: [String] = []
+        for _ in 0..<count {
+            guard let value = string() else { return nil }
+            values.append(value)
+        }
+        return values
+    }
+    mutating func position() -> SourcePosition? {
+        guard let line = int(), let column = int() else { return nil }
+        return SourcePosition(line: line, column: column)
+    }
+    mutating func located() -> Located<String>?? {
+        guard let present = bool() else { return nil }
+        guard present else { return .some(nil) }
+        guard let value = string(), let position = position() else { return nil }
+        return .some(Located(value, at: position))
+    }
+
+    mutating func finding(file: String) -> Finding? {
+        guard let ruleID = string(), let severity = string().flatMap(Severity.init(rawValue:)), let line = int(), let column = int(),
+            let message = string(), let fix = optionalString(), let domain = optionalString(), let enforcement = optionalString(),
+            let relatedCount = int()
+        else { return nil }
+        var related: [RelatedLocation]?
+        if relatedCount >= 0 {
+            var list: [RelatedLocation] = []
+            for _ in 0..<relatedCount {
+                guard let file = string(), let position = position(), let message = string() else { return nil }
+                list.append(RelatedLocation(file: file, position: position, message: message))
+            }
+            related = list
+        }
+        var correction: Correction?
+        guard let hasCorrection = bool() else { return nil }
+        if hasCorrection {
+            guard let applicability = string().flatMap(FixApplicability.init(rawValue:)), let message = string(), let count = int(), count >= 0
+            else { return nil }
+            var edits: [TextEdit] = []
+            for _ in 0..<count {
+                guard let start = int(), let end = int(), let replacement = string(), let freshMAC = bool(), let from = position(),
+                    let to = position()
+                else { return nil }
+                edits.append(
+                    TextEdit(
+                        start: start, end: end, replacement: replacement, freshMAC: freshMAC, startLine: from.line,
+                        startColumn: from.column, endLine: to.line, endColumn: to.column))
+            }
+            correction = Correction(applicability: applicability, message: message, edits: edits)
+        }
+        return Finding(
+            ruleID: ruleID, severity: severity, file: file, position: SourcePosition(line: line, column: column), message: message,
+            fix: fix, domain: domain, enforcement: enforcement.flatMap(Enforcement.init(rawValue:)), related: related,
+            correction: correction)
+    }
+
+    mutating func interface() -> DomainDocument.InterfaceEntry? {
+        guard let index = int(), let entryPosition = self.position(), let type = located(), let mac = located(), let alias = located(),
+            let target = located(), let network = located(), let hasDirect = bool()
+        else { return nil }
+        var direct: DirectInterface?
+        if hasDirect {
+            guard let directPosition = self.position(), let hasSource = bool() else { return nil }
+            var source: DirectInterface.Source?
+            if hasSource {
+                guard let sourcePosition = self.position(), let dev = located(), let mode = located(), let sourceNetwork = located(),
+                    let portGroup = located(), let portID = located()
+                else { return nil }
+                source = DirectInterface.Source(
+                    position: sourcePosition, dev: dev, mode: mode, network: sourceNetwork, portGroup: portGroup, portID: portID,
+                    unknownAttributes: [])
+            }
+            guard let hasVLAN = bool() else { return nil }
+            var vlanPosition: SourcePosition?
+            if hasVLAN {
+                guard let position = self.position() else { return nil }
+                vlanPosition = position
+            }
+            direct = DirectInterface(cachedAt: directPosition, mac: mac, source: source, vlanPosition: vlanPosition)
+        }
+        return DomainDocument.InterfaceEntry(
+            index: index, position: entryPosition, type: type, mac: mac, alias: alias, targetDev: target, direct: direct,
+            sourceNetwork: network)
+    }
+}
