@@ -126,22 +126,25 @@ public final class LintCache: Sendable {
         let seen = seen.withLock { $0 }
         let fresh = fresh.withLock { $0 }
         guard !fresh.isEmpty || seen.contains(where: { records[$0.key] != $0.value }) else { return }
-        let merged = records.merging(seen) { _, new in new }
+        // Earlier runs' records stay while their files exist (a run over part of the repository
+        // keeps the rest); records of deleted files go.
+        let kept = records.filter { seen[$0.key] == nil && FileIO.status(atPath: $0.key) != nil }
+        let merged = kept.merging(seen) { _, new in new }
         var writer = ByteWriter()
         writer.bytes(Self.magic)
         let keys = Set(merged.values.map(\.key))
-        let kept = keys.compactMap { key -> (ContentKey, ArraySlice<UInt8>)? in
+        let blobs = keys.compactMap { key -> (ContentKey, ArraySlice<UInt8>)? in
             if let encoded = fresh[key] { return (key, encoded[...]) }
             return entries[key].map { (key, pack[$0]) }
         }
-        writer.int(kept.count)
-        for (key, blob) in kept {
+        writer.int(blobs.count)
+        for (key, blob) in blobs {
             writer.uint64(key.high)
             writer.uint64(key.low)
             writer.int(blob.count)
             writer.bytes(blob)
         }
-        let keptKeys = Set(kept.map(\.0))
+        let keptKeys = Set(blobs.map(\.0))
         let named = merged.filter { keptKeys.contains($0.value.key) }
         writer.int(named.count)
         for (path, record) in named {
