@@ -51,8 +51,11 @@ public struct RuleDescription: Sendable {
     }
 }
 
-/// One fix shown as the document before and after it.
+/// One fix shown as the document before and after it. In `after`, `FixExample.freshMAC` stands
+/// for the MAC the allocator picks.
 public struct FixExample: Sendable {
+    public static let freshMAC = "52:54:00:…"
+
     public var before: String
     public var after: String
     /// Other documents linted before `before` (what a cross-file rule compares against).

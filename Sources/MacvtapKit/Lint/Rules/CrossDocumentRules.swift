@@ -86,7 +86,11 @@ public struct MACDuplicateAcrossFilesRule: CrossDocumentRule {
             Example.nic(Example.goodBody(), name: "vm1"),
             Example.nic(Example.goodBody(mac: "52:54:00:00:00:02", dev: "eth1"), name: "vm2"),
         ]],
-        fixes: .unsafe)
+        fixes: .unsafe,
+        fixExamples: [FixExample(
+            before: Example.nic(Example.goodBody(dev: "eth1"), name: "vm2"),
+            after: Example.nic(Example.goodBody(mac: FixExample.freshMAC, dev: "eth1"), name: "vm2"),
+            context: [Example.nic(Example.goodBody(), name: "vm1")])])
 
     /// One L2 segment spans the hosts of a fleet: MACs are compared across all of them.
     public static var scope: CrossDocumentScope { .fleet }

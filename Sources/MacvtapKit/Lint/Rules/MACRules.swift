@@ -89,7 +89,10 @@ public struct MACGloballyAdministeredRule: InterfaceRule {
         severity: .warning, enforcement: .notChecked, reference: "L05",
         triggering: [Example.nic("<mac address='00:11:22:33:44:55'/><source dev='eth0'/>")],
         nonTriggering: [Example.nic(Example.goodBody())],
-        fixes: .unsafe)
+        fixes: .unsafe,
+        fixExamples: [FixExample(
+            before: Example.nic("<mac address='00:11:22:33:44:55'/><source dev='eth0' mode='bridge'/><model type='virtio'/>"),
+            after: Example.nic("<mac address='\(FixExample.freshMAC)'/><source dev='eth0' mode='bridge'/><model type='virtio'/>"))])
 
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
         guard let mac = interface.mac, let address = MACAddress(mac.value), !address.isMulticast, !address.isAllZero,
@@ -116,7 +119,10 @@ public struct MACForeignOUIRule: InterfaceRule {
             Example.nic(Example.goodBody()),
             Example.nic("<mac address='00:16:3e:12:34:56'/><source dev='eth0'/>", type: "xen"),
         ],
-        fixes: .unsafe)
+        fixes: .unsafe,
+        fixExamples: [FixExample(
+            before: Example.nic("<mac address='00:16:3e:12:34:56'/><source dev='eth0' mode='bridge'/><model type='virtio'/>"),
+            after: Example.nic("<mac address='\(FixExample.freshMAC)'/><source dev='eth0' mode='bridge'/><model type='virtio'/>"))])
 
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
         guard document.isQEMUDomain, let mac = interface.mac, let address = MACAddress(mac.value),
