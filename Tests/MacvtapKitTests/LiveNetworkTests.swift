@@ -21,6 +21,12 @@ extension LiveSandboxTests {
         let unknown = try Tool.run(["attach", "vm2", "--network", "no-such-net"])
         #expect(unknown.status == 1)
         #expect(unknown.standardError.contains("network 'no-such-net' does not exist on qemu:///system") && unknown.standardError.contains("[network-on-host]"), "\(unknown.standardError)")
+        // migrate-check: the destination (libvirt's test driver, no such network) lacks vmtap-lan.
+        let destination = "test://" + Fixtures.fixturesDirectory.appendingPathComponent("test-host.xml").path
+        let migrate = try Tool.run(["migrate-check", "vm1", "--to", destination])
+        #expect(migrate.status == 1)
+        #expect(migrate.standardError.contains("network 'vmtap-lan' does not exist on \(destination)") && migrate.standardError.contains("[network-on-host]"), "\(migrate.standardError)")
+
         #expect(try Tool.run(["detach", "vm1", "--mac", mac]).status == 0)
         try Sandbox.reset()
     }
