@@ -30,13 +30,13 @@ struct ChangeMode: ParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var nic: NICSelectionOptions
 
-    @Option(name: .long, help: ArgumentHelp("The new macvtap mode.", valueName: "vepa|bridge|private|passthrough"), transform: parseMode)
+    @Option(name: .long, help: ArgumentHelp("The new macvtap mode.", valueName: "vepa|bridge|private|passthrough"))
     var mode: MacvtapMode
 
     @OptionGroup var scope: ScopeFlags
 
-    @Option(name: .long, help: "Seconds to wait for the guest to release the NIC.", transform: parseTimeout)
-    var timeout: Double = 10
+    @Option(name: .long, help: "Seconds to wait for the guest to release the NIC.")
+    var timeout = Seconds(10)
 
     @Option(name: .long, help: "Output format.")
     var format: LiveOutputFormat = .text
@@ -49,7 +49,7 @@ struct ChangeMode: ParsableCommand {
             report = try session.changeMode(
                 ChangeModeRequest(
                     domain: domain, selector: nic.selector, mode: mode, scope: scope.options(),
-                    timeout: .milliseconds(Int(timeout * 1000))),
+                    timeout: timeout.duration),
                 linter: linter)
         } catch {
             throw failure(error)

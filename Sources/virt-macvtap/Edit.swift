@@ -25,7 +25,7 @@ struct Edit: ParsableCommand {
     @Flag(name: .long, help: "Add a direct interface described by the options below.")
     var addDirect = false
 
-    @Option(name: .long, help: "Remove the direct interface with this MAC.", transform: parseMAC)
+    @Option(name: .long, help: "Remove the direct interface with this MAC.")
     var removeDirect: MACAddress?
 
     @Flag(name: .long, help: "Print a unified diff; do not change the file.")

@@ -23,7 +23,7 @@ struct GenerateNetwork: ParsableCommand {
     @Argument(help: "The network's name.")
     var name: String
 
-    @Option(name: .long, help: ArgumentHelp("The guests' macvtap mode.", valueName: "bridge|vepa|private|passthrough"), transform: parseMode)
+    @Option(name: .long, help: ArgumentHelp("The guests' macvtap mode.", valueName: "bridge|vepa|private|passthrough"))
     var mode: MacvtapMode
 
     @Option(name: .long, help: "A host device of the pool (repeatable).")

@@ -44,7 +44,7 @@ struct HostShim: ParsableCommand {
     @Option(name: .long, help: "The shim's name (default: mv-DEV).")
     var name: String?
 
-    @Option(name: .long, help: ArgumentHelp("Also write boot-time configuration.", valueName: "auto|networkd|networkmanager|ifupdown"), transform: parsePersist)
+    @Option(name: .long, help: ArgumentHelp("Also write boot-time configuration.", valueName: "auto|networkd|networkmanager|ifupdown"))
     var persist: PersistChoice?
 
     @Option(name: .long, help: ArgumentHelp("With --persist: write the boot-time files under DIR instead of / (a host image being prepared, a chroot).", valueName: "DIR"))
@@ -116,15 +116,3 @@ struct HostShim: ParsableCommand {
     }
 }
 
-/// `--persist auto|STACK`: nil stack = detect it.
-struct PersistChoice {
-    var stack: NetworkStack?
-}
-
-func parsePersist(_ text: String) throws -> PersistChoice {
-    if text == "auto" { return PersistChoice(stack: nil) }
-    guard let stack = NetworkStack(rawValue: text) else {
-        throw ValidationError("'\(text)' is not one of auto, networkd, networkmanager, ifupdown")
-    }
-    return PersistChoice(stack: stack)
-}

@@ -6,7 +6,7 @@ struct InterfaceOptions: ParsableArguments {
     @Option(name: .long, help: "Host network device the macvtap sits on (the lower device), e.g. eth0.")
     var source: String?
 
-    @Option(name: .long, help: "MAC address; default: a random free one under 52:54:00.", transform: parseMAC)
+    @Option(name: .long, help: "MAC address; default: a random free one under 52:54:00.")
     var mac: MACAddress?
 
     @OptionGroup var shape: InterfaceShapeOptions
@@ -30,8 +30,7 @@ struct InterfaceShapeOptions: ParsableArguments {
         help: ArgumentHelp(
             "macvtap mode (libvirt's default is vepa).",
             discussion: MacvtapMode.allCases.map { "\($0): \($0.reachability)." }.joined(separator: "\n"),
-            valueName: "vepa|bridge|private|passthrough"),
-        transform: parseMode)
+            valueName: "vepa|bridge|private|passthrough"))
     var mode: MacvtapMode = .libvirtDefault
 
     @Option(name: .long, help: "Guest NIC model.")
@@ -53,20 +52,7 @@ struct InterfaceShapeOptions: ParsableArguments {
     }
 }
 
-func parseMAC(_ text: String) throws -> MACAddress {
-    guard let mac = MACAddress(text) else {
-        throw ValidationError("'\(text)' is not a MAC address; write six octets like 52:54:00:12:34:56")
-    }
-    return mac
-}
 
-func parseMode(_ text: String) throws -> MacvtapMode {
-    guard let mode = MacvtapMode(libvirtName: text) else {
-        let names = MacvtapMode.allCases.map(\.rawValue).joined(separator: ", ")
-        throw ValidationError("'\(text)' is not a macvtap mode; use one of \(names) (lower case, as libvirt spells them)")
-    }
-    return mode
-}
 
 extension InterfaceSpecError {
     /// The problem in the command line's words: the option the value was given with.

@@ -42,7 +42,7 @@ struct Lint: ParsableCommand {
     @Option(name: [.customShort("c"), .long], help: "Also check against this libvirt host (repeatable).")
     var connect: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("The files of a fleet host (repeatable; on top of \"hosts\" in .virt-macvtap.json). Device rules compare files within one host; MACs across all.", valueName: "NAME=GLOB"), transform: parseHostPattern)
+    @Option(name: .long, help: ArgumentHelp("The files of a fleet host (repeatable; on top of \"hosts\" in .virt-macvtap.json). Device rules compare files within one host; MACs across all.", valueName: "NAME=GLOB"))
     var host: [HostPattern] = []
 
     @Flag(name: .long, help: "Check each host's files against that host's \"uri\" in .virt-macvtap.json, all hosts at once.")
@@ -51,7 +51,7 @@ struct Lint: ParsableCommand {
     @Option(name: .long, help: "libvirt's domain.rng to use instead of the installed one.")
     var schema: String?
 
-    @Option(name: .long, help: "Output format: text, json, sarif, github or junit.", transform: parseFormat)
+    @Option(name: .long, help: "Output format: text, json, sarif, github or junit.")
     var format: LintFormat = .text
 
     @Option(name: .long, help: "Turn a rule off (repeatable).")
@@ -60,7 +60,7 @@ struct Lint: ParsableCommand {
     @Option(name: .long, help: "Turn a rule back on that the config file disabled (repeatable).")
     var enable: [String] = []
 
-    @Option(name: .long, help: "Lowest severity that makes the exit status 1: error, warning or info.", transform: parseSeverity)
+    @Option(name: .long, help: "Lowest severity that makes the exit status 1: error, warning or info.")
     var failLevel: Severity?
 
     @Option(name: .long, help: "Configuration file (default: .virt-macvtap.json found from the current directory up to the repository root).")
@@ -355,36 +355,6 @@ extension Lint {
     }
 }
 
-func parseFormat(_ text: String) throws -> LintFormat {
-    guard let format = LintFormat(rawValue: text) else {
-        throw ValidationError("'\(text)' is not a format; use \(LintFormat.allCases.map(\.rawValue).joined(separator: ", "))")
-    }
-    return format
-}
 
-func parseSeverity(_ text: String) throws -> Severity {
-    guard let severity = Severity(rawValue: text) else {
-        throw ValidationError("'\(text)' is not a severity; use error, warning or info")
-    }
-    return severity
-}
 
-/// `--host NAME=GLOB`.
-struct HostPattern: Sendable {
-    var name: String
-    var glob: String
-}
 
-func parseHostPattern(_ text: String) throws -> HostPattern {
-    let (name, glob) = try splitPair(text, shape: "NAME=GLOB", example: "--host hv-a='hosts/a/**'")
-    return HostPattern(name: name, glob: glob)
-}
-
-/// `KEY=VALUE`, both non-empty, split at the first `=`.
-func splitPair(_ text: String, shape: String, example: String) throws -> (String, String) {
-    let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-        throw ValidationError("'\(text)' is not \(shape); write \(example)")
-    }
-    return (parts[0], parts[1])
-}

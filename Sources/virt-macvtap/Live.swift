@@ -74,12 +74,6 @@ func printAdvice(_ notes: [PreflightNote]) {
     }
 }
 
-func parseTimeout(_ text: String) throws -> Double {
-    guard let seconds = Double(text), seconds >= 0, seconds.isFinite else {
-        throw ValidationError("'\(text)' is not a number of seconds")
-    }
-    return seconds
-}
 
 struct Attach: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -123,7 +117,7 @@ struct Attach: ParsableCommand {
     var portgroup: String?
 
     @Option(name: .long, help: "MAC address, or auto (default): a free one under 52:54:00 from the MAC allocator, checked against every domain and NIC on the host and the ledger's reservations.")
-    var mac: String = "auto"
+    var mac: MACChoice = .auto
 
     @OptionGroup var shape: InterfaceShapeOptions
 
@@ -141,8 +135,8 @@ struct Attach: ParsableCommand {
     @Option(name: .long, help: "Output format.")
     var format: LiveOutputFormat = .text
 
-    @Option(name: .long, help: "Seconds to wait for each rollback detach.", transform: parseTimeout)
-    var timeout: Double = 10
+    @Option(name: .long, help: "Seconds to wait for each rollback detach.")
+    var timeout = Seconds(10)
 
     @OptionGroup var quietFlag: QuietFlag
 
@@ -161,17 +155,16 @@ struct Attach: ParsableCommand {
         if count > 1, source.count > 1 {
             throw ValidationError("give either --count N or several --source, not both")
         }
-        if mac != "auto", count > 1 || source.count > 1 {
+        if mac != .auto, count > 1 || source.count > 1 {
             throw ValidationError("--mac names one address; use --mac auto (the default) for several NICs")
         }
         if count > 1 || source.count > 1, shape.target != nil || shape.alias != nil {
             throw ValidationError("--target and --alias name one NIC; leave them out when attaching several")
         }
-        if mac != "auto" { _ = try parseMAC(mac) }
     }
 
     func run() throws {
-        let explicitMAC = mac == "auto" ? nil : try parseMAC(mac)
+        let explicitMAC = mac.address
         if let network {
             try attachThroughNetwork(network, mac: explicitMAC)
             return
@@ -210,7 +203,7 @@ struct Attach: ParsableCommand {
         do {
             let progress = ProgressLine(quiet: quietFlag.quiet, applies: plan.interfaces.count > 4)
             defer { progress.finish() }
-            report = try session.attach(plan, detachTimeout: .milliseconds(Int(timeout * 1000))) { index in
+            report = try session.attach(plan, detachTimeout: timeout.duration) { index in
                 progress.update("attached \(index + 1)/\(plan.interfaces.count) NICs")
             }
         } catch {
@@ -295,7 +288,7 @@ struct Detach: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(name: .long, help: "The NIC with this MAC.", transform: parseMAC)
+    @Option(name: .long, help: "The NIC with this MAC.")
     var mac: MACAddress?
 
     @Option(name: .long, help: "The NIC with this host-side name (macvtapN).")
@@ -315,8 +308,8 @@ struct Detach: ParsableCommand {
     @Flag(name: .long, help: "Both the running domain and the persistent definition.")
     var persistent = false
 
-    @Option(name: .long, help: "Seconds to wait for the guest to release each NIC.", transform: parseTimeout)
-    var timeout: Double = 10
+    @Option(name: .long, help: "Seconds to wait for the guest to release each NIC.")
+    var timeout = Seconds(10)
 
     @Option(name: .long, help: "Output format.")
     var format: LiveOutputFormat = .text
@@ -334,7 +327,7 @@ struct Detach: ParsableCommand {
             if let mac { .mac(mac) } else if let target { .target(target) } else if let alias { .alias(alias) } else { .source(source!) }
         let request = DetachRequest(
             domain: domain, selector: selector, all: all, scope: scope.options(persistent: persistent),
-            timeout: .milliseconds(Int(timeout * 1000)))
+            timeout: timeout.duration)
         let session = try connection.open(readOnly: false, receivesEvents: true)
         let report: DetachReport
         do {

@@ -30,14 +30,14 @@ struct LedgerOptions: ParsableArguments {
     @Option(name: .long, help: "The ledger file (default: $XDG_STATE_HOME/virt-macvtap/ledger.sqlite).")
     var ledger: String?
 
-    @Option(name: .long, help: "Seconds to wait for another run's lock on the ledger.", transform: parseTimeout)
-    var lockTimeout: Double = 30
+    @Option(name: .long, help: "Seconds to wait for another run's lock on the ledger.")
+    var lockTimeout = Seconds(30)
 
     var path: String { ledger ?? MACLedger.defaultPath() }
 
     func open(forWriting: Bool) throws -> MACLedger? {
         do {
-            return try MACLedger.open(path: path, forWriting: forWriting, lockTimeout: .milliseconds(Int(lockTimeout * 1000)))
+            return try MACLedger.open(path: path, forWriting: forWriting, lockTimeout: lockTimeout.duration)
         } catch {
             throw fail(error.description, code: ExitStatus.system)
         }
@@ -89,9 +89,6 @@ enum MACOutputFormat: String, ExpressibleByArgument, CaseIterable {
     var reportFormat: MACReports.Format { MACReports.Format(rawValue: rawValue)! }
 }
 
-func parseMACs(_ texts: [String]) throws -> [MACAddress] {
-    try texts.map(parseMAC)
-}
 
 extension Mac {
     struct Allocate: ParsableCommand {
@@ -176,14 +173,14 @@ extension Mac {
                 """
         )
         @Argument(help: "The addresses.")
-        var macs: [String]
+        var macs: [MACAddress]
         @OptionGroup var usage: UsageOptions
         @OptionGroup var ledger: LedgerOptions
         @Option(name: .long, help: "A label stored with each reservation.")
         var label: String = ""
 
         func run() throws {
-            let addresses = try parseMACs(macs)
+            let addresses = macs
             let used = try usage.gather()
             let busy = addresses.filter { used.users[$0] != nil }
             if !busy.isEmpty {
@@ -212,11 +209,11 @@ extension Mac {
                 """
         )
         @Argument(help: "The addresses.")
-        var macs: [String]
+        var macs: [MACAddress]
         @OptionGroup var ledger: LedgerOptions
 
         func run() throws {
-            let addresses = try parseMACs(macs)
+            let addresses = macs
             guard let opened = try ledger.open(forWriting: true) else { return }
             let released: [MACAddress]
             do {
@@ -272,14 +269,14 @@ extension Mac {
                 """
         )
         @Argument(help: "The addresses.")
-        var macs: [String]
+        var macs: [MACAddress]
         @OptionGroup var usage: UsageOptions
         @OptionGroup var ledger: LedgerOptions
         @Option(name: .long, help: "Output format.")
         var format: MACOutputFormat = .text
 
         func run() throws {
-            let addresses = try parseMACs(macs)
+            let addresses = macs
             let used = try usage.gather()
             let opened = try ledger.open(forWriting: false)
             let reservations: [Reservation]

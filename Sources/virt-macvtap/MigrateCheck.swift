@@ -31,7 +31,7 @@ struct MigrateCheck: ParsableCommand {
     @Option(name: .customLong("to"), help: "The destination host's libvirt URI.")
     var destination: String
 
-    @Option(name: .long, help: ArgumentHelp("Rename a source device on the destination (repeatable).", valueName: "SRC=DST"), transform: parseDeviceMapping)
+    @Option(name: .long, help: ArgumentHelp("Rename a source device on the destination (repeatable).", valueName: "SRC=DST"))
     var map: [DeviceMapping] = []
 
     @Flag(name: .long, help: "Print the migratable XML with the mapping applied (for virsh migrate --xml); checks still decide the exit code.")
@@ -76,13 +76,3 @@ struct MigrateCheck: ParsableCommand {
     }
 }
 
-/// `--map SRC=DST`.
-struct DeviceMapping: Sendable {
-    var source: String
-    var destination: String
-}
-
-func parseDeviceMapping(_ text: String) throws -> DeviceMapping {
-    let (source, destination) = try splitPair(text, shape: "SRC=DST", example: "--map eth0=ens1f0")
-    return DeviceMapping(source: source, destination: destination)
-}

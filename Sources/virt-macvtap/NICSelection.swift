@@ -3,7 +3,7 @@ import MacvtapKit
 
 /// `--mac | --target | --alias`: which one NIC of a domain a day-two command changes.
 struct NICSelectionOptions: ParsableArguments {
-    @Option(name: .long, help: "The NIC with this MAC.", transform: parseMAC)
+    @Option(name: .long, help: "The NIC with this MAC.")
     var mac: MACAddress?
 
     @Option(name: .long, help: "The NIC with this host-side name (macvtapN, live XML only).")

@@ -25,7 +25,7 @@ struct SetLink: ParsableCommand {
     @Argument(help: "Domain name, UUID or id.")
     var domain: String
 
-    @Argument(help: ArgumentHelp("The new link state.", valueName: "up|down"), transform: parseLinkState)
+    @Argument(help: ArgumentHelp("The new link state.", valueName: "up|down"))
     var state: LinkState
 
     @OptionGroup var connection: ConnectionOptions
@@ -48,9 +48,3 @@ struct SetLink: ParsableCommand {
     }
 }
 
-func parseLinkState(_ text: String) throws -> LinkState {
-    guard let state = LinkState(rawValue: text) else {
-        throw ValidationError("'\(text)' is not a link state; use up or down")
-    }
-    return state
-}

@@ -34,12 +34,7 @@ struct VirtMacvtap: ParsableCommand {
             return
         }
         let arguments = connectOptionAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
-        Lint.prefetchSchemas(arguments)
-        // libvirt (about 50 libraries) loads while the arguments are parsed and files read.
-        let asksLibvirtHost = arguments.contains { connectOptionWidth($0) != nil }
-        if let command = arguments.first, ["attach", "detach", "list", "set-link", "change-mode", "migrate-check"].contains(command) || asksLibvirtHost {
-            LiveSession.loadLibvirtInBackground()
-        }
+        StartupWork.begin(arguments)
         do {
             var command = try parseAsRoot(Lint.withoutInputs(arguments))
             if var lint = command as? Lint {
@@ -48,7 +43,7 @@ struct VirtMacvtap: ParsableCommand {
             }
             try command.run()
         } catch {
-            finishBackgroundWork()
+            StartupWork.finish()
             let code = exitCode(for: error)
             if code == .validationFailure {
                 StandardStream.error.write(fullMessage(for: error) + "\n")
@@ -56,13 +51,7 @@ struct VirtMacvtap: ParsableCommand {
             }
             exit(withError: error)
         }
-        finishBackgroundWork()
-    }
-
-    /// A process must not end while libxml2 compiles or libvirt loads on another thread.
-    static func finishBackgroundWork() {
-        Linter.waitForSchemaCompilations()
-        LiveSession.waitForLibvirtLoad()
+        StartupWork.finish()
     }
 }
 

@@ -66,14 +66,14 @@ extension LiveSandboxTests {
             }
         }
         let text = LiveReports.text(report)
-        for entry in report.entries { #expect(text.contains(entry.requested.mac!.description)) }
+        for entry in report.entries { #expect(text.contains(entry.requested.mac.description)) }
         #expect(text.contains("unknown (") && text.contains("not attempted"), "\(text)")
 
         // The truth, once the daemon is back: every NIC the report did not call unknown is as it says.
         try Sandbox.restartDaemon()
         let live = try Sandbox.liveMACs("vm2")
         for (entry, state) in zip(report.entries, states) {
-            let mac = entry.requested.mac!.description
+            let mac = entry.requested.mac.description
             switch state {
             case .attached: #expect(live.contains(mac))
             case .notAttempted, .notAttached: #expect(!live.contains(mac), "\(mac) is attached although reported \(state)")
@@ -81,8 +81,8 @@ extension LiveSandboxTests {
             }
         }
         // libvirt confirmed the first two before it died; they are there, and the report did not deny it.
-        #expect(live.contains(report.entries[0].requested.mac!.description))
-        #expect(live.contains(report.entries[1].requested.mac!.description))
+        #expect(live.contains(report.entries[0].requested.mac.description))
+        #expect(live.contains(report.entries[1].requested.mac.description))
     }
 
     /// At 2 s libvirt is still inside virDomainDetachDeviceFlags (it waits ~5 s for the guest

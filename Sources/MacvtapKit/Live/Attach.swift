@@ -13,11 +13,23 @@ public struct AttachRequest: Sendable {
     }
 }
 
+/// A NIC of an attach plan: what was asked for, with the MAC chosen for it.
+public struct PlannedNIC: Sendable, Hashable {
+    public var spec: DirectInterfaceSpec
+    public var mac: MACAddress
+
+    public init(spec: DirectInterfaceSpec, mac: MACAddress) {
+        self.spec = spec.with(mac: mac)
+        self.mac = mac
+    }
+}
+
 /// Everything decided before the first change: MACs chosen, XML rendered, notes collected.
 public struct AttachPlan: Sendable {
     public var domain: String
     public var uri: String
-    public var interfaces: [DirectInterfaceSpec]
+    /// The NICs with their MACs (empty when no MAC could be chosen: the notes then refuse).
+    public var interfaces: [PlannedNIC]
     /// The device XML sent to libvirt, one per NIC.
     public var deviceXML: [String]
     public var scope: DeviceScope
@@ -57,7 +69,7 @@ public enum NICState: Sendable, Hashable, Codable, CustomStringConvertible {
 /// The outcome of an attach call, per NIC.
 public struct AttachReport: Sendable {
     public struct Entry: Sendable {
-        public var requested: DirectInterfaceSpec
+        public var requested: PlannedNIC
         public var state: NICState
         /// The NIC as the domain XML shows it after the attach (live copy when there is one).
         public var view: DirectNICView?
@@ -148,7 +160,8 @@ extension LiveSession {
                 adding: specs, to: try document(of: domain, copy: copy), inventory: inventory, linter: linter)
         }
         return AttachPlan(
-            domain: domain.name, uri: uri, interfaces: specs, deviceXML: deviceXML, scope: scope, copies: copies,
+            domain: domain.name, uri: uri, interfaces: specs.compactMap { spec in spec.mac.map { PlannedNIC(spec: spec, mac: $0) } },
+            deviceXML: deviceXML, scope: scope, copies: copies,
             notes: notes)
     }
 
@@ -165,7 +178,7 @@ extension LiveSession {
             domain: plan.domain, uri: plan.uri, copies: plan.copies,
             entries: plan.interfaces.map { AttachReport.Entry(requested: $0, state: .notAttempted, view: nil) })
         var sent: [Int] = []
-        for (index, spec) in plan.interfaces.enumerated() {
+        for (index, nic) in plan.interfaces.enumerated() {
             do {
                 try domain.attachDevice(plan.deviceXML[index], scope: plan.scope)
                 sent.append(index)
@@ -176,7 +189,7 @@ extension LiveSession {
                     error.isConnectionFailure
                     ? .unknown(reason: "the connection to libvirt broke during the call: \(error.message)")
                     : .notAttached(reason: error.message)
-                report.failure = "NIC \(index + 1) of \(plan.interfaces.count) (MAC \(spec.mac!)): \(LiveError.describe(error))"
+                report.failure = "NIC \(index + 1) of \(plan.interfaces.count) (MAC \(nic.mac)): \(LiveError.describe(error))"
                 if error.isConnectionFailure { sent.append(index) }
                 break
             }
@@ -186,7 +199,7 @@ extension LiveSession {
         do throws(LiveError) {
             let found = try nicViews(in: domain, copies: plan.copies)
             for index in sent {
-                let mac = plan.interfaces[index].mac!
+                let mac = plan.interfaces[index].mac
                 if let missing = [DomainCopies.live, .config].first(where: { plan.copies.contains($0) && found[$0]?[mac] == nil }) {
                     report.entries[index].state = .unknown(reason: "libvirt accepted it but the \(missing) XML does not show it")
                     report.failure = report.failure ?? "NIC \(index + 1) (MAC \(mac)) is not in the \(missing) XML of '\(plan.domain)' after the attach"
@@ -226,7 +239,7 @@ extension LiveSession {
             case .attached, .unknown: break
             default: continue
             }
-            guard let mac = report.entries[index].requested.mac else { continue }
+            let mac = report.entries[index].requested.mac
             do throws(LiveError) {
                 let outcome = try session.removeNIC(mac: mac, from: domain, scope: plan.scope, copies: plan.copies, timeout: timeout)
                 report.entries[index].state = outcome.isRemoved ? .rolledBack : .stillAttached(reason: outcome.description)

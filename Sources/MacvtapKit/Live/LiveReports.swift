@@ -5,11 +5,11 @@ public enum LiveReports {
     public static func text(_ report: AttachReport) -> String {
         var lines: [String] = []
         for entry in report.entries {
-            let mac = entry.requested.mac?.description ?? "?"
+            let mac = entry.requested.mac.description
             if entry.state == .attached, let view = entry.view {
                 lines.append("attached \(mac) to \(report.domain) (\(report.copies)): \(describe(view))")
             } else {
-                lines.append("\(mac) on \(entry.requested.sourceDevice): \(entry.state)")
+                lines.append("\(mac) on \(entry.requested.spec.sourceDevice): \(entry.state)")
             }
         }
         return lines.joined(separator: "\n")
@@ -76,8 +76,8 @@ public enum LiveReports {
                 failure: report.failure,
                 interfaces: report.entries.map {
                     Entry(
-                        mac: $0.requested.mac?.description, source: $0.requested.sourceDevice,
-                        mode: $0.requested.mode.rawValue, state: $0.state.description, nic: $0.view)
+                        mac: $0.requested.mac.description, source: $0.requested.spec.sourceDevice,
+                        mode: $0.requested.spec.mode.rawValue, state: $0.state.description, nic: $0.view)
                 }))
     }
 
