@@ -13,6 +13,7 @@
 #include <libxml/xmlsave.h>
 #include <libxml/c14n.h>
 #include <libxml/relaxng.h>
+#include <libxml/xmlschemastypes.h>
 #include <libxml/xmlIO.h>
 #include <libxml/globals.h>
 

@@ -20,6 +20,12 @@ enum LibXML2Runtime {
         // that registration is not thread-safe: two schemas compiled at once printed
         // "Relax-NG types library failed to register". Register them here, once.
         _ = xmlRelaxNGInitTypes()
+        // The XML Schema datatypes behind that library (`unsignedInt`, `positiveInteger`, …) are
+        // built lazily by the first schema that names one, without a lock: two schemas compiling
+        // at once (domain.rng and ours at start-up, network.rng on the first network) could each
+        // rebuild the table while the other read it, and a compile then failed with "type
+        // 'unsignedInt' is not exported by type library" (seen in 2 of 5 CI runs). Build it here.
+        xmlSchemaInitTypes()
     }()
 
     /// libxml2's error handlers are thread-local; call this on the thread that is about to use it.

@@ -174,11 +174,6 @@ struct Lint: ParsableCommand {
         // new connection to a daemon (libvirt 9.0: "no connection driver available").
         var libvirtLayer: LibvirtDefineLayer?
         if libvirt {
-            // libvirt's QEMU driver initialises libxml2's XML Schema types in this process too;
-            // that initialisation is not thread-safe, and one CI run in five saw our schema
-            // compile fail ("type 'unsignedInt' is not exported") while the driver loaded. The
-            // compile (milliseconds) finishes first; the driver's start takes far longer anyway.
-            Linter.waitForSchemaCompilations()
             do {
                 let environment = ProcessInfo.processInfo.environment
                 libvirtLayer = try LibvirtDefineLayer(
