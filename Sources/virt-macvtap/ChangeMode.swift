@@ -52,7 +52,7 @@ struct ChangeMode: ParsableCommand {
                     timeout: timeout.duration),
                 linter: linter)
         } catch {
-            throw failure(error)
+            throw error
         }
         try finish(report, format: format, what: "change-mode to \(mode)")
     }

@@ -58,11 +58,7 @@ struct Edit: ParsableCommand {
             try DomainFileEditor.apply(plan)
             printLine(plan.summary)
         } catch DomainEditError.invalidRequest(let error) {
-            throw fail(error.commandLineDescription, code: ExitStatus.usage)
-        } catch let error as DomainEditError {
-            throw fail(
-                error.description,
-                code: error.isSystemFailure ? ExitStatus.system : error.isInvalidValue ? ExitStatus.usage : ExitStatus.refused)
+            throw CommandFailure.usage(error.commandLineDescription)
         }
     }
 }

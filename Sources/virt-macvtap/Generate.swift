@@ -59,13 +59,13 @@ struct Generate: ParsableCommand {
         do {
             spec = try request.validated()
         } catch {
-            throw fail(error.commandLineDescription, code: ExitStatus.usage)
+            throw CommandFailure.usage(error.commandLineDescription)
         }
         let renderer: InterfaceRenderer
         do {
             renderer = InterfaceRenderer(schema: try SchemaLocator.loadInterfaceSchema())
         } catch {
-            throw fail(error.description, code: ExitStatus.system)
+            throw CommandFailure.system(error.description)
         }
         let macs = try macs(given: spec.mac)
         var output: [UInt8] = []
@@ -73,7 +73,7 @@ struct Generate: ParsableCommand {
             do {
                 output += try renderer.render(spec.with(mac: mac))
             } catch {
-                throw fail(error.description, code: ExitStatus.refused)
+                throw CommandFailure.refused(error.description)
             }
         }
         writeStandardOutput(output)
@@ -85,7 +85,7 @@ struct Generate: ParsableCommand {
         do {
             return try MACAllocator.freeQEMUAddresses(count: count, excluding: [])
         } catch {
-            throw fail(error.description, code: ExitStatus.system)
+            throw CommandFailure.system(error.description)
         }
     }
 
@@ -97,7 +97,7 @@ struct Generate: ParsableCommand {
                 network: network, portgroup: portgroup, mac: interface.mac, model: interface.shape.model, alias: interface.alias
             ).validated()
         } catch {
-            throw fail(error.commandLineDescription, code: ExitStatus.usage)
+            throw CommandFailure.usage(error.commandLineDescription)
         }
         let macs = try macs(given: spec.mac)
         var output: [UInt8] = []
@@ -105,7 +105,7 @@ struct Generate: ParsableCommand {
             do {
                 output += try spec.with(mac: mac).rendered()
             } catch {
-                throw fail(error.description, code: ExitStatus.usage)
+                throw CommandFailure.usage(error.description)
             }
         }
         writeStandardOutput(output)

@@ -37,12 +37,12 @@ struct GenerateNetwork: ParsableCommand {
         do {
             spec = try MacvtapNetworkSpec(name: name, mode: mode, devices: dev, physicalFunction: pf).validated()
         } catch {
-            throw fail(error.field == .poolDevice && error.value.isEmpty ? "give the pool: --dev DEV (repeatable) or, in passthrough mode, --pf DEV" : error.commandLineDescription, code: ExitStatus.usage)
+            throw CommandFailure.usage(error.field == .poolDevice && error.value.isEmpty ? "give the pool: --dev DEV (repeatable) or, in passthrough mode, --pf DEV" : error.commandLineDescription)
         }
         do {
             writeStandardOutput(try spec.rendered())
         } catch {
-            throw fail(error.description, code: ExitStatus.refused)
+            throw CommandFailure.refused(error.description)
         }
     }
 }

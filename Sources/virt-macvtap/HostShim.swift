@@ -70,7 +70,7 @@ struct HostShim: ParsableCommand {
 
     func run() throws {
         if let uri = connection.connect, let host = LibvirtURI.remoteHost(uri) {
-            throw fail("host-shim changes the host it runs on, not \(host); run it there (ssh \(host) virt-macvtap host-shim …)", code: ExitStatus.refused)
+            throw CommandFailure.refused("host-shim changes the host it runs on, not \(host); run it there (ssh \(host) virt-macvtap host-shim …)")
         }
         var environment = HostShimEnvironment.standard()
         if let root { environment.root = root.hasSuffix("/") && root.count > 1 ? String(root.dropLast()) : root }
@@ -109,8 +109,8 @@ struct HostShim: ParsableCommand {
             printLine("guests in bridge mode on \(plan.device) are now reachable from this host; vepa guests only through a switch port with hairpin (reflective relay), private guests never")
         } catch let error as HostShimError {
             switch error {
-            case .refused(let message): throw fail(message, code: ExitStatus.refused)
-            default: throw fail(error.description, code: ExitStatus.system)
+            case .refused(let message): throw CommandFailure.refused(message)
+            default: throw CommandFailure.system(error.description)
             }
         }
     }

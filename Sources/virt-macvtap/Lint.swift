@@ -108,7 +108,7 @@ struct Lint: ParsableCommand {
         }
         // Checked here, not in validate(): inputs are added after parsing (see `split`).
         guard !inputs.isEmpty else {
-            throw fail("give files, directories or - to lint (or --list-rules)", code: ExitStatus.usage)
+            throw CommandFailure.usage("give files, directories or - to lint (or --list-rules)")
         }
         var configuration = LintConfiguration()
         let currentDirectory = FileManager.default.currentDirectoryPath
@@ -117,14 +117,14 @@ struct Lint: ParsableCommand {
             let path = config ?? LintConfiguration.discover(from: currentDirectory)
             if let path {
                 guard let loaded = try LintConfiguration.load(path: path) else {
-                    throw fail("configuration file \(path) does not exist", code: ExitStatus.usage)
+                    throw CommandFailure.usage("configuration file \(path) does not exist")
                 }
                 configuration = loaded
                 let absolute = path.hasPrefix("/") ? path : currentDirectory + "/" + path
                 configurationDirectory = String(absolute[..<(absolute.lastIndex(of: "/") ?? absolute.endIndex)])
             }
         } catch let error as LintConfigurationError {
-            throw fail(error.description, code: ExitStatus.usage)
+            throw CommandFailure.usage(error.description)
         }
         var fleet = FleetHosts(configuration.hosts, relativeTo: configurationDirectory)
         for pattern in host {
@@ -136,7 +136,7 @@ struct Lint: ParsableCommand {
         do {
             sources = try LintInputs.expand(inputs)
         } catch {
-            throw fail(error.description, code: error.isInputOutput ? ExitStatus.system : ExitStatus.usage)
+            throw error
         }
         let quiet = quietFlag.quiet
         var inventories: [HostInventory] = []
@@ -146,7 +146,7 @@ struct Lint: ParsableCommand {
             do {
                 inventories = try HostInventory.scan(uris: connect, progress: hostProgress.counter("hosts scanned"))
             } catch {
-                throw fail(error.description, code: ExitStatus.system)
+                throw CommandFailure.system(error.description)
             }
         }
         // --hosts: every host at once; one that cannot be reached is one error line (exit 3)
@@ -156,7 +156,7 @@ struct Lint: ParsableCommand {
         if hosts {
             let withURI = fleet.hosts.filter { $0.uri != nil }
             guard !withURI.isEmpty else {
-                throw fail("--hosts needs hosts with a \"uri\" in .virt-macvtap.json (\"hosts\": {\"hv-a\": {\"files\": [...], \"uri\": \"qemu+ssh://root@hv-a/system\"}})", code: ExitStatus.usage)
+                throw CommandFailure.usage("--hosts needs hosts with a \"uri\" in .virt-macvtap.json (\"hosts\": {\"hv-a\": {\"files\": [...], \"uri\": \"qemu+ssh://root@hv-a/system\"}})")
             }
             let hostProgress = ProgressLine(quiet: quiet, applies: withURI.count > 3)
             let scannedHosts = HostInventory.scan(named: withURI.map { ($0.name, $0.uri!) }, progress: hostProgress.counter("hosts scanned"))
@@ -196,14 +196,14 @@ struct Lint: ParsableCommand {
         do {
             linter = try Linter(configuration: configuration, domainSchemaPath: schema, libvirt: libvirtLayer, cache: cache)
         } catch {
-            throw fail(error.description, code: ExitStatus.usage)
+            throw CommandFailure.usage(error.description)
         }
         let progress = ProgressLine(quiet: quiet, applies: sources.count > 500)
         defer { progress.finish() }
         let report: LintReport
         if fix || diff {
             guard !sources.contains(.standardInput) else {
-                throw fail("--fix and --diff change files; standard input (-) has none to change", code: ExitStatus.usage)
+                throw CommandFailure.usage("--fix and --diff change files; standard input (-) has none to change")
             }
             let taken = inventories.reduce(into: Set<MACAddress>()) { $0.formUnion($1.usedMACs) }
                 .union(hostInventories.values.flatMap(\.usedMACs)).union(try ledgerReservations())
@@ -213,7 +213,7 @@ struct Lint: ParsableCommand {
                     sources, linter: linter, unsafe: unsafeFixes, takenMACs: taken, hosts: inventories, fleet: fleet,
                     hostInventories: hostInventories, currentDirectory: currentDirectory)
             } catch {
-                throw fail(error.description, code: ExitStatus.usage)
+                throw CommandFailure.usage(error.description)
             }
             let heldBack = run.unsafeHeldBack > 0 ? "; \(run.unsafeHeldBack) unsafe \(run.unsafeHeldBack == 1 ? "fix" : "fixes") held back (--unsafe-fixes)" : ""
             if diff {
@@ -221,7 +221,7 @@ struct Lint: ParsableCommand {
                     writeStandardOutput(Array(UnifiedDiff.make(original: change.original, edited: change.fixed, originalName: "a/" + change.name, editedName: "b/" + change.name).utf8))
                 }
                 StandardStream.error.write("virt-macvtap: \(run.fixesApplied) \(run.fixesApplied == 1 ? "fix" : "fixes") would change \(run.changes.count) \(run.changes.count == 1 ? "file" : "files")\(heldBack)\n")
-                if !run.changes.isEmpty { throw ExitCode(ExitStatus.refused) }
+                if !run.changes.isEmpty { throw CommandFailure.status(CommandFailure.refusedStatus) }
                 return
             }
             try write(run)
@@ -233,7 +233,7 @@ struct Lint: ParsableCommand {
                     sources, hosts: inventories, fleet: fleet, hostInventories: hostInventories, currentDirectory: currentDirectory,
                     progress: progress.counter("linted"))
             } catch {
-                throw fail(error.description, code: ExitStatus.usage)
+                throw CommandFailure.usage(error.description)
             }
         }
         progress.finish()
@@ -248,11 +248,11 @@ struct Lint: ParsableCommand {
             ? TextReporter.render(report, colored: StandardStream.output.isTerminal)
             : format.reporter.render(report, rules: RuleRegistry.all)
         writeStandardOutput(Array(rendered.utf8))
-        if unreachableHosts > 0 { throw ExitCode(ExitStatus.system) }
+        if unreachableHosts > 0 { throw CommandFailure.status(CommandFailure.systemStatus) }
         switch report.outcome {
         case .clean: break
-        case .findings: throw ExitCode(ExitStatus.refused)
-        case .unreadableInput: throw ExitCode(ExitStatus.system)
+        case .findings: throw CommandFailure.status(CommandFailure.refusedStatus)
+        case .unreadableInput: throw CommandFailure.status(CommandFailure.systemStatus)
         }
     }
 }
@@ -265,7 +265,7 @@ extension Lint {
             do {
                 try FileIO.replaceAtomically(atPath: change.name, with: change.fixed)
             } catch {
-                throw fail("\(error); the file is unchanged", code: ExitStatus.system)
+                throw CommandFailure.system("\(error); the file is unchanged")
             }
         }
         guard !run.newMACs.isEmpty else { return }
@@ -275,7 +275,7 @@ extension Lint {
                 try ledger.reserve(macs.map(\.mac), label: "lint --fix: \(file)", checkedAgainst: "lint --fix")
             }
         } catch {
-            throw fail("the files are fixed, but the new MACs were not recorded in the ledger: \(error)", code: ExitStatus.system)
+            throw CommandFailure.system("the files are fixed, but the new MACs were not recorded in the ledger: \(error)")
         }
     }
 }

@@ -13,7 +13,7 @@ struct ConnectionOptions: ParsableArguments {
         do {
             return try LiveSession(uri: uri, readOnly: readOnly, receivesEvents: receivesEvents)
         } catch {
-            throw failure(error)
+            throw error
         }
     }
 }
@@ -36,26 +36,12 @@ enum LiveOutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }
 
-/// Maps a live error to its message and exit code: refusals 1, usage 2, libvirt 3.
-func failure(_ error: LiveError) -> ExitCode {
-    switch error {
-    case .usage(let message): return fail(message, code: ExitStatus.usage)
-    case .invalidInterface(let error): return fail(error.commandLineDescription, code: ExitStatus.usage)
-    case .libvirt: return fail(error.description, code: ExitStatus.system)
-    case .refused(let notes):
-        for note in notes where note.kind == .refusal {
-            StandardStream.error.write("virt-macvtap: error: \(note)\n")
-        }
-        return ExitCode(ExitStatus.refused)
-    }
-}
-
 /// The MACs the ledger holds reserved (none when there is no ledger yet).
 func ledgerReservations() throws -> Set<MACAddress> {
     do {
         return try MACLedger.open(path: MACLedger.defaultPath(), forWriting: false)?.reservedMACs() ?? []
     } catch {
-        throw fail(error.description, code: ExitStatus.system)
+        throw CommandFailure.system(error.description)
     }
 }
 
@@ -64,7 +50,7 @@ func attachLinter() throws -> Linter {
     do {
         return try Linter(configuration: Linter.attachConfiguration)
     } catch {
-        throw fail(error.description, code: ExitStatus.usage)
+        throw CommandFailure.usage(error.description)
     }
 }
 
@@ -177,7 +163,7 @@ struct Attach: ParsableCommand {
         do {
             renderer = InterfaceRenderer(schema: try SchemaLocator.loadInterfaceSchema())
         } catch {
-            throw fail("\(error)", code: ExitStatus.system)
+            throw CommandFailure.system("\(error)")
         }
         let reserved = try ledgerReservations()
         let session = try connection.open(readOnly: dryRun)
@@ -186,10 +172,10 @@ struct Attach: ParsableCommand {
         do {
             plan = try session.planAttach(request, renderer: renderer, reserved: reserved, linter: linter)
         } catch {
-            throw failure(error)
+            throw error
         }
         printAdvice(plan.notes)
-        guard plan.refusals.isEmpty else { throw failure(.refused(plan.notes)) }
+        guard plan.refusals.isEmpty else { throw LiveError.refused(plan.notes) }
         if dryRun {
             if format == .json {
                 printLine(LiveReports.json(plan))
@@ -207,7 +193,7 @@ struct Attach: ParsableCommand {
                 progress.update("attached \(index + 1)/\(plan.interfaces.count) NICs")
             }
         } catch {
-            throw failure(error)
+            throw error
         }
         printLine(format == .json ? LiveReports.json(report) : LiveReports.text(report))
         if let failure = report.failure {
@@ -216,7 +202,8 @@ struct Attach: ParsableCommand {
                 if case .stillAttached = $0.state { return true }
                 return false
             }
-            throw fail("attach failed: \(failure); \(report.entries.count == 1 ? "the NIC's state is" : "each NIC's state is") listed above", code: unconfirmed ? ExitStatus.unconfirmed : ExitStatus.system)
+            let message = "attach failed: \(failure); \(report.entries.count == 1 ? "the NIC's state is" : "each NIC's state is") listed above"
+            throw unconfirmed ? CommandFailure.unconfirmed(message) : CommandFailure.system(message)
         }
     }
 }
@@ -235,10 +222,10 @@ extension Attach {
         do {
             plan = try session.planNetworkAttach(request, reserved: reserved, linter: linter)
         } catch {
-            throw failure(error)
+            throw error
         }
         printAdvice(plan.notes)
-        guard plan.refusals.isEmpty else { throw failure(.refused(plan.notes)) }
+        guard plan.refusals.isEmpty else { throw LiveError.refused(plan.notes) }
         if dryRun {
             if format == .json {
                 printLine(LiveReports.json(plan))
@@ -252,11 +239,11 @@ extension Attach {
         do {
             report = try session.attachNetwork(plan)
         } catch {
-            throw failure(error)
+            throw error
         }
         printLine(format == .json ? LiveReports.json(report) : LiveReports.text(report))
         if !report.succeeded {
-            throw fail("attach of \(report.mac) through network \(network) not confirmed: \(report.state)", code: ExitStatus.unconfirmed)
+            throw CommandFailure.unconfirmed("attach of \(report.mac) through network \(network) not confirmed: \(report.state)")
         }
     }
 }
@@ -333,15 +320,14 @@ struct Detach: ParsableCommand {
         do {
             report = try session.detach(request)
         } catch {
-            throw failure(error)
+            throw error
         }
         printLine(format == .json ? LiveReports.json(report) : LiveReports.text(report))
         if !report.succeeded {
             // Timed out, refused by the guest, or the connection lost while waiting: the request
             // may still take effect, so this is "not confirmed" (4), like an attach left unknown.
-            throw fail(
-                "detach of \(report.entries.filter { !$0.result.isRemoved }.map(\.nic.mac).joined(separator: ", ")) from \(report.domain) not confirmed",
-                code: ExitStatus.unconfirmed)
+            throw CommandFailure.unconfirmed(
+                "detach of \(report.entries.filter { !$0.result.isRemoved }.map(\.nic.mac).joined(separator: ", ")) from \(report.domain) not confirmed")
         }
     }
 }
@@ -383,7 +369,7 @@ struct List: ParsableCommand {
         do {
             rows = try session.listDirectNICs(domains: domains, all: all)
         } catch {
-            throw failure(error)
+            throw error
         }
         printLine(format == .json ? LiveReports.json(rows) : LiveReports.table(rows))
     }

@@ -39,7 +39,7 @@ struct LedgerOptions: ParsableArguments {
         do {
             return try MACLedger.open(path: path, forWriting: forWriting, lockTimeout: lockTimeout.duration)
         } catch {
-            throw fail(error.description, code: ExitStatus.system)
+            throw CommandFailure.system(error.description)
         }
     }
 }
@@ -56,7 +56,7 @@ struct UsageOptions: ParsableArguments {
         do {
             return try MACUsage.gather(uris: connect, excludePaths: exclude)
         } catch {
-            throw fail(error.description, code: ExitStatus.system)
+            throw CommandFailure.system(error.description)
         }
     }
 }
@@ -78,7 +78,7 @@ struct SpaceOptions: ParsableArguments {
             if let prefix { return try MACSpace(prefix: prefix) }
             return .qemuDefault
         } catch {
-            throw fail(error.description, code: ExitStatus.usage)
+            throw CommandFailure.usage(error.description)
         }
     }
 }
@@ -148,8 +148,8 @@ extension Mac {
                     return chosen
                 }
             } catch {
-                if case .allocation = error { throw fail(error.description, code: ExitStatus.refused) }
-                throw fail(error.description, code: ExitStatus.system)
+                if case .allocation = error { throw CommandFailure.refused(error.description) }
+                throw CommandFailure.system(error.description)
             }
             if format == .text {
                 for entry in allocated where entry.probes > 0 {
@@ -184,14 +184,14 @@ extension Mac {
             let used = try usage.gather()
             let busy = addresses.filter { used.users[$0] != nil }
             if !busy.isEmpty {
-                throw fail(busy.map { "\($0) is in use by \(used.users[$0]!.joined(separator: "; "))" }.joined(separator: "; ") + "; nothing was reserved", code: ExitStatus.refused)
+                throw CommandFailure.refused(busy.map { "\($0) is in use by \(used.users[$0]!.joined(separator: "; "))" }.joined(separator: "; ") + "; nothing was reserved")
             }
             guard let opened = try ledger.open(forWriting: true) else { return }
             do {
                 try opened.reserve(addresses, label: label, checkedAgainst: used.checkedAgainst.joined(separator: ", "))
             } catch {
-                if case .alreadyReserved = error { throw fail(error.description, code: ExitStatus.refused) }
-                throw fail(error.description, code: ExitStatus.system)
+                if case .alreadyReserved = error { throw CommandFailure.refused(error.description) }
+                throw CommandFailure.system(error.description)
             }
             printLine("reserved \(Set(addresses).count) address\(Set(addresses).count == 1 ? "" : "es") in \(ledger.path)")
         }
@@ -219,12 +219,12 @@ extension Mac {
             do {
                 released = try opened.release(addresses)
             } catch {
-                throw fail(error.description, code: ExitStatus.system)
+                throw CommandFailure.system(error.description)
             }
             printLine("released \(released.count) address\(released.count == 1 ? "" : "es") from \(ledger.path)")
             let unknown = addresses.filter { !released.contains($0) }
             if !unknown.isEmpty {
-                throw fail("not reserved: \(unknown.map(\.description).joined(separator: ", "))", code: ExitStatus.refused)
+                throw CommandFailure.refused("not reserved: \(unknown.map(\.description).joined(separator: ", "))")
             }
         }
     }
@@ -249,7 +249,7 @@ extension Mac {
             do {
                 reservations = try opened?.reservations() ?? []
             } catch {
-                throw fail(error.description, code: ExitStatus.system)
+                throw CommandFailure.system(error.description)
             }
             printLine(MACReports.reservations(reservations, format: format.reportFormat))
         }
@@ -283,13 +283,13 @@ extension Mac {
             do {
                 reservations = try opened?.reservations(of: addresses) ?? []
             } catch {
-                throw fail(error.description, code: ExitStatus.system)
+                throw CommandFailure.system(error.description)
             }
             let results = addresses.map { mac in
                 (mac: mac, users: (used.users[mac] ?? []) + reservations.filter { $0.mac == mac }.map { "ledger \(ledger.path) (label '\($0.label)', \($0.reservedAt))" })
             }
             printLine(MACReports.check(results, format: format.reportFormat))
-            if results.contains(where: { !$0.users.isEmpty }) { throw ExitCode(ExitStatus.refused) }
+            if results.contains(where: { !$0.users.isEmpty }) { throw CommandFailure.status(CommandFailure.refusedStatus) }
         }
     }
 
@@ -322,7 +322,7 @@ extension Mac {
             do {
                 taken.formUnion(try opened?.reservedMACs() ?? [])
             } catch {
-                throw fail(error.description, code: ExitStatus.system)
+                throw CommandFailure.system(error.description)
             }
             let inSpace = UInt64(taken.filter { space.contains($0) && space.allows($0.value) }.count)
             printLine(MACReports.statistics(MACReports.Statistics(space: space, taken: inSpace, guests: guests), format: format.reportFormat))

@@ -62,7 +62,7 @@ struct MigrateCheck: ParsableCommand {
                     deviceMap: Dictionary(map.map { ($0.source, $0.destination) }, uniquingKeysWith: { first, _ in first })),
                 linter: linter)
         } catch {
-            throw failure(error)
+            throw error
         }
         printAdvice(report.notes)
         if xml {
@@ -72,7 +72,7 @@ struct MigrateCheck: ParsableCommand {
         } else {
             printLine(LiveReports.text(report))
         }
-        guard report.refusals.isEmpty else { throw failure(.refused(report.notes)) }
+        guard report.refusals.isEmpty else { throw LiveError.refused(report.notes) }
     }
 }
 

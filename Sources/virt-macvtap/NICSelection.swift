@@ -32,8 +32,7 @@ func finish(_ report: NICChangeReport, format: LiveOutputFormat, what: String) t
     printAdvice(report.notes)
     printLine(format == .json ? LiveReports.json(report) : LiveReports.text(report))
     guard report.succeeded else {
-        throw fail(
-            "\(what) of \(report.before.mac) on \(report.domain) did not complete; each step is listed above",
-            code: report.isUnconfirmed ? ExitStatus.unconfirmed : ExitStatus.system)
+        let message = "\(what) of \(report.before.mac) on \(report.domain) did not complete; each step is listed above"
+        throw report.isUnconfirmed ? CommandFailure.unconfirmed(message) : CommandFailure.system(message)
     }
 }

@@ -42,7 +42,7 @@ struct SetLink: ParsableCommand {
             report = try session.setLink(
                 SetLinkRequest(domain: domain, selector: nic.selector, state: state, scope: scope.options()))
         } catch {
-            throw failure(error)
+            throw error
         }
         try finish(report, format: format, what: "set-link \(state)")
     }

@@ -44,10 +44,12 @@ struct VirtMacvtap: ParsableCommand {
             try command.run()
         } catch {
             StartupWork.finish()
-            let code = exitCode(for: error)
-            if code == .validationFailure {
+            // Our errors and the library's: the one mapping to lines and exit statuses.
+            CommandFailure.exit(for: error)
+            // argument-parser's own (usage): exit 2, not its 64.
+            if exitCode(for: error) == .validationFailure {
                 StandardStream.error.write(fullMessage(for: error) + "\n")
-                exitProcess(ExitStatus.usage)
+                exitProcess(CommandFailure.usageStatus)
             }
             exit(withError: error)
         }
@@ -71,20 +73,6 @@ func connectOptionAfterSubcommand(_ arguments: [String]) -> [String] {
 func connectOptionWidth(_ argument: String) -> Int? {
     if argument == "-c" || argument == "--connect" { return 2 }
     return argument.hasPrefix("--connect=") ? 1 : nil
-}
-
-/// The exit codes every command uses.
-enum ExitStatus {
-    static let refused: Int32 = 1
-    static let usage: Int32 = 2
-    static let system: Int32 = 3
-    static let unconfirmed: Int32 = 4
-}
-
-/// Prints one clear line to stderr and ends the command with `code`.
-func fail(_ message: String, code: Int32) -> ExitCode {
-    StandardStream.error.write("virt-macvtap: error: \(message)\n")
-    return ExitCode(code)
 }
 
 func printLine(_ text: String) {
