@@ -302,6 +302,8 @@ extension Lint {
     }
 
     /// Options of `lint` that take a value (the next argument belongs to them).
+    /// `LintOptionValueTests` holds this list to `lint --help`: an option missing here would
+    /// silently turn its value into an input file.
     static let optionsWithValues: Set<String> = [
         "-c", "--connect", "--schema", "--format", "--disable", "--enable", "--fail-level", "--config", "--host",
         "--cache-dir",

@@ -315,3 +315,24 @@ struct LintCommandLineTests {
         #expect(list.status == 0 && list.standardOutput.contains("mac-duplicate-across-domains"))
     }
 }
+
+/// `lint` takes its inputs out of the arguments before parsing (argument-parser is quadratic in
+/// positional arguments), which needs to know which options take a value. That list is checked
+/// here against `lint --help`: an option added without it would turn its value into an input file.
+@Suite("lint: options that take a value")
+struct LintOptionValueTests {
+    @Test("Every option `lint --help` shows with a value keeps its value (it is never read as an input file)")
+    func everyValueOptionKeepsItsValue() throws {
+        let help = try Tool.run(["lint", "--help"]).standardOutput
+        let options = Set(help.matches(of: /(--[a-z][a-z-]*) </).map { String($0.output.1) })
+        #expect(options.contains("--format") && options.contains("--cache-dir") && options.count >= 8, "\(options.sorted())")
+        let good = Fixtures.examplesDirectory.appendingPathComponent("lint/good/app02.xml").path
+        for option in options.sorted() {
+            let result = try Tool.run(["lint", option, "zz-sentinel-value", good])
+            let output = result.standardOutput + result.standardError  // "FILE: cannot open it" is a missing input
+            // Left off the list, the value is taken for an input and the option is left without one.
+            #expect(!output.contains("zz-sentinel-value: cannot open it") && !output.contains("Missing value for '\(option)"),
+                    "\(option)'s value was read as an input file:\n\(output)")
+        }
+    }
+}
