@@ -14,6 +14,7 @@ extension MacvtapMode: ExpressibleByArgument {}
 extension LinkState: ExpressibleByArgument {}
 extension Severity: ExpressibleByArgument {}
 extension LintFormat: ExpressibleByArgument {}
+extension MACReports.Format: ExpressibleByArgument {}
 
 /// `--mac`: a MAC, or `auto` (a free one chosen by the allocator).
 enum MACChoice: ExpressibleByArgument, Equatable {

@@ -83,11 +83,6 @@ struct SpaceOptions: ParsableArguments {
     }
 }
 
-enum MACOutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json, csv
-
-    var reportFormat: MACReports.Format { MACReports.Format(rawValue: rawValue)! }
-}
 
 
 extension Mac {
@@ -123,7 +118,7 @@ extension Mac {
         @Option(name: .long, help: "A label stored with each reservation.")
         var label: String = ""
         @Option(name: .long, help: "Output format.")
-        var format: MACOutputFormat = .text
+        var format: MACReports.Format = .text
         @OptionGroup var quietFlag: QuietFlag
 
         func validate() throws {
@@ -156,7 +151,7 @@ extension Mac {
                     StandardStream.error.write("virt-macvtap: note: index \(entry.index) moved: its first choice was taken, probe \(entry.probes) gave \(entry.mac)\n")
                 }
             }
-            printLine(MACReports.allocation(allocated, space: space, ledger: ledger.path, label: label, checkedAgainst: used.checkedAgainst, format: format.reportFormat))
+            printLine(MACReports.allocation(allocated, space: space, ledger: ledger.path, label: label, checkedAgainst: used.checkedAgainst, format: format))
         }
     }
 
@@ -241,7 +236,7 @@ extension Mac {
         )
         @OptionGroup var ledger: LedgerOptions
         @Option(name: .long, help: "Output format.")
-        var format: MACOutputFormat = .text
+        var format: MACReports.Format = .text
 
         func run() throws {
             let opened = try ledger.open(forWriting: false)
@@ -251,7 +246,7 @@ extension Mac {
             } catch {
                 throw CommandFailure.system(error.description)
             }
-            printLine(MACReports.reservations(reservations, format: format.reportFormat))
+            printLine(MACReports.reservations(reservations, format: format))
         }
     }
 
@@ -273,7 +268,7 @@ extension Mac {
         @OptionGroup var usage: UsageOptions
         @OptionGroup var ledger: LedgerOptions
         @Option(name: .long, help: "Output format.")
-        var format: MACOutputFormat = .text
+        var format: MACReports.Format = .text
 
         func run() throws {
             let addresses = macs
@@ -288,7 +283,7 @@ extension Mac {
             let results = addresses.map { mac in
                 (mac: mac, users: (used.users[mac] ?? []) + reservations.filter { $0.mac == mac }.map { "ledger \(ledger.path) (label '\($0.label)', \($0.reservedAt))" })
             }
-            printLine(MACReports.check(results, format: format.reportFormat))
+            printLine(MACReports.check(results, format: format))
             if results.contains(where: { !$0.users.isEmpty }) { throw CommandFailure.status(CommandFailure.refusedStatus) }
         }
     }
@@ -313,7 +308,7 @@ extension Mac {
         @OptionGroup var usage: UsageOptions
         @OptionGroup var ledger: LedgerOptions
         @Option(name: .long, help: "Output format.")
-        var format: MACOutputFormat = .text
+        var format: MACReports.Format = .text
 
         func run() throws {
             let space = try spaceOptions.space()
@@ -325,7 +320,7 @@ extension Mac {
                 throw CommandFailure.system(error.description)
             }
             let inSpace = UInt64(taken.filter { space.contains($0) && space.allows($0.value) }.count)
-            printLine(MACReports.statistics(MACReports.Statistics(space: space, taken: inSpace, guests: guests), format: format.reportFormat))
+            printLine(MACReports.statistics(MACReports.Statistics(space: space, taken: inSpace, guests: guests), format: format))
         }
     }
 }
