@@ -37,6 +37,8 @@ test: setup corpus sandbox
 	  status=$$?; scripts/sandbox reset-uplinks; exit $$status
 	scripts/check-memory
 	scripts/fuzz run 60 own
+	# The library's documentation (DocC catalogue in Sources/MacvtapKit/MacvtapKit.docc), warnings fail.
+	$(SWIFT) package generate-documentation --target MacvtapKit --warnings-as-errors >/dev/null
 
 # Fuzzing for longer (seconds; seeds include libvirt's test domains), then keep what it grew.
 FUZZ_SECONDS ?= 1800
@@ -77,6 +79,7 @@ oracle: setup corpus sandbox
 # docs/rules.md is generated from the rule descriptions; a test fails when it is stale.
 docs: build
 	"$$($(SWIFT) build --show-bin-path)/virt-macvtap" lint --list-rules --markdown > docs/rules.md
+	$(SWIFT) package generate-documentation --target MacvtapKit --warnings-as-errors
 
 clean:
 	rm -rf .build
