@@ -39,6 +39,8 @@ public final class LibvirtDefineLayer: Sendable {
     public let scratchRoot: String
     private let counter = Atomic<Int>(0)
     private let unjudged = Mutex<Set<String>>([])
+    /// Held while a domain whose UUID comes from its file is defined (see `violation(for:)`).
+    private let fixedUUIDs = Mutex<Void>(())
 
     /// What libvirt could not judge here, once each (an architecture whose emulator is not
     /// installed where lint runs): a host fact, not a fault of the file.
@@ -118,7 +120,15 @@ public final class LibvirtDefineLayer: Sendable {
         let name = "virt-macvtap-lint-\(getpid())-\(number)"
         let prepared = PreparedDocument(domain.xml.source, parsed: domain.xml, name: name)
         let type = root.attribute("type") ?? "qemu"
-        guard let refusal = verdicts.refusal(defining: prepared.text, forQEMU: type == "qemu" || type == "kvm") else { return nil }
+        // Without <uuid>, libvirt takes the UUID from <sysinfo>'s system entry when there is one,
+        // and files share those (libvirt's tests do): two such domains defined at once made the
+        // second "already defined with uuid …" — a refusal of the run, not of the file (seen in
+        // one CI run). They are defined one at a time; every other domain gets a random UUID.
+        let takesFileUUID = root.children(named: "sysinfo").contains { sysinfo in
+            sysinfo.children(named: "system").contains { $0.children(named: "entry").contains { $0.attribute("name") == "uuid" } }
+        }
+        let verdict = { [verdicts] in verdicts.refusal(defining: prepared.text, forQEMU: type == "qemu" || type == "kvm") }
+        guard let refusal = takesFileUUID ? fixedUUIDs.withLock({ _ in verdict() }) : verdict() else { return nil }
         if refusal.message.contains("Cannot check QEMU binary") || refusal.message.lowercased().contains("no emulator") {
             let arch = root.firstChild(named: "os")?.firstChild(named: "type")?.attribute("arch") ?? "its architecture"
             unjudged.withLock { _ = $0.insert("domains for \(arch): \(refusal.message)") }
