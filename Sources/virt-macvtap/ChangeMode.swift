@@ -44,16 +44,11 @@ struct ChangeMode: ParsableCommand {
     func run() throws {
         let session = try connection.open(readOnly: false, receivesEvents: true)
         let linter = try attachLinter()
-        let report: NICChangeReport
-        do {
-            report = try session.changeMode(
-                ChangeModeRequest(
-                    domain: domain, selector: nic.selector, mode: mode, scope: scope.options(),
-                    timeout: timeout.duration),
-                linter: linter)
-        } catch {
-            throw error
-        }
+        let report = try session.changeMode(
+            ChangeModeRequest(
+                domain: domain, selector: nic.selector, mode: mode, scope: scope.options(),
+                timeout: timeout.duration),
+            linter: linter)
         try finish(report, format: format, what: "change-mode to \(mode)")
     }
 }

@@ -132,12 +132,7 @@ struct Lint: ParsableCommand {
         }
         configuration = configuration.merged(with: LintConfiguration(disable: disable, enable: enable, failLevel: failLevel))
 
-        let sources: [DocumentSource]
-        do {
-            sources = try LintInputs.expand(inputs)
-        } catch {
-            throw error
-        }
+        let sources = try LintInputs.expand(inputs)
         let quiet = quietFlag.quiet
         var inventories: [HostInventory] = []
         if !connect.isEmpty {

@@ -10,11 +10,7 @@ struct ConnectionOptions: ParsableArguments {
     var uri: String { LibvirtURI.resolve(connect) }
 
     func open(readOnly: Bool, receivesEvents: Bool = false) throws -> LiveSession {
-        do {
-            return try LiveSession(uri: uri, readOnly: readOnly, receivesEvents: receivesEvents)
-        } catch {
-            throw error
-        }
+        return try LiveSession(uri: uri, readOnly: readOnly, receivesEvents: receivesEvents)
     }
 }
 
@@ -168,12 +164,7 @@ struct Attach: ParsableCommand {
         let reserved = try ledgerReservations()
         let session = try connection.open(readOnly: dryRun)
         let linter = try attachLinter()
-        let plan: AttachPlan
-        do {
-            plan = try session.planAttach(request, renderer: renderer, reserved: reserved, linter: linter)
-        } catch {
-            throw error
-        }
+        let plan = try session.planAttach(request, renderer: renderer, reserved: reserved, linter: linter)
         printAdvice(plan.notes)
         guard plan.refusals.isEmpty else { throw LiveError.refused(plan.notes) }
         if dryRun {
@@ -192,8 +183,6 @@ struct Attach: ParsableCommand {
             report = try session.attach(plan, detachTimeout: timeout.duration) { index in
                 progress.update("attached \(index + 1)/\(plan.interfaces.count) NICs")
             }
-        } catch {
-            throw error
         }
         printLine(format == .json ? LiveReports.json(report) : LiveReports.text(report))
         if let failure = report.failure {
@@ -218,12 +207,7 @@ extension Attach {
         let reserved = try ledgerReservations()
         let session = try connection.open(readOnly: dryRun)
         let linter = try attachLinter()
-        let plan: NetworkAttachPlan
-        do {
-            plan = try session.planNetworkAttach(request, reserved: reserved, linter: linter)
-        } catch {
-            throw error
-        }
+        let plan = try session.planNetworkAttach(request, reserved: reserved, linter: linter)
         printAdvice(plan.notes)
         guard plan.refusals.isEmpty else { throw LiveError.refused(plan.notes) }
         if dryRun {
@@ -235,12 +219,7 @@ extension Attach {
             }
             return
         }
-        let report: NetworkAttachReport
-        do {
-            report = try session.attachNetwork(plan)
-        } catch {
-            throw error
-        }
+        let report = try session.attachNetwork(plan)
         printLine(format == .json ? LiveReports.json(report) : LiveReports.text(report))
         if !report.succeeded {
             throw CommandFailure.unconfirmed("attach of \(report.mac) through network \(network) not confirmed: \(report.state)")
@@ -316,12 +295,7 @@ struct Detach: ParsableCommand {
             domain: domain, selector: selector, all: all, scope: scope.options(persistent: persistent),
             timeout: timeout.duration)
         let session = try connection.open(readOnly: false, receivesEvents: true)
-        let report: DetachReport
-        do {
-            report = try session.detach(request)
-        } catch {
-            throw error
-        }
+        let report = try session.detach(request)
         printLine(format == .json ? LiveReports.json(report) : LiveReports.text(report))
         if !report.succeeded {
             // Timed out, refused by the guest, or the connection lost while waiting: the request
@@ -365,12 +339,7 @@ struct List: ParsableCommand {
 
     func run() throws {
         let session = try connection.open(readOnly: true)
-        let rows: [DirectNICRow]
-        do {
-            rows = try session.listDirectNICs(domains: domains, all: all)
-        } catch {
-            throw error
-        }
+        let rows = try session.listDirectNICs(domains: domains, all: all)
         printLine(format == .json ? LiveReports.json(rows) : LiveReports.table(rows))
     }
 }

@@ -54,16 +54,11 @@ struct MigrateCheck: ParsableCommand {
         // libvirt gives the migratable XML (VIR_DOMAIN_XML_MIGRATABLE) only on a read-write connection.
         let session = try connection.open(readOnly: false)
         let linter = try attachLinter()
-        let report: MigrationCheckReport
-        do {
-            report = try session.checkMigration(
-                MigrationCheckRequest(
-                    domain: domain, destination: destination,
-                    deviceMap: Dictionary(map.map { ($0.source, $0.destination) }, uniquingKeysWith: { first, _ in first })),
-                linter: linter)
-        } catch {
-            throw error
-        }
+        let report = try session.checkMigration(
+            MigrationCheckRequest(
+                domain: domain, destination: destination,
+                deviceMap: Dictionary(map.map { ($0.source, $0.destination) }, uniquingKeysWith: { first, _ in first })),
+            linter: linter)
         printAdvice(report.notes)
         if xml {
             writeStandardOutput(Array(report.migratableXML.utf8))

@@ -37,13 +37,8 @@ struct SetLink: ParsableCommand {
 
     func run() throws {
         let session = try connection.open(readOnly: false)
-        let report: NICChangeReport
-        do {
-            report = try session.setLink(
-                SetLinkRequest(domain: domain, selector: nic.selector, state: state, scope: scope.options()))
-        } catch {
-            throw error
-        }
+        let report = try session.setLink(
+            SetLinkRequest(domain: domain, selector: nic.selector, state: state, scope: scope.options()))
         try finish(report, format: format, what: "set-link \(state)")
     }
 }

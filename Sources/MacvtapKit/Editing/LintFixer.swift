@@ -71,9 +71,12 @@ public enum LintFixer {
                 return correction.applicability == .safe || (unsafe && correction.applicability == .unsafe)
             }, by: \.file)
             guard !byFile.isEmpty else { break }
+            // Every MAC of the files, for fresh MACs only: parsing them all is worth it only then.
             var taken = takenMACs.union(allocated)
-            for bytes in contents.values {
-                if let document = try? DomainDocument(bytes: bytes, fileName: "") { taken.formUnion(document.interfaces.compactMap(\.macAddress)) }
+            if byFile.values.contains(where: { $0.contains { $0.correction?.isDeferred == true } }) {
+                for bytes in contents.values {
+                    if let document = try? DomainDocument(bytes: bytes, fileName: "") { taken.formUnion(document.interfaces.compactMap(\.macAddress)) }
+                }
             }
             var roundApplied = 0
             for name in order {

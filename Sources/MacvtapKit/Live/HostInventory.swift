@@ -25,15 +25,12 @@ public struct HostInventory: Sendable {
         /// `<forward dev=…>` and every `<forward><interface dev=…>`: the pool a macvtap network
         /// takes its devices from.
         public var devices: [String]
-        /// Guest interfaces connected now (`<network connections=…>` of a running network).
-        public var connections: Int
 
-        public init(name: String, isActive: Bool, forwardMode: String?, devices: [String], connections: Int = 0) {
+        public init(name: String, isActive: Bool, forwardMode: String?, devices: [String]) {
             self.name = name
             self.isActive = isActive
             self.forwardMode = forwardMode
             self.devices = devices
-            self.connections = connections
         }
 
         /// Reads a network's XML (`virsh net-dumpxml`); nil when it is not a `<network>`.
@@ -46,8 +43,7 @@ public struct HostInventory: Sendable {
             let pool = forward?.children(named: "interface").compactMap { $0.attribute("dev") } ?? []
             self.init(
                 name: name, isActive: isActive, forwardMode: forward.map { $0.attribute("mode") ?? "nat" },
-                devices: (forward?.attribute("dev").map { [$0] } ?? []) + pool.filter { $0 != forward?.attribute("dev") },
-                connections: root.attribute("connections").flatMap { Int($0) } ?? 0)
+                devices: (forward?.attribute("dev").map { [$0] } ?? []) + pool.filter { $0 != forward?.attribute("dev") })
         }
     }
 
