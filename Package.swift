@@ -2,11 +2,11 @@
 import PackageDescription
 
 // Layers, bottom to top; each may import only the ones below it:
-//   CLibXML2, CLibvirt, CSQLite, CSystem, CNetlink
+//   CLibXML2, CLibvirt, CSQLite, CLibPQ, CSystem, CNetlink
 //                              system C libraries (pkg-config, apt providers) and glibc shims
-//   MacvtapXML, MacvtapLibvirt, MacvtapSQLite, MacvtapSystem, MacvtapNetlink
+//   MacvtapXML, MacvtapLibvirt, MacvtapSQLite, MacvtapPostgres, MacvtapSystem, MacvtapNetlink
 //                              the only code that touches C pointers (libxml2, libvirt, SQLite,
-//                              POSIX files and threads, libnl's rtnetlink)
+//                              libpq, POSIX files and threads, libnl's rtnetlink)
 //   MacvtapKit                 plain Swift: model, rules, editing, allocation
 //   virt-macvtap               thin argument-parser commands
 //   virt-macvtap-fuzz          the fuzzing harness (and its corpus replayer)
@@ -43,6 +43,11 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
         // rtnetlink's constants; libnl-route-3 itself is loaded on first use (MacvtapNetlink).
         .systemLibrary(name: "CNetlink"),
         // glibc's GNU scheduling calls (sched_getcpu, CPU sets), which Swift's Glibc lacks.
@@ -50,6 +55,11 @@ let package = Package(
         .target(
             name: "MacvtapSQLite",
             dependencies: ["CSQLite"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "MacvtapPostgres",
+            dependencies: ["CLibPQ"],
             swiftSettings: strictSettings
         ),
         .target(
@@ -74,7 +84,7 @@ let package = Package(
         ),
         .target(
             name: "MacvtapKit",
-            dependencies: ["MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapSystem", "MacvtapNetlink"],
+            dependencies: ["MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapPostgres", "MacvtapSystem", "MacvtapNetlink"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -107,7 +117,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MacvtapKitTests",
-            dependencies: ["MacvtapKit", "MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapSystem", "MacvtapNetlink"],
+            dependencies: ["MacvtapKit", "MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapPostgres", "MacvtapSystem", "MacvtapNetlink"],
             swiftSettings: strictSettings
         ),
     ],

@@ -47,3 +47,9 @@ public enum DetachedThread {
         return true
     }
 }
+
+/// Pauses the calling thread (a short back-off between retries; no run loop needed).
+public func sleepThread(milliseconds: Int) {
+    var request = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
+    nanosleep(&request, nil)
+}

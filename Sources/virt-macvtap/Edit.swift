@@ -32,6 +32,7 @@ struct Edit: ParsableCommand {
     var dryRun = false
 
     @OptionGroup(title: "Interface options (with --add-direct)") var interface: InterfaceOptions
+    @OptionGroup var ledgerChoice: LedgerChoice
 
     func validate() throws {
         guard addDirect != (removeDirect != nil) else {
@@ -49,7 +50,7 @@ struct Edit: ParsableCommand {
                 if let mac = removeDirect {
                     try DomainFileEditor.planRemove(mac: mac, from: document, path: file)
                 } else {
-                    try DomainFileEditor.planAdd(try interface.spec(), to: document, path: file)
+                    try DomainFileEditor.planAdd(try interface.spec(), to: document, path: file, ledger: ledgerChoice.location)
                 }
             if dryRun {
                 writeStandardOutput(Array(plan.unifiedDiff().utf8))

@@ -44,6 +44,8 @@ enum CommandFailure: Error {
         case let edit as DomainEditError:
             if case .invalidRequest(let invalid) = edit { return ([invalid.commandLineDescription], usageStatus) }
             return ([edit.description], edit.isSystemFailure ? systemStatus : edit.isInvalidValue ? usageStatus : refusedStatus)
+        case let ledger as LedgerError:
+            return ([ledger.description], ledger.isRefusal ? refusedStatus : systemStatus)
         case let input as LintInputError:
             return ([input.description], input.isInputOutput ? systemStatus : usageStatus)
         default:

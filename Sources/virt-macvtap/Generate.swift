@@ -23,6 +23,7 @@ struct Generate: ParsableCommand {
     )
 
     @OptionGroup var interface: InterfaceOptions
+    @OptionGroup var ledgerChoice: LedgerChoice
 
     @Option(name: .long, help: "A libvirt network instead of --source: <interface type='network'>; the network chooses the device and mode.")
     var network: String?
@@ -82,11 +83,7 @@ struct Generate: ParsableCommand {
     /// The MAC given, else `count` free random ones (never one the ledger holds).
     func macs(given mac: MACAddress?) throws -> [MACAddress] {
         if let mac { return [mac] }
-        do {
-            return try MACAllocator.freeQEMUAddresses(count: count, excluding: [])
-        } catch {
-            throw CommandFailure.system(error.description)
-        }
+        return try MACAllocator.freeQEMUAddresses(count: count, excluding: [], ledger: ledgerChoice.location)
     }
 
     /// `--network NAME`: `<interface type='network'>`, built with libxml2 from checked values.

@@ -84,6 +84,8 @@ struct Lint: ParsableCommand {
     @Flag(name: .long, help: "Lint every file afresh; read and write no cache.")
     var noCache = false
 
+    @OptionGroup var ledgerChoice: LedgerChoice
+
     @OptionGroup var quietFlag: QuietFlag
 
     @Flag(name: .long, help: "List the rules and exit.")
@@ -134,20 +136,24 @@ struct Lint: ParsableCommand {
 
         let sources = try LintInputs.expand(inputs)
         let quiet = quietFlag.quiet
+        // -c and --hosts: every host at once; one that cannot be reached is one error line
+        // (exit 3) and the others are still checked.
         var inventories: [HostInventory] = []
+        var unreachableHosts = 0
         if !connect.isEmpty {
             let hostProgress = ProgressLine(quiet: quiet, applies: connect.count > 3)
-            defer { hostProgress.finish() }
-            do {
-                inventories = try HostInventory.scan(uris: connect, progress: hostProgress.counter("hosts scanned"))
-            } catch {
-                throw CommandFailure.system(error.description)
+            let scanned = HostInventory.scan(named: connect.map { ($0, $0) }, progress: hostProgress.counter("hosts scanned"))
+            hostProgress.finish()
+            for (uri, result) in scanned {
+                switch result {
+                case .success(let inventory): inventories.append(inventory)
+                case .failure(let error):
+                    unreachableHosts += 1
+                    StandardStream.error.write("virt-macvtap: error: host \(LibvirtURI.redacted(uri)) could not be checked (\(LibvirtURI.redacted(error.description))); the files were linted without it\n")
+                }
             }
         }
-        // --hosts: every host at once; one that cannot be reached is one error line (exit 3)
-        // and the others are still checked.
         var hostInventories: [String: HostInventory] = [:]
-        var unreachableHosts = 0
         if hosts {
             let withURI = fleet.hosts.filter { $0.uri != nil }
             guard !withURI.isEmpty else {
@@ -201,7 +207,7 @@ struct Lint: ParsableCommand {
                 throw CommandFailure.usage("--fix and --diff change files; standard input (-) has none to change")
             }
             let taken = inventories.reduce(into: Set<MACAddress>()) { $0.formUnion($1.usedMACs) }
-                .union(hostInventories.values.flatMap(\.usedMACs)).union(try ledgerReservations())
+                .union(hostInventories.values.flatMap(\.usedMACs)).union(try ledgerReservations(ledgerChoice.location))
             let run: FixRun
             do {
                 run = try LintFixer.run(
@@ -265,7 +271,7 @@ extension Lint {
         }
         guard !run.newMACs.isEmpty else { return }
         do {
-            guard let ledger = try MACLedger.open(path: MACLedger.defaultPath(), forWriting: true) else { return }
+            guard let ledger = try ledgerChoice.location.open(forWriting: true) else { return }
             for (file, macs) in Dictionary(grouping: run.newMACs, by: \.file) {
                 try ledger.reserve(macs.map(\.mac), label: "lint --fix: \(file)", checkedAgainst: "lint --fix")
             }
@@ -301,7 +307,7 @@ extension Lint {
     /// silently turn its value into an input file.
     static let optionsWithValues: Set<String> = [
         "-c", "--connect", "--schema", "--format", "--disable", "--enable", "--fail-level", "--config", "--host",
-        "--cache-dir",
+        "--cache-dir", "--ledger",
     ]
 
     /// `$XDG_CACHE_HOME/virt-macvtap/lint`, else `~/.cache/virt-macvtap/lint`.

@@ -33,11 +33,58 @@ enum LiveOutputFormat: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// The MACs the ledger holds reserved (none when there is no ledger yet).
-func ledgerReservations() throws -> Set<MACAddress> {
-    do {
-        return try MACLedger.open(path: MACLedger.defaultPath(), forWriting: false)?.reservedMACs() ?? []
-    } catch {
-        throw CommandFailure.system(error.description)
+func ledgerReservations(_ location: LedgerLocation) throws -> Set<MACAddress> {
+    try location.open(forWriting: false)?.reservedMACs() ?? []
+}
+
+/// `attach`'s ledger: `--ledger`, or none with `--no-ledger` (said on stderr, because then the
+/// MACs it uses are recorded nowhere).
+struct AttachLedgerOptions: ParsableArguments {
+    @OptionGroup var choice: LedgerChoice
+
+    @Flag(name: .long, help: "Neither read nor record the ledger (when it cannot be reached); the MACs used are recorded nowhere.")
+    var noLedger = false
+
+    func validate() throws {
+        if noLedger, choice.ledger != nil { throw ValidationError("give --ledger or --no-ledger, not both") }
+    }
+
+    /// The ledger to record in (nil with --no-ledger). When it cannot be opened, the error says
+    /// how to go on without it.
+    func open(forWriting: Bool) throws -> (any MACLedger)? {
+        guard !noLedger else { return nil }
+        do {
+            return try choice.location.open(forWriting: forWriting)
+        } catch {
+            if error.isRefusal { throw error }
+            throw CommandFailure.system("\(error); to attach without recording the MAC, give --no-ledger")
+        }
+    }
+
+    func record(_ macs: [MACAddress], domain: String, uri: String, in ledger: (any MACLedger)?) throws -> [MACAddress] {
+        guard let ledger else {
+            StandardStream.error.write("virt-macvtap: note: --no-ledger: \(macs.map(\.description).joined(separator: ", ")) not recorded in any ledger\n")
+            return []
+        }
+        do {
+            return try LiveLedger.record(macs, domain: domain, uri: uri, in: ledger)
+        } catch {
+            if case .alreadyReserved = error {
+                throw CommandFailure.refused("\(error.description) (another client recorded it after the checks); nothing was attached; run it again")
+            }
+            throw error
+        }
+    }
+
+    /// Gives back what a failed attach recorded and did not use; a failure here is a warning,
+    /// because the attach's own outcome is the error to report.
+    func giveBack(_ macs: [MACAddress], to ledger: (any MACLedger)?) {
+        guard let ledger, !macs.isEmpty else { return }
+        do {
+            _ = try ledger.release(macs)
+        } catch {
+            StandardStream.error.write("virt-macvtap: warning: \(macs.map(\.description).joined(separator: ", ")) could not be released from the ledger: \(error)\n")
+        }
     }
 }
 
@@ -120,6 +167,8 @@ struct Attach: ParsableCommand {
     @Option(name: .long, help: "Seconds to wait for each rollback detach.")
     var timeout = Seconds(10)
 
+    @OptionGroup var ledgerOptions: AttachLedgerOptions
+
     @OptionGroup var quietFlag: QuietFlag
 
     func validate() throws {
@@ -161,7 +210,8 @@ struct Attach: ParsableCommand {
         } catch {
             throw CommandFailure.system("\(error)")
         }
-        let reserved = try ledgerReservations()
+        let ledger = try ledgerOptions.open(forWriting: !dryRun)
+        let reserved = try ledger?.reservedMACs() ?? []
         let session = try connection.open(readOnly: dryRun)
         let linter = try attachLinter()
         let plan = try session.planAttach(request, renderer: renderer, reserved: reserved, linter: linter)
@@ -176,6 +226,7 @@ struct Attach: ParsableCommand {
             }
             return
         }
+        let recorded = try ledgerOptions.record(plan.interfaces.map(\.mac), domain: plan.domain, uri: plan.uri, in: ledger)
         let report: AttachReport
         do {
             let progress = ProgressLine(quiet: quietFlag.quiet, applies: plan.interfaces.count > 4)
@@ -183,7 +234,12 @@ struct Attach: ParsableCommand {
             report = try session.attach(plan, detachTimeout: timeout.duration) { index in
                 progress.update("attached \(index + 1)/\(plan.interfaces.count) NICs")
             }
+        } catch {
+            // Nothing is known to be attached (the session failed before any NIC's outcome).
+            ledgerOptions.giveBack(recorded, to: ledger)
+            throw error
         }
+        ledgerOptions.giveBack(LiveLedger.unused(recorded, after: report), to: ledger)
         printLine(format == .json ? LiveReports.json(report) : LiveReports.text(report))
         if let failure = report.failure {
             let unconfirmed = report.entries.contains {
@@ -204,7 +260,8 @@ extension Attach {
             domain: domain,
             interface: NetworkInterfaceSpec(network: network, portgroup: portgroup, mac: mac, model: shape.model, alias: shape.alias),
             scope: scope.options(persistent: persistent))
-        let reserved = try ledgerReservations()
+        let ledger = try ledgerOptions.open(forWriting: !dryRun)
+        let reserved = try ledger?.reservedMACs() ?? []
         let session = try connection.open(readOnly: dryRun)
         let linter = try attachLinter()
         let plan = try session.planNetworkAttach(request, reserved: reserved, linter: linter)
@@ -219,7 +276,15 @@ extension Attach {
             }
             return
         }
-        let report = try session.attachNetwork(plan)
+        let recorded = try ledgerOptions.record([plan.mac], domain: plan.domain, uri: plan.uri, in: ledger)
+        let report: NetworkAttachReport
+        do {
+            report = try session.attachNetwork(plan)
+        } catch {
+            ledgerOptions.giveBack(recorded, to: ledger)
+            throw error
+        }
+        if case .notAttached = report.state { ledgerOptions.giveBack(recorded, to: ledger) }
         printLine(format == .json ? LiveReports.json(report) : LiveReports.text(report))
         if !report.succeeded {
             throw CommandFailure.unconfirmed("attach of \(report.mac) through network \(network) not confirmed: \(report.state)")
@@ -280,7 +345,13 @@ struct Detach: ParsableCommand {
     @Option(name: .long, help: "Output format.")
     var format: LiveOutputFormat = .text
 
+    @Flag(name: .long, help: "Release each detached NIC's MAC from the ledger, once no copy of the domain holds it.")
+    var release = false
+
+    @OptionGroup var ledgerChoice: LedgerChoice
+
     func validate() throws {
+        if ledgerChoice.ledger != nil, !release { throw ValidationError("--ledger goes with --release") }
         let given = [mac != nil, target != nil, alias != nil, source != nil].filter { $0 }.count
         guard given == 1 else {
             throw ValidationError("name the NIC with exactly one of --mac, --target, --alias or --source")
@@ -297,6 +368,7 @@ struct Detach: ParsableCommand {
         let session = try connection.open(readOnly: false, receivesEvents: true)
         let report = try session.detach(request)
         printLine(format == .json ? LiveReports.json(report) : LiveReports.text(report))
+        if release { try releaseFromLedger(report, session: session) }
         if !report.succeeded {
             // Timed out, refused by the guest, or the connection lost while waiting: the request
             // may still take effect, so this is "not confirmed" (4), like an attach left unknown.
@@ -341,5 +413,21 @@ struct List: ParsableCommand {
         let session = try connection.open(readOnly: true)
         let rows = try session.listDirectNICs(domains: domains, all: all)
         printLine(format == .json ? LiveReports.json(rows) : LiveReports.table(rows))
+    }
+}
+
+extension Detach {
+    /// `--release`: the MACs the detach confirmed gone, and that neither copy of the domain
+    /// still holds (a `--live` detach leaves the persistent one), leave the ledger.
+    func releaseFromLedger(_ report: DetachReport, session: LiveSession) throws {
+        let remaining = try session.listDirectNICs(domains: [report.domain], all: true)
+        let gone = LiveLedger.released(by: report, remaining: remaining)
+        let kept = report.entries.compactMap { MACAddress($0.nic.mac) }.filter { !gone.contains($0) }
+        if !kept.isEmpty {
+            StandardStream.error.write("virt-macvtap: note: \(kept.map(\.description).joined(separator: ", ")) kept in the ledger: the domain still holds it, or its removal is not confirmed\n")
+        }
+        guard !gone.isEmpty, let ledger = try ledgerChoice.location.open(forWriting: true) else { return }
+        let released = try ledger.release(gone)
+        StandardStream.error.write("virt-macvtap: released \(released.map(\.description).joined(separator: ", ")) from ledger \(ledger.location)\n")
     }
 }

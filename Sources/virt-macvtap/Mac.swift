@@ -1,3 +1,4 @@
+import FoundationEssentials
 import ArgumentParser
 import MacvtapKit
 import MacvtapSystem
@@ -12,35 +13,34 @@ struct Mac: ParsableCommand {
             any domain (live and inactive XML) or host NIC on each -c connection, by any \
             interface in the --exclude files, and by the ledger. The ledger is an SQLite file \
             ($XDG_STATE_HOME/virt-macvtap/ledger.sqlite, else ~/.local/state/virt-macvtap/ \
-            ledger.sqlite; --ledger elsewhere); each allocation is one transaction holding its \
-            write lock, so concurrent runs never hand out the same address.
+            ledger.sqlite) or, for a fleet, a PostgreSQL database (--ledger \
+            postgresql://user@host/db, or $VIRT_MACVTAP_LEDGER); each allocation is one \
+            transaction, and the database's unique key on the address decides, so concurrent \
+            runs never hand out the same address.
 
             Examples:
               virt-macvtap mac allocate --count 100 -c qemu:///system --exclude domains/
               virt-macvtap mac allocate --count 4 --deterministic web-tier --format json
               virt-macvtap mac check 52:54:00:12:34:56 -c qemu+ssh://root@host2/system
               virt-macvtap mac stats --guests 5000
+              virt-macvtap mac allocate --count 10 --ledger postgresql://ipam@db.example/macs
+              virt-macvtap mac reconcile -c qemu+ssh://root@hv1/system --exclude domains/ --apply
             """,
-        subcommands: [Allocate.self, Reserve.self, Release.self, ListReservations.self, Check.self, Stats.self]
+        subcommands: [Allocate.self, Reserve.self, Release.self, ListReservations.self, Check.self, Stats.self, Reconcile.self]
     )
 }
 
-/// Options every `mac` subcommand shares.
+/// Options every `mac` subcommand shares: the ledger and how long to wait for its lock.
 struct LedgerOptions: ParsableArguments {
-    @Option(name: .long, help: "The ledger file (default: $XDG_STATE_HOME/virt-macvtap/ledger.sqlite).")
-    var ledger: String?
+    @OptionGroup var choice: LedgerChoice
 
     @Option(name: .long, help: "Seconds to wait for another run's lock on the ledger.")
     var lockTimeout = Seconds(30)
 
-    var path: String { ledger ?? MACLedger.defaultPath() }
+    var location: LedgerLocation { choice.location }
 
-    func open(forWriting: Bool) throws -> MACLedger? {
-        do {
-            return try MACLedger.open(path: path, forWriting: forWriting, lockTimeout: lockTimeout.duration)
-        } catch {
-            throw CommandFailure.system(error.description)
-        }
+    func open(forWriting: Bool) throws -> (any MACLedger)? {
+        try location.open(forWriting: forWriting, lockTimeout: lockTimeout.duration)
     }
 }
 
@@ -131,27 +131,21 @@ extension Mac {
             let allocator = MACAllocator(space: space)
             let mode: AllocationMode = deterministic.map { .deterministic(key: $0) } ?? .random
             guard let opened = try ledger.open(forWriting: true) else { return }
-            let allocated: [AllocatedMAC]
             // Large batches: the phases on one line (choosing is quick, recording takes a while).
             let progress = ProgressLine(quiet: quietFlag.quiet, applies: count > 100_000)
             progress.update("mac allocate: choosing \(count) addresses…")
             defer { progress.finish() }
-            do {
-                allocated = try opened.allocate(label: label, checkedAgainst: used.checkedAgainst.joined(separator: ", ")) { reserved throws(AllocationError) in
-                    let chosen = try allocator.allocate(count: count, taken: used.taken.union(reserved), mode: mode)
-                    progress.update("mac allocate: recording \(chosen.count) addresses in the ledger…")
-                    return chosen
-                }
-            } catch {
-                if case .allocation = error { throw CommandFailure.refused(error.description) }
-                throw CommandFailure.system(error.description)
+            let allocated = try opened.allocate(label: label, checkedAgainst: used.checkedAgainst.joined(separator: ", ")) { reserved throws(AllocationError) in
+                let chosen = try allocator.allocate(count: count, taken: used.taken.union(reserved), mode: mode)
+                progress.update("mac allocate: recording \(chosen.count) addresses in the ledger…")
+                return chosen
             }
             if format == .text {
                 for entry in allocated where entry.probes > 0 {
                     StandardStream.error.write("virt-macvtap: note: index \(entry.index) moved: its first choice was taken, probe \(entry.probes) gave \(entry.mac)\n")
                 }
             }
-            printLine(MACReports.allocation(allocated, space: space, ledger: ledger.path, label: label, checkedAgainst: used.checkedAgainst, format: format))
+            printLine(MACReports.allocation(allocated, space: space, ledger: ledger.location.description, label: label, checkedAgainst: used.checkedAgainst, format: format))
         }
     }
 
@@ -182,13 +176,8 @@ extension Mac {
                 throw CommandFailure.refused(busy.map { "\($0) is in use by \(used.users[$0]!.joined(separator: "; "))" }.joined(separator: "; ") + "; nothing was reserved")
             }
             guard let opened = try ledger.open(forWriting: true) else { return }
-            do {
-                try opened.reserve(addresses, label: label, checkedAgainst: used.checkedAgainst.joined(separator: ", "))
-            } catch {
-                if case .alreadyReserved = error { throw CommandFailure.refused(error.description) }
-                throw CommandFailure.system(error.description)
-            }
-            printLine("reserved \(Set(addresses).count) address\(Set(addresses).count == 1 ? "" : "es") in \(ledger.path)")
+            try opened.reserve(addresses, label: label, checkedAgainst: used.checkedAgainst.joined(separator: ", "))
+            printLine("reserved \(Set(addresses).count) address\(Set(addresses).count == 1 ? "" : "es") in \(ledger.location.description)")
         }
     }
 
@@ -210,13 +199,8 @@ extension Mac {
         func run() throws {
             let addresses = macs
             guard let opened = try ledger.open(forWriting: true) else { return }
-            let released: [MACAddress]
-            do {
-                released = try opened.release(addresses)
-            } catch {
-                throw CommandFailure.system(error.description)
-            }
-            printLine("released \(released.count) address\(released.count == 1 ? "" : "es") from \(ledger.path)")
+            let released = try opened.release(addresses)
+            printLine("released \(released.count) address\(released.count == 1 ? "" : "es") from \(ledger.location.description)")
             let unknown = addresses.filter { !released.contains($0) }
             if !unknown.isEmpty {
                 throw CommandFailure.refused("not reserved: \(unknown.map(\.description).joined(separator: ", "))")
@@ -240,12 +224,7 @@ extension Mac {
 
         func run() throws {
             let opened = try ledger.open(forWriting: false)
-            let reservations: [Reservation]
-            do {
-                reservations = try opened?.reservations() ?? []
-            } catch {
-                throw CommandFailure.system(error.description)
-            }
+            let reservations = try opened?.reservations() ?? []
             printLine(MACReports.reservations(reservations, format: format))
         }
     }
@@ -274,14 +253,9 @@ extension Mac {
             let addresses = macs
             let used = try usage.gather()
             let opened = try ledger.open(forWriting: false)
-            let reservations: [Reservation]
-            do {
-                reservations = try opened?.reservations(of: addresses) ?? []
-            } catch {
-                throw CommandFailure.system(error.description)
-            }
+            let reservations = try opened?.reservations(of: addresses) ?? []
             let results = addresses.map { mac in
-                (mac: mac, users: (used.users[mac] ?? []) + reservations.filter { $0.mac == mac }.map { "ledger \(ledger.path) (label '\($0.label)', \($0.reservedAt))" })
+                (mac: mac, users: (used.users[mac] ?? []) + reservations.filter { $0.mac == mac }.map { "ledger \(ledger.location.description) (label '\($0.label)', \($0.reservedAt))" })
             }
             printLine(MACReports.check(results, format: format))
             if results.contains(where: { !$0.users.isEmpty }) { throw CommandFailure.status(CommandFailure.refusedStatus) }
@@ -314,13 +288,90 @@ extension Mac {
             let space = try spaceOptions.space()
             var taken = try usage.gather().taken
             let opened = try ledger.open(forWriting: false)
+            taken.formUnion(try opened?.reservedMACs() ?? [])
+            let inSpace = UInt64(taken.filter { space.contains($0) && space.allows($0.value) }.count)
+            printLine(MACReports.statistics(MACReports.Statistics(space: space, taken: inSpace, guests: guests), format: format))
+        }
+    }
+
+    struct Reconcile: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reconcile",
+            abstract: "Compare the ledger with what the hosts and files really use, and bring it in line.",
+            discussion: """
+                Reports addresses in use by a guest (on a -c host, a --hosts host, or in an \
+                --exclude file) but not reserved; reservations used nowhere for --stale-days \
+                days; and addresses used by two different domains (an error, exit 1). With \
+                --apply, the unreserved ones are recorded (label reconciled:DOMAIN), and with \
+                --apply --release-stale the stale ones are released. A host that cannot be \
+                reached is named (exit 3); the others are still compared, and nothing stale is \
+                released then. A second run after --apply reports nothing new.
+
+                Examples:
+                  virt-macvtap mac reconcile -c qemu+ssh://root@hv1/system -c qemu+ssh://root@hv2/system
+                  virt-macvtap mac reconcile --hosts --exclude hosts/ --apply --ledger postgresql://ipam@db/macs
+                  virt-macvtap mac reconcile -c qemu:///system --stale-days 90 --apply --release-stale --format json
+                """
+        )
+        @OptionGroup var usage: UsageOptions
+        @Flag(name: .long, help: "Also every host with a \"uri\" in .virt-macvtap.json.")
+        var hosts = false
+        @Option(name: .long, help: "Configuration file for --hosts (default: .virt-macvtap.json found from the current directory up).")
+        var config: String?
+        @Flag(name: .long, help: "Record the addresses in use and not reserved.")
+        var apply = false
+        @Flag(name: .long, help: "With --apply: also release the stale reservations.")
+        var releaseStale = false
+        @Option(name: .long, help: "Reservations unused for this many days are stale.")
+        var staleDays = 30
+        @OptionGroup var ledger: LedgerOptions
+        @Option(name: .long, help: "Output format.")
+        var format: LiveOutputFormat = .text
+
+        func validate() throws {
+            if releaseStale, !apply { throw ValidationError("--release-stale goes with --apply") }
+            guard staleDays >= 0 else { throw ValidationError("--stale-days must be 0 or more") }
+        }
+
+        func run() throws {
+            var uris = usage.connect
+            if hosts { uris += try configuredHostURIs() }
+            let used: MACUsage
             do {
-                taken.formUnion(try opened?.reservedMACs() ?? [])
+                used = try MACUsage.gather(uris: uris, excludePaths: usage.exclude, toleratingUnreachable: true)
             } catch {
                 throw CommandFailure.system(error.description)
             }
-            let inSpace = UInt64(taken.filter { space.contains($0) && space.allows($0.value) }.count)
-            printLine(MACReports.statistics(MACReports.Statistics(space: space, taken: inSpace, guests: guests), format: format))
+            let opened = try ledger.open(forWriting: apply)
+            var report = LedgerReconciler.compare(
+                usage: used, reservations: try opened?.reservations() ?? [], staleBefore: LedgerReconciler.cutoff(daysAgo: staleDays))
+            if apply, let opened {
+                report = try LedgerReconciler.apply(
+                    report, to: opened, releasingStale: releaseStale, checkedAgainst: used.checkedAgainst.joined(separator: ", "))
+            }
+            printLine(MACReports.reconciliation(report, ledger: ledger.location.description, applied: apply, json: format == .json))
+            for host in report.unreachable {
+                StandardStream.error.write("virt-macvtap: error: host \(host) could not be checked; the others were compared\(releaseStale ? ", and nothing stale was released" : "")\n")
+            }
+            if !report.unreachable.isEmpty { throw CommandFailure.status(CommandFailure.systemStatus) }
+            if !report.conflicts.isEmpty { throw CommandFailure.status(CommandFailure.refusedStatus) }
+        }
+
+        /// The "uri" of every host in .virt-macvtap.json.
+        func configuredHostURIs() throws -> [String] {
+            let currentDirectory = FileManager.default.currentDirectoryPath
+            let path = config ?? LintConfiguration.discover(from: currentDirectory)
+            let loaded: LintConfiguration?
+            do {
+                loaded = try path.flatMap { try LintConfiguration.load(path: $0) }
+            } catch {
+                throw CommandFailure.usage("\(error)")
+            }
+            let uris = (loaded?.hosts ?? [:]).keys.sorted().compactMap { loaded?.hosts[$0]?.uri }
+            guard !uris.isEmpty else {
+                throw CommandFailure.usage("--hosts needs hosts with a \"uri\" in .virt-macvtap.json (\"hosts\": {\"hv-a\": {\"files\": [...], \"uri\": \"qemu+ssh://root@hv-a/system\"}})")
+            }
+            return uris
         }
     }
 }

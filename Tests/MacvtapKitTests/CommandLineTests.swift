@@ -9,6 +9,20 @@ struct CommandResult {
 }
 
 enum Tool {
+    /// The tool's environment in tests: the test run's, with the default ledger (and the
+    /// host-shim records beside it) in a scratch directory, so `attach` and `lint --fix` never
+    /// write to the developer's own ledger and tests start from an empty one.
+    static let environment: [String: String] = {
+        var environment = ProcessInfo.processInfo.environment
+        if environment["XDG_STATE_HOME"] == nil {
+            let state = FileManager.default.temporaryDirectory.appendingPathComponent("virt-macvtap-state-\(getpid())")
+            try? FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+            environment["XDG_STATE_HOME"] = state.path
+        }
+        environment.removeValue(forKey: "VIRT_MACVTAP_LEDGER")
+        return environment
+    }()
+
     /// `swift test` builds the executable next to the test bundle.
     static var executable: URL {
         let testBinary = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
@@ -34,6 +48,7 @@ enum Tool {
             process.executableURL = executable
             process.arguments = arguments
         }
+        process.environment = environment
         let output = Pipe()
         let error = Pipe()
         process.standardOutput = output

@@ -94,7 +94,7 @@ struct MACLedgerTests {
 
     @Test("allocate, reserve (all or nothing), check, release, list")
     func lifecycle() throws {
-        let ledger = try #require(try MACLedger.open(path: path(), forWriting: true))
+        let ledger = try #require(try SQLiteLedger.open(path: path(), forWriting: true))
         let batch = try ledger.allocate(label: "web", checkedAgainst: "test:///default") { reserved throws(AllocationError) in
             try MACAllocator(space: .qemuDefault).allocate(count: 10, taken: reserved)
         }
@@ -109,7 +109,7 @@ struct MACLedgerTests {
         #expect(all.first { $0.mac == batch[0].mac }?.checkedAgainst == "test:///default")
         #expect(try ledger.release([chosen, MACAddress("52:54:00:99:99:99")!]) == [chosen])
         #expect(try ledger.reservedMACs().count == 10)
-        #expect(try MACLedger.open(path: path("missing.sqlite"), forWriting: false) == nil, "a missing ledger reads as empty")
+        #expect(try SQLiteLedger.open(path: path("missing.sqlite"), forWriting: false) == nil, "a missing ledger reads as empty")
     }
 
     @Test("8 processes allocating 10,000 each at the same moment end with 80,000 distinct addresses")
@@ -118,6 +118,7 @@ struct MACLedgerTests {
         let processes = try (0..<8).map { index -> (Process, Pipe) in
             let process = Process()
             process.executableURL = Tool.executable
+            process.environment = Tool.environment
             process.arguments = ["mac", "allocate", "--count", "10000", "--ledger", ledgerPath, "--label", "run\(index)", "--format", "csv"]
             let output = Pipe()
             process.standardOutput = output
@@ -133,7 +134,7 @@ struct MACLedgerTests {
         }
         #expect(addresses.count == 80_000)
         #expect(Set(addresses).count == 80_000)
-        let ledger = try #require(try MACLedger.open(path: ledgerPath, forWriting: false))
+        let ledger = try #require(try SQLiteLedger.open(path: ledgerPath, forWriting: false))
         #expect(try ledger.reservedMACs().count == 80_000)
     }
 

@@ -260,10 +260,12 @@ public enum CollisionOdds {
 }
 
 extension MACAllocator {
-    /// `count` free addresses under 52:54:00, none in `taken` nor reserved in the default ledger
-    /// (when there is one): what `generate`, `edit --add-direct` and `attach --mac auto` use.
-    public static func freeQEMUAddresses(count: Int, excluding taken: Set<MACAddress>) throws(LedgerError) -> [MACAddress] {
-        let reserved = try MACLedger.open(path: MACLedger.defaultPath(), forWriting: false)?.reservedMACs() ?? []
+    /// `count` free addresses under 52:54:00, none in `taken` nor reserved in `ledger` (when it
+    /// exists): what `generate` and `edit --add-direct` use.
+    public static func freeQEMUAddresses(
+        count: Int, excluding taken: Set<MACAddress>, ledger: LedgerLocation = .resolve(nil)
+    ) throws(LedgerError) -> [MACAddress] {
+        let reserved = try ledger.open(forWriting: false)?.reservedMACs() ?? []
         do {
             return try MACAllocator(space: .qemuDefault).allocate(count: count, taken: taken.union(reserved)).map(\.mac)
         } catch {

@@ -1,290 +1,168 @@
 import FoundationEssentials
-import MacvtapSQLite
-import MacvtapSystem
 
 /// One reserved address in the ledger.
 public struct Reservation: Sendable, Hashable, Codable {
     public var mac: MACAddress
     public var label: String
-    /// UTC, ISO 8601, set by SQLite when the row was written.
+    /// UTC, ISO 8601 with milliseconds (`2026-12-01T19:02:50.123Z`), set by the database when
+    /// the row was written; strings of this form sort in time order.
     public var reservedAt: String
     /// The hosts (URIs) and files the address was checked against when it was handed out.
     public var checkedAgainst: String
+
+    public init(mac: MACAddress, label: String, reservedAt: String, checkedAgainst: String) {
+        self.mac = mac
+        self.label = label
+        self.reservedAt = reservedAt
+        self.checkedAgainst = checkedAgainst
+    }
 }
 
+/// The authority for "this MAC is taken": an SQLite file on one machine (``SQLiteLedger``) or a
+/// PostgreSQL database a fleet shares (``PostgresLedger``). Both give the same answers; every
+/// change is one transaction, and two runs never hand out the same address.
+public protocol MACLedger: AnyObject {
+    /// Where the ledger is (its description never shows a password).
+    var location: LedgerLocation { get }
+    /// Every reservation, in address order.
+    func reservations() throws(LedgerError) -> [Reservation]
+    /// The reserved addresses.
+    func reservedMACs() throws(LedgerError) -> Set<MACAddress>
+    /// Reads the reserved addresses and records what `choose` picks, in one transaction. Nothing
+    /// is written if `choose` throws (its error comes back as ``LedgerError/allocation(_:)``).
+    /// `choose` may be called more than once when another client took an address meanwhile.
+    func allocate(
+        label: String, checkedAgainst: String, _ choose: (Set<MACAddress>) throws(AllocationError) -> [AllocatedMAC]
+    ) throws(LedgerError) -> [AllocatedMAC]
+    /// Reserves exactly these addresses; all or nothing, refused (``LedgerError/alreadyReserved(_:ledger:)``)
+    /// if any is already reserved.
+    func reserve(_ macs: [MACAddress], label: String, checkedAgainst: String) throws(LedgerError)
+    /// Removes these reservations; returns the ones that were there.
+    func release(_ macs: [MACAddress]) throws(LedgerError) -> [MACAddress]
+    /// The reservations of these addresses, where there are any.
+    func reservations(of macs: [MACAddress]) throws(LedgerError) -> [Reservation]
+}
+
+/// Where the ledger lives: parsed once from `--ledger` or `VIRT_MACVTAP_LEDGER`.
+public enum LedgerLocation: Sendable, Hashable, CustomStringConvertible {
+    /// An SQLite file.
+    case sqlite(path: String)
+    /// A PostgreSQL database: `postgresql://[user[:password]@]host[:port]/dbname[?…]` (or
+    /// `postgres://`), handed to libpq as given.
+    case postgresql(url: String)
+
+    /// The environment variable that sets the default ledger.
+    public static let environmentVariable = "VIRT_MACVTAP_LEDGER"
+
+    /// A `postgresql://` or `postgres://` URL is a PostgreSQL ledger; anything else a file path.
+    public init(_ text: String) {
+        self = text.hasPrefix("postgresql://") || text.hasPrefix("postgres://") ? .postgresql(url: text) : .sqlite(path: text)
+    }
+
+    /// The given ledger, else `VIRT_MACVTAP_LEDGER`, else the SQLite file at ``SQLiteLedger/defaultPath(environment:)``.
+    public static func resolve(_ given: LedgerLocation?, environment: [String: String]? = nil) -> LedgerLocation {
+        if let given { return given }
+        let environment = environment ?? ProcessInfo.processInfo.environment
+        if let value = environment[environmentVariable], !value.isEmpty { return LedgerLocation(value) }
+        return .sqlite(path: SQLiteLedger.defaultPath(environment: environment))
+    }
+
+    /// The path or URL, with any password replaced by `***`.
+    public var description: String {
+        switch self {
+        case .sqlite(let path): path
+        case .postgresql(let url): Self.redacted(url)
+        }
+    }
+
+    /// True for a database server (shared by a fleet), false for a file.
+    public var isShared: Bool {
+        if case .postgresql = self { return true }
+        return false
+    }
+
+    /// Opens the ledger (creating or migrating its schema when writing). A ledger that does not
+    /// exist yet, opened for reading, is nil: nothing is reserved.
+    public func open(forWriting: Bool, lockTimeout: Duration = .seconds(30)) throws(LedgerError) -> (any MACLedger)? {
+        switch self {
+        case .sqlite(let path): try SQLiteLedger.open(path: path, forWriting: forWriting, lockTimeout: lockTimeout)
+        case .postgresql(let url): try PostgresLedger.open(url: url, forWriting: forWriting, lockTimeout: lockTimeout)
+        }
+    }
+
+    /// `user:secret@` → `user:***@`, and a `password=` query parameter → `password=***`.
+    static func redacted(_ url: String) -> String {
+        url.replacing(/(:\/\/[^\/\s:@]*:)[^@\s\/]*@/) { match in "\(match.output.1)***@" }
+            .replacing(/([?&]password=)[^&\s]*/) { match in "\(match.output.1)***" }
+    }
+}
+
+/// Why the ledger could not do what was asked. Every case means nothing was written, except
+/// ``connectionLost(ledger:detail:whileCommitting:)`` while committing, which says so.
 public enum LedgerError: Error, Sendable, CustomStringConvertible {
-    case locked(path: String, seconds: Double)
-    case readOnly(path: String, detail: String)
-    case corrupt(path: String, detail: String)
-    case notALedger(path: String)
-    case cannotOpen(path: String, detail: String)
-    case alreadyReserved([Reservation], path: String)
+    case locked(ledger: String, seconds: Double)
+    case readOnly(ledger: String, detail: String)
+    case corrupt(ledger: String, detail: String)
+    case notALedger(ledger: String)
+    case cannotOpen(ledger: String, detail: String)
+    case alreadyReserved([Reservation], ledger: String)
     case allocation(AllocationError)
-    case other(path: String, detail: String)
+    /// The server cannot be reached (down, wrong address or port, refused by pg_hba.conf, no such database).
+    case unreachable(ledger: String, detail: String)
+    /// The server refused the user name or password.
+    case authentication(ledger: String, detail: String)
+    /// The role lacks a privilege the ledger needs (SQLSTATE 42501).
+    case permissionDenied(ledger: String, detail: String)
+    /// The connection broke during a change.
+    case connectionLost(ledger: String, detail: String, whileCommitting: Bool)
+    /// Other clients kept taking the chosen addresses (or the server kept reporting
+    /// serialization failures) for `attempts` tries in a row.
+    case contention(ledger: String, attempts: Int)
+    /// The database holds a newer ledger schema than this version knows.
+    case newerSchema(ledger: String, version: Int, known: Int)
+    case other(ledger: String, detail: String)
 
     public var description: String {
         switch self {
-        case .locked(let path, let seconds):
-            "ledger \(path) is locked by another process (waited \(seconds) s); nothing was written; try again, or wait longer for the lock"
-        case .readOnly(let path, let detail):
-            "ledger \(path) is read-only (\(detail)); nothing was written; use a ledger at a writable path"
-        case .corrupt(let path, let detail):
-            "ledger \(path) is not a readable SQLite database (\(detail)); nothing was written; restore it from a backup or use another ledger"
-        case .notALedger(let path):
-            "\(path) is an SQLite database but not a virt-macvtap ledger; nothing was written; use a ledger or a new file"
-        case .cannotOpen(let path, let detail):
-            "cannot open ledger \(path) (\(detail)); check the path and its directory's permissions"
-        case .alreadyReserved(let reservations, let path):
-            "already reserved in \(path): "
+        case .locked(let ledger, let seconds):
+            "ledger \(ledger) is locked by another process (waited \(seconds) s); nothing was written; try again, or wait longer for the lock"
+        case .readOnly(let ledger, let detail):
+            "ledger \(ledger) is read-only (\(detail)); nothing was written; use a ledger at a writable path"
+        case .corrupt(let ledger, let detail):
+            "ledger \(ledger) is not a readable SQLite database (\(detail)); nothing was written; restore it from a backup or use another ledger"
+        case .notALedger(let ledger):
+            "\(ledger) is a database but not a virt-macvtap ledger; nothing was written; use a ledger or a new, empty database"
+        case .cannotOpen(let ledger, let detail):
+            "cannot open ledger \(ledger) (\(detail)); check the path and its directory's permissions"
+        case .alreadyReserved(let reservations, let ledger):
+            "already reserved in \(ledger): "
                 + reservations.map { "\($0.mac) (label '\($0.label)', \($0.reservedAt))" }.joined(separator: ", ")
                 + "; nothing was written"
         case .allocation(let error): error.description
-        case .other(let path, let detail): "ledger \(path): \(detail); nothing was written"
-        }
-    }
-}
-
-/// The reservation ledger: an SQLite file. Each reservation is one row of the `reservations`
-/// view (MAC as a 48-bit integer, label, UTC time, the hosts and files it was checked against);
-/// underneath, `addresses` holds one small row per MAC pointing at its `batches` row, so a
-/// million addresses take ~15 MB instead of ~50. Every change is one transaction that takes the
-/// write lock first (BEGIN IMMEDIATE), so concurrent runs on one ledger serialize and never
-/// hand out the same address twice.
-public final class MACLedger {
-    public let path: String
-    private let lockTimeout: Duration
-    private let database: SQLiteDatabase
-    /// 'VMTV': marks the file as ours, so --ledger pointing at another application's database
-    /// is refused instead of changed.
-    static let applicationID: Int64 = 0x564D_5456
-
-    /// `$XDG_STATE_HOME/virt-macvtap/ledger.sqlite`, else `~/.local/state/virt-macvtap/ledger.sqlite`.
-    public static func defaultPath(environment: [String: String]? = nil) -> String {
-        let environment = environment ?? ProcessInfo.processInfo.environment
-        if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") {
-            return state + "/virt-macvtap/ledger.sqlite"
-        }
-        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "/root"
-        return home + "/.local/state/virt-macvtap/ledger.sqlite"
-    }
-
-    /// Opens (and for writing, creates) the ledger. A missing ledger opened for reading is nil:
-    /// nothing is reserved.
-    public static func open(path: String, forWriting: Bool, lockTimeout: Duration = .seconds(30)) throws(LedgerError) -> MACLedger? {
-        if !forWriting, !FileIO.exists(atPath: path) { return nil }
-        if forWriting {
-            let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-            if !directory.isEmpty, !FileIO.exists(atPath: directory) {
-                do {
-                    try FileIO.createDirectories(atPath: directory)
-                } catch {
-                    throw .cannotOpen(path: path, detail: error.description)
-                }
-            }
-        }
-        return try MACLedger(path: path, forWriting: forWriting, lockTimeout: lockTimeout)
-    }
-
-    private init(path: String, forWriting: Bool, lockTimeout: Duration) throws(LedgerError) {
-        self.path = path
-        self.lockTimeout = lockTimeout
-        do {
-            database = try SQLiteDatabase(path: path, mode: forWriting ? .readWriteCreate : .readOnly, busyTimeout: lockTimeout)
-        } catch {
-            throw Self.map(error, path: path, lockTimeout: lockTimeout)
-        }
-        try prepareSchema(forWriting: forWriting)
-    }
-
-    private enum Identity { case ledger, empty, foreign }
-
-    /// What the file is. The statements end with this call: one left open keeps a read lock,
-    /// and two processes creating the ledger at once then deadlock (SQLite answers SQLITE_BUSY
-    /// at once, without waiting; seen with 8 concurrent first runs under ASan's slower timing).
-    private func identity() throws(SQLiteError) -> Identity {
-        let identity = try database.prepare("PRAGMA application_id")
-        try identity.step()
-        if identity.integer(at: 0) == Self.applicationID { return .ledger }
-        let objects = try database.prepare("SELECT count(*) FROM sqlite_master")
-        try objects.step()
-        // Only an empty database may become a ledger; anything else belongs to someone else.
-        return identity.integer(at: 0) == 0 && objects.integer(at: 0) == 0 ? .empty : .foreign
-    }
-
-    private func prepareSchema(forWriting: Bool) throws(LedgerError) {
-        let isLedger = try run { () throws(SQLiteError) -> Bool in
-            switch try identity() {
-            case .ledger: return true
-            case .foreign: return false
-            case .empty: break
-            }
-            guard forWriting else { return true }
-            return try database.transaction(immediate: true) { () throws(SQLiteError) -> Bool in
-                // Asked again under the write lock: another process may have created it meanwhile.
-                switch try identity() {
-                case .ledger: return true
-                case .foreign: return false
-                case .empty: break
-                }
-                try database.execute(
-                    """
-                    PRAGMA application_id = \(Self.applicationID);
-                    PRAGMA user_version = 1;
-                    CREATE TABLE batches (
-                        id INTEGER PRIMARY KEY,
-                        label TEXT NOT NULL DEFAULT '',
-                        reserved_at TEXT NOT NULL,
-                        checked_against TEXT NOT NULL DEFAULT ''
-                    );
-                    CREATE TABLE addresses (
-                        mac INTEGER PRIMARY KEY,
-                        batch INTEGER NOT NULL REFERENCES batches(id)
-                    );
-                    CREATE VIEW reservations AS
-                        SELECT mac, label, reserved_at, checked_against FROM addresses JOIN batches ON batches.id = addresses.batch;
-                    """)
-                return true
-            }
-        }
-        if !isLedger { throw .notALedger(path: path) }
-    }
-
-    /// Every reservation, in address order.
-    public func reservations() throws(LedgerError) -> [Reservation] {
-        try run { () throws(SQLiteError) in
-            guard try hasTable() else { return [] }
-            let statement = try database.prepare("SELECT mac, label, reserved_at, checked_against FROM reservations ORDER BY mac")
-            var result: [Reservation] = []
-            while try statement.step() {
-                result.append(
-                    Reservation(
-                        mac: MACAddress(value: UInt64(statement.integer(at: 0))), label: statement.text(at: 1),
-                        reservedAt: statement.text(at: 2), checkedAgainst: statement.text(at: 3)))
-            }
-            return result
+        case .unreachable(let ledger, let detail):
+            "cannot reach ledger \(ledger) (\(detail)); nothing was written; check the address, that the server runs and that its pg_hba.conf admits this client"
+        case .authentication(let ledger, let detail):
+            "ledger \(ledger) refused the credentials (\(detail)); nothing was written; check the user and password (or ~/.pgpass)"
+        case .permissionDenied(let ledger, let detail):
+            "ledger \(ledger): permission denied (\(detail)); nothing was written; grant the role the privileges the ledger needs"
+        case .connectionLost(let ledger, let detail, let whileCommitting):
+            whileCommitting
+                ? "the connection to ledger \(ledger) was lost while committing (\(detail)); the server may or may not have recorded the addresses: list the ledger's reservations before trying again"
+                : "the connection to ledger \(ledger) was lost during the change (\(detail)); the server rolled the transaction back and nothing was recorded; try again"
+        case .contention(let ledger, let attempts):
+            "ledger \(ledger): other clients kept taking the chosen addresses (\(attempts) attempts); nothing was written; try again"
+        case .newerSchema(let ledger, let version, let known):
+            "ledger \(ledger) has schema version \(version), newer than this virt-macvtap knows (\(known)); nothing was written; upgrade virt-macvtap"
+        case .other(let ledger, let detail): "ledger \(ledger): \(detail); nothing was written"
         }
     }
 
-    public func reservedMACs() throws(LedgerError) -> Set<MACAddress> {
-        try run { () throws(SQLiteError) in try readMACs() }
-    }
-
-    /// Reads the reserved addresses and records what `choose` picks, in one write transaction:
-    /// no other run can reserve in between. Nothing is written if `choose` throws.
-    public func allocate(
-        label: String, checkedAgainst: String, _ choose: (Set<MACAddress>) throws(AllocationError) -> [AllocatedMAC]
-    ) throws(LedgerError) -> [AllocatedMAC] {
-        var refusal: AllocationError?
-        let chosen = try run { () throws(SQLiteError) -> [AllocatedMAC] in
-            try database.transaction(immediate: true) { () throws(SQLiteError) -> [AllocatedMAC] in
-                let reserved = try readMACs()
-                let chosen: [AllocatedMAC]
-                do throws(AllocationError) {
-                    chosen = try choose(reserved)
-                } catch {
-                    refusal = error
-                    return []  // an empty transaction: nothing is written
-                }
-                try insert(chosen.map(\.mac), label: label, checkedAgainst: checkedAgainst)
-                return chosen
-            }
+    /// True when the request itself was refused (the addresses are taken, or the space is too
+    /// small), false when the ledger could not be used.
+    public var isRefusal: Bool {
+        switch self {
+        case .alreadyReserved, .allocation: true
+        default: false
         }
-        if let refusal { throw .allocation(refusal) }
-        return chosen
-    }
-
-    /// Reserves exactly these addresses; all or nothing, refused if any is already reserved.
-    public func reserve(_ macs: [MACAddress], label: String, checkedAgainst: String) throws(LedgerError) {
-        let conflicts = try run { () throws(SQLiteError) -> [Reservation] in
-            try database.transaction(immediate: true) { () throws(SQLiteError) -> [Reservation] in
-                let conflicts = try lookup(macs)
-                if conflicts.isEmpty { try insert(Array(Set(macs)), label: label, checkedAgainst: checkedAgainst) }
-                return conflicts
-            }
-        }
-        if !conflicts.isEmpty { throw .alreadyReserved(conflicts, path: path) }
-    }
-
-    /// Removes these reservations; returns the ones that were there.
-    public func release(_ macs: [MACAddress]) throws(LedgerError) -> [MACAddress] {
-        try run { () throws(SQLiteError) in
-            try database.transaction(immediate: true) { () throws(SQLiteError) in
-                let statement = try database.prepare("DELETE FROM addresses WHERE mac = ?")
-                var released: [MACAddress] = []
-                for mac in macs {
-                    try statement.bind([.integer(Int64(mac.value))])
-                    try statement.step()
-                    if database.changes > 0 { released.append(mac) }
-                }
-                return released
-            }
-        }
-    }
-
-    /// The reservations of these addresses, where there are any.
-    public func reservations(of macs: [MACAddress]) throws(LedgerError) -> [Reservation] {
-        try run { () throws(SQLiteError) in try hasTable() ? try lookup(macs) : [] }
-    }
-
-    private func lookup(_ macs: [MACAddress]) throws(SQLiteError) -> [Reservation] {
-        let statement = try database.prepare("SELECT label, reserved_at, checked_against FROM reservations WHERE mac = ?")
-        var found: [Reservation] = []
-        for mac in macs {
-            try statement.bind([.integer(Int64(mac.value))])
-            if try statement.step() {
-                found.append(
-                    Reservation(mac: mac, label: statement.text(at: 0), reservedAt: statement.text(at: 1), checkedAgainst: statement.text(at: 2)))
-            }
-        }
-        return found
-    }
-
-    private func readMACs() throws(SQLiteError) -> Set<MACAddress> {
-        guard try hasTable() else { return [] }
-        let statement = try database.prepare("SELECT mac FROM addresses")
-        var result = Set<MACAddress>()
-        while try statement.step() { result.insert(MACAddress(value: UInt64(statement.integer(at: 0)))) }
-        return result
-    }
-
-    /// One batch row for the transaction; one address row per MAC, in address order (appending
-    /// to SQLite's B-tree is cheaper than inserting at random places).
-    private func insert(_ unsorted: [MACAddress], label: String, checkedAgainst: String) throws(SQLiteError) {
-        var values = unsorted.map(\.value)
-        values.sort()
-        let macs = values.map(MACAddress.init(value:))
-        let batch = try database.prepare(
-            "INSERT INTO batches (label, checked_against, reserved_at) VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) RETURNING id")
-        try batch.bind([.text(label), .text(checkedAgainst)])
-        try batch.step()
-        let batchID = batch.integer(at: 0)
-        let statement = try database.prepare("INSERT INTO addresses (mac, batch) VALUES (?, ?)")
-        try statement.bind([.integer(0), .integer(batchID)])
-        for mac in macs {
-            try statement.rebind(Int64(mac.value), at: 1)
-            try statement.step()
-        }
-    }
-
-    private func hasTable() throws(SQLiteError) -> Bool {
-        let statement = try database.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'addresses'")
-        try statement.step()
-        return statement.integer(at: 0) > 0
-    }
-
-    private func run<Result>(_ body: () throws(SQLiteError) -> Result) throws(LedgerError) -> Result {
-        do {
-            return try body()
-        } catch {
-            throw Self.map(error, path: path, lockTimeout: lockTimeout)
-        }
-    }
-
-    private static func map(_ error: SQLiteError, path: String, lockTimeout: Duration) -> LedgerError {
-        if error.isBusy { return .locked(path: path, seconds: Double(lockTimeout.components.seconds)) }
-        if error.isReadOnly { return .readOnly(path: path, detail: error.message) }
-        if error.isCorrupt { return .corrupt(path: path, detail: error.message) }
-        if error.isCannotOpen { return .cannotOpen(path: path, detail: error.message) }
-        return .other(path: path, detail: error.message)
     }
 }

@@ -133,5 +133,34 @@ public enum MACReports {
         return "\"" + text.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
     }
 
+    /// `mac reconcile`'s report: one line per finding, then a summary (text), or the report (json).
+    public static func reconciliation(_ report: ReconcileReport, ledger: String, applied: Bool, json: Bool) -> String {
+        if json { return encode(report) }
+        var lines: [String] = []
+        let recorded = Set(report.recorded)
+        let released = Set(report.released)
+        for use in report.unrecorded {
+            let outcome = recorded.contains(use.mac) ? " — recorded as '\(LedgerReconciler.label(forDomain: use.domains.first ?? "?"))'" : ""
+            lines.append("in use, not reserved: \(use.mac): \(use.users.joined(separator: "; "))\(outcome)")
+        }
+        for reservation in report.stale {
+            let outcome = released.contains(reservation.mac) ? " — released" : ""
+            lines.append("stale: \(reservation.mac): reserved \(reservation.reservedAt) (label '\(reservation.label)'), used nowhere\(outcome)")
+        }
+        for use in report.conflicts {
+            lines.append("error: \(use.mac) is used by \(use.users.joined(separator: " and by "))")
+        }
+        if report.isClean {
+            lines.append("ledger \(ledger) agrees with the hosts and files: nothing to reconcile")
+        } else {
+            let pending = applied ? "" : " (nothing changed; --apply records them)"
+            lines.append(
+                "\(report.unrecorded.count) in use and not reserved\(applied ? " (\(report.recorded.count) recorded)" : pending), "
+                    + "\(report.stale.count) stale before \(report.staleBefore)\(applied ? " (\(report.released.count) released)" : ""), "
+                    + "\(report.conflicts.count) used twice, in ledger \(ledger)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
     private static func encode(_ value: some Encodable) -> String { JSONOutput.encode(value) }
 }

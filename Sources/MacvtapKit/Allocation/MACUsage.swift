@@ -8,6 +8,10 @@ public struct MACUsage: Sendable {
     public var users: [MACAddress: [String]]
     /// What was looked at (URIs and paths), recorded in the ledger with each reservation.
     public var checkedAgainst: [String]
+    /// Each address's guest users (host NICs left out), for `mac reconcile`.
+    public var guests: [MACAddress: [GuestUse]] = [:]
+    /// Hosts that could not be scanned (only when gathering tolerates them).
+    public var unreachable: [(uri: String, error: String)] = []
 
     public var taken: Set<MACAddress> { Set(users.keys) }
 
@@ -16,18 +20,30 @@ public struct MACUsage: Sendable {
         self.checkedAgainst = checkedAgainst
     }
 
-    /// Scans the hosts concurrently (a fleet) and parses the files on all cores.
-    public static func gather(uris: [String], excludePaths: [String]) throws(MACUsageError) -> MACUsage {
+    /// Scans the hosts concurrently (a fleet) and parses the files on all cores. A host that
+    /// cannot be scanned fails the whole gathering, unless `toleratingUnreachable`: then it is
+    /// listed in ``unreachable`` and the others still count.
+    public static func gather(uris: [String], excludePaths: [String], toleratingUnreachable: Bool = false) throws(MACUsageError) -> MACUsage {
         var usage = MACUsage(checkedAgainst: uris + excludePaths)
-        let inventories: [HostInventory]
-        do {
-            inventories = try HostInventory.scan(uris: uris)
-        } catch {
-            throw .libvirt(error)
+        var inventories: [HostInventory] = []
+        for (uri, result) in HostInventory.scan(named: uris.map { ($0, $0) }) {
+            switch result {
+            case .success(let inventory): inventories.append(inventory)
+            case .failure(let error):
+                guard toleratingUnreachable else { throw .libvirt(error) }
+                usage.unreachable.append((uri, LiveError.describe(error)))
+            }
         }
         for inventory in inventories {
             for (mac, holders) in AttachPreflight.macUsers(in: inventory) {
                 usage.users[mac, default: []] += holders.sorted().map { "\($0) on \(inventory.uri)" }
+            }
+            for domain in inventory.domains {
+                for interface in domain.interfaces {
+                    guard let mac = interface.macAddress else { continue }
+                    let use = GuestUse(domain: domain.domainName ?? "?", host: inventory.uri, description: "\(domain.label) on \(inventory.uri)")
+                    if !(usage.guests[mac]?.contains(use) ?? false) { usage.guests[mac, default: []].append(use) }
+                }
             }
         }
         let sources: [DocumentSource]
@@ -47,16 +63,39 @@ public struct MACUsage: Sendable {
             // Not a domain (a network, a pool…): no guest MACs.
             guard let document = try? DomainDocument(xml, allowDeviceXML: true) else { return [] }
             let owner = document.name.map { "file \(source.displayName) (domain '\($0.value)')" } ?? "file \(source.displayName)"
-            return document.interfaces.compactMap { entry in entry.macAddress.map { MACUser(mac: $0, owner: owner) } }
+            return document.interfaces.compactMap { entry in
+                entry.macAddress.map { MACUser(mac: $0, owner: owner, domain: document.name?.value ?? source.displayName) }
+            }
         }
-        for user in found.joined() { usage.users[user.mac, default: []].append(user.owner) }
+        for user in found.joined() {
+            usage.users[user.mac, default: []].append(user.owner)
+            let use = GuestUse(domain: user.domain, host: nil, description: user.owner)
+            if !(usage.guests[user.mac]?.contains(use) ?? false) { usage.guests[user.mac, default: []].append(use) }
+        }
         return usage
+    }
+}
+
+/// One guest's use of an address: a domain on a host, or in a file (no host).
+public struct GuestUse: Sendable, Hashable {
+    /// The domain's name (a file without one: the file).
+    public var domain: String
+    /// The URI of the host it was seen on; nil for a file.
+    public var host: String?
+    public var description: String
+
+    /// Equal when the same domain on the same host (a domain's live and inactive copies are one use).
+    public static func == (lhs: GuestUse, rhs: GuestUse) -> Bool { lhs.domain == rhs.domain && lhs.host == rhs.host }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(domain)
+        hasher.combine(host)
     }
 }
 
 private struct MACUser: Sendable {
     var mac: MACAddress
     var owner: String
+    var domain: String
 }
 
 public enum MACUsageError: Error, Sendable, CustomStringConvertible {

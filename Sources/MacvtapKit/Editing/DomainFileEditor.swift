@@ -35,9 +35,10 @@ public enum DomainFileEditor {
         do { return try DomainDocument(xml) } catch { throw .document(error) }
     }
 
-    /// Plans adding `spec`; without a MAC, picks a random one no interface in the file uses.
+    /// Plans adding `spec`; without a MAC, picks a random one no interface in the file uses and
+    /// `ledger` does not hold.
     public static func planAdd(
-        _ request: DirectInterfaceSpec, to document: DomainDocument, path: String
+        _ request: DirectInterfaceSpec, to document: DomainDocument, path: String, ledger: LedgerLocation = .resolve(nil)
     ) throws(DomainEditError) -> DomainEditPlan {
         var spec: DirectInterfaceSpec
         do { spec = try request.validated() } catch { throw .invalidRequest(error) }
@@ -49,7 +50,7 @@ public enum DomainFileEditor {
         if let requested = spec.mac {
             mac = requested
         } else {
-            do { mac = try MACAllocator.freeQEMUAddresses(count: 1, excluding: taken)[0] } catch { throw .ledger(error) }
+            do { mac = try MACAllocator.freeQEMUAddresses(count: 1, excluding: taken, ledger: ledger)[0] } catch { throw .ledger(error) }
         }
         spec = spec.with(mac: mac)
         let edited: [UInt8]

@@ -111,7 +111,7 @@ public struct HostShimEnvironment: Sendable {
     /// Beside the MAC ledger: `$XDG_STATE_HOME/virt-macvtap/host-shims.json`, else
     /// `~/.local/state/virt-macvtap/host-shims.json`.
     public static func standard(environment: [String: String]? = nil) -> HostShimEnvironment {
-        let ledger = MACLedger.defaultPath(environment: environment)
+        let ledger = SQLiteLedger.defaultPath(environment: environment)
         let directory = ledger.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         return HostShimEnvironment(recordPath: directory + "/host-shims.json")
     }
