@@ -61,6 +61,15 @@ struct AttachLedgerOptions: ParsableArguments {
         }
     }
 
+    /// What the ledger holds, less an explicit MAC reserved for this very domain (the usual
+    /// `mac allocate --label DOMAIN`, then `attach DOMAIN --mac …`): that one is no conflict.
+    func reservedForOthers(in ledger: (any MACLedger)?, domain: String, explicit: MACAddress?) throws -> Set<MACAddress> {
+        guard let ledger else { return [] }
+        var reserved = try ledger.reservedMACs()
+        if let explicit, try ledger.reservations(of: [explicit]).contains(where: { $0.label == domain }) { reserved.remove(explicit) }
+        return reserved
+    }
+
     func record(_ macs: [MACAddress], domain: String, uri: String, in ledger: (any MACLedger)?) throws -> [MACAddress] {
         guard let ledger else {
             StandardStream.error.write("virt-macvtap: note: --no-ledger: \(macs.map(\.description).joined(separator: ", ")) not recorded in any ledger\n")
@@ -211,7 +220,7 @@ struct Attach: ParsableCommand {
             throw CommandFailure.system("\(error)")
         }
         let ledger = try ledgerOptions.open(forWriting: !dryRun)
-        let reserved = try ledger?.reservedMACs() ?? []
+        let reserved = try ledgerOptions.reservedForOthers(in: ledger, domain: domain, explicit: explicitMAC)
         let session = try connection.open(readOnly: dryRun)
         let linter = try attachLinter()
         let plan = try session.planAttach(request, renderer: renderer, reserved: reserved, linter: linter)
@@ -261,7 +270,7 @@ extension Attach {
             interface: NetworkInterfaceSpec(network: network, portgroup: portgroup, mac: mac, model: shape.model, alias: shape.alias),
             scope: scope.options(persistent: persistent))
         let ledger = try ledgerOptions.open(forWriting: !dryRun)
-        let reserved = try ledger?.reservedMACs() ?? []
+        let reserved = try ledgerOptions.reservedForOthers(in: ledger, domain: domain, explicit: mac)
         let session = try connection.open(readOnly: dryRun)
         let linter = try attachLinter()
         let plan = try session.planNetworkAttach(request, reserved: reserved, linter: linter)
