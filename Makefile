@@ -29,10 +29,15 @@ corpus: setup
 # libvirtd + QEMU guests (scripts/sandbox up; it fails the run if the sandbox cannot start);
 # then the oracle (every lint claim against the sandbox's libvirtd, on its own because it uses
 # the same uplinks), 10,000 files linted in bounded memory, and a 60-second fuzzing smoke run.
+# The sandbox includes a second libvirt host (qemu+tcp://198.51.100.2/system); the ledger tests run
+# on SQLite and on a private PostgreSQL server started here.
 test: setup corpus sandbox
 	$(SWIFT) build --build-tests
 	scripts/check-install
-	VIRT_MACVTAP_CORPUS=$(CORPUS_DIR) VIRT_MACVTAP_SANDBOX=1 $(SWIFT) test --skip-build --skip OracleTests
+	# A private PostgreSQL cluster for the shared-ledger tests (scripts/postgres), removed after.
+	url=$$(scripts/postgres up) || exit 1; \
+	  VIRT_MACVTAP_POSTGRES=$$url VIRT_MACVTAP_CORPUS=$(CORPUS_DIR) VIRT_MACVTAP_SANDBOX=1 $(SWIFT) test --skip-build --skip OracleTests; \
+	  status=$$?; scripts/postgres down; exit $$status
 	VIRT_MACVTAP_CORPUS=$(CORPUS_DIR) VIRT_MACVTAP_SANDBOX=1 $(SWIFT) test --skip-build --filter OracleTests; \
 	  status=$$?; scripts/sandbox reset-uplinks; exit $$status
 	scripts/check-memory
