@@ -20,6 +20,10 @@ enum CommandFailure: Error {
     static let systemStatus: Int32 = 3
     static let unconfirmedStatus: Int32 = 4
 
+    /// `--hosts` (lint, mac reconcile) with no host that has a "uri".
+    static let hostsNeedURI =
+        "--hosts needs hosts with a \"uri\" in .virt-macvtap.json (\"hosts\": {\"hv-a\": {\"files\": [...], \"uri\": \"qemu+ssh://root@hv-a/system\"}})"
+
     /// The lines to print (without the `virt-macvtap: error: ` prefix) and the exit status for
     /// `error`; nil for argument-parser's own errors, which it reports itself.
     static func classify(_ error: any Error) -> (lines: [String], status: Int32)? {

@@ -157,7 +157,7 @@ struct Lint: ParsableCommand {
         if hosts {
             let withURI = fleet.hosts.filter { $0.uri != nil }
             guard !withURI.isEmpty else {
-                throw CommandFailure.usage("--hosts needs hosts with a \"uri\" in .virt-macvtap.json (\"hosts\": {\"hv-a\": {\"files\": [...], \"uri\": \"qemu+ssh://root@hv-a/system\"}})")
+                throw CommandFailure.usage(CommandFailure.hostsNeedURI)
             }
             let hostProgress = ProgressLine(quiet: quiet, applies: withURI.count > 3)
             let scannedHosts = HostInventory.scan(named: withURI.map { ($0.name, $0.uri!) }, progress: hostProgress.counter("hosts scanned"))

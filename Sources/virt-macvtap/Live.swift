@@ -126,6 +126,11 @@ struct Attach: ParsableCommand {
             given more than once) it is all or nothing: after a failure the NICs this call \
             attached are detached again and the state of each is listed.
 
+            The MACs are recorded in the ledger (--ledger, else $VIRT_MACVTAP_LEDGER, else the \
+            SQLite file; label: the domain) before the first change; what a failed attach \
+            recorded and did not use is released again. --no-ledger attaches without reading or \
+            recording any ledger.
+
             Exit codes: 0 attached; 1 refused by the checks; 2 usage; 3 libvirt error (daemon \
             down, permission, libvirt rejected it); 4 not confirmed in the domain XML.
 
@@ -134,6 +139,7 @@ struct Attach: ParsableCommand {
               virt-macvtap attach vm1 --source eth0 --mode bridge --mac auto --live --config
               virt-macvtap attach web01 --source eth0 --source eth1 --mode bridge --persistent
               virt-macvtap attach vm2 --source eth0 --count 4 --dry-run --format json
+              virt-macvtap attach vm1 --source eth0 --ledger postgresql://ipam@db.example/macs
               virt-macvtap -c qemu+ssh://root@host2/system attach vm3 --source enp3s0f0v1 \\
                   --mode passthrough
               virt-macvtap attach vm1 --network lan --live --config
@@ -219,9 +225,10 @@ struct Attach: ParsableCommand {
         } catch {
             throw CommandFailure.system("\(error)")
         }
+        // libvirt first: its refusal (permission, daemon down) is the one to report.
+        let session = try connection.open(readOnly: dryRun)
         let ledger = try ledgerOptions.open(forWriting: !dryRun)
         let reserved = try ledgerOptions.reservedForOthers(in: ledger, domain: domain, explicit: explicitMAC)
-        let session = try connection.open(readOnly: dryRun)
         let linter = try attachLinter()
         let plan = try session.planAttach(request, renderer: renderer, reserved: reserved, linter: linter)
         printAdvice(plan.notes)
@@ -269,9 +276,10 @@ extension Attach {
             domain: domain,
             interface: NetworkInterfaceSpec(network: network, portgroup: portgroup, mac: mac, model: shape.model, alias: shape.alias),
             scope: scope.options(persistent: persistent))
+        // libvirt first: its refusal (permission, daemon down) is the one to report.
+        let session = try connection.open(readOnly: dryRun)
         let ledger = try ledgerOptions.open(forWriting: !dryRun)
         let reserved = try ledgerOptions.reservedForOthers(in: ledger, domain: domain, explicit: mac)
-        let session = try connection.open(readOnly: dryRun)
         let linter = try attachLinter()
         let plan = try session.planNetworkAttach(request, reserved: reserved, linter: linter)
         printAdvice(plan.notes)
@@ -310,7 +318,9 @@ struct Detach: ParsableCommand {
             command listens for libvirt's device-removed (and removal-failed) events, waits up \
             to --timeout seconds, then reads the live XML again; it reports success only when the \
             NIC is gone from it. A guest without a running OS that handles ACPI hot-unplug never \
-            releases the NIC: that ends with exit code 4, not with "Device detached successfully".
+            releases the NIC: that ends with exit code 4, not with "Device detached successfully". \
+            --release gives each detached NIC's MAC back to the ledger once no copy of the domain \
+            holds it.
 
             Exit codes: 0 detached; 1 refused (no match, ambiguous match, not a direct NIC); \
             2 usage; 3 libvirt error; 4 not confirmed (timed out, refused by the guest).
@@ -320,6 +330,7 @@ struct Detach: ParsableCommand {
               virt-macvtap detach vm1 --target macvtap0 --timeout 30
               virt-macvtap detach vm1 --source eth0 --all --live --config
               virt-macvtap detach vm1 --alias ua-uplink --config
+              virt-macvtap detach vm1 --mac 52:54:00:12:34:56 --persistent --release
             """
     )
 

@@ -369,7 +369,7 @@ extension Mac {
             }
             let uris = (loaded?.hosts ?? [:]).keys.sorted().compactMap { loaded?.hosts[$0]?.uri }
             guard !uris.isEmpty else {
-                throw CommandFailure.usage("--hosts needs hosts with a \"uri\" in .virt-macvtap.json (\"hosts\": {\"hv-a\": {\"files\": [...], \"uri\": \"qemu+ssh://root@hv-a/system\"}})")
+                throw CommandFailure.usage(CommandFailure.hostsNeedURI)
             }
             return uris
         }

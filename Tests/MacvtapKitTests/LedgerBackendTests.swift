@@ -198,6 +198,13 @@ struct LedgerBehaviourTests {
         #expect(second.status == 0)
         #expect(second.standardOutput.contains("nothing to reconcile"), "\(second.standardOutput)")
 
+        // --hosts: the hosts with a "uri" in .virt-macvtap.json.
+        let config = scratch.directory.appendingPathComponent(".virt-macvtap.json")
+        try #"{"hosts": {"hv-a": {"files": ["a/**"], "uri": "\#(host)"}}}"#.write(to: config, atomically: true, encoding: .utf8)
+        let fresh = try backend.freshLedger()
+        let configured = try Tool.run(["mac", "reconcile", "--hosts", "--config", config.path, "--ledger", fresh])
+        #expect(configured.status == 0 && configured.standardOutput.contains("domain 'running-vm' on \(host)"), "\(configured)")
+
         // Another domain file with web01's MAC: used twice, an error (exit 1).
         let clone = scratch.directory.appendingPathComponent("clone.xml")
         try String(contentsOf: web01, encoding: .utf8).replacingOccurrences(of: "<name>web01</name>", with: "<name>web02</name>")

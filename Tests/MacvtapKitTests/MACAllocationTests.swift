@@ -81,7 +81,7 @@ struct MACAllocatorTests {
     }
 }
 
-@Suite("MAC ledger: SQLite reservations, concurrency, refusals that write nothing", .serialized)
+@Suite("MAC ledger: SQLite locks, corruption and read-only files, refusals that write nothing", .serialized)
 struct MACLedgerTests {
     let scratch: URL
 
@@ -92,51 +92,7 @@ struct MACLedgerTests {
 
     func path(_ name: String = "ledger.sqlite") -> String { scratch.appendingPathComponent(name).path }
 
-    @Test("allocate, reserve (all or nothing), check, release, list")
-    func lifecycle() throws {
-        let ledger = try #require(try SQLiteLedger.open(path: path(), forWriting: true))
-        let batch = try ledger.allocate(label: "web", checkedAgainst: "test:///default") { reserved throws(AllocationError) in
-            try MACAllocator(space: .qemuDefault).allocate(count: 10, taken: reserved)
-        }
-        #expect(batch.count == 10)
-        let chosen = MACAddress("52:54:00:12:34:56")!
-        try ledger.reserve([chosen], label: "dhcp", checkedAgainst: "")
-        #expect(throws: LedgerError.self) { try ledger.reserve([MACAddress("52:54:00:12:34:57")!, chosen], label: "x", checkedAgainst: "") }
-        #expect(try ledger.reservations(of: [MACAddress("52:54:00:12:34:57")!]).isEmpty, "a refused reserve writes nothing")
-        let all = try ledger.reservations()
-        #expect(all.count == 11)
-        #expect(all.first { $0.mac == chosen }?.label == "dhcp")
-        #expect(all.first { $0.mac == batch[0].mac }?.checkedAgainst == "test:///default")
-        #expect(try ledger.release([chosen, MACAddress("52:54:00:99:99:99")!]) == [chosen])
-        #expect(try ledger.reservedMACs().count == 10)
-        #expect(try SQLiteLedger.open(path: path("missing.sqlite"), forWriting: false) == nil, "a missing ledger reads as empty")
-    }
-
-    @Test("8 processes allocating 10,000 each at the same moment end with 80,000 distinct addresses")
-    func concurrentProcesses() throws {
-        let ledgerPath = path("concurrent.sqlite")
-        let processes = try (0..<8).map { index -> (Process, Pipe) in
-            let process = Process()
-            process.executableURL = Tool.executable
-            process.environment = Tool.environment
-            process.arguments = ["mac", "allocate", "--count", "10000", "--ledger", ledgerPath, "--label", "run\(index)", "--format", "csv"]
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            return (process, output)
-        }
-        var addresses: [String] = []
-        for (process, output) in processes {
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0)
-            addresses += String(decoding: data, as: UTF8.self).split(separator: "\n").dropFirst().map { String($0.prefix(17)) }
-        }
-        #expect(addresses.count == 80_000)
-        #expect(Set(addresses).count == 80_000)
-        let ledger = try #require(try SQLiteLedger.open(path: ledgerPath, forWriting: false))
-        #expect(try ledger.reservedMACs().count == 80_000)
-    }
+    // The lifecycle and 8 × 10,000 concurrency cases run on both backends in LedgerBehaviourTests.
 
     @Test("A locked ledger: a clear error after the timeout, nothing written")
     func locked() throws {
