@@ -235,6 +235,15 @@ struct PostgresLedgerTests {
             #expect(!result.standardError.contains(PostgresTestServer.password) && !result.standardError.contains("wrong-secret"))
             #expect(result.standardError.contains("postgres:***@"), "\(result.standardError)")
         }
+        // libpq's own files: a URL without the password, the password in PGPASSFILE.
+        let passfile = FileManager.default.temporaryDirectory.appendingPathComponent("pgpass-\(UUID().uuidString)")
+        try "127.0.0.1:\(port):*:postgres:\(PostgresTestServer.password)\n".write(to: passfile, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: passfile.path)
+        defer { try? FileManager.default.removeItem(at: passfile) }
+        let withoutPassword = good.replacingOccurrences(of: "postgres:\(PostgresTestServer.password)@", with: "postgres@")
+        let viaPassfile = try Sandbox.shell("PGPASSFILE='\(passfile.path)' '\(Tool.executable.path)' mac reserve 52:54:00:00:00:43 --ledger '\(withoutPassword)'")
+        #expect(viaPassfile.status == 0, "\(viaPassfile)")
+
         // VIRT_MACVTAP_LEDGER sets the default ledger.
         let viaEnvironment = try Sandbox.shell("VIRT_MACVTAP_LEDGER='\(good)' '\(Tool.executable.path)' mac reserve 52:54:00:00:00:42")
         #expect(viaEnvironment.status == 0 && viaEnvironment.standardOutput.contains("postgres:***@"), "\(viaEnvironment)")

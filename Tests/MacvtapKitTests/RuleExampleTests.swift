@@ -43,6 +43,22 @@ struct RuleExampleTests {
         }
     }
 
+    /// Each triggering example marks (`↓`) every place the rule's findings must point at, and
+    /// they point exactly there: the right element or attribute, not only the right rule.
+    @Test(arguments: RuleRegistry.all.map(\.id))
+    func findingsAppearWhereTheExamplesMarkThem(id: String) throws {
+        let rule = try #require(RuleRegistry.description(forID: id))
+        let groups = rule.markedTriggering.map { [$0] } + rule.markedTriggeringSets
+        for (index, marked) in groups.enumerated() {
+            let expected = marked.enumerated().flatMap { document in
+                RuleDescription.markedPositions(document.element).map { "example-\(document.offset).xml:\($0)" }
+            }
+            #expect(!expected.isEmpty, "\(id): triggering example \(index) marks no position (put ↓ before what the finding points at)")
+            let found = Self.findings(marked.map(RuleDescription.unmarked)).filter { $0.ruleID == id }.map { "\($0.file):\($0.line):\($0.column)" }
+            #expect(Set(found) == Set(expected), "\(id), triggering example \(index): findings at \(found.sorted()), marked \(expected.sorted())")
+        }
+    }
+
     @Test(arguments: RuleRegistry.all.map(\.id))
     func nonTriggeringExamplesDoNot(id: String) throws {
         let rule = try #require(RuleRegistry.description(forID: id))

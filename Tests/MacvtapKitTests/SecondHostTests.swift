@@ -93,6 +93,17 @@ struct SecondHostTests {
         #expect(detached.standardError.contains("released \(mac) from ledger"), "\(detached.standardError)")
         #expect(try Tool.run(["mac", "check", mac, "--ledger", ledger]).status == 0, "free again")
         #expect(try Sandbox.shell("ip netns exec hv2 ip link show \(target)").status != 0, "the macvtap is gone")
+
+        // No ledger reachable: refused with the way out; --no-ledger attaches and says it recorded nothing.
+        let unreachable = ledger.replacing(#/:\d+/ledger_/#, with: ":1/ledger_")
+        let blocked = try Tool.run(["attach", SecondHost.guest, "-c", SecondHost.uri, "--source", "eth0", "--mode", "bridge", "--ledger", unreachable])
+        #expect(blocked.status == 3 && blocked.standardError.contains("cannot reach ledger") && blocked.standardError.contains("give --no-ledger"), "\(blocked)")
+        #expect(!blocked.standardOutput.contains("attached"), "nothing was attached")
+        let unrecorded = try Tool.run(["attach", SecondHost.guest, "-c", SecondHost.uri, "--source", "eth0", "--mode", "bridge", "--no-ledger"])
+        #expect(unrecorded.status == 0, "\(unrecorded.standardError)")
+        #expect(unrecorded.standardError.contains("--no-ledger:") && unrecorded.standardError.contains("not recorded in any ledger"), "\(unrecorded.standardError)")
+        let plain = try #require(unrecorded.standardOutput.firstMatch(of: /attached ([0-9a-f:]{17})/).map { String($0.output.1) }, "\(unrecorded.standardOutput)")
+        #expect(try Tool.run(["detach", SecondHost.guest, "-c", SecondHost.uri, "--mac", plain, "--timeout", "30"]).status == 0)
     }
 
     @Test("Two clients in different network namespaces allocate 10,000 each from one PostgreSQL ledger at once: 20,000 distinct")

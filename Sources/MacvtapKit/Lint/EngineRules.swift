@@ -7,7 +7,7 @@ public struct XMLMalformedRule: Rule {
         summary: "libxml2 cannot parse the file.",
         rationale: "Nothing else can be checked, and libvirt refuses the file outright.",
         severity: .error, enforcement: .define, reference: "—",
-        triggering: ["<domain type='kvm'>\n  <name>vm1</nam>\n</domain>"],
+        triggering: ["<domain type='kvm'>\n  <name>vm1</nam>↓\n</domain>"],
         nonTriggering: [Example.nic(Example.goodBody())])
 }
 
@@ -19,7 +19,7 @@ public struct LibvirtSchemaRule: Rule {
         rationale: "libvirt only validates with virsh define --validate or virsh edit; otherwise typos and misplaced "
             + "elements are silently ignored. This is what virt-xml-validate checks.",
         severity: .error, enforcement: .validate, reference: "L20",
-        triggering: [Example.domain(Example.directInterface(Example.goodBody())).replacing("<memory unit='MiB'>512</memory>", with: "<memory unit='MiB'>lots</memory>")],
+        triggering: [Example.domain(Example.directInterface(Example.goodBody())).replacing("<memory unit='MiB'>512</memory>", with: "↓<memory unit='MiB'>lots</memory>")],
         nonTriggering: [Example.nic(Example.goodBody())])
 }
 
@@ -33,7 +33,7 @@ public struct InterfaceSchemaRule: Rule {
             + "nothing about what libvirt does: the oracle found libvirt refusing some of it at define, starting some, "
             + "and ignoring the rest.",
         severity: .warning, enforcement: .advice, reference: "L20",
-        triggering: [Example.nic(Example.goodBody() + "<guest dev='this-name-is-too-long'/>")],
+        triggering: [Example.nic(Example.goodBody() + "↓<guest dev='this-name-is-too-long'/>")],
         nonTriggering: [Example.nic(Example.goodBody())])
 }
 
@@ -44,7 +44,7 @@ public struct UnsupportedDocumentRule: Rule {
         summary: "The file's root is not <domain>, <interface> or <network> (a storage pool, or other libvirt XML).",
         rationale: "Only domain XML, interface device XML and network XML are linted; the file is skipped.",
         severity: .info, enforcement: .advice, reference: "—",
-        triggering: ["<pool type='dir'><name>default</name><target><path>/var/lib/libvirt/images</path></target></pool>"],
+        triggering: ["↓<pool type='dir'><name>default</name><target><path>/var/lib/libvirt/images</path></target></pool>"],
         nonTriggering: [Example.nic(Example.goodBody())])
 }
 
@@ -56,6 +56,6 @@ public struct LibvirtNetworkSchemaRule: Rule {
         rationale: "libvirt checks a network's schema only with virsh net-define --validate; a plain define skips it, "
             + "and parts of the file libvirt does not expect are then ignored.",
         severity: .error, enforcement: .validate, reference: "L20",
-        triggering: [NetworkExample.network(NetworkExample.pool("bridge"), "<bogus/>")],
+        triggering: [NetworkExample.network(NetworkExample.pool("bridge"), "↓<bogus/>")],
         nonTriggering: [NetworkExample.network(NetworkExample.pool("bridge"))])
 }

@@ -13,12 +13,18 @@ public struct RuleDescription: Sendable {
     public var enforcement: Enforcement
     /// Where the rule comes from in the shared libvirt notes (D01–D42, L01–L23, K01–K06).
     public var reference: String
-    /// XML documents (whole domains, or a bare `<interface>`) that must trigger the rule.
-    public var triggering: [String]
+    /// XML documents (whole domains, or a bare `<interface>`) that must trigger the rule, with
+    /// `↓` (``marker``) just before each place a finding must point at, as in SwiftLint's examples.
+    public var markedTriggering: [String]
+    /// The triggering documents as linted (markers removed).
+    public var triggering: [String] { markedTriggering.map(Self.unmarked) }
     /// XML documents that must not trigger it.
     public var nonTriggering: [String]
-    /// Triggering examples that need other files linted with them (cross-document rules).
-    public var triggeringSets: [[String]]
+    /// Triggering examples that need other files linted with them (cross-document rules), marked
+    /// like ``markedTriggering``.
+    public var markedTriggeringSets: [[String]]
+    /// The triggering sets as linted (markers removed).
+    public var triggeringSets: [[String]] { markedTriggeringSets.map { $0.map(Self.unmarked) } }
     /// Sets of documents linted together that must not trigger it.
     public var nonTriggeringSets: [[String]]
     public var needsLiveHost: Bool
@@ -41,14 +47,60 @@ public struct RuleDescription: Sendable {
         self.severity = severity
         self.enforcement = enforcement
         self.reference = reference
-        self.triggering = triggering
+        self.markedTriggering = triggering
         self.nonTriggering = nonTriggering
-        self.triggeringSets = triggeringSets
+        self.markedTriggeringSets = triggeringSets
         self.nonTriggeringSets = nonTriggeringSets
         self.needsLiveHost = needsLiveHost
         self.fixes = fixes
         self.fixExamples = fixExamples
     }
+}
+
+extension RuleDescription {
+    /// Marks, in a triggering example, where the finding must appear (before the character it points at).
+    public static let marker: Character = "↓"
+
+    /// `example` without its markers: the document that is linted.
+    public static func unmarked(_ example: String) -> String {
+        example.contains(marker) ? example.filter { $0 != marker } : example
+    }
+
+    /// The 1-based line and (UTF-8 byte) column each marker stands for in the unmarked text,
+    /// as findings count them.
+    public static func markedPositions(_ example: String) -> [ExamplePosition] {
+        var positions: [ExamplePosition] = []
+        var line = 1
+        var column = 1
+        for character in example {
+            if character == marker {
+                positions.append(ExamplePosition(line: line, column: column))
+            } else if character == "\n" {
+                line += 1
+                column = 1
+            } else {
+                column += character.utf8.count
+            }
+        }
+        return positions
+    }
+}
+
+/// A line and column in a rule example (1-based; columns in UTF-8 bytes, as findings count them).
+public struct ExamplePosition: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var line: Int
+    public var column: Int
+
+    public init(line: Int, column: Int) {
+        self.line = line
+        self.column = column
+    }
+
+    public static func < (lhs: ExamplePosition, rhs: ExamplePosition) -> Bool {
+        (lhs.line, lhs.column) < (rhs.line, rhs.column)
+    }
+
+    public var description: String { "\(line):\(column)" }
 }
 
 /// One fix shown as the document before and after it. In `after`, `FixExample.freshMAC` stands

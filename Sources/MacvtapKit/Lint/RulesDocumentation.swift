@@ -34,8 +34,9 @@ public enum RulesDocumentation {
                 \(rule.rationale)
 
                 """
-            if let example = rule.triggering.first ?? rule.triggeringSets.first?.first {
-                text += "\nTriggers:\n\n```xml\n\(example)\n```\n"
+            // With its ↓ markers: where the finding points.
+            if let example = rule.markedTriggering.first ?? rule.markedTriggeringSets.first?.first(where: { $0.contains(RuleDescription.marker) }) {
+                text += "\nTriggers (↓ marks where the finding points):\n\n```xml\n\(example)\n```\n"
             }
             if let example = rule.nonTriggering.first ?? rule.nonTriggeringSets.first?.first {
                 text += "\nDoes not trigger:\n\n```xml\n\(example)\n```\n"

@@ -8,8 +8,8 @@ public struct TrustRxFiltersNoEffectRule: InterfaceRule {
             + "and never says (oracle).",
         severity: .warning, enforcement: .notChecked, reference: "L13",
         triggering: [
-            Example.nic("<source dev='eth0'/><model type='e1000e'/>", attributes: "trustGuestRxFilters='yes'"),
-            Example.domain("    <interface type='user' trustGuestRxFilters='yes'><model type='virtio'/></interface>"),
+            Example.nic("<source dev='eth0'/><model type='e1000e'/>", attributes: "↓trustGuestRxFilters='yes'"),
+            Example.domain("    <interface type='user' ↓trustGuestRxFilters='yes'><model type='virtio'/></interface>"),
         ],
         nonTriggering: [Example.nic(Example.goodBody(), attributes: "trustGuestRxFilters='yes'")])
 
@@ -35,7 +35,7 @@ public struct TrustRxFiltersSecurityRule: DirectInterfaceRule {
         rationale: "The guest can then switch the host-side device to promiscuous or all-multicast mode and change "
             + "its MAC: fine for a trusted appliance, a risk for tenants.",
         severity: .info, enforcement: .advice, reference: "L13",
-        triggering: [Example.nic(Example.goodBody(), attributes: "trustGuestRxFilters='yes'")],
+        triggering: [Example.nic(Example.goodBody(), attributes: "↓trustGuestRxFilters='yes'")],
         nonTriggering: [Example.nic(Example.goodBody())])
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
@@ -53,8 +53,8 @@ public struct VEPARule: DirectInterfaceRule, NetworkRule {
             + "guest-to-guest traffic on one host is lost. libvirt uses vepa when mode= is absent.",
         severity: .info, enforcement: .advice, reference: "L22",
         triggering: [
-            Example.nic("<source dev='eth0'/>"), Example.nic("<source dev='eth0' mode='vepa'/>"),
-            NetworkExample.network(NetworkExample.pool("vepa")),
+            Example.nic("↓<source dev='eth0'/>"), Example.nic("<source dev='eth0' ↓mode='vepa'/>"),
+            NetworkExample.network(NetworkExample.pool("vepa", markMode: true)),
         ],
         nonTriggering: [Example.nic(Example.goodBody())])
 
@@ -87,7 +87,7 @@ public struct HostGuestUnreachableRule: CrossDocumentRule {
             + "behaviour). Workarounds: a macvlan interface in bridge mode on the host for the host's address, a "
             + "second NIC, a hairpin switch port (VEPA), or a Linux bridge instead of macvtap.",
         severity: .info, enforcement: .advice, reference: "L22",
-        triggering: [Example.nic(Example.goodBody())],
+        triggering: [Example.nic(Example.goodBody(), markInterface: true)],
         nonTriggering: [Example.domain("    <interface type='network'><source network='default'/></interface>")])
 
     public func check(_ documents: [DocumentSummary]) -> [Violation] {

@@ -80,7 +80,7 @@ public struct MACDuplicateAcrossFilesRule: CrossDocumentRule {
         severity: .error, enforcement: .notChecked, reference: "L02, K04",
         triggeringSets: [[
             Example.nic(Example.goodBody(), name: "vm1"),
-            Example.nic(Example.goodBody(dev: "eth1"), name: "vm2"),
+            Example.nic(Example.goodBody(dev: "eth1", mark: .mac), name: "vm2"),
         ]],
         nonTriggeringSets: [[
             Example.nic(Example.goodBody(), name: "vm1"),
@@ -120,7 +120,7 @@ public struct PassthroughSharedRule: CrossDocumentRule {
         triggering: [
             Example.domain(
                 Example.directInterface(Example.goodBody(mode: "passthrough")) + "\n"
-                    + Example.directInterface(Example.goodBody(mac: "52:54:00:00:00:02", mode: "bridge")))
+                    + Example.directInterface(Example.goodBody(mac: "52:54:00:00:00:02", mode: "bridge", mark: .source)))
         ],
         nonTriggering: [
             Example.domain(
@@ -129,7 +129,7 @@ public struct PassthroughSharedRule: CrossDocumentRule {
         ],
         triggeringSets: [[
             Example.nic(Example.goodBody(mode: "passthrough"), name: "vm1"),
-            Example.nic(Example.goodBody(mac: "52:54:00:00:00:02", mode: "passthrough"), name: "vm2"),
+            Example.nic(Example.goodBody(mac: "52:54:00:00:00:02", mode: "passthrough", mark: .source), name: "vm2"),
         ]])
 
     public func check(_ documents: [DocumentSummary]) -> [Violation] {
@@ -151,7 +151,7 @@ public struct MixedModesRule: CrossDocumentRule {
         severity: .warning, enforcement: .notChecked, reference: "L08",
         triggeringSets: [[
             Example.nic(Example.goodBody(mode: "bridge"), name: "vm1"),
-            Example.nic(Example.goodBody(mac: "52:54:00:00:00:02", mode: "vepa"), name: "vm2"),
+            Example.nic(Example.goodBody(mac: "52:54:00:00:00:02", mode: "vepa", mark: .source), name: "vm2"),
         ]],
         nonTriggeringSets: [[
             Example.nic(Example.goodBody(mode: "bridge"), name: "vm1"),
@@ -299,7 +299,7 @@ public struct TargetDuplicateAcrossDomainsRule: CrossDocumentRule {
         severity: .error, enforcement: .start, reference: "L16",
         triggeringSets: [[
             Example.nic("<source dev='eth0'/><target dev='lan0'/>", name: "vm1"),
-            Example.nic("<source dev='eth0'/><target dev='lan0'/>", name: "vm2"),
+            Example.nic("<source dev='eth0'/><target ↓dev='lan0'/>", name: "vm2"),
         ]],
         nonTriggeringSets: [[
             Example.nic("<source dev='eth0'/><target dev='lan0'/>", name: "vm1"),
@@ -335,7 +335,7 @@ public struct NetworkUnknownRule: CrossDocumentRule {
         severity: .error, enforcement: .start, reference: "networkAllocatePort",
         triggeringSets: [[
             NetworkExample.network(NetworkExample.pool("bridge"), name: "oracle-lan"),
-            Example.domain("    <interface type='network'><mac address='52:54:00:00:00:01'/><source network='oracle-lab'/><model type='virtio'/></interface>"),
+            Example.domain("    <interface type='network'><mac address='52:54:00:00:00:01'/><source ↓network='oracle-lab'/><model type='virtio'/></interface>"),
         ]],
         nonTriggeringSets: [[
             NetworkExample.network(NetworkExample.pool("bridge"), name: "oracle-lan"),

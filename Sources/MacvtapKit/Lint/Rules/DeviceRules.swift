@@ -5,7 +5,7 @@ public struct TargetNameRule: DirectInterfaceRule {
         summary: "A target name with a reserved prefix (macvtap, macvlan, vnet).",
         rationale: "libvirt silently blanks names starting with macvtap/macvlan/vnet on define and generates its own.",
         severity: .warning, enforcement: .silentlyDropped, reference: "D20, L16",
-        triggering: [Example.nic("<source dev='eth0'/><target dev='macvtap7'/>")],
+        triggering: [Example.nic("<source dev='eth0'/><target ↓dev='macvtap7'/>")],
         nonTriggering: [Example.nic("<source dev='eth0'/><target dev='web01-lan'/>")])
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
@@ -27,8 +27,8 @@ public struct TargetNameUnusableRule: DirectInterfaceRule {
             + "macvtap interface NAME@DEV: Numerical result out of range\" (too long) or \"Invalid argument\".",
         severity: .error, enforcement: .start, reference: "L16",
         triggering: [
-            Example.nic(Example.goodBody() + "<target dev='a-very-long-tap-name'/>"),
-            Example.nic(Example.goodBody() + "<target dev='a/b'/>"),
+            Example.nic(Example.goodBody() + "<target ↓dev='a-very-long-tap-name'/>"),
+            Example.nic(Example.goodBody() + "<target ↓dev='a/b'/>"),
         ],
         nonTriggering: [Example.nic(Example.goodBody() + "<target dev='web01-lan'/>")])
 
@@ -46,7 +46,7 @@ public struct AliasRule: InterfaceRule {
         rationale: "On define libvirt silently discards any other <alias name> and assigns net0, net1, …; scripts "
             + "that detach by alias then miss.",
         severity: .warning, enforcement: .silentlyDropped, reference: "D21, L18",
-        triggering: [Example.nic("<source dev='eth0'/><alias name='uplink'/>")],
+        triggering: [Example.nic("<source dev='eth0'/><alias ↓name='uplink'/>")],
         nonTriggering: [Example.nic("<source dev='eth0'/><alias name='ua-uplink'/>")])
 
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
@@ -67,11 +67,11 @@ public struct NumericAttributeRule: DirectInterfaceRule {
             + "\"rx_queue_size has to be a power of two\".",
         severity: .error, enforcement: .define, reference: "D15, D16, D33, L19",
         triggering: [
-            Example.nic("<source dev='eth0'/><acpi index='0'/>"), Example.nic("<source dev='eth0'/><acpi index='20000'/>"),
-            Example.nic("<source dev='eth0'/><boot order='0'/>"),
-            Example.nic("<source dev='eth0'/><model type='virtio'/><driver rx_queue_size='300'/>"),
-            Example.nic("<source dev='eth0'/><tune><sndbuf>lots</sndbuf></tune>"),
-            Example.nic(Example.goodBody() + "<address type='pci' domain='0x0000' bus='0x00' slot='0x20' function='0x0'/>"),
+            Example.nic("<source dev='eth0'/><acpi ↓index='0'/>"), Example.nic("<source dev='eth0'/><acpi ↓index='20000'/>"),
+            Example.nic("<source dev='eth0'/><boot ↓order='0'/>"),
+            Example.nic("<source dev='eth0'/><model type='virtio'/><driver ↓rx_queue_size='300'/>"),
+            Example.nic("<source dev='eth0'/><tune>↓<sndbuf>lots</sndbuf></tune>"),
+            Example.nic(Example.goodBody() + "<address type='pci' domain='0x0000' bus='0x00' ↓slot='0x20' function='0x0'/>"),
         ],
         nonTriggering: [Example.nic(Example.goodBody() + "<acpi index='3'/><boot order='1'/><driver rx_queue_size='256'/>")])
 
@@ -119,8 +119,8 @@ public struct ROMAndPCIRule: DirectInterfaceRule {
             + "no CCW bus: \"cannot use CCW address type for device … using machine type …\".",
         severity: .error, enforcement: .define, reference: "D17, D34",
         triggering: [
-            Example.nic("<source dev='eth0'/><rom enabled='no' bar='on'/>"),
-            Example.nic("<source dev='eth0'/><acpi index='1'/><address type='ccw' cssid='0xfe' ssid='0x0' devno='0x0001'/>"),
+            Example.nic("<source dev='eth0'/>↓<rom enabled='no' bar='on'/>"),
+            Example.nic("<source dev='eth0'/><acpi ↓index='1'/><address ↓type='ccw' cssid='0xfe' ssid='0x0' devno='0x0001'/>"),
         ],
         nonTriggering: [Example.nic("<source dev='eth0'/><rom enabled='no'/><acpi index='1'/>")])
 
@@ -157,8 +157,8 @@ public struct VirtioOptionsRule: DirectInterfaceRule {
             + "\"VIRTIO_F_IOMMU_PLATFORM was supported by neither legacy nor transitional device\".",
         severity: .error, enforcement: .define, reference: "D28, D24b",
         triggering: [
-            Example.nic("<source dev='eth0'/><model type='e1000e'/><driver iommu='on'/>"),
-            Example.nic("<source dev='eth0'/><model type='virtio'/><driver iommu='on'/>"),
+            Example.nic("<source dev='eth0'/><model type='e1000e'/><driver ↓iommu='on'/>"),
+            Example.nic("<source dev='eth0'/><model type='virtio'/><driver ↓iommu='on'/>"),
         ],
         nonTriggering: [
             Example.nic("<source dev='eth0'/><model type='virtio'/><driver packed='on' queues='4'/>"),
@@ -190,8 +190,8 @@ public struct TeamingRule: DirectInterfaceRule {
             + "type is 'persistent'\", \"virtio-net teaming transient interface must be type='hostdev', not 'direct'\".",
         severity: .error, enforcement: .define, reference: "D18, D29",
         triggering: [
-            Example.nic("<source dev='eth0'/><model type='virtio'/><teaming type='transient' persistent='ua-backup0'/>"),
-            Example.nic("<source dev='eth0'/><model type='virtio'/><teaming type='sometimes'/>"),
+            Example.nic("<source dev='eth0'/><model type='virtio'/>↓<teaming type='transient' persistent='ua-backup0'/>"),
+            Example.nic("<source dev='eth0'/><model type='virtio'/>↓<teaming type='sometimes'/>"),
         ],
         nonTriggering: [Example.nic("<source dev='eth0'/><model type='virtio'/><alias name='ua-backup0'/><teaming type='persistent'/>")])
 
@@ -222,7 +222,7 @@ public struct UnknownElementRule: DirectInterfaceRule {
         rationale: "libvirt ignores unknown elements on define without a word, so a misspelt <modle> or <souce> "
             + "silently does nothing.",
         severity: .warning, enforcement: .silentlyDropped, reference: "D22, L20",
-        triggering: [Example.nic(Example.goodBody() + "<modle type='virtio'/>")],
+        triggering: [Example.nic(Example.goodBody() + "↓<modle type='virtio'/>")],
         nonTriggering: [Example.nic(Example.goodBody())])
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {

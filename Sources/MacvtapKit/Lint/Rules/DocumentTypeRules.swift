@@ -13,10 +13,10 @@ public struct ExternalEntityRule: DocumentRule {
             + "is an empty name). The resource is never named in our output either.",
         severity: .error, enforcement: .silentlyDropped, reference: "—",
         triggering: [
-            "<!DOCTYPE domain [ <!ENTITY host SYSTEM 'file:///etc/hostname'> ]>\n"
+            "↓<!DOCTYPE domain [ <!ENTITY host SYSTEM 'file:///etc/hostname'> ]>\n"
                 + Example.nic(Example.goodBody()),
-            "<!DOCTYPE domain SYSTEM 'http://192.0.2.1/domain.dtd'>\n" + Example.nic(Example.goodBody()),
-            "<!DOCTYPE domain [ <!ENTITY % p SYSTEM 'file:///etc/hostname'> %p; ]>\n"
+            "↓<!DOCTYPE domain SYSTEM 'http://192.0.2.1/domain.dtd'>\n" + Example.nic(Example.goodBody()),
+            "↓<!DOCTYPE domain [ <!ENTITY % p SYSTEM 'file:///etc/hostname'> %p; ]>\n"
                 + Example.nic(Example.goodBody()),
         ],
         nonTriggering: [
@@ -55,7 +55,7 @@ public struct DocumentTypeRule: DocumentRule {
             + "references, only libvirt's own rendering of the values. Files that rely on entities drift from what "
             + "the host runs.",
         severity: .warning, enforcement: .silentlyDropped, reference: "—",
-        triggering: ["<!DOCTYPE domain [ <!ENTITY dev 'eth0'> ]>\n" + Example.nic(Example.goodBody())],
+        triggering: ["↓<!DOCTYPE domain [ <!ENTITY dev 'eth0'> ]>\n" + Example.nic(Example.goodBody())],
         nonTriggering: [
             Example.nic(Example.goodBody()),
             "<!DOCTYPE domain SYSTEM 'http://192.0.2.1/domain.dtd'>\n" + Example.nic(Example.goodBody()),

@@ -29,7 +29,7 @@ public struct AliasDuplicateRule: DocumentRule {
         triggering: [
             Example.domain(
                 Example.directInterface("<source dev='eth0'/><alias name='ua-a'/>") + "\n"
-                    + Example.directInterface("<source dev='eth1'/><alias name='ua-a'/>"))
+                    + Example.directInterface("<source dev='eth1'/>↓<alias name='ua-a'/>"))
         ],
         nonTriggering: [
             Example.domain(
@@ -66,7 +66,7 @@ public struct TargetDuplicateRule: DocumentRule {
         triggering: [
             Example.domain(
                 Example.directInterface("<source dev='eth0'/><target dev='lan0'/>") + "\n"
-                    + Example.directInterface("<source dev='eth1'/><target dev='lan0'/>"))
+                    + Example.directInterface("<source dev='eth1'/><target ↓dev='lan0'/>"))
         ],
         nonTriggering: [
             Example.domain(
@@ -102,7 +102,7 @@ public struct BootOrderRule: DocumentRule {
         triggering: [
             Example.domain(
                 "    <disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/><boot order='1'/></disk>\n"
-                    + Example.directInterface("<source dev='eth0'/><boot order='1'/>"))
+                    + Example.directInterface("<source dev='eth0'/><boot ↓order='1'/>"))
         ],
         nonTriggering: [
             Example.domain(
@@ -137,7 +137,7 @@ public struct ACPIIndexDuplicateRule: DocumentRule {
         triggering: [
             Example.domain(
                 Example.directInterface("<source dev='eth0'/><acpi index='1'/>") + "\n"
-                    + Example.directInterface("<source dev='eth1'/><acpi index='1'/>"))
+                    + Example.directInterface("<source dev='eth1'/>↓<acpi index='1'/>"))
         ],
         nonTriggering: [
             Example.domain(
@@ -165,7 +165,7 @@ public struct PCIAddressDuplicateRule: DocumentRule {
         triggering: [
             Example.domain(
                 Example.directInterface("<source dev='eth0'/><address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/>") + "\n"
-                    + Example.directInterface("<source dev='eth1'/><address type='pci' domain='0' bus='0' slot='3' function='0'/>"))
+                    + Example.directInterface("<source dev='eth1'/>↓<address type='pci' domain='0' bus='0' slot='3' function='0'/>"))
         ],
         nonTriggering: [
             Example.domain(

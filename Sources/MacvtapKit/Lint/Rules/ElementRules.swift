@@ -10,10 +10,10 @@ public struct VirtualPortRule: DirectInterfaceRule {
             + "\"value of managerid out of range\".",
         severity: .error, enforcement: .define, reference: "D07, D08, D09, D10",
         triggering: [
-            Example.nic("<source dev='eth0'/><virtualport/>"),
-            Example.nic("<source dev='eth0'/><virtualport type='802.1Qbg'><parameters managerid='11'/></virtualport>"),
-            Example.nic("<source dev='eth0'/><virtualport type='802.1Qbh'><parameters profileid='p' managerid='1'/></virtualport>"),
-            Example.nic("<source dev='eth0'/><virtualport type='802.1Qbg'><parameters managerid='300' typeid='1' typeidversion='1'/></virtualport>"),
+            Example.nic("<source dev='eth0'/>↓<virtualport/>"),
+            Example.nic("<source dev='eth0'/>↓<virtualport type='802.1Qbg'><parameters managerid='11'/></virtualport>"),
+            Example.nic("<source dev='eth0'/><virtualport type='802.1Qbh'><parameters profileid='p' ↓managerid='1'/></virtualport>"),
+            Example.nic("<source dev='eth0'/><virtualport type='802.1Qbg'><parameters ↓managerid='300' typeid='1' typeidversion='1'/></virtualport>"),
         ],
         nonTriggering: [
             Example.nic("<source dev='eth0'/><virtualport type='802.1Qbg'><parameters managerid='11' typeid='1193047' typeidversion='2'/></virtualport>"),
@@ -67,8 +67,8 @@ public struct VirtualPortIgnoredRule: DirectInterfaceRule {
             + "are accepted, kept in the XML and ignored (oracle: defined and started). managerid 0 is reserved by 802.1Qbg.",
         severity: .warning, enforcement: .notChecked, reference: "L14, L15",
         triggering: [
-            Example.nic("<source dev='eth0'/><virtualport type='openvswitch'/>"),
-            Example.nic("<source dev='eth0'/><virtualport type='802.1Qbg'><parameters managerid='0' typeid='1' typeidversion='1'/></virtualport>"),
+            Example.nic("<source dev='eth0'/><virtualport ↓type='openvswitch'/>"),
+            Example.nic("<source dev='eth0'/><virtualport type='802.1Qbg'><parameters ↓managerid='0' typeid='1' typeidversion='1'/></virtualport>"),
         ],
         nonTriggering: [Example.nic("<source dev='eth0'/><virtualport type='802.1Qbh'><parameters profileid='p'/></virtualport>")])
 
@@ -94,9 +94,9 @@ public struct VLANRule: DirectInterfaceRule {
             + "(several tags without trunk= are a trunk: libvirt 9.0 defines them).",
         severity: .error, enforcement: .define, reference: "D11",
         triggering: [
-            Example.nic("<source dev='eth0' mode='passthrough'/><vlan/>"),
-            Example.nic("<source dev='eth0' mode='passthrough'/><vlan><tag id='5000'/></vlan>"),
-            Example.nic("<source dev='eth0' mode='passthrough'/><vlan trunk='no'><tag id='1'/><tag id='2'/></vlan>"),
+            Example.nic("<source dev='eth0' mode='passthrough'/>↓<vlan/>"),
+            Example.nic("<source dev='eth0' mode='passthrough'/><vlan><tag ↓id='5000'/></vlan>"),
+            Example.nic("<source dev='eth0' mode='passthrough'/><vlan ↓trunk='no'><tag id='1'/><tag id='2'/></vlan>"),
         ],
         nonTriggering: [
             Example.nic("<source dev='eth0' mode='passthrough'/><vlan><tag id='42'/></vlan>"),
@@ -136,7 +136,7 @@ public struct VLANWithoutPassthroughRule: DirectInterfaceRule {
         rationale: "libvirt accepts the XML and fails at start: \"unsupported configuration: interface %s - vlan tag "
             + "not supported for this connection type\".",
         severity: .error, enforcement: .start, reference: "D39, L11, K05",
-        triggering: [Example.nic("<source dev='eth0' mode='bridge'/><vlan><tag id='42'/></vlan>")],
+        triggering: [Example.nic("<source dev='eth0' mode='bridge'/>↓<vlan><tag id='42'/></vlan>")],
         nonTriggering: [Example.nic("<source dev='eth0' mode='passthrough'/><vlan><tag id='42'/></vlan>")])
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
@@ -158,8 +158,8 @@ public struct BandwidthRule: DirectInterfaceRule {
             + "or floor attributes\", \"'peak' and 'burst' require 'average' attribute\".",
         severity: .error, enforcement: .define, reference: "D12, L21",
         triggering: [
-            Example.nic("<source dev='eth0'/><bandwidth><inbound average='100' floor='10'/></bandwidth>"),
-            Example.nic("<source dev='eth0'/><bandwidth><outbound peak='100'/></bandwidth>"),
+            Example.nic("<source dev='eth0'/><bandwidth><inbound average='100' ↓floor='10'/></bandwidth>"),
+            Example.nic("<source dev='eth0'/><bandwidth>↓<outbound peak='100'/></bandwidth>"),
         ],
         nonTriggering: [Example.nic("<source dev='eth0'/><bandwidth><inbound average='1000' peak='2000'/></bandwidth>")])
 
@@ -189,7 +189,7 @@ public struct LinkStateRule: DirectInterfaceRule {
         summary: "<link state> is up or down.",
         rationale: "libvirt refuses anything else: \"unsupported configuration: unknown interface link state '%s'\".",
         severity: .error, enforcement: .define, reference: "D13",
-        triggering: [Example.nic("<source dev='eth0'/><link state='default'/>")],
+        triggering: [Example.nic("<source dev='eth0'/><link ↓state='default'/>")],
         nonTriggering: [Example.nic("<source dev='eth0'/><link state='down'/>")])
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
@@ -205,7 +205,7 @@ public struct ModelRule: DirectInterfaceRule {
         summary: "<model type> may only use letters, digits, '-' and '_'.",
         rationale: "libvirt refuses others: \"invalid argument: Model name contains invalid characters\".",
         severity: .error, enforcement: .define, reference: "D14",
-        triggering: [Example.nic("<source dev='eth0'/><model type='virtio net'/>")],
+        triggering: [Example.nic("<source dev='eth0'/><model ↓type='virtio net'/>")],
         nonTriggering: [Example.nic(Example.goodBody())])
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
@@ -223,7 +223,7 @@ public struct ModelMissingRule: DirectInterfaceRule {
         rationale: "Emulated NICs have no vhost and no vnet_hdr offloads and are much slower; trustGuestRxFilters "
             + "and multiqueue need virtio.",
         severity: .warning, enforcement: .advice, reference: "L13",
-        triggering: [Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/>")],
+        triggering: [Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/>", markInterface: true)],
         nonTriggering: [Example.nic(Example.goodBody())],
         fixes: .unsafe,
         fixExamples: [
@@ -256,14 +256,14 @@ public struct UnsupportedOnDirectRule: DirectInterfaceRule {
             + "<filterref>.",
         severity: .error, enforcement: .define, reference: "D19, D25, D26, D27, D30, D31, D32, D38, D40, D41, L12, L21",
         triggering: [
-            Example.nic("<source dev='eth0'/><mtu size='9000'/>"),
-            Example.nic("<source dev='eth0'/><coalesce><rx><frames max='7'/></rx></coalesce>"),
-            Example.nic("<source dev='eth0'/><filterref filter='clean-traffic'/>"),
-            Example.nic("<source dev='eth0'/><ip address='192.0.2.5' prefix='24'/>"),
-            Example.nic("<source dev='eth0'/><script path='/etc/qemu-ifup'/>"),
-            Example.nic("<source dev='eth0'/><port isolated='yes'/>"),
-            Example.nic("<source dev='eth0'/><backend tap='/dev/net/tun'/>"),
-            Example.nic("<source dev='eth0'/><target dev='tap0' managed='no'/>"),
+            Example.nic("<source dev='eth0'/><mtu ↓size='9000'/>"),
+            Example.nic("<source dev='eth0'/><coalesce><rx><frames ↓max='7'/></rx></coalesce>"),
+            Example.nic("<source dev='eth0'/><filterref ↓filter='clean-traffic'/>"),
+            Example.nic("<source dev='eth0'/>↓<ip address='192.0.2.5' prefix='24'/>"),
+            Example.nic("<source dev='eth0'/>↓<script path='/etc/qemu-ifup'/>"),
+            Example.nic("<source dev='eth0'/>↓<port isolated='yes'/>"),
+            Example.nic("<source dev='eth0'/><backend ↓tap='/dev/net/tun'/>"),
+            Example.nic("<source dev='eth0'/><target dev='tap0' ↓managed='no'/>"),
         ],
         nonTriggering: [Example.nic(Example.goodBody() + "<target dev='guest-tap0'/><backend vhost='/dev/vhost-net'/>")])
 

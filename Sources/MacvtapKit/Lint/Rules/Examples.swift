@@ -15,17 +15,21 @@ enum Example {
             """
     }
 
-    /// A domain with one direct interface whose children are `body`.
-    static func nic(_ body: String, attributes: String = "", type: String = "kvm", name: String = "vm1") -> String {
-        domain(directInterface(body, attributes: attributes), type: type, name: name)
+    /// A domain with one direct interface whose children are `body`; `markInterface` puts the
+    /// finding marker (`↓`) on the `<interface>` element itself.
+    static func nic(_ body: String, attributes: String = "", type: String = "kvm", name: String = "vm1", markInterface: Bool = false) -> String {
+        domain(directInterface(body, attributes: attributes, markInterface: markInterface), type: type, name: name)
     }
 
-    static func directInterface(_ body: String, attributes: String = "") -> String {
-        "    <interface type='direct'\(attributes.isEmpty ? "" : " " + attributes)>\n      \(body)\n    </interface>"
+    static func directInterface(_ body: String, attributes: String = "", markInterface: Bool = false) -> String {
+        "    \(markInterface ? "↓" : "")<interface type='direct'\(attributes.isEmpty ? "" : " " + attributes)>\n      \(body)\n    </interface>"
     }
+
+    /// Where a finding about `goodBody` points: the MAC's address or the source's device.
+    enum Mark { case mac, source }
 
     /// A well-formed direct interface body with a MAC, to which an example adds one thing.
-    static func goodBody(mac: String = "52:54:00:00:00:01", dev: String = "eth0", mode: String = "bridge") -> String {
-        "<mac address='\(mac)'/><source dev='\(dev)' mode='\(mode)'/><model type='virtio'/>"
+    static func goodBody(mac: String = "52:54:00:00:00:01", dev: String = "eth0", mode: String = "bridge", mark: Mark? = nil) -> String {
+        "<mac \(mark == .mac ? "↓" : "")address='\(mac)'/><source \(mark == .source ? "↓" : "")dev='\(dev)' mode='\(mode)'/><model type='virtio'/>"
     }
 }

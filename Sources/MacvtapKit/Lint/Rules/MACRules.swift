@@ -23,7 +23,7 @@ public struct MACUnparsableRule: InterfaceRule {
         summary: "<mac address> must be six ':'-separated octets of one or two hex digits.",
         rationale: "libvirt refuses the interface: \"XML error: unable to parse mac address '%s'\".",
         severity: .error, enforcement: .define, reference: "D04",
-        triggering: [Example.nic("<mac address='52-54-00-00-00-01'/><source dev='eth0'/>")],
+        triggering: [Example.nic("<mac ↓address='52-54-00-00-00-01'/><source dev='eth0'/>")],
         nonTriggering: [Example.nic(Example.goodBody())])
 
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
@@ -45,8 +45,8 @@ public struct MACMulticastRule: InterfaceRule {
             + "ff:ff:ff:ff:ff:ff (broadcast) is multicast too.",
         severity: .error, enforcement: .define, reference: "D05",
         triggering: [
-            Example.nic("<mac address='01:00:5e:00:00:01'/><source dev='eth0'/>"),
-            Example.nic("<mac address='ff:ff:ff:ff:ff:ff'/><source dev='eth0'/>"),
+            Example.nic("<mac ↓address='01:00:5e:00:00:01'/><source dev='eth0'/>"),
+            Example.nic("<mac ↓address='ff:ff:ff:ff:ff:ff'/><source dev='eth0'/>"),
         ],
         nonTriggering: [Example.nic(Example.goodBody())])
 
@@ -70,7 +70,7 @@ public struct MACAllZeroRule: InterfaceRule {
         rationale: "macvlan_validate refuses it (EADDRNOTAVAIL), so the domain fails to start: \"error creating "
             + "macvtap interface\".",
         severity: .error, enforcement: .start, reference: "L04, K02",
-        triggering: [Example.nic("<mac address='00:00:00:00:00:00'/><source dev='eth0'/>")],
+        triggering: [Example.nic("<mac ↓address='00:00:00:00:00:00'/><source dev='eth0'/>")],
         nonTriggering: [Example.nic(Example.goodBody())])
 
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
@@ -87,7 +87,7 @@ public struct MACGloballyAdministeredRule: InterfaceRule {
         rationale: "A globally administered address belongs to a vendor's OUI; reusing one risks a clash with real "
             + "hardware on the LAN. libvirt's own 52:54:00 prefix is locally administered.",
         severity: .warning, enforcement: .notChecked, reference: "L05",
-        triggering: [Example.nic("<mac address='00:11:22:33:44:55'/><source dev='eth0'/>")],
+        triggering: [Example.nic("<mac ↓address='00:11:22:33:44:55'/><source dev='eth0'/>")],
         nonTriggering: [Example.nic(Example.goodBody())],
         fixes: .unsafe,
         fixExamples: [FixExample(
@@ -114,7 +114,7 @@ public struct MACForeignOUIRule: InterfaceRule {
         rationale: "Usually a copied or migrated configuration; such MACs can collide with guests still running on "
             + "the other platform, and tooling keyed on 52:54:00 misses them.",
         severity: .warning, enforcement: .notChecked, reference: "L06",
-        triggering: [Example.nic("<mac address='00:16:3e:12:34:56'/><source dev='eth0'/>")],
+        triggering: [Example.nic("<mac ↓address='00:16:3e:12:34:56'/><source dev='eth0'/>")],
         nonTriggering: [
             Example.nic(Example.goodBody()),
             Example.nic("<mac address='00:16:3e:12:34:56'/><source dev='eth0'/>", type: "xen"),
@@ -144,7 +144,7 @@ public struct MACFEPrefixRule: InterfaceRule {
         rationale: "A guest MAC starting with fe can collide with the host-side MAC of a bridged or NAT guest's tap "
             + "device on the same L2 segment.",
         severity: .warning, enforcement: .notChecked, reference: "L07",
-        triggering: [Example.nic("<mac address='fe:54:00:12:34:56'/><source dev='eth0'/>")],
+        triggering: [Example.nic("<mac ↓address='fe:54:00:12:34:56'/><source dev='eth0'/>")],
         nonTriggering: [Example.nic(Example.goodBody())])
 
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
@@ -161,7 +161,7 @@ public struct MACNonCanonicalRule: InterfaceRule {
         rationale: "libvirt accepts one-digit octets and upper case but rewrites them on define "
             + "(52:54:0:1:2:3 becomes 52:54:00:01:02:03), so greps, diffs and inventories disagree with the file.",
         severity: .info, enforcement: .silentlyDropped, reference: "D04",
-        triggering: [Example.nic("<mac address='52:54:0:1:2:3'/><source dev='eth0'/>")],
+        triggering: [Example.nic("<mac ↓address='52:54:0:1:2:3'/><source dev='eth0'/>")],
         nonTriggering: [Example.nic(Example.goodBody())],
         fixes: .safe,
         fixExamples: [
@@ -194,7 +194,7 @@ public struct MACDuplicateInDomainRule: DocumentRule {
         triggering: [
             Example.domain(
                 Example.directInterface(Example.goodBody()) + "\n"
-                    + Example.directInterface(Example.goodBody(dev: "eth1")))
+                    + Example.directInterface(Example.goodBody(dev: "eth1", mark: .mac)))
         ],
         nonTriggering: [
             Example.domain(

@@ -17,8 +17,8 @@ enum NetworkExample {
         """
     }
 
-    static func pool(_ mode: String, _ devices: [String] = ["eth0"]) -> String {
-        "<forward mode='\(mode)'>" + devices.map { "<interface dev='\($0)'/>" }.joined() + "</forward>"
+    static func pool(_ mode: String, _ devices: [String] = ["eth0"], markMode: Bool = false) -> String {
+        "<forward \(markMode ? "↓" : "")mode='\(mode)'>" + devices.map { "<interface dev='\($0)'/>" }.joined() + "</forward>"
     }
 }
 
@@ -34,7 +34,7 @@ public struct NetworkForwardModeRule: NetworkRule {
         summary: "<forward mode> is not one of libvirt's forwarding types (they are lower case).",
         rationale: "libvirt refuses the network at define: \"unknown forwarding type '…'\".",
         severity: .error, enforcement: .define, reference: "network_conf.c",
-        triggering: [NetworkExample.network(NetworkExample.pool("Bridge"))],
+        triggering: [NetworkExample.network(NetworkExample.pool("Bridge", markMode: true))],
         nonTriggering: [NetworkExample.network(NetworkExample.pool("bridge"))])
 
     public func check(_ network: NetworkDocument) -> [Violation] {
@@ -56,10 +56,10 @@ public struct NetworkForwardPoolRule: NetworkRule {
             + "network lan\" and \"<forward dev='eth1'> must match first <interface dev='eth0'/> in network lan\".",
         severity: .error, enforcement: .define, reference: "network_conf.c",
         triggering: [
-            NetworkExample.network("<forward mode='bridge'><interface dev='eth0'/><interface dev='eth0'/></forward>"),
-            NetworkExample.network("<forward mode='vepa' dev='eth1'><interface dev='eth0'/></forward>"),
-            NetworkExample.network("<forward mode='passthrough'><address type='pci' domain='0' bus='3' slot='0' function='1'/></forward>"),
-            NetworkExample.network("<forward mode='bridge' dev='eth0'/>", "<bridge name='br9'/>"),
+            NetworkExample.network("<forward mode='bridge'><interface dev='eth0'/><interface ↓dev='eth0'/></forward>"),
+            NetworkExample.network("<forward mode='vepa' ↓dev='eth1'><interface dev='eth0'/></forward>"),
+            NetworkExample.network("<forward mode='passthrough'>↓<address type='pci' domain='0' bus='3' slot='0' function='1'/></forward>"),
+            NetworkExample.network("<forward mode='bridge' dev='eth0'/>", "<bridge ↓name='br9'/>"),
         ],
         nonTriggering: [
             NetworkExample.network(NetworkExample.pool("passthrough", ["eth0", "eth1"])),
@@ -125,11 +125,11 @@ public struct NetworkMacvtapUnsupportedRule: NetworkRule {
             + "device\".",
         severity: .error, enforcement: .define, reference: "network_conf.c, bridge_driver.c",
         triggering: [
-            NetworkExample.network(NetworkExample.pool("bridge"), "<ip address='192.0.2.9' netmask='255.255.255.0'/>"),
-            NetworkExample.network(NetworkExample.pool("vepa"), "<mtu size='9000'/>"),
-            NetworkExample.network(NetworkExample.pool("private"), "<bridge name='br9'/>"),
-            NetworkExample.network(NetworkExample.pool("vepa"), "<vlan><tag id='42'/></vlan>"),
-            NetworkExample.network(NetworkExample.pool("bridge"), "<virtualport type='openvswitch'/>"),
+            NetworkExample.network(NetworkExample.pool("bridge"), "↓<ip address='192.0.2.9' netmask='255.255.255.0'/>"),
+            NetworkExample.network(NetworkExample.pool("vepa"), "↓<mtu size='9000'/>"),
+            NetworkExample.network(NetworkExample.pool("private"), "<bridge ↓name='br9'/>"),
+            NetworkExample.network(NetworkExample.pool("vepa"), "↓<vlan><tag id='42'/></vlan>"),
+            NetworkExample.network(NetworkExample.pool("bridge"), "<virtualport ↓type='openvswitch'/>"),
         ],
         nonTriggering: [
             NetworkExample.network(NetworkExample.pool("bridge"), "<portgroup name='web' default='yes'/>"),
@@ -188,7 +188,7 @@ public struct NetworkNoDeviceRule: NetworkRule {
         rationale: "libvirt defines and starts the network, and every guest that uses it fails to start: \"network "
             + "'lan' uses a direct mode, but has no forward dev and no interface pool\".",
         severity: .error, enforcement: .start, reference: "bridge_driver.c",
-        triggering: [NetworkExample.network("<forward mode='private'/>")],
+        triggering: [NetworkExample.network("<forward ↓mode='private'/>")],
         nonTriggering: [NetworkExample.network(NetworkExample.pool("private")), NetworkExample.network("<forward mode='vepa' dev='eth0'/>")])
 
     public func check(_ network: NetworkDocument) -> [Violation] {

@@ -6,7 +6,7 @@ public struct SourceMissingRule: DirectInterfaceRule {
         rationale: "libvirt refuses it: \"XML error: interface type='direct' requires a 'source' element\" or "
             + "\"Missing required attribute 'dev' in element 'source'\".",
         severity: .error, enforcement: .define, reference: "D01, D02",
-        triggering: [Example.nic("<mac address='52:54:00:00:00:01'/>"), Example.nic("<source mode='vepa'/>")],
+        triggering: [Example.nic("<mac address='52:54:00:00:00:01'/>", markInterface: true), Example.nic("↓<source mode='vepa'/>")],
         nonTriggering: [Example.nic(Example.goodBody())])
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
@@ -36,8 +36,8 @@ public struct SourceDeviceNameRule: DirectInterfaceRule {
             + "refuses the macvtap: \"error creating macvtap interface macvtapN@lo: Invalid argument\".",
         severity: .error, enforcement: .start, reference: "L17, K01",
         triggering: [
-            Example.nic("<source dev=''/>"), Example.nic("<source dev='averyveryverylongname'/>"),
-            Example.nic("<source dev='eth0/1'/>"), Example.nic(Example.goodBody(dev: "lo")),
+            Example.nic("<source ↓dev=''/>"), Example.nic("<source ↓dev='averyveryverylongname'/>"),
+            Example.nic("<source ↓dev='eth0/1'/>"), Example.nic(Example.goodBody(dev: "lo", mark: .source)),
         ],
         nonTriggering: [Example.nic(Example.goodBody(dev: "enp3s0f0v1"))])
 
@@ -59,7 +59,7 @@ public struct SourceModeInvalidRule: DirectInterfaceRule {
         rationale: "libvirt refuses anything else: \"XML error: Invalid value for attribute 'mode' in element "
             + "'source': 'VEPA'.\"",
         severity: .error, enforcement: .define, reference: "D03",
-        triggering: [Example.nic("<source dev='eth0' mode='VEPA'/>"), Example.nic("<source dev='eth0' mode='passthru'/>")],
+        triggering: [Example.nic("<source dev='eth0' ↓mode='VEPA'/>"), Example.nic("<source dev='eth0' ↓mode='passthru'/>")],
         nonTriggering: MacvtapMode.allCases.map { Example.nic("<source dev='eth0' mode='\($0)'/>") },
         fixes: .safe,
         fixExamples: [
@@ -95,7 +95,7 @@ public struct SourceUnknownAttributeRule: DirectInterfaceRule {
         rationale: "libvirt ignores unknown attributes without a word: mod='bridge' silently gives mode='vepa'. "
             + "network/portgroup/portid only describe interfaces that come from a <network>.",
         severity: .warning, enforcement: .silentlyDropped, reference: "D22, L20",
-        triggering: [Example.nic("<source dev='eth0' mod='bridge'/>")],
+        triggering: [Example.nic("<source dev='eth0' ↓mod='bridge'/>")],
         nonTriggering: [Example.nic(Example.goodBody())],
         fixes: .unsafe,
         fixExamples: [
@@ -141,7 +141,7 @@ public struct MACUnknownAttributeRule: InterfaceRule {
         rationale: "libvirt ignores unknown attributes, and the QEMU driver ignores type= and check= (only the vmx "
             + "driver reads them), so a typo such as adress= leaves the MAC to be generated.",
         severity: .warning, enforcement: .silentlyDropped, reference: "D22, D23",
-        triggering: [Example.nic("<mac adress='52:54:00:00:00:01'/><source dev='eth0'/>")],
+        triggering: [Example.nic("<mac ↓adress='52:54:00:00:00:01'/><source dev='eth0'/>")],
         nonTriggering: [Example.nic(Example.goodBody())],
         fixes: .unsafe,
         fixExamples: [
@@ -178,7 +178,7 @@ public struct DuplicateChildElementRule: DirectInterfaceRule {
         summary: "A direct interface with two <mac> or two <source> elements.",
         rationale: "libvirt uses the first and silently ignores the second.",
         severity: .warning, enforcement: .silentlyDropped, reference: "D24",
-        triggering: [Example.nic("<mac address='52:54:00:00:00:01'/><mac address='52:54:00:00:00:02'/><source dev='eth0'/>")],
+        triggering: [Example.nic("<mac address='52:54:00:00:00:01'/><mac address='52:54:00:00:00:02'/><source dev='eth0'/>", markInterface: true)],
         nonTriggering: [Example.nic(Example.goodBody())])
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {

@@ -22,9 +22,9 @@ public struct AttributeValueRule: InterfaceRule {
             + "'driver': 'vfio'.\" (vfio and kvm are hostdev values the schema allows on every interface).",
         severity: .error, enforcement: .define, reference: "oracle",
         triggering: [
-            Example.nic(Example.goodBody(), attributes: "trustGuestRxFilters='maybe'"),
-            Example.nic(Example.goodBody() + "<driver name='vfio'/>"),
-            Example.nic("<mac address='52:54:00:00:00:01' type='bogus'/><source dev='eth0' mode='bridge'/><model type='virtio'/>"),
+            Example.nic(Example.goodBody(), attributes: "↓trustGuestRxFilters='maybe'"),
+            Example.nic(Example.goodBody() + "<driver ↓name='vfio'/>"),
+            Example.nic("<mac address='52:54:00:00:00:01' ↓type='bogus'/><source dev='eth0' mode='bridge'/><model type='virtio'/>"),
         ],
         nonTriggering: [Example.nic(Example.goodBody() + "<driver name='vhost' txmode='iothread' ioeventfd='on'/>", attributes: "trustGuestRxFilters='no'")])
 
@@ -74,7 +74,7 @@ public struct ModelUnknownRule: DirectInterfaceRule {
         rationale: "libvirt passes unknown model names to QEMU as they are; QEMU then refuses to start the domain or "
             + "to hot-plug the NIC: \"'bogus' is not a valid device model name\" (QEMU 7.2).",
         severity: .error, enforcement: .start, reference: "oracle",
-        triggering: [Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/><model type='virtio_net'/>")],
+        triggering: [Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/><model ↓type='virtio_net'/>")],
         nonTriggering: [Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/><model type='e1000e'/>")])
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
@@ -98,8 +98,8 @@ public struct HotplugRefusedRule: InterfaceRule {
             + "PCI device addresses with function=0 are supported\" and \"Only PCI buses up to 0 are available\".",
         severity: .warning, enforcement: .start, reference: "oracle",
         triggering: [
-            Example.nic(Example.goodBody() + "<boot order='1'/>"),
-            Example.nic(Example.goodBody() + "<rom bar='off'/>"),
+            Example.nic(Example.goodBody() + "↓<boot order='1'/>"),
+            Example.nic(Example.goodBody() + "↓<rom bar='off'/>"),
         ],
         nonTriggering: [
             Example.domain(
@@ -142,7 +142,7 @@ public struct PCIAddressBusRule: InterfaceRule {
             + "define: \"XML error: Invalid PCI address 0000:04:00.0. slot must be >= 1\" (an interface copied from a "
             + "domain with pcie-root-ports into one without them).",
         severity: .error, enforcement: .define, reference: "oracle",
-        triggering: [Example.nic(Example.goodBody() + "<address type='pci' domain='0x0000' bus='0x04' slot='0x00' function='0x0'/>")],
+        triggering: [Example.nic(Example.goodBody() + "↓<address type='pci' domain='0x0000' bus='0x04' slot='0x00' function='0x0'/>")],
         nonTriggering: [
             Example.domain(
                 "    <controller type='pci' index='0' model='pci-root'/>\n"
