@@ -8,7 +8,8 @@ import PackageDescription
 //                              the only code that touches C pointers (libxml2, libvirt, SQLite,
 //                              libpq, POSIX files and threads, libnl's rtnetlink)
 //   MacvtapKit                 plain Swift: model, rules, editing, allocation
-//   virt-macvtap               thin argument-parser commands
+//   VirtMacvtapCommands        thin argument-parser commands (a library: tests run them in-process)
+//   virt-macvtap               the executable: main.swift calls VirtMacvtapCLI.main()
 //   virt-macvtap-fuzz          the fuzzing harness (and its corpus replayer)
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -87,14 +88,20 @@ let package = Package(
             dependencies: ["MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapPostgres", "MacvtapSystem", "MacvtapNetlink"],
             swiftSettings: strictSettings
         ),
-        .executableTarget(
-            name: "virt-macvtap",
+        // Every command (argument-parser types, one per file); the executable only calls it.
+        .target(
+            name: "VirtMacvtapCommands",
             dependencies: [
                 "MacvtapKit",
                 "MacvtapSystem",
                 "MacvtapNetlink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "virt-macvtap",
+            dependencies: ["VirtMacvtapCommands"],
             swiftSettings: strictSettings
         ),
         // parse → lint → emit → edit under libFuzzer (scripts/fuzz builds it with -sanitize=fuzzer);
@@ -117,7 +124,10 @@ let package = Package(
         ),
         .testTarget(
             name: "MacvtapKitTests",
-            dependencies: ["MacvtapKit", "MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapPostgres", "MacvtapSystem", "MacvtapNetlink"],
+            dependencies: [
+                "MacvtapKit", "MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapPostgres", "MacvtapSystem", "MacvtapNetlink",
+                "VirtMacvtapCommands",
+            ],
             swiftSettings: strictSettings
         ),
     ],

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VirtMacvtapCommands
 
 /// Runs the built `virt-macvtap` executable the way a user does.
 struct CommandResult {
@@ -20,6 +21,9 @@ enum Tool {
             environment["XDG_STATE_HOME"] = state.path
         }
         environment.removeValue(forKey: "VIRT_MACVTAP_LEDGER")
+        // In-process runs read this process's environment: the same isolation for them.
+        setenv("XDG_STATE_HOME", environment["XDG_STATE_HOME"]!, 1)
+        unsetenv("VIRT_MACVTAP_LEDGER")
         return environment
     }()
 
@@ -35,10 +39,23 @@ enum Tool {
         return Fixtures.packageRoot.appendingPathComponent(".build/debug/virt-macvtap")
     }
 
+    /// Runs the tool in this process (`VirtMacvtapCLI.run`: the same parsing, commands and
+    /// error-to-status mapping as the executable, output captured); with `shellPrefix` or
+    /// `wrapper`, runs the real executable instead.
     @discardableResult
+    static func run(_ arguments: [String], shellPrefix: String? = nil, wrapper: String? = nil) throws -> CommandResult {
+        if shellPrefix != nil || wrapper != nil { return try runProcess(arguments, shellPrefix: shellPrefix, wrapper: wrapper) }
+        _ = environment
+        let outcome = VirtMacvtapCLI.run(arguments)
+        return CommandResult(status: outcome.status, standardOutput: outcome.standardOutput, standardError: outcome.standardError)
+    }
+
+    /// Runs the real executable, for what only a process shows: exit statuses as the shell sees
+    /// them, stdout and stderr as separate pipes, standard input, signals, resource limits.
     /// `shellPrefix` runs in bash first (e.g. `ulimit -f 1;`); `wrapper` is a command that runs
     /// the tool (e.g. `timeout 60 setpriv …`).
-    static func run(_ arguments: [String], shellPrefix: String? = nil, wrapper: String? = nil) throws -> CommandResult {
+    @discardableResult
+    static func runProcess(_ arguments: [String], shellPrefix: String? = nil, wrapper: String? = nil) throws -> CommandResult {
         let process = Process()
         if shellPrefix != nil || wrapper != nil {
             process.executableURL = URL(fileURLWithPath: "/bin/bash")
@@ -295,7 +312,7 @@ struct LintCommandLineTests {
     @Test func inputsMixWithOptionsInAnyOrder() throws {
         let bad = Fixtures.examplesDirectory.appendingPathComponent("lint/bad/typo-and-copy.xml").path
         let good = Fixtures.examplesDirectory.appendingPathComponent("lint/good/app02.xml").path
-        let result = try Tool.run(["lint", good, "--format", "json", "--disable", "model-missing", bad, "--", "-"])
+        let result = try Tool.runProcess(["lint", good, "--format", "json", "--disable", "model-missing", bad, "--", "-"])
         // "-" after "--" is standard input, which is empty here: not well-formed.
         #expect(result.standardOutput.contains("\"files\" : 3"))
         #expect(!result.standardOutput.contains("\"ruleID\" : \"model-missing\""))
@@ -349,5 +366,35 @@ struct LintOptionValueTests {
             #expect(!output.contains("zz-sentinel-value: cannot open it") && !output.contains("Missing value for '\(option)"),
                     "\(option)'s value was read as an input file:\n\(output)")
         }
+    }
+}
+
+/// What only the real executable shows: the statuses the shell sees, stdout and stderr as two
+/// pipes, a reader that goes away. Everything else runs in-process (`Tool.run`).
+@Suite("The executable: exit statuses, separate streams, a closed pipe")
+struct ExecutableTests {
+    @Test("Exit statuses 0, 1, 2 and 3 as the shell sees them, each error on stderr only")
+    func statuses() throws {
+        let good = Fixtures.examplesDirectory.appendingPathComponent("lint/good/app02.xml").path
+        let bad = Fixtures.examplesDirectory.appendingPathComponent("lint/bad").path
+        let clean = try Tool.runProcess(["lint", good, "--fail-level", "warning"])
+        #expect(clean.status == 0 && clean.standardError.isEmpty, "\(clean)")
+        let findings = try Tool.runProcess(["lint", bad])
+        #expect(findings.status == 1 && findings.standardOutput.contains("error:") && findings.standardError.isEmpty, "\(findings)")
+        let usage = try Tool.runProcess(["attach", "vm1", "--source", "eth0", "--mode", "VEPA"])
+        #expect(usage.status == 2 && usage.standardOutput.isEmpty && usage.standardError.contains("'VEPA' is invalid"), "\(usage)")
+        let missing = try Tool.runProcess(["edit", "/nonexistent/vm.xml", "--remove-direct", "52:54:00:00:00:01"])
+        #expect(missing.status == 3 && missing.standardOutput.isEmpty && missing.standardError.hasPrefix("virt-macvtap: error: "), "\(missing)")
+        // The in-process runner gives the same.
+        #expect(try Tool.run(["attach", "vm1", "--source", "eth0", "--mode", "VEPA"]).status == 2)
+        #expect(try Tool.run(["lint", bad]).status == 1)
+    }
+
+    @Test("A reader that stops early (| head -1) ends the output quietly, not with a crash")
+    func closedPipe() throws {
+        let bad = Fixtures.examplesDirectory.appendingPathComponent("lint/bad").path
+        let result = try Sandbox.shell("set -o pipefail; '\(Tool.executable.path)' lint '\(bad)' | head -1 >/dev/null; echo \"status ${PIPESTATUS[0]}\"")
+        #expect(result.standardOutput.contains("status 1") || result.standardOutput.contains("status 141"), "\(result.standardOutput)")
+        #expect(!result.standardOutput.contains("Fatal error") && !result.standardOutput.contains("Stack dump"), "\(result.standardOutput)")
     }
 }

@@ -127,7 +127,7 @@ struct LedgerBehaviourTests {
         #expect(addresses.count == 80_000)
         #expect(Set(addresses).count == 80_000)
         let reopened = try #require(try LedgerLocation(ledger).open(forWriting: false))
-        #expect(try reopened.reservedMACs() == Set(addresses.compactMap(MACAddress.init)))
+        #expect(try reopened.reservedMACs() == Set(addresses.compactMap { MACAddress($0) }))
         if backend == .postgresql {
             // Eight first users of a fresh database: one created the schema, the others waited.
             let database = String(ledger[ledger.index(after: ledger.lastIndex(of: "/")!)...])

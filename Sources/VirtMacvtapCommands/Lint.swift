@@ -302,13 +302,29 @@ extension Lint {
             configuration: LintConfiguration(disable: values(of: "--disable")), domainSchemaPath: values(of: "--schema").last)
     }
 
-    /// Options of `lint` that take a value (the next argument belongs to them).
-    /// `LintOptionValueTests` holds this list to `lint --help`: an option missing here would
-    /// silently turn its value into an input file.
-    static let optionsWithValues: Set<String> = [
-        "-c", "--connect", "--schema", "--format", "--disable", "--enable", "--fail-level", "--config", "--host",
-        "--cache-dir", "--ledger",
-    ]
+    /// Options of `lint` that take a value (the next argument belongs to them), derived from
+    /// argument-parser's own description of `Lint` (`_dumpHelp()`, the JSON behind
+    /// `--experimental-dump-help`): an option added to `Lint` is here without anyone listing it,
+    /// so its value can never be taken for an input file.
+    static let optionsWithValues: Set<String> = {
+        struct Dump: Decodable {
+            struct Command: Decodable { var arguments: [Argument]? }
+            struct Argument: Decodable {
+                var kind: String
+                var names: [Name]?
+            }
+            struct Name: Decodable {
+                var kind: String
+                var name: String
+            }
+            var command: Command
+        }
+        // A dump argument-parser cannot give would be a bug in it; no option then takes a value,
+        // which LintOptionValueTests would catch.
+        guard let dump = try? JSONDecoder().decode(Dump.self, from: Data(Lint._dumpHelp().utf8)) else { return [] }
+        let names = (dump.command.arguments ?? []).filter { $0.kind == "option" }.flatMap { $0.names ?? [] }
+        return Set(names.map { $0.kind == "short" || $0.kind == "longWithSingleDash" ? "-\($0.name)" : "--\($0.name)" })
+    }()
 
     /// `$XDG_CACHE_HOME/virt-macvtap/lint`, else `~/.cache/virt-macvtap/lint`.
     static func defaultCacheDirectory(_ environment: [String: String]) -> String {

@@ -2,7 +2,7 @@ import ArgumentParser
 import MacvtapKit
 import MacvtapSystem
 
-@main
+/// The root command. `VirtMacvtapCLI` runs it, as a process or in-process.
 struct VirtMacvtap: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "virt-macvtap",
@@ -26,34 +26,65 @@ struct VirtMacvtap: ParsableCommand {
         subcommands: [Attach.self, Detach.self, List.self, SetLink.self, ChangeMode.self, MigrateCheck.self, HostShim.self, Mac.self, Generate.self, GenerateNetwork.self, Edit.self, Lint.self]
     )
 
-    /// ArgumentParser exits with 64 on usage errors; our documented code is 2.
-    static func main() {
+}
+
+/// Runs `virt-macvtap`: as the process (`main()`), or in-process with its output captured
+/// (`run(_:)`, what most command-line tests use).
+public enum VirtMacvtapCLI {
+    /// What one in-process run printed and the exit status the process would have had.
+    public struct Outcome: Sendable {
+        public var status: Int32
+        public var standardOutput: String
+        public var standardError: String
+    }
+
+    /// The process's entry point: runs `CommandLine.arguments` and exits with the status.
+    public static func main() {
+        exitProcess(execute(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    /// Runs the tool with `arguments` (without the program name) in this process; what it
+    /// writes to standard output and error on this thread is captured, not printed.
+    public static func run(_ arguments: [String]) -> Outcome {
+        let capture = OutputCapture()
+        let status = StandardStream.$capture.withValue(capture) { execute(arguments) }
+        return Outcome(status: status, standardOutput: capture.text(of: .output), standardError: capture.text(of: .error))
+    }
+
+    /// Parses and runs one command; every error becomes stderr lines and a status here:
+    /// `CommandFailure.classify` for ours and the library's, argument-parser's own for usage
+    /// (2, not its 64), help and completion scripts (0, on stdout).
+    static func execute(_ given: [String]) -> Int32 {
         // The library versions need libvirt loaded; only `--version` pays for that.
-        if CommandLine.arguments.dropFirst() == ["--version"] {
+        if given == ["--version"] {
             printLine(Versions.summary)
-            return
+            return 0
         }
-        let arguments = connectOptionAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
+        let arguments = connectOptionAfterSubcommand(given)
         StartupWork.begin(arguments)
+        defer { StartupWork.finish() }
         do {
-            var command = try parseAsRoot(Lint.withoutInputs(arguments))
+            var command = try VirtMacvtap.parseAsRoot(Lint.withoutInputs(arguments))
             if var lint = command as? Lint {
                 lint.inputs += Lint.inputs(in: arguments)
                 command = lint
             }
             try command.run()
+            return 0
         } catch {
-            StartupWork.finish()
-            // Our errors and the library's: the one mapping to lines and exit statuses.
-            CommandFailure.exit(for: error)
-            // argument-parser's own (usage): exit 2, not its 64.
-            if exitCode(for: error) == .validationFailure {
-                StandardStream.error.write(fullMessage(for: error) + "\n")
-                exitProcess(CommandFailure.usageStatus)
+            if let (lines, status) = CommandFailure.classify(error) {
+                for line in lines { StandardStream.error.write("virt-macvtap: error: \(line)\n") }
+                return status
             }
-            exit(withError: error)
+            let message = VirtMacvtap.fullMessage(for: error)
+            let code = VirtMacvtap.exitCode(for: error)
+            if code == .success {
+                if !message.isEmpty { printLine(message) }
+                return 0
+            }
+            if !message.isEmpty { StandardStream.error.write(message + "\n") }
+            return code == .validationFailure ? CommandFailure.usageStatus : code.rawValue
         }
-        StartupWork.finish()
     }
 }
 

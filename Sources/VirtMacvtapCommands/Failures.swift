@@ -3,8 +3,8 @@ import MacvtapKit
 import MacvtapSystem
 
 /// How a command ends when it cannot do what was asked. Commands throw these (or the library's
-/// own typed errors, `LiveError` among them); `CommandFailure.exit(for:)` is the one place that
-/// turns any of them into stderr lines and an exit status:
+/// own typed errors, `LiveError` among them); `CommandFailure.classify(_:)` is the one place that
+/// turns any of them into stderr lines and an exit status (`VirtMacvtapCLI.execute` prints them):
 /// 1 refused (input or checks), 2 usage or an invalid value, 3 I/O, libvirt or netlink,
 /// 4 a live change the domain XML does not confirm.
 enum CommandFailure: Error {
@@ -55,12 +55,5 @@ enum CommandFailure: Error {
         default:
             return nil
         }
-    }
-
-    /// Reports `error` and ends the process, or returns when argument-parser should.
-    static func exit(for error: any Error) {
-        guard let (lines, status) = classify(error) else { return }
-        for line in lines { StandardStream.error.write("virt-macvtap: error: \(line)\n") }
-        exitProcess(status)
     }
 }
