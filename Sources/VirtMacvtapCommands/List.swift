@@ -26,12 +26,8 @@ struct List: ParsableCommand {
     @Flag(name: .long, help: "Include domains that are not running.")
     var all = false
 
-    @Option(name: .long, help: "Output format: table or json.")
-    var format: ListFormat = .table
-
-    enum ListFormat: String, ExpressibleByArgument, CaseIterable {
-        case table, json
-    }
+    @Option(name: .long, help: "Output format (text is the table).")
+    var format: LiveOutputFormat = .text
 
     func run() throws {
         let session = try connection.open(readOnly: true)

@@ -28,8 +28,14 @@ struct ScopeFlags: ParsableArguments {
     }
 }
 
+/// `--format` of every live command (`list`'s text is its table; `table`, its old name, is
+/// still accepted).
 enum LiveOutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
+
+    init?(argument: String) {
+        self.init(rawValue: argument == "table" ? "text" : argument)
+    }
 }
 
 /// The MACs the ledger holds reserved (none when there is no ledger yet).

@@ -36,7 +36,7 @@ extension Mac {
         var staleDays = 30
         @OptionGroup var ledger: LedgerOptions
         @Option(name: .long, help: "Output format.")
-        var format: LiveOutputFormat = .text
+        var format: MACReports.Format = .text
 
         func validate() throws {
             if releaseStale, !apply { throw ValidationError("--release-stale goes with --apply") }
@@ -59,7 +59,7 @@ extension Mac {
                 report = try LedgerReconciler.apply(
                     report, to: opened, releasingStale: releaseStale, checkedAgainst: used.checkedAgainst.joined(separator: ", "))
             }
-            printLine(MACReports.reconciliation(report, ledger: ledger.location.description, applied: apply, json: format == .json))
+            printLine(MACReports.reconciliation(report, ledger: ledger.location.description, applied: apply, format: format))
             for host in report.unreachable {
                 StandardStream.error.write("virt-macvtap: error: host \(host) could not be checked; the others were compared\(releaseStale ? ", and nothing stale was released" : "")\n")
             }

@@ -133,12 +133,22 @@ public enum MACReports {
         return "\"" + text.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
     }
 
-    /// `mac reconcile`'s report: one line per finding, then a summary (text), or the report (json).
-    public static func reconciliation(_ report: ReconcileReport, ledger: String, applied: Bool, json: Bool) -> String {
-        if json { return encode(report) }
-        var lines: [String] = []
+    /// `mac reconcile`'s report: one line per finding, then a summary (text); the report
+    /// (json); one row per finding, `kind,mac,users,outcome` (csv).
+    public static func reconciliation(_ report: ReconcileReport, ledger: String, applied: Bool, format: Format) -> String {
         let recorded = Set(report.recorded)
         let released = Set(report.released)
+        switch format {
+        case .json: return encode(report)
+        case .csv:
+            let rows =
+                report.unrecorded.map { "unrecorded,\($0.mac),\(csvField($0.users.joined(separator: "; "))),\(recorded.contains($0.mac) ? "recorded" : "")" }
+                + report.stale.map { "stale,\($0.mac),\(csvField("label '\($0.label)', \($0.reservedAt)")),\(released.contains($0.mac) ? "released" : "")" }
+                + report.conflicts.map { "conflict,\($0.mac),\(csvField($0.users.joined(separator: "; ")))," }
+            return (["kind,mac,users,outcome"] + rows).joined(separator: "\n")
+        case .text: break
+        }
+        var lines: [String] = []
         for use in report.unrecorded {
             let outcome = recorded.contains(use.mac) ? " — recorded as '\(LedgerReconciler.label(forDomain: use.domains.first ?? "?"))'" : ""
             lines.append("in use, not reserved: \(use.mac): \(use.users.joined(separator: "; "))\(outcome)")
