@@ -122,12 +122,32 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // What the tests share: fixtures, the tool runner, the sandbox and PostgreSQL helpers, and
+        // `TestGate`, the one place that decides which environment a test needs.
+        .target(
+            name: "MacvtapTestSupport",
+            dependencies: ["MacvtapKit", "MacvtapXML", "VirtMacvtapCommands"],
+            path: "Tests/MacvtapTestSupport",
+            swiftSettings: strictSettings
+        ),
+        // Tests split by what they need: nothing (seconds after the build), libvirt's corpus
+        // (VIRT_MACVTAP_CORPUS), the sandbox and PostgreSQL (VIRT_MACVTAP_SANDBOX, VIRT_MACVTAP_POSTGRES).
         .testTarget(
-            name: "MacvtapKitTests",
+            name: "MacvtapUnitTests",
             dependencies: [
-                "MacvtapKit", "MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapPostgres", "MacvtapSystem", "MacvtapNetlink",
-                "VirtMacvtapCommands",
+                "MacvtapKit", "MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapSystem", "MacvtapNetlink",
+                "VirtMacvtapCommands", "MacvtapTestSupport",
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MacvtapCorpusTests",
+            dependencies: ["MacvtapKit", "MacvtapXML", "MacvtapTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MacvtapLiveTests",
+            dependencies: ["MacvtapKit", "MacvtapXML", "MacvtapLibvirt", "MacvtapSystem", "VirtMacvtapCommands", "MacvtapTestSupport"],
             swiftSettings: strictSettings
         ),
     ],

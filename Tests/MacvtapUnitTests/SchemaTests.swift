@@ -1,0 +1,151 @@
+import Foundation
+import MacvtapKit
+import MacvtapXML
+import Testing
+import MacvtapTestSupport
+
+@Suite("Schemas: ours for one interface, libvirt's for the whole domain")
+struct SchemaTests {
+    static let interfaceSchema: RelaxNGSchema = try! SchemaLocator.loadInterfaceSchema()
+
+    static var allOptionCombinations: [DirectInterfaceSpec] {
+        MacvtapMode.allCases.flatMap { mode in
+            [
+                DirectInterfaceSpec(sourceDevice: "eth0", mode: mode),
+                DirectInterfaceSpec(
+                    sourceDevice: "enp3s0f0v1", mode: mode, model: "e1000e", targetDevice: "guest-tap1",
+                    alias: "ua-uplink_1", trustGuestRxFilters: true),
+            ]
+        }
+    }
+
+    @Test func findsOurSchemaInTheCheckout() throws {
+        let path = try SchemaLocator.interfaceSchemaPath()
+        #expect(path.hasSuffix("Schemas/interface-direct.rng"))
+    }
+
+    @Test func generatedInterfacesValidateAgainstOurSchema() throws {
+        let renderer = InterfaceRenderer(schema: Self.interfaceSchema)
+        for spec in Self.allOptionCombinations {
+            for mac in try MACAllocator(space: .qemuDefault).allocate(count: 20, taken: []).map(\.mac) {
+                let bytes = try renderer.render(spec.with(mac: mac))
+                let document = try XMLDocument(bytes: bytes, fileName: "generated")
+                #expect(Self.interfaceSchema.validate(document).isEmpty)
+            }
+        }
+    }
+
+    @Test func generatedInterfacesValidateAgainstLibvirtDomainSchemaInAMinimalDomain() throws {
+        let domainSchema = try SchemaLocator.loadDomainSchema()
+        let renderer = InterfaceRenderer(schema: Self.interfaceSchema)
+        let skeleton = Array(
+            """
+            <domain type='qemu'>
+              <name>schema-check</name>
+              <memory unit='MiB'>64</memory>
+              <os><type arch='x86_64'>hvm</type></os>
+              <devices>
+              </devices>
+            </domain>
+
+            """.utf8)
+        for spec in Self.allOptionCombinations {
+            let generated = try renderer.render(spec.with(mac: try MACAllocator(space: .qemuDefault).allocate(count: 1, taken: [])[0].mac))
+            let domain = try DomainDocument(bytes: skeleton, fileName: "minimal.xml")
+            let element = try XMLDocument(bytes: generated, fileName: "generated")
+            let wrapped = try domain.addingInterface(Self.spec(of: try #require(element.root)))
+            let document = try XMLDocument(bytes: wrapped, fileName: "minimal.xml")
+            let problems = domainSchema.validate(document)
+            #expect(problems.isEmpty, "domain.rng: \(problems.map(\.description))")
+        }
+    }
+
+    @Test(arguments: [
+        ("multicast MAC", "<mac address='01:00:5e:00:00:01'/>"),
+        ("all-zero MAC", "<mac address='00:00:00:00:00:00'/>"),
+        ("one-digit octet", "<mac address='52:54:0:1:2:3'/>"),
+        ("dash separators", "<mac address='52-54-00-01-02-03'/>"),
+        ("alias without ua-", "<alias name='net0'/>"),
+        ("mtu", "<mtu size='9000'/>"),
+        ("filterref", "<filterref filter='clean-traffic'/>"),
+        ("coalesce", "<coalesce><rx><frames max='7'/></rx></coalesce>"),
+        ("guest-side ip", "<ip address='192.0.2.5'/>"),
+        ("unmanaged target", "<target dev='tap0' managed='no'/>"),
+        ("too long target", "<target dev='abcdefghijklmnop'/>"),
+        ("colon in target", "<target dev='tap:1'/>"),
+        ("acpi index 0", "<acpi index='0'/>"),
+        ("openvswitch virtualport", "<virtualport type='openvswitch'/>"),
+        ("untyped virtualport", "<virtualport/>"),
+        ("vlan trunk no", "<vlan trunk='no'><tag id='1'/></vlan>"),
+        ("bandwidth floor", "<bandwidth><inbound average='10' floor='5'/></bandwidth>"),
+        ("unknown element", "<frobnicate/>"),
+    ])
+    func ourSchemaIsStricterWhereLibvirtIsLax(_ label: String, _ extra: String) throws {
+        let text = "<interface type='direct'><source dev='eth0' mode='vepa'/>\(extra)</interface>"
+        let document = try XMLDocument(bytes: Array(text.utf8), fileName: label)
+        #expect(!Self.interfaceSchema.validate(document).isEmpty, "\(label) should be refused")
+    }
+
+    @Test(arguments: ["VEPA", "source", "passthru"])
+    func enumeratedModeOnly(mode: String) throws {
+        let text = "<interface type='direct'><source dev='eth0' mode='\(mode)'/></interface>"
+        let document = try XMLDocument(bytes: Array(text.utf8), fileName: mode)
+        #expect(!Self.interfaceSchema.validate(document).isEmpty)
+    }
+
+    @Test func validatesAnElementInPlaceWithOriginalPositions() throws {
+        let text = """
+            <domain type='kvm'>
+              <devices>
+                <interface type='direct'>
+                  <source dev='eth0' mode='Bridge'/>
+                </interface>
+              </devices>
+            </domain>
+            """
+        let document = try DomainDocument(bytes: Array(text.utf8), fileName: "d.xml")
+        let interface = try #require(document.directInterfaces.first)
+        let problems = Self.interfaceSchema.validate(document.element(of: interface))
+        let first = try #require(problems.first)
+        #expect(first.file == "d.xml")
+        #expect(first.position.line == 4)
+        #expect(first.position.column == 7)
+    }
+
+    /// Rebuilds an XMLElementSpec from a parsed element (for wrapping generated XML in a domain).
+    static func spec(of element: XMLElement) -> XMLElementSpec {
+        XMLElementSpec(
+            element.name, attributes: element.attributes.map { ($0.name, $0.value) },
+            children: element.children.map(spec(of:)))
+    }
+}
+
+@Suite("Schema search path")
+struct SchemaLocatorTests {
+    @Test func findsTheInstalledLayoutBeforeTheCheckout() throws {
+        let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("prefix-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: prefix) }
+        let schemas = prefix.appendingPathComponent("share/virt-macvtap/schemas")
+        try FileManager.default.createDirectory(at: schemas, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: prefix.appendingPathComponent("bin"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: Fixtures.schemasDirectory.appendingPathComponent("interface-direct.rng"),
+            to: schemas.appendingPathComponent("interface-direct.rng"))
+        let found = try SchemaLocator.interfaceSchemaPath(
+            environment: [:], executableDirectory: prefix.appendingPathComponent("bin").path)
+        #expect(found == schemas.appendingPathComponent("interface-direct.rng").path)
+    }
+
+    @Test func environmentOverrideComesFirst() throws {
+        let found = try SchemaLocator.interfaceSchemaPath(
+            environment: ["VIRT_MACVTAP_SCHEMA_DIR": Fixtures.schemasDirectory.path], executableDirectory: "/nonexistent")
+        #expect(found == Fixtures.schemasDirectory.appendingPathComponent("interface-direct.rng").path)
+    }
+
+    @Test func anExplicitMissingSchemaIsAClearError() throws {
+        let error = try #require(throws: SchemaLoadError.self) {
+            _ = try SchemaLocator.loadDomainSchema(path: "/nonexistent/domain.rng")
+        }
+        #expect(error.description.contains("/nonexistent/domain.rng"))
+    }
+}

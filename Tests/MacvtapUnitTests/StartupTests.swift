@@ -1,0 +1,82 @@
+import Foundation
+import MacvtapKit
+import MacvtapSystem
+import Testing
+import MacvtapTestSupport
+
+/// What makes a one-file lint and a single attach start fast: schemas compiled before the
+/// arguments are parsed and shared by the process, work started on a thread of its own.
+@Suite("Startup: prefetched schemas, detached threads")
+struct StartupTests {
+    /// libvirt's schemas, copied so that the test can break them after the compile.
+    static func copyOfLibvirtSchemas() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("schemas-\(UUID().uuidString)")
+        try FileManager.default.copyItem(atPath: "/usr/share/libvirt/schemas", toPath: directory.path)
+        return directory
+    }
+
+    @Test func aPrefetchedSchemaIsCompiledOnceAndSharedByEveryLinter() throws {
+        let schemas = try Self.copyOfLibvirtSchemas()
+        defer { try? FileManager.default.removeItem(at: schemas) }
+        let domainSchema = schemas.appendingPathComponent("domain.rng").path
+        let good = try Fixtures.bytes(Fixtures.examplesDirectory.appendingPathComponent("lint/good/app02.xml"))
+
+        Linter.prefetchSchemas(configuration: LintConfiguration(), domainSchemaPath: domainSchema)
+        Linter.waitForSchemaCompilations()
+        // A second compile would now fail: the linter must use the one prefetched.
+        try Data("<grammar/>".utf8).write(to: URL(fileURLWithPath: domainSchema))
+        for _ in 0..<2 {
+            let linter = try Linter(configuration: LintConfiguration(), domainSchemaPath: domainSchema)
+            let report = try linter.lint([.memory(good, name: "app02.xml")])
+            #expect(report.findings.filter { $0.ruleID == "libvirt-schema" }.isEmpty)
+        }
+    }
+
+    @Test func aSchemaThatDoesNotCompileIsReportedAfterAPrefetch() throws {
+        let schemas = try Self.copyOfLibvirtSchemas()
+        defer { try? FileManager.default.removeItem(at: schemas) }
+        let broken = schemas.appendingPathComponent("broken.rng").path
+        try Data("<grammar xmlns='http://relaxng.org/ns/structure/1.0'><start><ref name='nowhere'/></start></grammar>".utf8)
+            .write(to: URL(fileURLWithPath: broken))
+        Linter.prefetchSchemas(configuration: LintConfiguration(), domainSchemaPath: broken)
+        let linter = try Linter(configuration: LintConfiguration(), domainSchemaPath: broken)
+        #expect(throws: LintSetupError.self) { try linter.lint([.memory(Array("<domain/>".utf8), name: "x.xml")]) }
+    }
+
+    @Test func aDisabledSchemaIsNotPrefetched() throws {
+        let schemas = try Self.copyOfLibvirtSchemas()
+        defer { try? FileManager.default.removeItem(at: schemas) }
+        let domainSchema = schemas.appendingPathComponent("domain.rng").path
+        Linter.prefetchSchemas(configuration: LintConfiguration(disable: ["libvirt-schema"]), domainSchemaPath: domainSchema)
+        Linter.waitForSchemaCompilations()
+        try Data("<grammar/>".utf8).write(to: URL(fileURLWithPath: domainSchema))
+        // Nothing was compiled from the good file, so the linter compiles the broken one now.
+        let linter = try Linter(configuration: LintConfiguration(), domainSchemaPath: domainSchema)
+        #expect(throws: LintSetupError.self) { try linter.lint([.memory(Array("<domain/>".utf8), name: "x.xml")]) }
+    }
+
+    @Test func aDetachedThreadRunsItsWorkOnAnotherThreadWithAPreGrownHeap() {
+        let caller = pthread_self()
+        let done = DispatchSemaphore(value: 0)
+        let ranElsewhere = LockedFlag()
+        let started = DetachedThread.start {
+            ThreadHeap.reserve(bytes: 6 << 20)
+            // The room reserved is usable: allocate most of it in small pieces and free it.
+            let pieces = (0..<4096).map { _ in malloc(1024) }
+            pieces.forEach { free($0) }
+            ranElsewhere.set(pthread_equal(pthread_self(), caller) == 0 && !pieces.contains(nil))
+            done.signal()
+        }
+        #expect(started)
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        #expect(ranElsewhere.value)
+    }
+}
+
+/// A Bool one thread sets and another reads.
+final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored = false
+    func set(_ value: Bool) { lock.withLock { stored = value } }
+    var value: Bool { lock.withLock { stored } }
+}
