@@ -39,6 +39,7 @@ extension XMLDocument {
     }
 }
 
+/// Why a document could not be read: the file, or the XML in it.
 public enum DocumentReadError: Error, Sendable, CustomStringConvertible {
     case file(FileError)
     case malformed(XMLParseError)

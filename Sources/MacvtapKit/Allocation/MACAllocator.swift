@@ -86,6 +86,7 @@ public struct AllocatedMAC: Sendable, Hashable, Codable {
     public var probes: Int
 }
 
+/// How a batch's addresses are chosen.
 public enum AllocationMode: Sendable, Hashable {
     case random
     /// SHA-256 of "KEY\nINDEX" (probe p > 0: "KEY\nINDEX\nP"); the first 8 bytes, big-endian,
@@ -93,6 +94,7 @@ public enum AllocationMode: Sendable, Hashable {
     case deterministic(key: String)
 }
 
+/// Why the allocator could not hand out the batch (nothing is reserved then).
 public enum AllocationError: Error, Sendable, CustomStringConvertible, Equatable {
     case invalidSpace(String)
     case spaceTooSmall(requested: Int, free: UInt64, space: String)

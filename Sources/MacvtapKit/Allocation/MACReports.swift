@@ -2,6 +2,7 @@ import FoundationEssentials
 
 /// Renderings of `mac` results (the CLI only prints them).
 public enum MACReports {
+    /// The output formats of the `mac` commands.
     public enum Format: String, Sendable, CaseIterable {
         case text, json, csv
     }
@@ -76,6 +77,7 @@ public enum MACReports {
         }
     }
 
+    /// How big a space is, how full, and the odds that random addresses in it collide (`mac stats`).
     public struct Statistics: Sendable, Encodable {
         public var space: String
         public var usable: UInt64

@@ -98,6 +98,7 @@ private struct MACUser: Sendable {
     var domain: String
 }
 
+/// Why the used addresses could not be gathered: a host that could not be scanned, a file that could not be read.
 public enum MACUsageError: Error, Sendable, CustomStringConvertible {
     case libvirt(LibvirtError)
     case file(String)

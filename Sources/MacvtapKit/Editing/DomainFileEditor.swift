@@ -122,6 +122,7 @@ public enum DomainFileEditor {
     }
 }
 
+/// Why an edit of a domain file was refused or failed; the file is unchanged in every case.
 public enum DomainEditError: Error, Sendable, CustomStringConvertible {
     case file(FileError)
     case document(DomainDocumentError)

@@ -29,6 +29,7 @@ public struct InterfaceRenderer: Sendable {
     }
 }
 
+/// Why an interface could not be rendered: an invalid value, or XML our schema rejects.
 public enum InterfaceRenderError: Error, Sendable, CustomStringConvertible {
     case unrepresentable(XMLValueError)
     case schemaViolation([XMLDiagnostic])

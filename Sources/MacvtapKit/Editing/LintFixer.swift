@@ -3,6 +3,7 @@ import MacvtapSystem
 
 /// What `lint --fix` did (or, for `--diff`, would do), in memory: the caller writes the files.
 public struct FixRun: Sendable {
+    /// One file `lint --fix` changed: its name and its text before and after.
     public struct FileChange: Sendable {
         public var name: String
         public var original: [UInt8]

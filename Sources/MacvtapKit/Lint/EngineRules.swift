@@ -11,6 +11,7 @@ public struct XMLMalformedRule: Rule {
         nonTriggering: [Example.nic(Example.goodBody())])
 }
 
+/// The `libvirt-schema` rule: the whole domain validated against the libvirt installation's own RelaxNG schema.
 public struct LibvirtSchemaRule: Rule {
     public init() {}
     public static let description = RuleDescription(
@@ -23,6 +24,7 @@ public struct LibvirtSchemaRule: Rule {
         nonTriggering: [Example.nic(Example.goodBody())])
 }
 
+/// The `interface-schema` rule: each direct interface validated against virt-macvtap's stricter schema (Schemas/interface-direct.rng).
 public struct InterfaceSchemaRule: Rule {
     public init() {}
     public static let description = RuleDescription(
@@ -37,6 +39,7 @@ public struct InterfaceSchemaRule: Rule {
         nonTriggering: [Example.nic(Example.goodBody())])
 }
 
+/// The `not-a-domain` rule: the file's root is not <domain>, <interface> or <network> (a storage pool, or other libvirt XML).
 public struct UnsupportedDocumentRule: Rule {
     public init() {}
     public static let description = RuleDescription(
@@ -48,6 +51,7 @@ public struct UnsupportedDocumentRule: Rule {
         nonTriggering: [Example.nic(Example.goodBody())])
 }
 
+/// The `libvirt-network-schema` rule: a <network> document validated against the libvirt installation's own network.rng.
 public struct LibvirtNetworkSchemaRule: Rule {
     public init() {}
     public static let description = RuleDescription(

@@ -1,5 +1,6 @@
 public import MacvtapXML
 
+/// How serious a finding is, in increasing order; `--fail-level` compares against it.
 public enum Severity: String, Sendable, Codable, CaseIterable, Comparable {
     case info, warning, error
 

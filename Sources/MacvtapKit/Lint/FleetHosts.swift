@@ -20,6 +20,7 @@ public struct FleetHostConfiguration: Sendable, Codable, Equatable {
 /// repository without hosts is today. Device rules (passthrough sharing, mixed modes, target
 /// names) compare files within one host; MAC uniqueness is fleet-wide.
 public struct FleetHosts: Sendable, Equatable {
+    /// One fleet host: its name, the file patterns that are its domains, and its libvirt URI.
     public struct Host: Sendable, Equatable {
         public var name: String
         /// Absolute, standardized glob patterns.

@@ -99,6 +99,7 @@ public struct LintConfiguration: Sendable, Codable, Equatable {
     public var effectiveFailLevel: Severity { failLevel ?? .error }
 }
 
+/// Why `.virt-macvtap.json` could not be used: unreadable, not JSON, an unknown key or rule.
 public struct LintConfigurationError: Error, Sendable, CustomStringConvertible {
     public var path: String
     public var problem: String

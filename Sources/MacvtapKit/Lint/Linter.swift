@@ -433,6 +433,7 @@ final class SchemaCompilation: @unchecked Sendable {
     }
 }
 
+/// Why the linter could not be set up: a schema that cannot be found or compiled, or fleet host patterns that place a file twice.
 public enum LintSetupError: Error, Sendable, CustomStringConvertible {
     case schema(SchemaLoadError)
     /// The fleet's host patterns cannot place a file (two hosts claim it).
@@ -474,6 +475,7 @@ public enum LintInputs {
     }
 }
 
+/// Why the inputs of a lint could not be gathered: an unreadable directory, or one without XML files.
 public enum LintInputError: Error, Sendable, CustomStringConvertible {
     case unreadableDirectory(String)
     case noXMLFiles(String)

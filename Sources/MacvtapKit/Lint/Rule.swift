@@ -120,18 +120,23 @@ public struct FixExample: Sendable {
     }
 }
 
+/// A lint rule: one type per check, described by its `RuleDescription` (SwiftLint's model).
 public protocol Rule: Sendable {
+    /// What the rule says about itself: id, severity, libvirt's enforcement, examples.
     static var description: RuleDescription { get }
+    /// Rules are stateless; the registry makes one with this.
     init()
 }
 
 /// Checks one document on its own (runs in parallel, one document per thread).
 public protocol DocumentRule: Rule {
+    /// The violations in `document`.
     func check(_ document: LintDocument) -> [Violation]
 }
 
 /// Checks each `type='direct'` interface of a document.
 public protocol DirectInterfaceRule: DocumentRule {
+    /// The violations of one direct interface of `document`.
     func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation]
 }
 
@@ -153,6 +158,7 @@ public enum CrossDocumentScope: Sendable {
 public protocol CrossDocumentRule: Rule {
     /// `.host` unless the rule says otherwise.
     static var scope: CrossDocumentScope { get }
+    /// The violations across `documents` (one host's, or the fleet's, by `scope`).
     func check(_ documents: [DocumentSummary]) -> [Violation]
     /// With the `<network>` files of the same documents' host, for rules that look through
     /// networks; by default the networks do not matter.
@@ -169,6 +175,7 @@ extension CrossDocumentRule {
 
 /// Checks the documents against what libvirt hosts report (`lint -c URI`).
 public protocol LiveHostRule: Rule {
+    /// The violations of `documents` against what `hosts` have.
     func check(_ documents: [DocumentSummary], against hosts: [HostInventory]) -> [Violation]
     /// With the linted `<network>` files of the documents' host (about to be defined with them).
     func check(_ documents: [DocumentSummary], networks: [NetworkSummary], against hosts: [HostInventory]) -> [Violation]

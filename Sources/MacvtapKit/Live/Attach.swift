@@ -68,6 +68,7 @@ public enum NICState: Sendable, Hashable, Codable, CustomStringConvertible {
 
 /// The outcome of an attach call, per NIC.
 public struct AttachReport: Sendable {
+    /// One NIC of the attach: what was asked, what became of it, and what the XML shows.
     public struct Entry: Sendable {
         public var requested: PlannedNIC
         public var state: NICState

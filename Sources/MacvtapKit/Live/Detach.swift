@@ -26,6 +26,7 @@ public enum NICSelector: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// What `detach` is asked: the domain, which NICs, which copies, and how long to wait.
 public struct DetachRequest: Sendable {
     public var domain: String
     public var selector: NICSelector
@@ -75,7 +76,9 @@ public enum RemovalResult: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// The outcome of a detach, per NIC, each confirmed (or not) in the domain XML.
 public struct DetachReport: Sendable {
+    /// One NIC: as it was before the detach, and what became of it.
     public struct Entry: Sendable {
         public var nic: DirectNICView
         public var result: RemovalResult

@@ -47,6 +47,7 @@ public struct HostInventory: Sendable {
         }
     }
 
+    /// One host network interface as libvirt reports it (`virConnectListAllInterfaces`, sysfs facts when local).
     public struct HostInterface: Sendable, Hashable {
         public var name: String
         public var mac: MACAddress?

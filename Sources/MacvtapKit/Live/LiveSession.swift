@@ -125,6 +125,7 @@ public enum LiveError: Error, Sendable, CustomStringConvertible {
 
 /// One finding of a preflight: a refusal stops the command, advice is printed and it goes on.
 public struct PreflightNote: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// A refusal stops the change; advice is printed and the change goes ahead.
     public enum Kind: String, Sendable, Codable { case refusal, advice }
     public var kind: Kind
     public var message: String

@@ -28,6 +28,7 @@ public struct MigrationCheckReport: Sendable {
     public var rewrites: [Rewrite]
     public var notes: [PreflightNote]
 
+    /// One `<source dev>` renamed for the destination (`--map SRC=DST`).
     public struct Rewrite: Sendable, Hashable, Codable {
         public var mac: String
         public var from: String
@@ -40,6 +41,7 @@ public struct MigrationCheckReport: Sendable {
 /// Lints a domain against hosts and keeps only what the hosts add (what the rules say with
 /// them and not without): `migrate-check` asks about the destination, not the file.
 public protocol HostLinting: Sendable {
+    /// The findings that linting `bytes` against `hosts` adds to linting it alone.
     func hostFindings(of bytes: [UInt8], name: String, hosts: [HostInventory]) throws(LintSetupError) -> [Finding]
 }
 

@@ -44,6 +44,7 @@ public struct ChangeModeRequest: Sendable {
 
 /// One step of a NIC change and what the domain XML showed after it.
 public struct NICChangeStep: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// How one step of a day-two change ended, as the domain XML shows it.
     public enum Outcome: String, Sendable, Hashable, Codable {
         /// Done, and the XML read back shows it.
         case confirmed

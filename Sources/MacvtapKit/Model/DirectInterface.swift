@@ -42,6 +42,7 @@ public struct DirectInterface: Sendable, Hashable {
     /// Children libvirt's schema does not know at all.
     public var unknownChildren: [ElementRecord]
 
+    /// `<source dev mode>`: the host's lower device and the macvtap mode.
     public struct Source: Sendable, Hashable {
         public var position: SourcePosition
         public var dev: Located<String>?
@@ -53,6 +54,7 @@ public struct DirectInterface: Sendable, Hashable {
         public var unknownAttributes: [XMLAttribute]
     }
 
+    /// `<virtualport type>` and its `<parameters>` (802.1Qbg, 802.1Qbh, Open vSwitch).
     public struct VirtualPort: Sendable, Hashable {
         public var position: SourcePosition
         public var type: Located<String>?
@@ -60,11 +62,13 @@ public struct DirectInterface: Sendable, Hashable {
         public var parameters: [String: Located<String>]
     }
 
+    /// `<vlan trunk>` and its tags (passthrough mode only).
     public struct VLAN: Sendable, Hashable {
         public var position: SourcePosition
         public var trunk: Located<String>?
         public var tags: [Tag]
 
+        /// One `<tag id nativeMode>` of a `<vlan>`.
         public struct Tag: Sendable, Hashable {
             public var position: SourcePosition
             public var id: Located<String>?

@@ -16,6 +16,7 @@ public final class DomainDocument {
     let devices: XMLElement?
     let interfaceElements: [XMLElement]
 
+    /// One `<interface>` of the domain, of any type, with its element's position; `direct` is set for `type='direct'`.
     public struct InterfaceEntry: Sendable, Hashable {
         /// Position among the domain's interfaces (0-based).
         public var index: Int

@@ -3,6 +3,7 @@ import MacvtapXML
 /// One claim a finding makes about libvirt (or one refusal lint should have reported), held
 /// against what libvirt did.
 public struct ClaimJudgement: Sendable, Hashable, Codable {
+    /// Whether libvirt did what the rule claims (agree), the opposite (disagree), or could not be asked.
     public enum Outcome: String, Sendable, Codable {
         case agrees, disagrees, notJudged
     }

@@ -1,6 +1,7 @@
 /// The result of an oracle run: every case, libvirt's verdict, lint's claims and the judgement,
 /// rendered as docs/LIBVIRT-PARITY.md.
 public struct ParityReport: Sendable {
+    /// One oracle case: what lint said, what libvirt did, and the judgement.
     public struct CaseResult: Sendable {
         public var testCase: OracleCase
         public var verdict: LibvirtVerdict

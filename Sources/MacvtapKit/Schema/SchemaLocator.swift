@@ -110,6 +110,7 @@ public enum SchemaLocator {
     }()
 }
 
+/// No schema file at any of the places looked at (they are listed).
 public struct SchemaNotFound: Error, Sendable, CustomStringConvertible {
     public var name: String
     public var searched: [String]
@@ -120,6 +121,7 @@ public struct SchemaNotFound: Error, Sendable, CustomStringConvertible {
     }
 }
 
+/// Why a schema could not be used: not found, or libxml2 could not compile it.
 public enum SchemaLoadError: Error, Sendable, CustomStringConvertible {
     case notFound(SchemaNotFound)
     case invalid(XMLParseError)

@@ -3,7 +3,9 @@ import MacvtapXML
 
 /// Formats a lint report. Stateless: the same report always gives the same text.
 public protocol LintReporter: Sendable {
+    /// The name `--format` takes (`text`, `json`, `sarif`, …).
     static var identifier: String { get }
+    /// The whole report as the format's text; `rules` describes the rules (SARIF lists them).
     static func render(_ report: LintReport, rules: [RuleDescription]) -> String
 }
 
@@ -81,6 +83,7 @@ public enum TextReporter: LintReporter {
     }
 }
 
+/// The report as JSON: the findings (with related locations and fixes) and the summary counts.
 public enum JSONReporter: LintReporter {
     public static let identifier = "json"
 

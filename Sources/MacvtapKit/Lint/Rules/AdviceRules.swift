@@ -1,3 +1,4 @@
+/// The `trust-rx-filters-no-effect` rule: trustGuestRxFilters='yes' only acts on a direct interface with a virtio model.
 public struct TrustRxFiltersNoEffectRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -27,6 +28,7 @@ public struct TrustRxFiltersNoEffectRule: InterfaceRule {
     }
 }
 
+/// The `trust-rx-filters-security` rule: trustGuestRxFilters='yes' lets the guest change the macvtap's MAC and multicast filters.
 public struct TrustRxFiltersSecurityRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -44,6 +46,7 @@ public struct TrustRxFiltersSecurityRule: DirectInterfaceRule {
     }
 }
 
+/// The `vepa-needs-hairpin` rule: in VEPA mode guests on the same source device only reach each other through a hairpin switch.
 public struct VEPARule: DirectInterfaceRule, NetworkRule {
     public init() {}
     public static let description = RuleDescription(
@@ -78,6 +81,7 @@ public struct VEPARule: DirectInterfaceRule, NetworkRule {
     }
 }
 
+/// The `host-guest-unreachable` rule: said once per host: over macvtap, the host's own IP stack on the source device cannot reach the guests.
 public struct HostGuestUnreachableRule: CrossDocumentRule {
     public init() {}
     public static let description = RuleDescription(

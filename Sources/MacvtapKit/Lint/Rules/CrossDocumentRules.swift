@@ -70,6 +70,7 @@ extension [DocumentSummary] {
     }
 }
 
+/// The `mac-duplicate-across-domains` rule: the same MAC on interfaces (any types) of two different domains among the linted files.
 public struct MACDuplicateAcrossFilesRule: CrossDocumentRule {
     public init() {}
     public static let description = RuleDescription(
@@ -108,6 +109,7 @@ public struct MACDuplicateAcrossFilesRule: CrossDocumentRule {
     }
 }
 
+/// The `passthrough-shared` rule: a passthrough interface whose source device anything else (same or other domain) also uses.
 public struct PassthroughSharedRule: CrossDocumentRule {
     public init() {}
     public static let description = RuleDescription(
@@ -141,6 +143,7 @@ public struct PassthroughSharedRule: CrossDocumentRule {
     }
 }
 
+/// The `mixed-modes` rule: interfaces on the same source device (in one or several domains) use different macvtap modes.
 public struct MixedModesRule: CrossDocumentRule {
     public init() {}
     public static let description = RuleDescription(
@@ -289,6 +292,7 @@ extension InterfaceUse {
     }
 }
 
+/// The `target-duplicate-across-domains` rule: two domains among the linted files ask for the same host-side interface name.
 public struct TargetDuplicateAcrossDomainsRule: CrossDocumentRule {
     public init() {}
     public static let description = RuleDescription(
@@ -324,6 +328,7 @@ extension [NetworkSummary] {
     }
 }
 
+/// The `network-unknown` rule: an <interface type='network'> names a network that no linted <network> file of its host defines .
 public struct NetworkUnknownRule: CrossDocumentRule {
     public init() {}
     public static let description = RuleDescription(

@@ -1,3 +1,4 @@
+/// The `target-dev-invalid` rule: a target name with a reserved prefix (macvtap, macvlan, vnet).
 public struct TargetNameRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -18,6 +19,7 @@ public struct TargetNameRule: DirectInterfaceRule {
     }
 }
 
+/// The `target-dev-unusable` rule: a target name over 15 bytes, or with '/', ':' or whitespace.
 public struct TargetNameUnusableRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -38,6 +40,7 @@ public struct TargetNameUnusableRule: DirectInterfaceRule {
     }
 }
 
+/// The `alias-not-user` rule: user aliases must start with 'ua-' and use only letters, digits, '_' and '-'.
 public struct AliasRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -57,6 +60,7 @@ public struct AliasRule: InterfaceRule {
     }
 }
 
+/// The `numeric-value-invalid` rule: acpi index must be 1–16383, boot order ≥ 1, sndbuf a positive integer, virtio queue sizes powers of two.
 public struct NumericAttributeRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -109,6 +113,7 @@ public struct NumericAttributeRule: DirectInterfaceRule {
     }
 }
 
+/// The `pci-only-option` rule: rOM tuning with the ROM disabled; ACPI index or ROM tuning on a non-PCI address; a CCW address on x86.
 public struct ROMAndPCIRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -146,6 +151,7 @@ public struct ROMAndPCIRule: DirectInterfaceRule {
     }
 }
 
+/// The `virtio-option-without-virtio` rule: iommu, ats, packed and page_per_vq on <driver> need <model type='virtio'/>; iommu needs a modern virtio device.
 public struct VirtioOptionsRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -181,6 +187,7 @@ public struct VirtioOptionsRule: DirectInterfaceRule {
     }
 }
 
+/// The `teaming-invalid` rule: teaming on a direct interface must be type='persistent' with a virtio model.
 public struct TeamingRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -214,6 +221,7 @@ public struct TeamingRule: DirectInterfaceRule {
     }
 }
 
+/// The `unknown-element` rule: a child of <interface> that is not in libvirt's schema.
 public struct UnknownElementRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(

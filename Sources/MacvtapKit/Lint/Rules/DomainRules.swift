@@ -19,6 +19,7 @@ struct DuplicateFinder<Key: Hashable> {
     }
 }
 
+/// The `alias-duplicate` rule: two devices of one domain (an interface among them) share an <alias name>.
 public struct AliasDuplicateRule: DocumentRule {
     public init() {}
     public static let description = RuleDescription(
@@ -56,6 +57,7 @@ public struct AliasDuplicateRule: DocumentRule {
     }
 }
 
+/// The `target-duplicate` rule: two interfaces of one domain ask for the same host-side name.
 public struct TargetDuplicateRule: DocumentRule {
     public init() {}
     public static let description = RuleDescription(
@@ -91,6 +93,7 @@ extension LintDocument {
     }
 }
 
+/// The `boot-order-conflict` rule: per-device <boot order> values must be unique and cannot be combined with <os><boot dev>.
 public struct BootOrderRule: DocumentRule {
     public init() {}
     public static let description = RuleDescription(
@@ -127,6 +130,7 @@ public struct BootOrderRule: DocumentRule {
     }
 }
 
+/// The `acpi-index-duplicate` rule: two NICs of one domain with the same <acpi index>.
 public struct ACPIIndexDuplicateRule: DocumentRule {
     public init() {}
     public static let description = RuleDescription(
@@ -155,6 +159,7 @@ public struct ACPIIndexDuplicateRule: DocumentRule {
     }
 }
 
+/// The `pci-address-duplicate` rule: two devices of one domain at the same PCI domain:bus:slot.function.
 public struct PCIAddressDuplicateRule: DocumentRule {
     public init() {}
     public static let description = RuleDescription(

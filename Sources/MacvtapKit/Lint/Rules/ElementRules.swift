@@ -1,5 +1,6 @@
 import MacvtapXML
 
+/// The `virtualport-invalid` rule: a direct interface's virtualport needs a known type and that type's complete, in-range parameters.
 public struct VirtualPortRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -58,6 +59,7 @@ public struct VirtualPortRule: DirectInterfaceRule {
     }
 }
 
+/// The `virtualport-ignored` rule: openvswitch and midonet virtualports, and 802.1Qbg with managerid 0.
 public struct VirtualPortIgnoredRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -84,6 +86,7 @@ public struct VirtualPortIgnoredRule: DirectInterfaceRule {
     }
 }
 
+/// The `vlan-invalid` rule: each <vlan> needs tags with id ≤ 4095; several tags cannot say trunk='no'; at most one native tag.
 public struct VLANRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -128,6 +131,7 @@ public struct VLANRule: DirectInterfaceRule {
     }
 }
 
+/// The `vlan-without-passthrough` rule: vLAN tags on a direct interface only work in passthrough mode on an SR-IOV VF.
 public struct VLANWithoutPassthroughRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -149,6 +153,7 @@ public struct VLANWithoutPassthroughRule: DirectInterfaceRule {
     }
 }
 
+/// The `bandwidth-invalid` rule: inbound/outbound need average (≥ 1); peak and burst need average; no floor on direct.
 public struct BandwidthRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -182,6 +187,7 @@ public struct BandwidthRule: DirectInterfaceRule {
     }
 }
 
+/// The `link-state-invalid` rule: <link state> is up or down.
 public struct LinkStateRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -198,6 +204,7 @@ public struct LinkStateRule: DirectInterfaceRule {
     }
 }
 
+/// The `model-invalid` rule: <model type> may only use letters, digits, '-' and '_'.
 public struct ModelRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -215,6 +222,7 @@ public struct ModelRule: DirectInterfaceRule {
     }
 }
 
+/// The `model-missing` rule: without <model type='virtio'/>, x86 guests get an emulated rtl8139 or e1000.
 public struct ModelMissingRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(

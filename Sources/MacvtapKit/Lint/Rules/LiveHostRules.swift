@@ -1,3 +1,4 @@
+/// The `mac-in-use-on-host` rule: with -c URI: a MAC in the files that another domain on the host (live or inactive XML) or a host .
 public struct MACInUseOnHostRule: LiveHostRule {
     public init() {}
     public static let description = RuleDescription(
@@ -30,6 +31,7 @@ public struct MACInUseOnHostRule: LiveHostRule {
     }
 }
 
+/// The `source-dev-on-host` rule: with -c URI: a source device the host does not have, a wireless one, one a passthrough interface .
 public struct SourceDeviceOnHostRule: LiveHostRule {
     public init() {}
     public static let description = RuleDescription(
@@ -68,6 +70,7 @@ public struct SourceDeviceOnHostRule: LiveHostRule {
     }
 }
 
+/// The `mixed-modes-on-host` rule: with -c URI: an interface on a source device that other domains on the host use in another macvtap mode.
 public struct MixedModesOnHostRule: LiveHostRule {
     public init() {}
     public static let description = RuleDescription(
@@ -89,6 +92,7 @@ public struct MixedModesOnHostRule: LiveHostRule {
     }
 }
 
+/// The `network-on-host` rule: with -c URI: an <interface type='network'> whose <source network> the host does not define.
 public struct NetworkOnHostRule: LiveHostRule {
     public init() {}
     public static let description = RuleDescription(
@@ -124,6 +128,7 @@ public struct NetworkOnHostRule: LiveHostRule {
     }
 }
 
+/// The `network-pool-exhausted` rule: with -c URI: an interface on a passthrough network whose every pool device the host's running or .
 public struct NetworkPoolExhaustedRule: LiveHostRule {
     public init() {}
     public static let description = RuleDescription(

@@ -1,4 +1,3 @@
-/// Checks every interface, whatever its type: libvirt parses every `<mac>` the same way.
 extension CorrectionIntent {
     /// A new MAC from the allocator in place of `mac` (unsafe: the guest's address changes).
     static func freshMAC(for mac: Located<String>) -> CorrectionIntent {
@@ -6,7 +5,9 @@ extension CorrectionIntent {
     }
 }
 
+/// Checks every interface, whatever its type: libvirt parses every `<mac>` the same way.
 public protocol InterfaceRule: DocumentRule {
+    /// The violations of one interface of `document`.
     func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation]
 }
 
@@ -16,6 +17,7 @@ extension InterfaceRule {
     }
 }
 
+/// The `mac-unparsable` rule: <mac address> must be six ':'-separated octets of one or two hex digits.
 public struct MACUnparsableRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -36,6 +38,7 @@ public struct MACUnparsableRule: InterfaceRule {
     }
 }
 
+/// The `mac-multicast` rule: an interface MAC must be unicast (lowest bit of the first octet clear).
 public struct MACMulticastRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -62,6 +65,7 @@ public struct MACMulticastRule: InterfaceRule {
     }
 }
 
+/// The `mac-all-zero` rule: 00:00:00:00:00:00 passes libvirt's schema and parser but not the kernel.
 public struct MACAllZeroRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -79,6 +83,7 @@ public struct MACAllZeroRule: InterfaceRule {
     }
 }
 
+/// The `mac-not-locally-administered` rule: made-up MACs should have the locally-administered bit (0x02 of the first octet) set.
 public struct MACGloballyAdministeredRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -106,6 +111,7 @@ public struct MACGloballyAdministeredRule: InterfaceRule {
     }
 }
 
+/// The `mac-foreign-oui` rule: a QEMU/KVM guest whose MAC carries Xen, VMware, VirtualBox, Hyper-V or Parallels' prefix.
 public struct MACForeignOUIRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -136,6 +142,7 @@ public struct MACForeignOUIRule: InterfaceRule {
     }
 }
 
+/// The `mac-fe-prefix` rule: libvirt gives the host side of tap devices fe:… addresses.
 public struct MACFEPrefixRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -153,6 +160,7 @@ public struct MACFEPrefixRule: InterfaceRule {
     }
 }
 
+/// The `mac-not-canonical` rule: mACs are best written as six two-digit lower-case octets.
 public struct MACNonCanonicalRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -182,6 +190,7 @@ public struct MACNonCanonicalRule: InterfaceRule {
     }
 }
 
+/// The `mac-duplicate-in-domain` rule: two interfaces of one domain (any types) share a MAC.
 public struct MACDuplicateInDomainRule: DocumentRule {
     public init() {}
     public static let description = RuleDescription(

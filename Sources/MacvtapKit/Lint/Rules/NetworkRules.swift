@@ -3,6 +3,7 @@
 /// bridge_driver.c), and the oracle checks each claim with virNetworkDefineXML, the network's
 /// start, and a guest that uses it.
 public protocol NetworkRule: Rule {
+    /// The violations in one `<network>` document.
     func check(_ network: NetworkDocument) -> [Violation]
 }
 
@@ -26,6 +27,7 @@ extension NetworkDocument {
     var label: String { name?.value ?? "" }
 }
 
+/// The `network-forward-mode-invalid` rule: <forward mode> is not one of libvirt's forwarding types (they are lower case).
 public struct NetworkForwardModeRule: NetworkRule {
     public init() {}
     static let known = ["none", "nat", "route", "open", "bridge", "private", "vepa", "passthrough", "hostdev"]
@@ -46,6 +48,7 @@ public struct NetworkForwardModeRule: NetworkRule {
     }
 }
 
+/// The `network-forward-pool` rule: a pool <interface> without dev, a device listed twice, <forward dev> that is not the first pool device, .
 public struct NetworkForwardPoolRule: NetworkRule {
     public init() {}
     public static let description = RuleDescription(
@@ -110,6 +113,7 @@ public struct NetworkForwardPoolRule: NetworkRule {
     }
 }
 
+/// The `network-unsupported-in-macvtap-mode` rule: in forward modes bridge (with devices), vepa, private and passthrough: <ip>, <mac>, <dns>, <domain>, .
 public struct NetworkMacvtapUnsupportedRule: NetworkRule {
     public init() {}
     static let layerThree = ["ip", "mac", "dns", "domain"]
@@ -180,6 +184,7 @@ public struct NetworkMacvtapUnsupportedRule: NetworkRule {
     }
 }
 
+/// The `network-no-device` rule: a network in vepa, private or passthrough mode with no <forward dev>, pool <interface> or <pf>.
 public struct NetworkNoDeviceRule: NetworkRule {
     public init() {}
     public static let description = RuleDescription(

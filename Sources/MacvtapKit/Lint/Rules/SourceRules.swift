@@ -1,3 +1,4 @@
+/// The `source-missing` rule: a direct interface needs <source dev='HOSTDEV'/>.
 public struct SourceMissingRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -26,6 +27,7 @@ public struct SourceMissingRule: DirectInterfaceRule {
     }
 }
 
+/// The `source-dev-invalid` rule: <source dev> must be a Linux interface name (1–15 bytes, no '/', no whitespace) and not loopback.
 public struct SourceDeviceNameRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -51,6 +53,7 @@ public struct SourceDeviceNameRule: DirectInterfaceRule {
     }
 }
 
+/// The `source-mode-invalid` rule: <source mode> must be vepa, bridge, private or passthrough (lower case).
 public struct SourceModeInvalidRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -87,6 +90,7 @@ public struct SourceModeInvalidRule: DirectInterfaceRule {
     }
 }
 
+/// The `source-unknown-attribute` rule: an attribute libvirt does not read on a direct <source>, such as the typo mod='bridge'.
 public struct SourceUnknownAttributeRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -133,6 +137,7 @@ public struct SourceUnknownAttributeRule: DirectInterfaceRule {
     }
 }
 
+/// The `mac-unknown-attribute` rule: only address (and, for VMware, type/check) mean anything on <mac>.
 public struct MACUnknownAttributeRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
@@ -171,6 +176,7 @@ public struct MACUnknownAttributeRule: InterfaceRule {
     }
 }
 
+/// The `duplicate-element` rule: a direct interface with two <mac> or two <source> elements.
 public struct DuplicateChildElementRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
