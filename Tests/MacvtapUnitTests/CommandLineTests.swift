@@ -5,6 +5,31 @@ import MacvtapTestSupport
 
 @Suite("virt-macvtap command line", .serialized)
 struct CommandLineTests {
+    @Test("generate, edit --add-direct and mac read the ledger --ledger names (an unreachable one is exit 3, the password never shown)")
+    func ledgerOption() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let file = try scratch.copyExample("web01.xml")
+        let before = try Data(contentsOf: file)
+        let ledger = "postgresql://ipam:s3cret@127.0.0.1:1/macs"
+        for arguments in [
+            ["generate", "--source", "eth0", "--mode", "bridge", "--ledger", ledger],
+            ["edit", file.path, "--add-direct", "--source", "eth0", "--mode", "bridge", "--ledger", ledger],
+            ["mac", "list", "--ledger", ledger],
+        ] {
+            let result = try Tool.run(arguments)
+            #expect(result.status == 3, "\(arguments[0]): \(result)")
+            #expect(result.standardError.contains("cannot reach ledger postgresql://ipam:***@127.0.0.1:1/macs"), "\(result.standardError)")
+            #expect(!result.standardError.contains("s3cret"))
+        }
+        #expect(try Data(contentsOf: file) == before, "the file is unchanged")
+        // VIRT_MACVTAP_LEDGER is the default, --ledger wins over it.
+        let viaEnvironment = try Tool.runProcess(["mac", "list"], shellPrefix: "export VIRT_MACVTAP_LEDGER='\(ledger)';")
+        #expect(viaEnvironment.status == 3 && viaEnvironment.standardError.contains("ipam:***@"), "\(viaEnvironment)")
+        let overridden = try Tool.runProcess(["mac", "list", "--ledger", scratch.directory.appendingPathComponent("l.sqlite").path], shellPrefix: "export VIRT_MACVTAP_LEDGER='\(ledger)';")
+        #expect(overridden.status == 0, "\(overridden)")
+    }
+
     @Test func versionNamesTheLibraries() throws {
         let result = try Tool.run(["--version"])
         #expect(result.status == 0)
