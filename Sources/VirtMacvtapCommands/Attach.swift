@@ -114,11 +114,7 @@ struct Attach: ParsableCommand {
         } catch {
             throw CommandFailure.system("\(error)")
         }
-        // libvirt first: its refusal (permission, daemon down) is the one to report.
-        let session = try connection.open(readOnly: dryRun)
-        let ledger = try ledgerOptions.open(forWriting: !dryRun)
-        let reserved = try ledgerOptions.reservedForOthers(in: ledger, domain: domain, explicit: explicitMAC)
-        let linter = try attachLinter()
+        let (session, ledger, reserved, linter) = try preflightContext(explicit: explicitMAC)
         let plan = try session.planAttach(request, renderer: renderer, reserved: reserved, linter: linter)
         printAdvice(plan.notes)
         guard plan.refusals.isEmpty else { throw LiveError.refused(plan.notes) }
@@ -165,11 +161,7 @@ extension Attach {
             domain: domain,
             interface: NetworkInterfaceSpec(network: network, portgroup: portgroup, mac: mac, model: shape.model, alias: shape.alias),
             scope: scope.options(persistent: persistent))
-        // libvirt first: its refusal (permission, daemon down) is the one to report.
-        let session = try connection.open(readOnly: dryRun)
-        let ledger = try ledgerOptions.open(forWriting: !dryRun)
-        let reserved = try ledgerOptions.reservedForOthers(in: ledger, domain: domain, explicit: mac)
-        let linter = try attachLinter()
+        let (session, ledger, reserved, linter) = try preflightContext(explicit: mac)
         let plan = try session.planNetworkAttach(request, reserved: reserved, linter: linter)
         printAdvice(plan.notes)
         guard plan.refusals.isEmpty else { throw LiveError.refused(plan.notes) }
@@ -195,5 +187,17 @@ extension Attach {
         if !report.succeeded {
             throw CommandFailure.unconfirmed("attach of \(report.mac) through network \(network) not confirmed: \(report.state)")
         }
+    }
+}
+
+extension Attach {
+    /// What both attach paths plan with: the connection (opened first, so libvirt's refusal —
+    /// permission, daemon down — is the one reported), the ledger, what it holds for others, and
+    /// `lint -c`'s rules.
+    func preflightContext(explicit: MACAddress?) throws -> (session: LiveSession, ledger: (any MACLedger)?, reserved: Set<MACAddress>, linter: Linter) {
+        let session = try connection.open(readOnly: dryRun)
+        let ledger = try ledgerOptions.open(forWriting: !dryRun)
+        let reserved = try ledgerOptions.reservedForOthers(in: ledger, domain: domain, explicit: explicit)
+        return (session, ledger, reserved, try attachLinter())
     }
 }
