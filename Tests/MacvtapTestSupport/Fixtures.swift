@@ -1,3 +1,6 @@
+// Built only where Swift Testing is (the test build): a release build of the package compiles
+// this module empty.
+#if canImport(Testing)
 package import Foundation
 import Testing
 
@@ -43,3 +46,4 @@ package enum Fixtures {
 }
 
 package var corpusIsConfigured: Bool { TestGate.corpus.isSet }
+#endif

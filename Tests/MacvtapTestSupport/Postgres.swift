@@ -1,3 +1,6 @@
+// Built only where Swift Testing is (the test build): a release build of the package compiles
+// this module empty.
+#if canImport(Testing)
 import Foundation
 import MacvtapKit
 import Testing
@@ -58,3 +61,4 @@ package enum LedgerBackend: String, CaseIterable, Sendable, CustomTestStringConv
         }
     }
 }
+#endif

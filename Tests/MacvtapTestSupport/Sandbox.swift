@@ -1,3 +1,6 @@
+// Built only where Swift Testing is (the test build): a release build of the package compiles
+// this module empty.
+#if canImport(Testing)
 import Foundation
 import Testing
 
@@ -99,3 +102,4 @@ package enum Sandbox {
         return seen
     }
 }
+#endif

@@ -1,3 +1,6 @@
+// Built only where Swift Testing is (the test build): a release build of the package compiles
+// this module empty.
+#if canImport(Testing)
 package import Foundation
 import Testing
 import VirtMacvtapCommands
@@ -104,3 +107,4 @@ package struct Scratch {
         try? FileManager.default.removeItem(at: directory)
     }
 }
+#endif
