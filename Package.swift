@@ -44,9 +44,10 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // Headers only (libpq-dev); libpq.so.5 and the ~25 libraries it needs (krb5, LDAP,
+        // TLS) are loaded on first use, never by `lint`.
         .systemLibrary(
             name: "CLibPQ",
-            pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
         // rtnetlink's constants; libnl-route-3 itself is loaded on first use (MacvtapNetlink).

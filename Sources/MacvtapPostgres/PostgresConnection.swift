@@ -54,25 +54,28 @@ public typealias PostgresParameter = String?
 /// shared between threads.
 public final class PostgresConnection {
     private var connection: OpaquePointer?
+    private let api: PostgresAPI
 
     /// Connects with `url` (`postgresql://…` or `postgres://…`, or any conninfo string libpq
     /// accepts; libpq's environment — PGPASSFILE, PGSSLMODE, service files — applies as usual).
     /// `applicationName` shows in `pg_stat_activity` unless the URL sets its own.
     public init(url: String, applicationName: String, connectTimeoutSeconds: Int = 10) throws(PostgresError) {
+        let api = try PostgresAPI.get()
+        self.api = api
         // Keywords before `dbname` are defaults the URL (expanded from `dbname`) may override.
         let keywords = ["connect_timeout", "fallback_application_name", "dbname"]
         let values = [String(connectTimeoutSeconds), applicationName, url]
         let opened = withCStringArrays(keywords, values) { keywordPointers, valuePointers in
-            PQconnectdbParams(keywordPointers, valuePointers, 1)
+            api.connectdbParams(keywordPointers, valuePointers, 1)
         }
-        guard let opened, PQstatus(opened) == CONNECTION_OK else {
-            let message = opened.map { Self.oneLine(String(cString: PQerrorMessage($0))) } ?? "out of memory"
-            PQfinish(opened)
+        guard let opened, api.status(opened) == CONNECTION_OK else {
+            let message = opened.map { Self.oneLine(api.text(api.errorMessage($0))) } ?? "out of memory"
+            api.finish(opened)
             throw PostgresError(kind: .connect, sqlState: nil, message: message, operation: "connecting")
         }
         connection = opened
         // Notices (e.g. "relation already exists, skipping") are not for the user's terminal.
-        PQsetNoticeProcessor(opened, { _, _ in }, nil)
+        _ = api.setNoticeProcessor(opened, { _, _ in }, nil)
     }
 
     deinit {
@@ -80,13 +83,13 @@ public final class PostgresConnection {
     }
 
     public func close() {
-        if let connection { PQfinish(connection) }
+        if let connection { api.finish(connection) }
         connection = nil
     }
 
     /// The server's version number (e.g. 150010 for 15.10).
     public var serverVersion: Int {
-        connection.map { Int(PQserverVersion($0)) } ?? 0
+        connection.map { Int(api.serverVersion($0)) } ?? 0
     }
 
     /// Runs one statement with `parameters` ($1, $2, … in `sql`) and returns how many rows it
@@ -94,7 +97,7 @@ public final class PostgresConnection {
     @discardableResult
     public func execute(_ sql: String, _ parameters: [PostgresParameter] = [], operation: String) throws(PostgresError) -> Int {
         try withResult(sql, parameters, operation: operation) { result in
-            Int(String(cString: PQcmdTuples(result))) ?? 0
+            Int(api.text(api.cmdTuples(result))) ?? 0
         }
     }
 
@@ -102,8 +105,8 @@ public final class PostgresConnection {
     /// multi-statement string in one implicit transaction unless it has its own BEGIN/COMMIT.
     public func executeScript(_ sql: String, operation: String) throws(PostgresError) {
         let database = try open(operation)
-        let result = PQexec(database, sql)
-        defer { PQclear(result) }
+        let result = api.exec(database, sql)
+        defer { api.clear(result) }
         try check(result, database, operation: operation)
     }
 
@@ -112,8 +115,8 @@ public final class PostgresConnection {
         _ sql: String, _ parameters: [PostgresParameter] = [], operation: String, _ body: (borrowing PostgresRow) -> Void
     ) throws(PostgresError) {
         try withResult(sql, parameters, operation: operation) { result in
-            let rows = PQntuples(result)
-            var row = PostgresRow(result: result, index: 0)
+            let rows = api.ntuples(result)
+            var row = PostgresRow(api: api, result: result, index: 0)
             for index in 0..<rows {
                 row.index = index
                 body(row)
@@ -126,14 +129,14 @@ public final class PostgresConnection {
     @discardableResult
     public func copyIn(_ sql: String, data: [UInt8], operation: String) throws(PostgresError) -> Int {
         let database = try open(operation)
-        let started = PQexec(database, sql)
-        let startedStatus = PQresultStatus(started)
+        let started = api.exec(database, sql)
+        let startedStatus = api.resultStatus(started)
         if startedStatus != PGRES_COPY_IN {
-            defer { PQclear(started) }
+            defer { api.clear(started) }
             try check(started, database, operation: operation)
             throw PostgresError(kind: .statement, sqlState: nil, message: "the server did not enter COPY", operation: operation)
         }
-        PQclear(started)
+        api.clear(started)
         let chunk = 1 << 20
         var offset = 0
         var sendFailed = false
@@ -142,7 +145,7 @@ public final class PostgresConnection {
             base.withMemoryRebound(to: CChar.self, capacity: buffer.count) { characters in
                 while offset < buffer.count {
                     let length = min(chunk, buffer.count - offset)
-                    if PQputCopyData(database, characters + offset, Int32(length)) != 1 {
+                    if api.putCopyData(database, characters + offset, Int32(length)) != 1 {
                         sendFailed = true
                         return
                     }
@@ -150,25 +153,25 @@ public final class PostgresConnection {
                 }
             }
         }
-        if sendFailed || PQputCopyEnd(database, nil) != 1 {
+        if sendFailed || api.putCopyEnd(database, nil) != 1 {
             // The final result below carries the reason; a lost connection shows there too.
-            _ = PQputCopyEnd(database, "client failed to send the data")
+            _ = api.putCopyEnd(database, "client failed to send the data")
         }
         var copied = 0
         var failure: PostgresError?
-        while let result = PQgetResult(database) {
+        while let result = api.getResult(database) {
             if failure == nil {
                 do throws(PostgresError) {
                     try check(result, database, operation: operation)
-                    copied = Int(String(cString: PQcmdTuples(result))) ?? 0
+                    copied = Int(api.text(api.cmdTuples(result))) ?? 0
                 } catch {
                     failure = error
                 }
             }
-            PQclear(result)
+            api.clear(result)
         }
         if let failure { throw failure }
-        if PQstatus(database) != CONNECTION_OK { throw lost(database, operation: operation) }
+        if api.status(database) != CONNECTION_OK { throw lost(database, operation: operation) }
         return copied
     }
 
@@ -195,30 +198,30 @@ public final class PostgresConnection {
     ) throws(PostgresError) -> Value {
         let database = try open(operation)
         let result = withCStrings(parameters) { pointers in
-            PQexecParams(database, sql, Int32(parameters.count), nil, pointers, nil, nil, 0)
+            api.execParams(database, sql, Int32(parameters.count), nil, pointers, nil, nil, 0)
         }
-        defer { PQclear(result) }
+        defer { api.clear(result) }
         try check(result, database, operation: operation)
         guard let result else { throw lost(database, operation: operation) }
         return body(result)
     }
 
     private func check(_ result: OpaquePointer?, _ database: OpaquePointer, operation: String) throws(PostgresError) {
-        let status = result.map { PQresultStatus($0) } ?? PGRES_FATAL_ERROR
+        let status = result.map { api.resultStatus($0) } ?? PGRES_FATAL_ERROR
         switch status {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_COPY_IN, PGRES_EMPTY_QUERY:
             return
         default:
-            if PQstatus(database) != CONNECTION_OK { throw lost(database, operation: operation) }
-            let sqlState = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) }
-            let primary = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "M"))) }.map { String(cString: $0) }
-            let message = primary ?? Self.oneLine(String(cString: PQerrorMessage(database)))
+            if api.status(database) != CONNECTION_OK { throw lost(database, operation: operation) }
+            let sqlState = result.flatMap { api.resultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) }
+            let primary = result.flatMap { api.resultErrorField($0, Int32(UInt8(ascii: "M"))) }.map { String(cString: $0) }
+            let message = primary ?? Self.oneLine(api.text(api.errorMessage(database)))
             throw PostgresError(kind: .statement, sqlState: sqlState, message: message, operation: operation)
         }
     }
 
     private func lost(_ database: OpaquePointer, operation: String) -> PostgresError {
-        let message = Self.oneLine(String(cString: PQerrorMessage(database)))
+        let message = Self.oneLine(api.text(api.errorMessage(database)))
         return PostgresError(kind: .connectionLost, sqlState: nil, message: message.isEmpty ? "the connection was lost" : message, operation: operation)
     }
 
@@ -239,21 +242,23 @@ public final class PostgresConnection {
 /// One row of a result, lent (borrowed, not copyable, so it cannot outlive the result) to a
 /// `query` closure.
 public struct PostgresRow: ~Copyable {
+    fileprivate let api: PostgresAPI
     fileprivate let result: OpaquePointer
     fileprivate var index: Int32
 
-    fileprivate init(result: OpaquePointer, index: Int32) {
+    fileprivate init(api: PostgresAPI, result: OpaquePointer, index: Int32) {
+        self.api = api
         self.result = result
         self.index = index
     }
 
-    public func isNull(at column: Int) -> Bool { PQgetisnull(result, index, Int32(column)) == 1 }
+    public func isNull(at column: Int) -> Bool { api.getisnull(result, index, Int32(column)) == 1 }
 
     /// The column's text ("" for NULL).
-    public func text(at column: Int) -> String { String(cString: PQgetvalue(result, index, Int32(column))) }
+    public func text(at column: Int) -> String { api.text(api.getvalue(result, index, Int32(column))) }
 
     /// The column as a 64-bit integer, parsed in place (0 for NULL or non-numbers).
-    public func integer(at column: Int) -> Int64 { strtoll(PQgetvalue(result, index, Int32(column)), nil, 10) }
+    public func integer(at column: Int) -> Int64 { api.getvalue(result, index, Int32(column)).map { strtoll($0, nil, 10) } ?? 0 }
 }
 
 private extension String {
@@ -284,5 +289,12 @@ private func withCStringArrays<Result>(
 ) -> Result {
     withCStrings(keywords + [nil]) { keywordPointers in
         withCStrings(values + [nil]) { valuePointers in body(keywordPointers, valuePointers) }
+    }
+}
+
+extension PostgresAPI {
+    /// A C string libpq returned, or "" for none.
+    func text(_ pointer: UnsafeMutablePointer<CChar>?) -> String {
+        pointer.map { String(cString: $0) } ?? ""
     }
 }

@@ -282,14 +282,25 @@ extension Lint {
 }
 
 /// swift-argument-parser takes time quadratic in the number of positional arguments (0.15 s for
-/// 2,300 file names), and pre-commit or `xargs` pass thousands. `lint`'s inputs are therefore
-/// taken out before parsing and added back after.
+/// 2,300 file names), and pre-commit or `xargs` pass thousands. Beyond `inputSplitThreshold`
+/// arguments, `lint`'s inputs are therefore taken out before parsing and added back after;
+/// below it argument-parser parses everything itself, so a one-file lint pays nothing for the split.
 extension Lint {
+    /// More arguments than this and the inputs are set aside before parsing (64 positionals
+    /// cost argument-parser well under a millisecond).
+    static let inputSplitThreshold = 64
+
+    static func splitsInputs(_ arguments: [String]) -> Bool {
+        arguments.first == "lint" && arguments.count > inputSplitThreshold
+    }
+
     /// Compiling libvirt's domain.rng is most of a one-file lint: start it (and our schema) in
     /// the background before the arguments are parsed, when they ask for a lint.
     static func prefetchSchemas(_ arguments: [String]) {
         guard arguments.first == "lint" else { return }
-        let options = split(Array(arguments.dropFirst())).options
+        // Few arguments: the names looked for below are enough, and an input file called like
+        // an option's value only makes the head start guess wrong, never the lint.
+        let options = splitsInputs(arguments) ? split(Array(arguments.dropFirst())).options : Array(arguments.dropFirst())
         let informational: Set<String> = ["-h", "--help", "--list-rules"]
         guard !options.contains(where: informational.contains) else { return }
         // `--name value` and `--name=value`, in order.
@@ -334,13 +345,13 @@ extension Lint {
 
     /// The arguments with `lint`'s positional inputs removed (other commands: unchanged).
     static func withoutInputs(_ arguments: [String]) -> [String] {
-        guard arguments.first == "lint" else { return arguments }
+        guard splitsInputs(arguments) else { return arguments }
         return ["lint"] + split(Array(arguments.dropFirst())).options
     }
 
     /// `lint`'s positional inputs, in order.
     static func inputs(in arguments: [String]) -> [String] {
-        guard arguments.first == "lint" else { return [] }
+        guard splitsInputs(arguments) else { return [] }
         return split(Array(arguments.dropFirst())).inputs
     }
 

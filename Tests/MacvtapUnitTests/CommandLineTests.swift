@@ -282,12 +282,16 @@ struct LintOptionValueTests {
         let options = Set(help.matches(of: /(--[a-z][a-z-]*) </).map { String($0.output.1) })
         #expect(options.contains("--format") && options.contains("--cache-dir") && options.count >= 8, "\(options.sorted())")
         let good = Fixtures.examplesDirectory.appendingPathComponent("lint/good/app02.xml").path
-        for option in options.sorted() {
-            let result = try Tool.run(["lint", option, "zz-sentinel-value", good])
-            let output = result.standardOutput + result.standardError  // "FILE: cannot open it" is a missing input
-            // Left off the list, the value is taken for an input and the option is left without one.
-            #expect(!output.contains("zz-sentinel-value: cannot open it") && !output.contains("Missing value for '\(option)"),
-                    "\(option)'s value was read as an input file:\n\(output)")
+        // Few arguments (argument-parser parses them all) and many (the inputs are set aside
+        // first, by the option names derived from argument-parser's description of Lint).
+        for inputs in [[good], Array(repeating: good, count: 80)] {
+            for option in options.sorted() {
+                let result = try Tool.run(["lint", option, "zz-sentinel-value"] + inputs)
+                let output = result.standardOutput + result.standardError  // "FILE: cannot open it" is a missing input
+                // Taken for an input, the value leaves the option without one.
+                #expect(!output.contains("zz-sentinel-value: cannot open it") && !output.contains("Missing value for '\(option)"),
+                        "\(option)'s value was read as an input file (\(inputs.count) inputs):\n\(output)")
+            }
         }
     }
 }
