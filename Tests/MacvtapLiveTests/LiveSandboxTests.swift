@@ -34,6 +34,39 @@ struct LiveSandboxTests {
         #expect(try !Sandbox.macvtapLinks().contains { $0.contains("\(target)@") }, "\(target) still exists after detach")
     }
 
+    @Test("A target name a host link already has: lint -c and attach say so in the rule's words; libvirt fails the start with 'File exists' and then deletes the link")
+    func targetNameOnHost() throws {
+        // A link of its own in the sandbox namespace (this kernel has no dummy links: a veth pair),
+        // because libvirt's clean-up after the failed start deletes the link of that name.
+        try #require(try Sandbox.shell("ip netns exec vmtap ip link add clash0 type veth peer name clash1").status == 0)
+        defer { _ = try? Sandbox.shell("ip netns exec vmtap ip link del clash0 2>/dev/null; ip netns exec vmtap ip link del clash1 2>/dev/null") }
+        let xml = """
+            <domain type='qemu'><name>vm-target-clash</name><memory unit='MiB'>64</memory>
+            <os><type arch='x86_64' machine='pc'>hvm</type></os>
+            <devices><emulator>/usr/bin/qemu-system-x86_64</emulator>
+            <interface type='direct'><mac address='52:54:00:0f:c1:01'/><source dev='eth0' mode='bridge'/><target dev='clash0'/><model type='virtio'/></interface>
+            <memballoon model='none'/></devices></domain>
+            """
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let file = scratch.directory.appendingPathComponent("vm-target-clash.xml")
+        try xml.write(to: file, atomically: true, encoding: .utf8)
+
+        let lint = try Tool.run(["lint", "-c", "qemu:///system", file.path])
+        #expect(lint.status == 1 && lint.standardOutput.contains("target dev 'clash0' is already the name of an interface on qemu:///system"), "\(lint.standardOutput)")
+        #expect(lint.standardOutput.contains("[target-dev-on-host]"))
+        let attach = try Tool.run(["attach", "vm1", "--source", "eth0", "--mode", "bridge", "--target", "clash0", "--dry-run"])
+        #expect(attach.status == 1 && attach.standardError.contains("target dev 'clash0' is already the name of an interface on qemu:///system"), "\(attach.standardError)")
+        #expect(attach.standardError.contains("[target-dev-on-host]"))
+
+        // What libvirt 9.0 does with it: defines it, fails the start, and deletes clash0.
+        defer { _ = try? Sandbox.shell("virsh -q -c qemu:///system destroy vm-target-clash; virsh -q -c qemu:///system undefine vm-target-clash") }
+        #expect(try Sandbox.shell("virsh -q -c qemu:///system define '\(file.path)'").status == 0, "libvirt accepts it at define")
+        let start = try Sandbox.shell("virsh -q -c qemu:///system start vm-target-clash")
+        #expect(start.status != 0 && start.standardOutput.contains("error creating macvtap interface clash0@eth0") && start.standardOutput.contains("File exists"), "\(start.standardOutput)")
+        #expect(try Sandbox.shell("ip netns exec vmtap ip link show clash0").status != 0, "libvirt's clean-up deleted the existing link")
+    }
+
     @Test("Each mode reaches the kernel as asked", arguments: [("vepa", "vepa"), ("bridge", "bridge"), ("private", "private"), ("passthrough", "passthru")])
     func modeReachesKernel(mode: String, kernelName: String) throws {
         let attach = try Tool.run(["attach", "vm1", "--source", "eth0", "--mode", mode])
@@ -184,8 +217,15 @@ struct LiveSandboxTests {
     @Test("A batch that fails part-way (the PCI bus runs out of slots) is rolled back: the domain is as it was")
     func batchRollback() throws {
         let before = try Sandbox.shell("virsh -c qemu:///system dumpxml vm2 | grep -c '<interface'").standardOutput
-        let attach = try Tool.run(["attach", "vm2", "--source", "eth0", "--mode", "bridge", "--count", "40", "--timeout", "20"])
+        let ledger = FileManager.default.temporaryDirectory.appendingPathComponent("rollback-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: ledger) }
+        let attach = try Tool.run(["attach", "vm2", "--source", "eth0", "--mode", "bridge", "--count", "40", "--timeout", "20", "--ledger", ledger])
         #expect(attach.status == 3, "\(attach.standardOutput)\(attach.standardError)")
+        // The 40 MACs were recorded before the first hot-plug; the rollback gave every one back.
+        let reservations = try Tool.run(["mac", "list", "--ledger", ledger, "--format", "csv"])
+        #expect(reservations.status == 0 && reservations.standardOutput.split(separator: "\n").count == 1, "\(reservations.standardOutput)")
+        let batches = try Sandbox.shell("python3 -c \"import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\\\"SELECT count(*) FROM batches WHERE label = 'vm2'\\\").fetchone()[0])\" '\(ledger)'")
+        #expect(batches.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "recorded as one batch for vm2 first: \(batches.standardOutput)")
         #expect(attach.standardError.contains("attach failed"))
         #expect(attach.standardOutput.contains("rolled back (detached again)"))
         #expect(attach.standardOutput.contains("not attempted"))

@@ -177,3 +177,19 @@ struct LiveUnitTests {
         #expect(usage.status == 2)
     }
 }
+
+@Suite("The ledger side of attach and detach (pure)")
+struct LiveLedgerTests {
+    @Test("A failed attach gives back only what it recorded and left unused; unknown or still attached NICs keep their MACs")
+    func unusedAfterAFailedAttach() throws {
+        let spec = DirectInterfaceSpec(sourceDevice: "eth0", mode: .bridge)
+        let macs = (1...6).map { MACAddress(value: 0x5254_0000_0100 + UInt64($0)) }
+        let states: [NICState] = [.attached, .notAttached(reason: "File exists"), .notAttempted, .rolledBack, .stillAttached(reason: "timeout"), .unknown(reason: "lost")]
+        let report = AttachReport(
+            domain: "vm1", uri: "qemu:///system", copies: .live,
+            entries: zip(macs, states).map { AttachReport.Entry(requested: PlannedNIC(spec: spec, mac: $0), state: $1) }, failure: "File exists")
+        // Recorded now: all but the first (reserved beforehand, so not this attach's to give back).
+        let recorded = Array(macs.dropFirst())
+        #expect(LiveLedger.unused(recorded, after: report) == [macs[1], macs[2], macs[3]])
+    }
+}

@@ -29,7 +29,7 @@ public enum RuleRegistry {
 
     public static let liveHostRules: [any LiveHostRule.Type] = [
         MACInUseOnHostRule.self, SourceDeviceOnHostRule.self, MixedModesOnHostRule.self, NetworkOnHostRule.self,
-        NetworkPoolExhaustedRule.self,
+        NetworkPoolExhaustedRule.self, TargetNameOnHostRule.self,
     ]
 
     public static let engineRules: [any Rule.Type] = [

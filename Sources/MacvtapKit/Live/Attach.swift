@@ -74,6 +74,12 @@ public struct AttachReport: Sendable {
         public var state: NICState
         /// The NIC as the domain XML shows it after the attach (live copy when there is one).
         public var view: DirectNICView?
+
+        public init(requested: PlannedNIC, state: NICState, view: DirectNICView? = nil) {
+            self.requested = requested
+            self.state = state
+            self.view = view
+        }
     }
 
     public var domain: String
@@ -84,6 +90,14 @@ public struct AttachReport: Sendable {
     public var failure: String?
 
     public var succeeded: Bool { failure == nil }
+
+    public init(domain: String, uri: String, copies: DomainCopies, entries: [Entry], failure: String? = nil) {
+        self.domain = domain
+        self.uri = uri
+        self.copies = copies
+        self.entries = entries
+        self.failure = failure
+    }
 }
 
 /// Runs lint rules on the domain with the new NICs added, and keeps what the addition caused.

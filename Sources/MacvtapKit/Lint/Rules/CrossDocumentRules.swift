@@ -328,7 +328,7 @@ extension [NetworkSummary] {
     }
 }
 
-/// The `network-unknown` rule: an <interface type='network'> names a network that no linted <network> file of its host defines .
+/// The `network-unknown` rule: an <interface type='network'> names a network that no linted <network> file of its host defines (checked only for hosts whose networks are in the repository).
 public struct NetworkUnknownRule: CrossDocumentRule {
     public init() {}
     public static let description = RuleDescription(

@@ -1,4 +1,4 @@
-/// The `mac-in-use-on-host` rule: with -c URI: a MAC in the files that another domain on the host (live or inactive XML) or a host .
+/// The `mac-in-use-on-host` rule: with -c URI: a MAC in the files that another domain on the host (live or inactive XML) or a host interface already uses.
 public struct MACInUseOnHostRule: LiveHostRule {
     public init() {}
     public static let description = RuleDescription(
@@ -31,7 +31,7 @@ public struct MACInUseOnHostRule: LiveHostRule {
     }
 }
 
-/// The `source-dev-on-host` rule: with -c URI: a source device the host does not have, a wireless one, one a passthrough interface .
+/// The `source-dev-on-host` rule: with -c URI: a source device the host does not have, a wireless one, one a passthrough interface of another domain on the host holds (or that this passthrough interface would take from others), or a VLAN on a device that cannot be an SR-IOV VF.
 public struct SourceDeviceOnHostRule: LiveHostRule {
     public init() {}
     public static let description = RuleDescription(
@@ -128,7 +128,7 @@ public struct NetworkOnHostRule: LiveHostRule {
     }
 }
 
-/// The `network-pool-exhausted` rule: with -c URI: an interface on a passthrough network whose every pool device the host's running or .
+/// The `network-pool-exhausted` rule: with -c URI: an interface on a passthrough network whose every pool device the host's running or autostarted domains already take.
 public struct NetworkPoolExhaustedRule: LiveHostRule {
     public init() {}
     public static let description = RuleDescription(
@@ -168,6 +168,42 @@ public struct NetworkPoolExhaustedRule: LiveHostRule {
                         fix: "add a device to the network's pool (an SR-IOV VF), or stop a guest that holds one",
                         file: use.summary.file, domain: use.summary.domainName))
                 }
+            }
+        }
+        return violations
+    }
+}
+
+/// The `target-dev-on-host` rule: with -c URI: a target name that is already the name of a network interface on the host.
+public struct TargetNameOnHostRule: LiveHostRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "target-dev-on-host", name: "<target dev> a host interface already has",
+        summary: "With -c URI: a target name that is already the name of a network interface on the host.",
+        rationale: "libvirt keeps the name and asks the kernel for a macvtap by that name, which fails at start or "
+            + "hot-plug: \"error creating macvtap interface NAME@DEV (MAC): File exists\"; after a failed start, "
+            + "libvirt 9.0's clean-up then deletes the existing interface of that name (the sandbox lost an uplink "
+            + "this way). The domain's own running macvtap is not a conflict.",
+        severity: .error, enforcement: .start, reference: "L16", needsLiveHost: true)
+
+    public func check(_ documents: [DocumentSummary], against hosts: [HostInventory]) -> [Violation] {
+        var violations: [Violation] = []
+        for host in hosts {
+            let names = Set(host.hostInterfaces.map(\.name))
+            for use in documents.interfaceUses {
+                guard let target = use.entry.direct?.targetDev, names.contains(target.value),
+                    // libvirt replaces these names with its own (target-dev-invalid says so).
+                    !DirectInterfaceSpec.reservedTargetPrefixes.contains(where: { target.value.hasPrefix($0) })
+                else { continue }
+                // Linting a running domain's XML: its own macvtap has the name.
+                let own = host.domains.filter { $0.isLiveCopy && $0.isSameDomain(as: use.summary) }
+                    .flatMap(\.interfaces).contains { $0.direct?.targetDev?.value == target.value }
+                guard !own else { continue }
+                violations.append(
+                    Violation(
+                        at: target.position, "target dev '\(target.value)' is already the name of an interface on \(host.uri); the kernel refuses a second link by that name",
+                        fix: "choose another name, or remove <target> and let libvirt name the macvtap", file: use.summary.file,
+                        domain: use.summary.domainName))
             }
         }
         return violations

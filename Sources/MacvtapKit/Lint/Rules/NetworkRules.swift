@@ -48,7 +48,7 @@ public struct NetworkForwardModeRule: NetworkRule {
     }
 }
 
-/// The `network-forward-pool` rule: a pool <interface> without dev, a device listed twice, <forward dev> that is not the first pool device, .
+/// The `network-forward-pool` rule: a pool <interface> without dev, a device listed twice, <forward dev> that is not the first pool device, more than one <pf>, a PCI <address> outside hostdev mode, or a bridge name beside a forward dev.
 public struct NetworkForwardPoolRule: NetworkRule {
     public init() {}
     public static let description = RuleDescription(
@@ -113,7 +113,7 @@ public struct NetworkForwardPoolRule: NetworkRule {
     }
 }
 
-/// The `network-unsupported-in-macvtap-mode` rule: in forward modes bridge (with devices), vepa, private and passthrough: <ip>, <mac>, <dns>, <domain>, .
+/// The `network-unsupported-in-macvtap-mode` rule: in forward modes bridge (with devices), vepa, private and passthrough: <ip>, <mac>, <dns>, <domain>, <bandwidth>, <mtu>, a bridge name or STP/delay options, a <vlan> (but in passthrough mode), and a <virtualport> other than 802.1Qbg/802.1Qbh.
 public struct NetworkMacvtapUnsupportedRule: NetworkRule {
     public init() {}
     static let layerThree = ["ip", "mac", "dns", "domain"]
