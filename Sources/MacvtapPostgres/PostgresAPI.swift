@@ -21,7 +21,6 @@ struct PostgresAPI: @unchecked Sendable {
     let errorMessage: @convention(c) (Connection?) -> UnsafeMutablePointer<CChar>?
     let finish: @convention(c) (Connection?) -> Void
     let setNoticeProcessor: @convention(c) (Connection?, PQnoticeProcessor?, UnsafeMutableRawPointer?) -> PQnoticeProcessor?
-    let serverVersion: @convention(c) (Connection?) -> Int32
     let execParams: @convention(c) (Connection?, UnsafePointer<CChar>?, Int32, UnsafePointer<Oid>?, Strings, UnsafePointer<Int32>?, UnsafePointer<Int32>?, Int32) -> Result?
     let exec: @convention(c) (Connection?, UnsafePointer<CChar>?) -> Result?
     let resultStatus: @convention(c) (Result?) -> ExecStatusType
@@ -62,7 +61,6 @@ struct PostgresAPI: @unchecked Sendable {
             finish: symbol("PQfinish", as: (@convention(c) (Connection?) -> Void).self),
             setNoticeProcessor: symbol(
                 "PQsetNoticeProcessor", as: (@convention(c) (Connection?, PQnoticeProcessor?, UnsafeMutableRawPointer?) -> PQnoticeProcessor?).self),
-            serverVersion: symbol("PQserverVersion", as: (@convention(c) (Connection?) -> Int32).self),
             execParams: symbol(
                 "PQexecParams",
                 as: (@convention(c) (Connection?, UnsafePointer<CChar>?, Int32, UnsafePointer<Oid>?, Strings, UnsafePointer<Int32>?, UnsafePointer<Int32>?, Int32) -> Result?).self),

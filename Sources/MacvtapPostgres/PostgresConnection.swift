@@ -33,8 +33,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     public var isPermissionDenied: Bool { sqlState == "42501" }
     /// A password or authentication refusal (libpq reports these only as text while connecting).
     public var isAuthenticationFailure: Bool {
-        sqlState == "28P01" || sqlState == "28000" || message.contains("password authentication failed")
-            || message.contains("no password supplied") || message.contains("authentication failed")
+        sqlState == "28P01" || sqlState == "28000" || message.contains("authentication failed")
+            || message.contains("no password supplied")
     }
 
     public init(kind: Kind, sqlState: String?, message: String, operation: String) {
@@ -85,11 +85,6 @@ public final class PostgresConnection {
     public func close() {
         if let connection { api.finish(connection) }
         connection = nil
-    }
-
-    /// The server's version number (e.g. 150010 for 15.10).
-    public var serverVersion: Int {
-        connection.map { Int(api.serverVersion($0)) } ?? 0
     }
 
     /// Runs one statement with `parameters` ($1, $2, … in `sql`) and returns how many rows it
@@ -234,7 +229,7 @@ public final class PostgresConnection {
 
     /// libpq's messages span lines ("…failed: Connection refused\n\tIs the server running…").
     static func oneLine(_ message: String) -> String {
-        message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: " \t") }.filter { !$0.isEmpty }
+        message.split(whereSeparator: \.isNewline).map { String($0.drop { $0 == " " || $0 == "\t" }) }.filter { !$0.isEmpty }
             .joined(separator: "; ")
     }
 }
@@ -259,19 +254,6 @@ public struct PostgresRow: ~Copyable {
 
     /// The column as a 64-bit integer, parsed in place (0 for NULL or non-numbers).
     public func integer(at column: Int) -> Int64 { api.getvalue(result, index, Int32(column)).map { strtoll($0, nil, 10) } ?? 0 }
-}
-
-private extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var view = Substring(self)
-        while let first = view.first, set.contains(first) { view = view.dropFirst() }
-        while let last = view.last, set.contains(last) { view = view.dropLast() }
-        return String(view)
-    }
-}
-
-private extension Substring {
-    func trimmingCharacters(in set: String) -> String { String(self).trimmingCharacters(in: set) }
 }
 
 /// Lends `strings` to C as a `const char * const *` (NULL entries for nil) for the call's duration.

@@ -138,38 +138,16 @@ struct Lint: ParsableCommand {
         let quiet = quietFlag.quiet
         // -c and --hosts: every host at once; one that cannot be reached is one error line
         // (exit 3) and the others are still checked.
-        var inventories: [HostInventory] = []
         var unreachableHosts = 0
-        if !connect.isEmpty {
-            let hostProgress = ProgressLine(quiet: quiet, applies: connect.count > 3)
-            let scanned = HostInventory.scan(named: connect.map { ($0, $0) }, progress: hostProgress.counter("hosts scanned"))
-            hostProgress.finish()
-            for (uri, result) in scanned {
-                switch result {
-                case .success(let inventory): inventories.append(inventory)
-                case .failure(let error):
-                    unreachableHosts += 1
-                    StandardStream.error.write("virt-macvtap: error: host \(LibvirtURI.redacted(uri)) could not be checked (\(LibvirtURI.redacted(error.description))); the files were linted without it\n")
-                }
-            }
-        }
+        let inventories = scanHosts(connect.map { (LibvirtURI.redacted($0), $0) }, quiet: quiet, unreachable: &unreachableHosts).compactMap { $0 }
         var hostInventories: [String: HostInventory] = [:]
         if hosts {
             let withURI = fleet.hosts.filter { $0.uri != nil }
             guard !withURI.isEmpty else {
                 throw CommandFailure.usage(CommandFailure.hostsNeedURI)
             }
-            let hostProgress = ProgressLine(quiet: quiet, applies: withURI.count > 3)
-            let scannedHosts = HostInventory.scan(named: withURI.map { ($0.name, $0.uri!) }, progress: hostProgress.counter("hosts scanned"))
-            hostProgress.finish()
-            for scanned in scannedHosts {
-                switch scanned.result {
-                case .success(let inventory): hostInventories[scanned.name] = inventory
-                case .failure(let error):
-                    unreachableHosts += 1
-                    StandardStream.error.write("virt-macvtap: error: host '\(scanned.name)' (\(LibvirtURI.redacted(error.description))) could not be checked; its files were linted without it\n")
-                }
-            }
+            let scanned = scanHosts(withURI.map { ("'\($0.name)'", $0.uri!) }, quiet: quiet, unreachable: &unreachableHosts)
+            for (host, inventory) in zip(withURI, scanned) { hostInventories[host.name] = inventory }
         }
         // After the hosts: once libvirt's embedded QEMU driver is loaded, the process can open no
         // new connection to a daemon (libvirt 9.0: "no connection driver available").
@@ -380,6 +358,22 @@ extension Lint {
     }
 }
 
-
-
-
+extension Lint {
+    /// Scans `hosts` (a label for messages, a URI) all at once, in order; one that cannot be
+    /// reached is one error line, nil, and counts in `unreachable` (exit 3).
+    func scanHosts(_ hosts: [(label: String, uri: String)], quiet: Bool, unreachable: inout Int) -> [HostInventory?] {
+        guard !hosts.isEmpty else { return [] }
+        let progress = ProgressLine(quiet: quiet, applies: hosts.count > 3)
+        let scanned = HostInventory.scan(named: hosts.map { ($0.label, $0.uri) }, progress: progress.counter("hosts scanned"))
+        progress.finish()
+        return scanned.map { label, result in
+            switch result {
+            case .success(let inventory): return inventory
+            case .failure(let error):
+                unreachable += 1
+                StandardStream.error.write("virt-macvtap: error: host \(label) could not be checked (\(LibvirtURI.redacted(error.description))); its files were linted without it\n")
+                return nil
+            }
+        }
+    }
+}

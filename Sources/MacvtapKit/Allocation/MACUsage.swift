@@ -42,7 +42,7 @@ public struct MACUsage: Sendable {
                 for interface in domain.interfaces {
                     guard let mac = interface.macAddress else { continue }
                     let use = GuestUse(domain: domain.domainName ?? "?", host: inventory.uri, description: "\(domain.label) on \(inventory.uri)")
-                    if !(usage.guests[mac]?.contains(use) ?? false) { usage.guests[mac, default: []].append(use) }
+                    usage.addGuest(use, of: mac)
                 }
             }
         }
@@ -70,9 +70,16 @@ public struct MACUsage: Sendable {
         for user in found.joined() {
             usage.users[user.mac, default: []].append(user.owner)
             let use = GuestUse(domain: user.domain, host: nil, description: user.owner)
-            if !(usage.guests[user.mac]?.contains(use) ?? false) { usage.guests[user.mac, default: []].append(use) }
+            usage.addGuest(use, of: user.mac)
         }
         return usage
+    }
+}
+
+extension MACUsage {
+    /// A domain's live and inactive copies are one use: each use is kept once per address.
+    mutating func addGuest(_ use: GuestUse, of mac: MACAddress) {
+        if !(guests[mac]?.contains(use) ?? false) { guests[mac, default: []].append(use) }
     }
 }
 
