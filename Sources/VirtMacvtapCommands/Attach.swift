@@ -119,12 +119,7 @@ struct Attach: ParsableCommand {
         printAdvice(plan.notes)
         guard plan.refusals.isEmpty else { throw LiveError.refused(plan.notes) }
         if dryRun {
-            if format == .json {
-                printLine(LiveReports.json(plan))
-            } else {
-                for xml in plan.deviceXML { printLine(xml.hasSuffix("\n") ? String(xml.dropLast()) : xml) }
-                printLine("dry run: checks passed; nothing was attached to \(plan.domain) (\(plan.copies)) on \(plan.uri)")
-            }
+            printDryRun(json: LiveReports.json(plan), deviceXML: plan.deviceXML, domain: plan.domain, copies: plan.copies, uri: plan.uri)
             return
         }
         let recorded = try ledgerOptions.record(plan.interfaces.map(\.mac), domain: plan.domain, uri: plan.uri, in: ledger)
@@ -166,12 +161,7 @@ extension Attach {
         printAdvice(plan.notes)
         guard plan.refusals.isEmpty else { throw LiveError.refused(plan.notes) }
         if dryRun {
-            if format == .json {
-                printLine(LiveReports.json(plan))
-            } else {
-                printLine(plan.deviceXML.hasSuffix("\n") ? String(plan.deviceXML.dropLast()) : plan.deviceXML)
-                printLine("dry run: checks passed; nothing was attached to \(plan.domain) (\(plan.copies)) on \(plan.uri)")
-            }
+            printDryRun(json: LiveReports.json(plan), deviceXML: [plan.deviceXML], domain: plan.domain, copies: plan.copies, uri: plan.uri)
             return
         }
         let recorded = try ledgerOptions.record([plan.mac], domain: plan.domain, uri: plan.uri, in: ledger)
@@ -199,5 +189,17 @@ extension Attach {
         let ledger = try ledgerOptions.open(forWriting: !dryRun)
         let reserved = try ledgerOptions.reservedForOthers(in: ledger, domain: domain, explicit: explicit)
         return (session, ledger, reserved, try attachLinter())
+    }
+}
+
+extension Attach {
+    /// `--dry-run`: the plan as JSON, or the device XML and one line saying nothing changed.
+    func printDryRun(json: @autoclosure () -> String, deviceXML: [String], domain: String, copies: DomainCopies, uri: String) {
+        guard format == .text else {
+            printLine(json())
+            return
+        }
+        for xml in deviceXML { printLine(xml.hasSuffix("\n") ? String(xml.dropLast()) : xml) }
+        printLine("dry run: checks passed; nothing was attached to \(domain) (\(copies)) on \(uri)")
     }
 }
