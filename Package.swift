@@ -6,7 +6,8 @@ import PackageDescription
 //                              system C libraries (pkg-config, apt providers) and glibc shims
 //   MacvtapXML, MacvtapLibvirt, MacvtapSQLite, MacvtapPostgres, MacvtapSystem, MacvtapNetlink
 //                              the only code that touches C pointers (libxml2, libvirt, SQLite,
-//                              libpq, POSIX files and threads, libnl's rtnetlink)
+//                              libpq, POSIX files and threads, libnl's rtnetlink); libvirt, libpq
+//                              and libnl are dlopen'ed through MacvtapSystem's DynamicLibraries
 //   MacvtapKit                 plain Swift: model, rules, editing, allocation
 //   VirtMacvtapCommands        thin argument-parser commands (a library: tests run them in-process)
 //   virt-macvtap               the executable: main.swift calls VirtMacvtapCLI.main()
@@ -61,7 +62,7 @@ let package = Package(
         ),
         .target(
             name: "MacvtapPostgres",
-            dependencies: ["CLibPQ"],
+            dependencies: ["CLibPQ", "MacvtapSystem"],
             swiftSettings: strictSettings
         ),
         .target(
@@ -71,12 +72,12 @@ let package = Package(
         ),
         .target(
             name: "MacvtapLibvirt",
-            dependencies: ["CLibvirt"],
+            dependencies: ["CLibvirt", "MacvtapSystem"],
             swiftSettings: strictSettings
         ),
         .target(
             name: "MacvtapNetlink",
-            dependencies: ["CNetlink"],
+            dependencies: ["CNetlink", "MacvtapSystem"],
             swiftSettings: strictSettings
         ),
         .target(

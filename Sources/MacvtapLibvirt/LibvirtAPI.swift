@@ -1,4 +1,5 @@
 internal import CLibvirt
+internal import MacvtapSystem
 #if canImport(Glibc)
     internal import Glibc
 #endif
@@ -96,18 +97,13 @@ struct LibvirtAPI: @unchecked Sendable {
 
     private static func load() -> Result<LibvirtAPI, LibvirtError> {
         ignoreBrokenPipes()
-        guard let handle = dlopen("libvirt.so.0", RTLD_LAZY | RTLD_LOCAL) else {
-            let reason = dlerror().map { String(cString: $0) } ?? "libvirt.so.0 not found"
-            return .failure(LibvirtError(code: -1, domain: 0, message: "\(reason); install libvirt0 (apt-get install libvirt0)", operation: "loading libvirt"))
+        let libraries: DynamicLibraries
+        do {
+            libraries = try DynamicLibraries(loading: ["libvirt.so.0"], placeholder: "virGetVersion")
+        } catch {
+            return .failure(LibvirtError(code: -1, domain: 0, message: "\(error.reason); install libvirt0 (apt-get install libvirt0)", operation: "loading libvirt"))
         }
-        var missing: [String] = []
-        func symbol<Function>(_ name: String, as type: Function.Type) -> Function {
-            guard let address = dlsym(handle, name) else {
-                missing.append(name)
-                return unsafeBitCast(dlsym(handle, "virGetVersion")!, to: type)
-            }
-            return unsafeBitCast(address, to: type)
-        }
+        func symbol<Function>(_ name: String, as type: Function.Type) -> Function { libraries.function(name, as: type) }
         let api = LibvirtAPI(
             initialize: symbol("virInitialize", as: (@convention(c) () -> Int32).self),
             setErrorFunc: symbol("virSetErrorFunc", as: (@convention(c) (UnsafeMutableRawPointer?, virErrorFunc?) -> Void).self),
@@ -146,9 +142,8 @@ struct LibvirtAPI: @unchecked Sendable {
             networkIsActive: symbol("virNetworkIsActive", as: (@convention(c) (OpaquePointer?) -> Int32).self),
             networkGetXMLDesc: symbol("virNetworkGetXMLDesc", as: (@convention(c) (OpaquePointer?, UInt32) -> UnsafeMutablePointer<CChar>?).self),
             networkFree: symbol("virNetworkFree", as: (@convention(c) (OpaquePointer?) -> Int32).self),
-            networkDefineXMLFlags: dlsym(handle, "virNetworkDefineXMLFlags").map {
-                unsafeBitCast($0, to: (@convention(c) (ConnectPtr?, UnsafePointer<CChar>?, UInt32) -> OpaquePointer?).self)
-            },
+            networkDefineXMLFlags: libraries.optionalFunction(
+                "virNetworkDefineXMLFlags", as: (@convention(c) (ConnectPtr?, UnsafePointer<CChar>?, UInt32) -> OpaquePointer?).self),
             networkCreate: symbol("virNetworkCreate", as: (@convention(c) (OpaquePointer?) -> Int32).self),
             networkDestroy: symbol("virNetworkDestroy", as: (@convention(c) (OpaquePointer?) -> Int32).self),
             networkUndefine: symbol("virNetworkUndefine", as: (@convention(c) (OpaquePointer?) -> Int32).self),
@@ -163,8 +158,8 @@ struct LibvirtAPI: @unchecked Sendable {
             domainCreateWithFlags: symbol("virDomainCreateWithFlags", as: (@convention(c) (DomainPtr?, UInt32) -> Int32).self),
             domainDestroy: symbol("virDomainDestroy", as: (@convention(c) (DomainPtr?) -> Int32).self),
             domainUndefineFlags: symbol("virDomainUndefineFlags", as: (@convention(c) (DomainPtr?, UInt32) -> Int32).self))
-        guard missing.isEmpty else {
-            return .failure(LibvirtError(code: -1, domain: 0, message: "libvirt.so.0 lacks \(missing.joined(separator: ", ")); libvirt 1.2.14 or newer is needed", operation: "loading libvirt"))
+        guard libraries.missing.isEmpty else {
+            return .failure(LibvirtError(code: -1, domain: 0, message: "libvirt.so.0 lacks \(libraries.missing.joined(separator: ", ")); libvirt 1.2.14 or newer is needed", operation: "loading libvirt"))
         }
         // Drivers that run in this process (the embedded QEMU driver of `lint --libvirt`) log
         // warnings and info lines to stderr; errors reach us through the API anyway.

@@ -1,4 +1,5 @@
 internal import CNetlink
+internal import MacvtapSystem
 #if canImport(Glibc)
     internal import Glibc
 #endif
@@ -65,20 +66,13 @@ struct NetlinkAPI: @unchecked Sendable {
     private static func load() -> Result<NetlinkAPI, NetlinkError> {
         // libnl-route-3 depends on libnl-3 (nl_socket_alloc, nl_addr_*): loading it brings both,
         // and RTLD_GLOBAL is not needed because every symbol is looked up through the handle.
-        guard let route = dlopen("libnl-route-3.so.200", RTLD_LAZY | RTLD_LOCAL),
-            let core = dlopen("libnl-3.so.200", RTLD_LAZY | RTLD_LOCAL)
-        else {
-            let reason = dlerror().map { String(cString: $0) } ?? "libnl-route-3.so.200 not found"
-            return .failure(NetlinkError(code: -1, message: "\(reason); install libnl-route-3-200 (apt-get install libnl-route-3-200)", operation: "loading libnl"))
+        let libraries: DynamicLibraries
+        do {
+            libraries = try DynamicLibraries(loading: ["libnl-route-3.so.200", "libnl-3.so.200"], placeholder: "rtnl_link_alloc")
+        } catch {
+            return .failure(NetlinkError(code: -1, message: "\(error.reason); install libnl-route-3-200 (apt-get install libnl-route-3-200)", operation: "loading libnl"))
         }
-        var missing: [String] = []
-        func symbol<Function>(_ name: String, as type: Function.Type) -> Function {
-            guard let address = dlsym(route, name) ?? dlsym(core, name) else {
-                missing.append(name)
-                return unsafeBitCast(dlsym(core, "nl_geterror")!, to: type)
-            }
-            return unsafeBitCast(address, to: type)
-        }
+        func symbol<Function>(_ name: String, as type: Function.Type) -> Function { libraries.function(name, as: type) }
         let api = NetlinkAPI(
             socketAlloc: symbol("nl_socket_alloc", as: (@convention(c) () -> Pointer?).self),
             socketFree: symbol("nl_socket_free", as: (@convention(c) (Pointer?) -> Void).self),
@@ -119,8 +113,8 @@ struct NetlinkAPI: @unchecked Sendable {
             addrPut: symbol("nl_addr_put", as: (@convention(c) (Pointer?) -> Void).self),
             addrToString: symbol("nl_addr2str", as: (@convention(c) (Pointer?, UnsafeMutablePointer<CChar>?, Int) -> UnsafeMutablePointer<CChar>?).self),
             addrGetFamily: symbol("nl_addr_get_family", as: (@convention(c) (Pointer?) -> Int32).self))
-        guard missing.isEmpty else {
-            return .failure(NetlinkError(code: -1, message: "libnl lacks \(missing.joined(separator: ", ")); libnl 3.2.22 or newer is needed", operation: "loading libnl"))
+        guard libraries.missing.isEmpty else {
+            return .failure(NetlinkError(code: -1, message: "libnl lacks \(libraries.missing.joined(separator: ", ")); libnl 3.2.22 or newer is needed", operation: "loading libnl"))
         }
         return .success(api)
     }

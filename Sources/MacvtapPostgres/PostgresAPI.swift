@@ -1,4 +1,5 @@
 internal import CLibPQ
+internal import MacvtapSystem
 #if canImport(Glibc)
     internal import Glibc
 #endif
@@ -42,18 +43,13 @@ struct PostgresAPI: @unchecked Sendable {
     }
 
     private static func load() -> Swift.Result<PostgresAPI, PostgresError> {
-        guard let handle = dlopen("libpq.so.5", RTLD_LAZY | RTLD_LOCAL) else {
-            let reason = dlerror().map { String(cString: $0) } ?? "libpq.so.5 not found"
-            return .failure(PostgresError(kind: .connect, sqlState: nil, message: "\(reason); install libpq5 (apt-get install libpq5)", operation: "loading libpq"))
+        let libraries: DynamicLibraries
+        do {
+            libraries = try DynamicLibraries(loading: ["libpq.so.5"], placeholder: "PQlibVersion")
+        } catch {
+            return .failure(PostgresError(kind: .connect, sqlState: nil, message: "\(error.reason); install libpq5 (apt-get install libpq5)", operation: "loading libpq"))
         }
-        var missing: [String] = []
-        func symbol<Function>(_ name: String, as type: Function.Type) -> Function {
-            guard let address = dlsym(handle, name) else {
-                missing.append(name)
-                return unsafeBitCast(dlsym(handle, "PQlibVersion")!, to: type)
-            }
-            return unsafeBitCast(address, to: type)
-        }
+        func symbol<Function>(_ name: String, as type: Function.Type) -> Function { libraries.function(name, as: type) }
         let api = PostgresAPI(
             connectdbParams: symbol("PQconnectdbParams", as: (@convention(c) (Strings, Strings, Int32) -> Connection?).self),
             status: symbol("PQstatus", as: (@convention(c) (Connection?) -> ConnStatusType).self),
@@ -75,8 +71,8 @@ struct PostgresAPI: @unchecked Sendable {
             putCopyData: symbol("PQputCopyData", as: (@convention(c) (Connection?, UnsafePointer<CChar>?, Int32) -> Int32).self),
             putCopyEnd: symbol("PQputCopyEnd", as: (@convention(c) (Connection?, UnsafePointer<CChar>?) -> Int32).self),
             getResult: symbol("PQgetResult", as: (@convention(c) (Connection?) -> Result?).self))
-        guard missing.isEmpty else {
-            return .failure(PostgresError(kind: .connect, sqlState: nil, message: "libpq.so.5 lacks \(missing.joined(separator: ", "))", operation: "loading libpq"))
+        guard libraries.missing.isEmpty else {
+            return .failure(PostgresError(kind: .connect, sqlState: nil, message: "libpq.so.5 lacks \(libraries.missing.joined(separator: ", "))", operation: "loading libpq"))
         }
         return .success(api)
     }
