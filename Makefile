@@ -70,6 +70,11 @@ install:
 	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	install -m 0755 "$$($(SWIFT) build -c $(CONFIGURATION) $(STATIC) --show-bin-path)/virt-macvtap" $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 Schemas/*.rng $(DESTDIR)$(PREFIX)/share/virt-macvtap/schemas/
+	# libvirt's own schemas, one directory per release (scripts/fetch-libvirt-schemas), with their licence.
+	for release in Schemas/libvirt/*/; do \
+	  install -d $(DESTDIR)$(PREFIX)/share/virt-macvtap/schemas/libvirt/$$(basename $$release); \
+	  install -m 0644 $$release* $(DESTDIR)$(PREFIX)/share/virt-macvtap/schemas/libvirt/$$(basename $$release)/; \
+	done
 	# mdoc warns about the blank lines the commands' discussions carry.
 	sed '/^$$/d' $(MANUAL_DIR)/virt-macvtap.1 > $(DESTDIR)$(PREFIX)/share/man/man1/virt-macvtap.1
 	chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man1/virt-macvtap.1

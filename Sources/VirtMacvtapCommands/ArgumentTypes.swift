@@ -10,6 +10,17 @@ extension MACAddress: ExpressibleByArgument {
     }
 }
 
+/// `--libvirt-version`: a release whose schemas ship with the tool (`9.0`, `11.3`); any other
+/// is argument-parser's usage error, which lists the bundled ones.
+extension LibvirtRelease: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let release = LibvirtRelease(argument), LibvirtSchemas.bundledReleases()[release] != nil else { return nil }
+        self = release
+    }
+
+    public static var allValueStrings: [String] { LibvirtSchemas.bundledReleases().keys.sorted().map(\.description) }
+}
+
 extension MacvtapMode: ExpressibleByArgument {}
 extension LinkState: ExpressibleByArgument {}
 extension Severity: ExpressibleByArgument {}

@@ -48,8 +48,11 @@ struct Lint: ParsableCommand {
     @Flag(name: .long, help: "Check each host's files against that host's \"uri\" in .virt-macvtap.json, all hosts at once.")
     var hosts = false
 
-    @Option(name: .long, help: "libvirt's domain.rng to use instead of the installed one.")
+    @Option(name: .long, help: "libvirt's domain.rng to use instead of the installed or bundled one.")
     var schema: String?
+
+    @Option(name: .long, help: ArgumentHelp("Validate against the schemas of this libvirt release, bundled with the tool (9.0 or 11.3). Default: the installed libvirt's, else the newest bundled.", valueName: "RELEASE"))
+    var libvirtVersion: LibvirtRelease?
 
     @Option(name: .long, help: "Output format: text, json, sarif, github or junit.")
     var format: LintFormat = .text
@@ -169,11 +172,13 @@ struct Lint: ParsableCommand {
         if !noCache, !fix, !diff, libvirtLayer == nil, sources.count >= LintCache.minimumFiles {
             cache = LintCache(
                 directory: cacheDir ?? Self.defaultCacheDirectory(ProcessInfo.processInfo.environment),
-                configurationKey: LintCache.configurationKey(configuration: configuration, schemaFiles: LintCache.schemaFiles(domainSchemaPath: schema)))
+                configurationKey: LintCache.configurationKey(configuration: configuration, schemaFiles: LintCache.schemaFiles(domainSchemaPath: schema, libvirtRelease: libvirtVersion)))
         }
         let linter: Linter
         do {
-            linter = try Linter(configuration: configuration, domainSchemaPath: schema, libvirt: libvirtLayer, cache: cache)
+            linter = try Linter(
+                configuration: configuration, domainSchemaPath: schema, libvirtRelease: libvirtVersion, libvirt: libvirtLayer,
+                cache: cache)
         } catch {
             throw CommandFailure.usage(error.description)
         }
@@ -288,7 +293,8 @@ extension Lint {
             }
         }
         Linter.prefetchSchemas(
-            configuration: LintConfiguration(disable: values(of: "--disable")), domainSchemaPath: values(of: "--schema").last)
+            configuration: LintConfiguration(disable: values(of: "--disable")), domainSchemaPath: values(of: "--schema").last,
+            libvirtRelease: values(of: "--libvirt-version").last.flatMap { LibvirtRelease(argument: $0) })
     }
 
     /// Options of `lint` that take a value (the next argument belongs to them), derived from

@@ -35,6 +35,8 @@ struct CommandLineTests {
         #expect(result.status == 0)
         #expect(result.standardOutput.contains("libxml2 2."))
         #expect(result.standardOutput.contains("libvirt "))
+        #expect(result.standardOutput.contains("bundled libvirt schemas: 9.0, 11.3"), "\(result)")
+        #expect(result.standardOutput.contains("lint validates against "), "\(result)")
     }
 
     @Test func everyCommandHasHelpWithAnExample() throws {
@@ -282,14 +284,19 @@ struct LintOptionValueTests {
         let options = Set(help.matches(of: /(--[a-z][a-z-]*) </).map { String($0.output.1) })
         #expect(options.contains("--format") && options.contains("--cache-dir") && options.count >= 8, "\(options.sorted())")
         let good = Fixtures.examplesDirectory.appendingPathComponent("lint/good/app02.xml").path
+        // An absolute path in a scratch directory: an option that writes where its value says
+        // (`--cache-dir`) must not write into the working directory, the package checkout.
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let sentinel = scratch.directory.appendingPathComponent("zz-sentinel-value").path
         // Few arguments (argument-parser parses them all) and many (the inputs are set aside
         // first, by the option names derived from argument-parser's description of Lint).
         for inputs in [[good], Array(repeating: good, count: 80)] {
             for option in options.sorted() {
-                let result = try Tool.run(["lint", option, "zz-sentinel-value"] + inputs)
+                let result = try Tool.run(["lint", option, sentinel] + inputs)
                 let output = result.standardOutput + result.standardError  // "FILE: cannot open it" is a missing input
                 // Taken for an input, the value leaves the option without one.
-                #expect(!output.contains("zz-sentinel-value: cannot open it") && !output.contains("Missing value for '\(option)"),
+                #expect(!output.contains("\(sentinel): cannot open it") && !output.contains("Missing value for '\(option)"),
                         "\(option)'s value was read as an input file (\(inputs.count) inputs):\n\(output)")
             }
         }

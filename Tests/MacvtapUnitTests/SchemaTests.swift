@@ -148,4 +148,75 @@ struct SchemaLocatorTests {
         }
         #expect(error.description.contains("/nonexistent/domain.rng"))
     }
+
+    @Test("Both bundled libvirt releases are found from the executable's location, each a whole schema set")
+    func bundledReleasesAreFoundFromTheExecutable() throws {
+        let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("prefix-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: prefix) }
+        let schemas = prefix.appendingPathComponent("share/virt-macvtap/schemas")
+        try FileManager.default.createDirectory(at: schemas, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: prefix.appendingPathComponent("bin"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: Fixtures.schemasDirectory.appendingPathComponent("libvirt"), to: schemas.appendingPathComponent("libvirt"))
+        let bin = prefix.appendingPathComponent("bin").path
+        let releases = LibvirtSchemas.bundledReleases(environment: [:], executableDirectory: bin)
+        #expect(releases.keys.sorted() == [LibvirtRelease(major: 9, minor: 0), LibvirtRelease(major: 11, minor: 3)])
+        let chosen = try LibvirtSchemas.locate(release: LibvirtRelease("11.3"), environment: [:], executableDirectory: bin)
+        #expect(chosen.origin == .bundled(LibvirtRelease(major: 11, minor: 3)))
+        #expect(chosen.directory == schemas.appendingPathComponent("libvirt/11.3").path)
+        // domain.rng includes its neighbours: the set compiles as it is laid out.
+        for release in releases.keys {
+            #expect(throws: Never.self) { _ = try SchemaLocator.loadDomainSchema(path: releases[release]! + "/domain.rng") }
+        }
+        let missing = try #require(throws: SchemaNotFound.self) {
+            _ = try LibvirtSchemas.locate(release: LibvirtRelease("10.0"), environment: [:], executableDirectory: bin)
+        }
+        #expect(missing.description.contains("bundled releases: 9.0, 11.3"), "\(missing)")
+    }
+
+    @Test("A release is major.minor (a micro number is dropped); anything else is not one")
+    func releaseParsing() {
+        #expect(LibvirtRelease("11.3") == LibvirtRelease(major: 11, minor: 3))
+        #expect(LibvirtRelease("11.3.0") == LibvirtRelease(major: 11, minor: 3))
+        #expect(LibvirtRelease(libraryVersion: 9_000_000) == LibvirtRelease(major: 9, minor: 0))
+        for bad in ["", "11", "11.", ".3", "11.3.", "a.b", "11.3.0.1", "-1.0", " 9.0"] { #expect(LibvirtRelease(bad) == nil, "\(bad)") }
+        #expect(LibvirtRelease("9.0")! < LibvirtRelease("11.3")!)
+    }
+
+    @Test("The shipped binary looks for no source checkout: only an executable inside one finds it")
+    func sourceCheckoutComesFromTheExecutablesPath() throws {
+        #expect(SchemaLocator.sourceCheckout(containing: "/usr/bin") == nil)
+        #expect(!SchemaLocator.ownSchemaDirectories(environment: [:], executableDirectory: "/usr/bin").contains { $0.hasSuffix("/Schemas") })
+        let inside = Fixtures.packageRoot.appendingPathComponent(".build/x86_64-unknown-linux-gnu/debug").path
+        #expect(SchemaLocator.sourceCheckout(containing: inside) == Fixtures.packageRoot.standardized.path)
+    }
+}
+
+@Suite("lint --libvirt-version: the bundled schemas of each release")
+struct LibvirtReleaseSchemaTests {
+    /// libvirt 11.3 widened `<bandwidth>` rates from unsignedInt to 2^54 (libvirt-versions.md):
+    /// 9.0's schema refuses 5,000,000,000; 11.3's takes it.
+    static let wideBandwidth = """
+        <domain type='kvm'><name>bw</name><memory>65536</memory><os><type arch='x86_64'>hvm</type></os>
+        <devices><interface type='direct'><mac address='52:54:00:00:00:61'/><source dev='eth0' mode='bridge'/>
+        <model type='virtio'/><bandwidth><inbound average='5000000000'/></bandwidth></interface></devices></domain>
+        """
+
+    @Test func theChosenReleaseDecidesTheSchemaVerdictAndSARIFNamesIt() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let file = scratch.directory.appendingPathComponent("bw.xml")
+        try Self.wideBandwidth.write(to: file, atomically: true, encoding: .utf8)
+        let old = try Tool.run(["lint", "--no-cache", "--libvirt-version", "9.0", "--format", "json", file.path])
+        #expect(old.standardOutput.contains("\"libvirt-schema\""), "\(old)")
+        let new = try Tool.run(["lint", "--no-cache", "--libvirt-version", "11.3", "--format", "json", file.path])
+        #expect(!new.standardOutput.contains("\"libvirt-schema\""), "\(new)")
+        let sarif = try Tool.run(["lint", "--no-cache", "--libvirt-version", "11.3", "--format", "sarif", file.path])
+        let log = try #require(try JSONSerialization.jsonObject(with: Data(sarif.standardOutput.utf8)) as? [String: Any])
+        let driver = try #require(((log["runs"] as? [[String: Any]])?.first?["tool"] as? [String: Any])?["driver"] as? [String: Any])
+        let schemas = try #require((driver["properties"] as? [String: Any])?["libvirtSchemas"] as? [String: String])
+        #expect(schemas["origin"] == "bundled" && schemas["libvirtRelease"] == "11.3" && schemas["directory"]?.hasSuffix("/libvirt/11.3") == true)
+        let unknown = try Tool.run(["lint", "--libvirt-version", "10.0", file.path])
+        #expect(unknown.status == 2 && unknown.standardError.contains("'9.0' and '11.3'"), "\(unknown)")
+    }
 }

@@ -85,9 +85,9 @@ public final class LintCache: Sendable {
     }
 
     /// The libvirt schema files (every `*.rng` beside domain.rng, which it includes) and ours.
-    public static func schemaFiles(domainSchemaPath: String?) -> [String] {
+    public static func schemaFiles(domainSchemaPath: String?, libvirtRelease: LibvirtRelease? = nil) -> [String] {
         var files: [String] = []
-        if let domain = domainSchemaPath ?? (try? SchemaLocator.domainSchemaPath()) {
+        if let domain = domainSchemaPath ?? (try? SchemaLocator.domainSchemaPath(release: libvirtRelease)) {
             let directory = String(domain[..<(domain.lastIndex(of: "/") ?? domain.startIndex)])
             let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
             files += names.filter { $0.hasSuffix(".rng") }.map { directory + "/" + $0 }

@@ -12,12 +12,18 @@ public struct LintReport: Sendable {
     /// Files that could not be read (missing, unreadable, a FIFO): exit code 3.
     public var readErrors: [String]
     public var failLevel: Severity
+    /// The libvirt schemas the files were validated against (SARIF names them).
+    public var libvirtSchemas: LibvirtSchemas?
 
-    public init(findings: [Finding], filesChecked: Int, readErrors: [String], failLevel: Severity) {
+    public init(
+        findings: [Finding], filesChecked: Int, readErrors: [String], failLevel: Severity,
+        libvirtSchemas: LibvirtSchemas? = nil
+    ) {
         self.findings = findings
         self.filesChecked = filesChecked
         self.readErrors = readErrors
         self.failLevel = failLevel
+        self.libvirtSchemas = libvirtSchemas
     }
 
     /// What the run comes to, for the command to map to its exit status.
@@ -47,28 +53,35 @@ public final class Linter: Sendable {
     private let liveHostRules: [any LiveHostRule]
     private let libvirtLayer: LibvirtDefineLayer?
     private let cache: LintCache?
+    /// The libvirt schemas this linter validates against (nil: none found, and none needed).
+    public let libvirtSchemas: LibvirtSchemas?
 
     /// Finds the schemas now (a missing one is an error at once) and compiles each once, in the
     /// background: files are read, parsed and checked by the rules meanwhile, and only schema
-    /// validation waits. `domainSchemaPath` overrides the lookup of libvirt's domain.rng; it is
-    /// only required when the libvirt-schema rule is enabled. With `libvirt`, each domain is also
-    /// defined in libvirt's own driver (`lint --libvirt`).
+    /// validation waits. `libvirtRelease` chooses the bundled copy of that libvirt release's
+    /// schemas (else the installed libvirt's, else the newest bundled: `LibvirtSchemas.locate`);
+    /// `domainSchemaPath` overrides domain.rng alone. The domain schema is only required when
+    /// the libvirt-schema rule is enabled; a release with no bundled schemas is always an error.
+    /// With `libvirt`, each domain is also defined in libvirt's own driver (`lint --libvirt`).
     /// With `cache`, files whose content the cache knows are not parsed again (`LintCache`);
     /// it is ignored with `libvirt`, whose verdict depends on the libvirt installed.
     public init(
-        configuration: LintConfiguration, domainSchemaPath: String? = nil, libvirt: LibvirtDefineLayer? = nil,
-        cache: LintCache? = nil
+        configuration: LintConfiguration, domainSchemaPath: String? = nil, libvirtRelease: LibvirtRelease? = nil,
+        libvirt: LibvirtDefineLayer? = nil, cache: LintCache? = nil
     ) throws(LintSetupError) {
         self.configuration = configuration
         self.cache = libvirt == nil ? cache : nil
         self.libvirtLayer = configuration.isEnabled(LibvirtDefineRule.description.id) ? libvirt : nil
         do throws(SchemaNotFound) {
-            if !configuration.isEnabled(LibvirtSchemaRule.description.id) {
-                domainSchema = nil
-            } else if let domainSchemaPath {
-                domainSchema = SchemaCompilation.shared(path: domainSchemaPath)
+            let validatesDomains = configuration.isEnabled(LibvirtSchemaRule.description.id)
+            let located: LibvirtSchemas? =
+                libvirtRelease != nil || (validatesDomains && domainSchemaPath == nil)
+                ? try LibvirtSchemas.locate(release: libvirtRelease) : try? LibvirtSchemas.locate()
+            libvirtSchemas = located
+            if validatesDomains, let path = domainSchemaPath ?? located?.domainSchema {
+                domainSchema = SchemaCompilation.shared(path: path)
             } else {
-                domainSchema = SchemaCompilation.shared(path: try SchemaLocator.domainSchemaPath())
+                domainSchema = nil
             }
             interfaceSchema =
                 configuration.isEnabled(InterfaceSchemaRule.description.id)
@@ -85,10 +98,12 @@ public final class Linter: Sendable {
     /// Starts compiling the schemas a lint with `configuration` uses (libvirt's domain.rng, or
     /// `domainSchemaPath`, and ours) in the background, before a linter exists. A schema that
     /// cannot be found is skipped here; creating the linter reports it.
-    public static func prefetchSchemas(configuration: LintConfiguration, domainSchemaPath: String? = nil) {
+    public static func prefetchSchemas(
+        configuration: LintConfiguration, domainSchemaPath: String? = nil, libvirtRelease: LibvirtRelease? = nil
+    ) {
         var locators: [@Sendable () -> String?] = []
         if configuration.isEnabled(LibvirtSchemaRule.description.id) {
-            locators.append { domainSchemaPath ?? (try? SchemaLocator.domainSchemaPath()) }
+            locators.append { domainSchemaPath ?? (try? SchemaLocator.domainSchemaPath(release: libvirtRelease)) }
         }
         if configuration.isEnabled(InterfaceSchemaRule.description.id) {
             locators.append { try? SchemaLocator.interfaceSchemaPath() }
@@ -186,7 +201,7 @@ public final class Linter: Sendable {
         findings.sort { ($0.file, $0.line, $0.column, $0.ruleID) < ($1.file, $1.line, $1.column, $1.ruleID) }
         return LintReport(
             findings: findings, filesChecked: sources.count, readErrors: fileResults.compactMap(\.readError),
-            failLevel: configuration.effectiveFailLevel)
+            failLevel: configuration.effectiveFailLevel, libvirtSchemas: libvirtSchemas)
     }
 
     private struct FileResult: Sendable {
@@ -308,7 +323,7 @@ public final class Linter: Sendable {
             }
         }
         if configuration.isEnabled(LibvirtNetworkSchemaRule.description.id), let root = network.xml.root,
-            let path = try? SchemaLocator.networkSchemaPath(),
+            let path = libvirtSchemas?.networkSchema,
             case .success(let schema) = SchemaCompilation.shared(path: path).result
         {
             let explained = findings.filter { $0.enforcement == .define }.map(\.line)

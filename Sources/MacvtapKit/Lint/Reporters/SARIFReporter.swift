@@ -28,6 +28,31 @@ public enum SARIFReporter: LintReporter {
         var version = Versions.tool
         var informationUri = "https://libvirt.org/formatdomain.html#direct-attachment-to-physical-interface"
         var rules: [Rule]
+        var properties: DriverProperties?
+    }
+
+    /// Which libvirt schemas the run validated against (the tool component's property bag, §3.19.22).
+    struct DriverProperties: Encodable {
+        var libvirtSchemas: SchemaProperties
+    }
+
+    struct SchemaProperties: Encodable {
+        /// `bundled`, `installed` or `environment` (`VIRT_MACVTAP_LIBVIRT_SCHEMA_DIR`).
+        var origin: String
+        /// The bundled copy's libvirt release (`11.3`).
+        var libvirtRelease: String?
+        var directory: String
+
+        init(_ schemas: LibvirtSchemas) {
+            switch schemas.origin {
+            case .environment: origin = "environment"
+            case .installed: origin = "installed"
+            case .bundled(let release):
+                origin = "bundled"
+                libvirtRelease = release.description
+            }
+            directory = schemas.directory
+        }
     }
 
     struct Text: Encodable { var text: String }
@@ -135,7 +160,14 @@ public enum SARIFReporter: LintReporter {
                 },
                 partialFingerprints: [fingerprintKey: fingerprint(finding)])
         }
-        return JSONReporter.encode(Log(runs: [Run(tool: Tool(driver: Driver(rules: driverRules)), results: results)]))
+        return JSONReporter.encode(Log(runs: [
+                Run(
+                    tool: Tool(
+                        driver: Driver(
+                            rules: driverRules,
+                            properties: report.libvirtSchemas.map { DriverProperties(libvirtSchemas: SchemaProperties($0)) })),
+                    results: results)
+            ]))
     }
 
     static func fixes(_ finding: Finding) -> [Fix]? {
