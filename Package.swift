@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 // Layers, bottom to top; each may import only the ones below it:
@@ -15,7 +15,8 @@ import PackageDescription
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
-    .unsafeFlags(["-warnings-as-errors"]),
+    // A warning fails our build; SwiftPM drops it for packages that depend on us.
+    .treatAllWarnings(as: .error),
 ]
 
 let package = Package(

@@ -3,7 +3,7 @@ import MacvtapXML
 
 /// The tool's version and those of the C libraries it runs on.
 public enum Versions {
-    public static let tool = "0.1.0"
+    public static let tool = "0.2.0"
 
     /// `--version`: the tool, its libraries, the bundled libvirt schemas and the ones `lint`
     /// validates against by default.
