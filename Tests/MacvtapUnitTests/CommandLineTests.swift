@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MacvtapKit
 import VirtMacvtapCommands
 import MacvtapTestSupport
 
@@ -330,5 +331,16 @@ struct ExecutableTests {
         let result = try Sandbox.shell("set -o pipefail; '\(Tool.executable.path)' lint '\(bad)' | head -1 >/dev/null; echo \"status ${PIPESTATUS[0]}\"")
         #expect(result.standardOutput.contains("status 1") || result.standardOutput.contains("status 141"), "\(result.standardOutput)")
         #expect(!result.standardOutput.contains("Fatal error") && !result.standardOutput.contains("Stack dump"), "\(result.standardOutput)")
+    }
+}
+
+/// The version is defined once (`Versions.tool`); the changelog's newest entry must be it.
+@Suite("The version")
+struct VersionTests {
+    @Test func theChangelogStartsFromTheToolsVersion() throws {
+        let changelog = try String(contentsOf: Fixtures.packageRoot.appendingPathComponent("CHANGELOG.md"), encoding: .utf8)
+        let newest = try #require(changelog.firstMatch(of: /\n## ([0-9]+\.[0-9]+\.[0-9]+)/)?.output.1)
+        #expect(String(newest) == Versions.tool)
+        #expect(try Tool.run(["--version"]).standardOutput.hasPrefix(Versions.tool + " "))
     }
 }
