@@ -62,9 +62,11 @@ sandbox:
 # page virt-macvtap(1) (swift-argument-parser's generate-manual plugin, from the commands' own
 # help: exit codes and examples included) and bash, zsh and fish completions.
 MANUAL_DIR = .build/plugins/GenerateManual/outputs/virt-macvtap
+# The manual plugin builds the tool without --static-swift-stdlib: it runs first, from a debug
+# build (same help text), so it never overwrites the static release binary installed below.
 install:
+	$(SWIFT) package --allow-writing-to-package-directory generate-manual --configuration debug >/dev/null 2>&1
 	$(SWIFT) build -c $(CONFIGURATION) $(STATIC)
-	$(SWIFT) package --allow-writing-to-package-directory generate-manual --configuration $(CONFIGURATION) >/dev/null 2>&1
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/virt-macvtap/schemas $(DESTDIR)$(PREFIX)/share/man/man1 \
 	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
 	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
