@@ -6,8 +6,13 @@ CONFIGURATION ?= release
 STATIC ?= --static-swift-stdlib
 SWIFT ?= swift
 CORPUS_DIR = $(CURDIR)/.corpus/libvirt
+# The one definition is Versions.tool (Sources/MacvtapKit/Versions.swift); scripts/version reads it.
+VERSION := $(shell scripts/version)
+ARCH := $(shell dpkg --print-architecture)
+DEB = dist/virt-macvtap_$(VERSION)_$(ARCH).deb
+TARBALL = dist/virt-macvtap-$(VERSION)-linux-$(ARCH).tar.gz
 
-.PHONY: setup build demo test install corpus docs clean sandbox fuzz sanitize oracle
+.PHONY: setup build demo test install corpus docs clean sandbox fuzz sanitize oracle deb dist image
 
 setup:
 	scripts/setup
@@ -44,6 +49,27 @@ test: setup corpus sandbox
 	scripts/fuzz run 60 own
 	# The library's documentation (DocC catalogue in Sources/MacvtapKit/MacvtapKit.docc), warnings fail.
 	$(SWIFT) package generate-documentation --target MacvtapKit --warnings-as-errors >/dev/null
+	# What users install: the bundled schemas are Debian's, MacvtapKit works as a versioned
+	# dependency, the .deb passes lintian and works in clean Debian 12 and 13 roots (lint without
+	# libvirt, then list/attach/detach on the second host), the tarball under /opt, the OCI image.
+	scripts/fetch-libvirt-schemas --check
+	scripts/check-dependency
+	$(MAKE) --no-print-directory deb dist
+	lintian --fail-on error,warning $(DEB)
+	scripts/check-package $(DEB) $(TARBALL)
+	scripts/image $(DEB) >/dev/null
+	scripts/check-image
+	scripts/check-clean-tree
+
+# Packages that need no Swift toolchain (scripts/package, scripts/image; README "Install").
+deb: setup
+	scripts/package deb
+
+dist: setup
+	scripts/package dist
+
+image: deb
+	scripts/image $(DEB)
 
 # Fuzzing for longer (seconds; seeds include libvirt's test domains), then keep what it grew.
 FUZZ_SECONDS ?= 1800
@@ -94,4 +120,4 @@ docs: build
 	$(SWIFT) package generate-documentation --target MacvtapKit --warnings-as-errors
 
 clean:
-	rm -rf .build
+	rm -rf .build dist
