@@ -343,4 +343,13 @@ struct VersionTests {
         #expect(String(newest) == Versions.tool)
         #expect(try Tool.run(["--version"]).standardOutput.hasPrefix(Versions.tool + " "))
     }
+
+    @Test("The container image the pre-commit hook and the GitHub Action name is this version's")
+    func theHooksNameThisVersionsImage() throws {
+        for file in [".pre-commit-hooks.yaml", "action.yml"] {
+            let text = try String(contentsOf: Fixtures.packageRoot.appendingPathComponent(file), encoding: .utf8)
+            let tags = text.matches(of: /virt-macvtap:([0-9]+\.[0-9]+\.[0-9]+)/).map { String($0.output.1) }
+            #expect(!tags.isEmpty && tags.allSatisfy { $0 == Versions.tool }, "\(file): \(tags)")
+        }
+    }
 }
