@@ -10,7 +10,9 @@ struct Lint: ParsableCommand {
         discussion: """
             Inputs are files, directories (searched recursively for *.xml) or - for standard input: \
             whole domains (virsh dumpxml) or a bare <interface> (what virsh attach-device takes). \
-            Layers: well-formedness; libvirt's installed domain.rng and our interface-direct.rng; \
+            Layers: well-formedness; libvirt's domain.rng (the installed libvirt's, else the newest \
+            copy bundled with the tool; --libvirt-version 9.0|11.3 chooses a bundled one) and our \
+            interface-direct.rng; \
             every rule libvirt enforces on direct interfaces (quoting libvirt's wording and saying when \
             libvirt would notice); checks libvirt never makes (duplicate MACs across files, shared \
             passthrough devices, …); with -c, against live hosts; with --libvirt, libvirt's own \
@@ -29,6 +31,7 @@ struct Lint: ParsableCommand {
               virt-macvtap lint --host hv-a='hosts/a/**' --host hv-b='hosts/b/**' hosts/
               virt-macvtap lint --hosts hosts/          # each host's files against its own uri
               virt-macvtap lint --libvirt domains/      # plus libvirt's own define verdict
+              virt-macvtap lint --libvirt-version 9.0 domains/   # libvirt 9.0's bundled schemas
               virt-macvtap lint --disable vepa-needs-hairpin --fail-level warning domains/
               virt-macvtap lint --fix domains/          # safe fixes in place
               virt-macvtap lint --diff --unsafe-fixes domains/
