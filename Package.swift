@@ -9,6 +9,7 @@ import PackageDescription
 //                              libpq, POSIX files and threads, libnl's rtnetlink); libvirt, libpq
 //                              and libnl are dlopen'ed through MacvtapSystem's DynamicLibraries
 //   MacvtapKit                 plain Swift: model, rules, editing, allocation
+//   MacvtapLanguageServer      the LSP server (Codable messages; no I/O of its own)
 //   VirtMacvtapCommands        thin argument-parser commands (a library: tests run them in-process)
 //   virt-macvtap               the executable: main.swift calls VirtMacvtapCLI.main()
 //   virt-macvtap-fuzz          the fuzzing harness (and its corpus replayer)
@@ -91,11 +92,18 @@ let package = Package(
             dependencies: ["MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapPostgres", "MacvtapSystem", "MacvtapNetlink"],
             swiftSettings: strictSettings
         ),
+        // The language server (`virt-macvtap lsp`): LSP messages as Codable types over MacvtapKit's engine.
+        .target(
+            name: "MacvtapLanguageServer",
+            dependencies: ["MacvtapKit", "MacvtapSystem"],
+            swiftSettings: strictSettings
+        ),
         // Every command (argument-parser types, one per file); the executable only calls it.
         .target(
             name: "VirtMacvtapCommands",
             dependencies: [
                 "MacvtapKit",
+                "MacvtapLanguageServer",
                 "MacvtapSystem",
                 "MacvtapNetlink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
