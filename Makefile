@@ -46,6 +46,9 @@ test: setup corpus sandbox
 	VIRT_MACVTAP_CORPUS=$(CORPUS_DIR) VIRT_MACVTAP_SANDBOX=1 $(SWIFT) test --skip-build --filter OracleTests; \
 	  status=$$?; scripts/sandbox reset-uplinks; exit $$status
 	scripts/check-memory
+	# The editors: the language server against pytest-lsp and Neovim; edit-guard under a real virsh edit.
+	scripts/check-lsp
+	scripts/check-edit-guard
 	scripts/fuzz run 60 own
 	# The library's documentation (DocC catalogue in Sources/MacvtapKit/MacvtapKit.docc), warnings fail.
 	$(SWIFT) package generate-documentation --target MacvtapKit --warnings-as-errors >/dev/null

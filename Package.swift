@@ -147,7 +147,7 @@ let package = Package(
             name: "MacvtapUnitTests",
             dependencies: [
                 "MacvtapKit", "MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapSystem", "MacvtapNetlink",
-                "VirtMacvtapCommands", "MacvtapTestSupport",
+                "VirtMacvtapCommands", "MacvtapTestSupport", "MacvtapLanguageServer",
             ],
             swiftSettings: strictSettings
         ),
