@@ -47,7 +47,7 @@ test: setup corpus sandbox
 	  status=$$?; scripts/sandbox reset-uplinks; exit $$status
 	scripts/check-memory
 	# The editors: the language server against pytest-lsp and Neovim; edit-guard under a real virsh edit.
-	scripts/check-lsp
+	VIRT_MACVTAP_SANDBOX=1 scripts/check-lsp
 	scripts/check-edit-guard
 	scripts/fuzz run 60 own
 	# The library's documentation (DocC catalogue in Sources/MacvtapKit/MacvtapKit.docc), warnings fail.

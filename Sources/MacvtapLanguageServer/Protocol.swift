@@ -3,11 +3,11 @@
 // Names follow the specification's, so a field can be looked up there.
 
 /// A JSON-RPC request id: a number or a string.
-public enum RequestID: Codable, Sendable, Hashable {
+enum RequestID: Codable, Sendable, Hashable {
     case number(Int)
     case string(String)
 
-    public init(from decoder: any Decoder) throws {
+    init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let number = try? container.decode(Int.self) {
             self = .number(number)
@@ -16,7 +16,7 @@ public enum RequestID: Codable, Sendable, Hashable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .number(let number): try container.encode(number)
@@ -95,23 +95,23 @@ enum ErrorCode {
 
 // MARK: - Basic structures
 
-public struct Position: Codable, Sendable, Hashable, Comparable {
+struct Position: Codable, Sendable, Hashable, Comparable {
     /// 0-based line.
-    public var line: Int
+    var line: Int
     /// 0-based, in UTF-16 code units (the protocol's default position encoding).
-    public var character: Int
+    var character: Int
 
-    public init(line: Int, character: Int) {
+    init(line: Int, character: Int) {
         self.line = line
         self.character = character
     }
 
-    public static func < (lhs: Position, rhs: Position) -> Bool { (lhs.line, lhs.character) < (rhs.line, rhs.character) }
+    static func < (lhs: Position, rhs: Position) -> Bool { (lhs.line, lhs.character) < (rhs.line, rhs.character) }
 }
 
-public struct Range: Codable, Sendable, Hashable {
-    public var start: Position
-    public var end: Position
+struct Range: Codable, Sendable, Hashable {
+    var start: Position
+    var end: Position
 
     func contains(_ position: Position) -> Bool { start <= position && position <= end }
     func overlaps(_ other: Range) -> Bool { start <= other.end && other.start <= end }

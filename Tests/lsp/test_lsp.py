@@ -5,6 +5,8 @@ change, diagnostics with positions and related locations, code actions applied (
 fix-all action, and a fix that draws a MAC from the ledger only when it is applied), hover,
 completion, a document that is not XML, shutdown.
 """
+import asyncio
+import json
 import os
 import pathlib
 import subprocess
@@ -190,3 +192,41 @@ async def test_a_document_that_is_not_xml_is_a_diagnostic_and_the_server_goes_on
     )
     await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     assert by_code(client.diagnostics[uri("web.xml")], "source-mode-invalid")
+
+
+HOST_URI = os.environ.get("VIRT_MACVTAP_LSP_HOST_URI")
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[BINARY, "lsp", "--ledger", str(LEDGER)]))
+async def client_with_host(lsp_client: LanguageClient):
+    workspace = WORKSPACE.parent / "with-host"
+    workspace.mkdir(parents=True, exist_ok=True)
+    (workspace / ".virt-macvtap.json").write_text(json.dumps({"hosts": {"hv1": {"files": ["*.xml"], "uri": HOST_URI}}}))
+    await lsp_client.initialize_session(
+        types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=workspace.as_uri())
+    )
+    lsp_client.workspace = workspace
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.skipif(HOST_URI is None, reason="no libvirt host (scripts/check-lsp sets one when the sandbox is up)")
+async def test_dev_completion_comes_from_the_configured_host(client_with_host: LanguageClient):
+    client = client_with_host
+    text = "<domain type='kvm'><name>x</name><devices><interface type='direct'><source dev='"
+    document = (client.workspace / "new.xml").as_uri()
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=document, language_id="xml", version=1, text=text))
+    )
+    labels = set()
+    for _ in range(100):  # the host is scanned in the background
+        items = await client.text_document_completion_async(
+            types.CompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=document), position=types.Position(line=0, character=len(text))
+            )
+        )
+        labels = {item.label for item in (items.items if hasattr(items, "items") else items or [])}
+        if labels:
+            break
+        await asyncio.sleep(0.1)
+    assert "eth0" in labels, labels
