@@ -230,3 +230,14 @@ async def test_dev_completion_comes_from_the_configured_host(client_with_host: L
             break
         await asyncio.sleep(0.1)
     assert "eth0" in labels, labels
+
+
+async def test_network_xml_gets_its_rules(client: LanguageClient):
+    network = "<network>\n  <name>lan</name>\n  <forward mode='vepa'>\n  </forward>\n</network>\n"
+    document = uri("lan-network.xml")
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(text_document=types.TextDocumentItem(uri=document, language_id="xml", version=1, text=network))
+    )
+    await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    found = by_code(client.diagnostics[document], "network-no-device")
+    assert found and found[0].range.start == types.Position(line=2, character=11), client.diagnostics[document]
