@@ -122,15 +122,20 @@ struct SchemaTests {
 
 @Suite("Schema search path")
 struct SchemaLocatorTests {
-    @Test func findsTheInstalledLayoutBeforeTheCheckout() throws {
+    /// A scratch install prefix (`bin/`, `share/virt-macvtap/schemas/`) holding `item` of Schemas/.
+    static func installPrefix(with item: String) throws -> (prefix: URL, schemas: URL) {
         let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("prefix-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: prefix) }
         let schemas = prefix.appendingPathComponent("share/virt-macvtap/schemas")
         try FileManager.default.createDirectory(at: schemas, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: prefix.appendingPathComponent("bin"), withIntermediateDirectories: true)
         try FileManager.default.copyItem(
-            at: Fixtures.schemasDirectory.appendingPathComponent("interface-direct.rng"),
-            to: schemas.appendingPathComponent("interface-direct.rng"))
+            at: Fixtures.schemasDirectory.appendingPathComponent(item), to: schemas.appendingPathComponent(item))
+        return (prefix, schemas)
+    }
+
+    @Test func findsTheInstalledLayoutBeforeTheCheckout() throws {
+        let (prefix, schemas) = try Self.installPrefix(with: "interface-direct.rng")
+        defer { try? FileManager.default.removeItem(at: prefix) }
         let found = try SchemaLocator.interfaceSchemaPath(
             environment: [:], executableDirectory: prefix.appendingPathComponent("bin").path)
         #expect(found == schemas.appendingPathComponent("interface-direct.rng").path)
@@ -151,13 +156,8 @@ struct SchemaLocatorTests {
 
     @Test("Both bundled libvirt releases are found from the executable's location, each a whole schema set")
     func bundledReleasesAreFoundFromTheExecutable() throws {
-        let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("prefix-\(UUID().uuidString)")
+        let (prefix, schemas) = try Self.installPrefix(with: "libvirt")
         defer { try? FileManager.default.removeItem(at: prefix) }
-        let schemas = prefix.appendingPathComponent("share/virt-macvtap/schemas")
-        try FileManager.default.createDirectory(at: schemas, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: prefix.appendingPathComponent("bin"), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(
-            at: Fixtures.schemasDirectory.appendingPathComponent("libvirt"), to: schemas.appendingPathComponent("libvirt"))
         let bin = prefix.appendingPathComponent("bin").path
         let releases = LibvirtSchemas.bundledReleases(environment: [:], executableDirectory: bin)
         #expect(releases.keys.sorted() == [LibvirtRelease(major: 9, minor: 0), LibvirtRelease(major: 11, minor: 3)])
