@@ -65,9 +65,9 @@ struct EditGuard: ParsableCommand {
             let report = try linter.lint([.memory(saved, name: file)], hosts: hosts)
             let errors = report.findings.filter { $0.severity >= report.failLevel }
             let others = report.findings.filter { $0.severity < report.failLevel }
-            for finding in others { StandardStream.error.write(Self.line(finding, lineOffset: 0)) }
+            for finding in others { StandardStream.error.write(Self.line(finding, lineOffset: 0) + "\n") }
             guard !errors.isEmpty else { return }
-            for finding in errors { StandardStream.error.write(Self.line(finding, lineOffset: 0)) }
+            for finding in errors { StandardStream.error.write(Self.line(finding, lineOffset: 0) + "\n") }
             StandardStream.error.write("virt-macvtap: \(errors.count) error\(errors.count == 1 ? "" : "s") in \(file). (e)dit again, (k)eep it anyway, (q)uit without saving? [e] ")
             switch readLine()?.lowercased().first {
             case "k":
@@ -113,7 +113,7 @@ struct EditGuard: ParsableCommand {
         for finding in findings {
             let shifted = finding.line > precedingLines ? count : 0
             // "--" may not appear inside an XML comment.
-            lines.append("  " + line(finding, lineOffset: shifted).replacingOccurrences(of: "--", with: "- -").trimmingSuffixNewline)
+            lines.append("  " + line(finding, lineOffset: shifted).replacing("--", with: "- -"))
         }
         lines.append("-->")
         return (Array((lines.joined(separator: "\n") + "\n").utf8), insertAt)
@@ -131,7 +131,7 @@ struct EditGuard: ParsableCommand {
     }
 
     static func line(_ finding: Finding, lineOffset: Int) -> String {
-        "\(finding.file):\(finding.line + lineOffset):\(finding.column): \(finding.severity.rawValue): \(finding.message) [\(finding.ruleID)]\n"
+        "\(finding.file):\(finding.line + lineOffset):\(finding.column): \(finding.severity.rawValue): \(finding.message) [\(finding.ruleID)]"
     }
 
     /// The editor to run: VIRT_MACVTAP_EDITOR, else VISUAL or EDITOR unless they name the guard.
@@ -149,13 +149,5 @@ struct EditGuard: ParsableCommand {
             return LintConfiguration()
         }
         return loaded
-    }
-}
-
-extension String {
-    fileprivate var trimmingSuffixNewline: String { hasSuffix("\n") ? String(dropLast()) : self }
-
-    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
-        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }
