@@ -25,6 +25,7 @@ struct LibvirtAPI: @unchecked Sendable {
     let connectOpenReadOnly: @convention(c) (UnsafePointer<CChar>?) -> ConnectPtr?
     let connectClose: @convention(c) (ConnectPtr?) -> Int32
     let connectGetURI: @convention(c) (ConnectPtr?) -> UnsafeMutablePointer<CChar>?
+    let connectGetLibVersion: @convention(c) (ConnectPtr?, UnsafeMutablePointer<UInt>?) -> Int32
     let connectListAllDomains: @convention(c) (ConnectPtr?, UnsafeMutablePointer<UnsafeMutablePointer<DomainPtr?>?>?, UInt32) -> Int32
     let domainGetName: @convention(c) (DomainPtr?) -> UnsafePointer<CChar>?
     let domainFree: @convention(c) (DomainPtr?) -> Int32
@@ -114,6 +115,7 @@ struct LibvirtAPI: @unchecked Sendable {
             connectOpenReadOnly: symbol("virConnectOpenReadOnly", as: (@convention(c) (UnsafePointer<CChar>?) -> ConnectPtr?).self),
             connectClose: symbol("virConnectClose", as: (@convention(c) (ConnectPtr?) -> Int32).self),
             connectGetURI: symbol("virConnectGetURI", as: (@convention(c) (ConnectPtr?) -> UnsafeMutablePointer<CChar>?).self),
+            connectGetLibVersion: symbol("virConnectGetLibVersion", as: (@convention(c) (ConnectPtr?, UnsafeMutablePointer<UInt>?) -> Int32).self),
             connectListAllDomains: symbol("virConnectListAllDomains", as: (@convention(c) (ConnectPtr?, UnsafeMutablePointer<UnsafeMutablePointer<DomainPtr?>?>?, UInt32) -> Int32).self),
             domainGetName: symbol("virDomainGetName", as: (@convention(c) (DomainPtr?) -> UnsafePointer<CChar>?).self),
             domainFree: symbol("virDomainFree", as: (@convention(c) (DomainPtr?) -> Int32).self),

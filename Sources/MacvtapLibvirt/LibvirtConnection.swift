@@ -114,6 +114,17 @@ public final class LibvirtConnection {
         return String(cString: uri)
     }
 
+    /// The libvirt version of the host at the other end (`virConnectGetLibVersion`: the
+    /// daemon's for a remote URI), as major × 1,000,000 + minor × 1,000 + micro.
+    public func libraryVersion() throws(LibvirtError) -> UInt {
+        let connection = try open("reading the host's libvirt version")
+        var version: UInt = 0
+        guard api.connectGetLibVersion(connection, &version) == 0 else {
+            throw LibvirtError.last(operation: "reading the host's libvirt version")
+        }
+        return version
+    }
+
     /// Every domain with its persistent XML and, when it runs, its live XML.
     public func domains() throws(LibvirtError) -> [DomainRecord] {
         try allDomains().map { (domain) throws(LibvirtError) in try domain.record() }

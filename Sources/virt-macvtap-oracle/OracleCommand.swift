@@ -18,8 +18,8 @@ struct OracleCommand: ParsableCommand {
             Exits 1 when a judged claim disagrees with libvirt, 3 when libvirt cannot be reached.
             """)
 
-    @Option(name: .customLong("uri"), help: "The libvirt daemon to ask; it defines, starts and destroys oracle-* domains.")
-    var uri = "qemu:///system"
+    @Option(name: .customLong("uri"), help: "A libvirt daemon to ask (repeatable; default: both sandbox hosts, libvirt 9.0 and 11.3); it defines, starts and destroys oracle-* domains.")
+    var uris: [String] = OracleHost.sandbox.map(\.uri)
 
     @Option(help: "libvirt's tests directory (scripts/fetch-libvirt-corpus), for the transplanted interfaces.")
     var corpus: String?
@@ -42,50 +42,57 @@ struct OracleCommand: ParsableCommand {
     @Flag(help: "Print the case ids and exit.")
     var list = false
 
+    @Option(help: "Only the cases whose id contains this text (repeatable), to look at a few again.")
+    var only: [String] = []
+
     mutating func run() throws {
         var cases = OracleCases.all(corpusDirectory: corpus)
         if subset { cases = OracleCases.subset(of: cases) }
+        if !only.isEmpty { cases = cases.filter { testCase in only.contains { testCase.id.contains($0) } } }
         if list {
             for testCase in cases { print(testCase.id) }
             return
         }
         let progress = StandardStream.error.isTerminal
+        let hosts = uris.map { uri in OracleHost.sandbox.first { $0.uri == uri } ?? OracleHost(name: uri, uri: uri) }
+        // The sandbox's hosts get their uplinks' MACs back after passthrough cases (scripts/sandbox).
+        let checkout = FileIO.exists(atPath: "scripts/sandbox") ? FileManager.default.currentDirectoryPath : nil
         do {
-            // The linter first, its schemas compiled before libvirt is asked: a schema that does
-            // not compile fails at once, by name.
-            let linter = try Linter(configuration: LintConfiguration())
-            Linter.waitForSchemaCompilations()
-            let hosts = [try HostInventory.scan(uri: uri)]
-            var saved: [String: LibvirtVerdict] = [:]
+            var saved: [String: [String: LibvirtVerdict]] = [:]
             if let path = self.verdicts, FileIO.exists(atPath: path) {
-                saved = try JSONDecoder().decode([String: LibvirtVerdict].self, from: Data(try FileIO.readFile(atPath: path)))
+                saved = (try? JSONDecoder().decode([String: [String: LibvirtVerdict]].self, from: Data(try FileIO.readFile(atPath: path)))) ?? [:]
             }
-            let toAsk = cases.filter { saved[$0.id] == nil }
-            let answers = try LibvirtOracle(uri: uri).run(toAsk, jobs: jobs) { done, total in
-                if progress, done % 10 == 0 || done == total { StandardStream.error.write("\roracle: \(done)/\(total)") }
+            var reports: [ParityReport] = []
+            for host in hosts {
+                var known = saved[host.uri] ?? [:]
+                let report = try OracleRun.run(
+                    cases, on: host, checkout: OracleHost.sandbox.contains { $0.uri == host.uri } ? checkout : nil,
+                    jobs: jobs, setName: subset ? "subset" : "full", saved: &known
+                ) { done, total in
+                    if progress, done % 10 == 0 || done == total { StandardStream.error.write("\roracle \(host.name): \(done)/\(total)") }
+                }
+                if progress { StandardStream.error.write("\n") }
+                saved[host.uri] = known
+                reports.append(report)
             }
-            if progress, !toAsk.isEmpty { StandardStream.error.write("\n") }
-            for (testCase, answer) in zip(toAsk, answers) { saved[testCase.id] = answer }
             if let path = self.verdicts {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 try FileIO.replaceAtomically(atPath: path, with: Array(try encoder.encode(saved)), creating: true)
             }
-            let verdicts = cases.map { saved[$0.id]! }
-            let report = try ParityReport.build(
-                cases: cases, verdicts: verdicts, linter: linter, hosts: hosts, libvirtVersion: LibvirtLibrary.version,
-                setName: subset ? "subset" : "full")
-            let text = report.markdown()
             if let markdown {
-                try FileIO.replaceAtomically(atPath: markdown, with: Array(text.utf8), creating: true)
+                try FileIO.replaceAtomically(atPath: markdown, with: Array(ParityReport.markdown(of: reports).utf8), creating: true)
             }
-            let judged = report.judgements.count { $0.outcome != .notJudged }
-            let disagreements = report.disagreements
-            for item in verbose ? report.judgements : disagreements {
-                print("\(item.outcome == .disagrees ? "disagree" : item.outcome.rawValue): \(item.caseID) \(item.ruleID ?? "(no finding)") [\(item.claim?.rawValue ?? "")]: \(item.explanation)")
+            var disagreeing = 0
+            for report in reports {
+                let judged = report.judgements.count { $0.outcome != .notJudged }
+                for item in verbose ? report.judgements : report.disagreements {
+                    print("\(item.outcome == .disagrees ? "disagree" : item.outcome.rawValue) (libvirt \(report.libvirtVersion)): \(item.caseID) \(item.ruleID ?? "(no finding)") [\(item.claim?.rawValue ?? "")]: \(item.explanation)")
+                }
+                print("oracle, libvirt \(report.libvirtVersion): \(cases.count) cases, \(judged) claims judged, \(judged - report.disagreements.count) agree, \(report.disagreements.count) disagree")
+                disagreeing += report.disagreements.count
             }
-            print("oracle: \(cases.count) cases, \(judged) claims judged, \(judged - disagreements.count) agree, \(disagreements.count) disagree")
-            if !disagreements.isEmpty { throw ExitCode(1) }
+            if disagreeing > 0 { throw ExitCode(1) }
         } catch let error as LibvirtError {
             StandardStream.error.write("virt-macvtap-oracle: \(error.description)\n")
             throw ExitCode(3)

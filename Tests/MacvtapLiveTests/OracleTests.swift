@@ -55,7 +55,7 @@ struct OracleTests {
         let uri = "qemu:///system"
         // The linter first, its schemas compiled before libvirt is asked: a schema that does not
         // compile fails here, at once and by name, not as 1,000 cases without findings.
-        let linter = try Linter(configuration: LintConfiguration())
+        let linter = try Linter(configuration: ParityJudge.lintConfiguration)
         Linter.waitForSchemaCompilations()
         let hosts = [try HostInventory.scan(uri: uri)]
         let verdicts = try LibvirtOracle(uri: uri).run(cases, jobs: 4)

@@ -22,6 +22,9 @@ public enum Enforcement: String, Sendable, Codable {
     case define
     /// Rejected only when the domain starts, or on hotplug.
     case start
+    /// Accepted at define and start; refused only when the interface is hot-plugged into a
+    /// running domain (`attach`, `virsh attach-device --live`).
+    case hotplug
     /// With `virsh define --validate` or `virsh edit` (RelaxNG); libvirt's parser may refuse it
     /// at a plain define already (an invalid enumerated value, say), and the oracle showed both.
     case validate
@@ -36,6 +39,7 @@ public enum Enforcement: String, Sendable, Codable {
         switch self {
         case .define: "libvirt rejects this at define"
         case .start: "libvirt accepts this at define but the domain fails at start or hotplug"
+        case .hotplug: "libvirt accepts this at define and start but refuses it when hot-plugged"
         case .validate: "libvirt rejects this with define --validate or virsh edit, if not already at define"
         case .silentlyDropped: "libvirt silently drops or rewrites this"
         case .notChecked: "libvirt does not check this"

@@ -73,7 +73,7 @@ public final class LintCache: Sendable {
     /// The key of a configuration: everything besides a file's bytes that its per-file findings
     /// depend on.
     public static func configurationKey(configuration: LintConfiguration, schemaFiles: [String]) -> String {
-        var text = "format 1\n\(Versions.tool)\n"
+        var text = "format 2\n\(Versions.tool)\nhotplug \(configuration.hotplug)\n"
         text += "disable \(configuration.disable.sorted())\nenable \(configuration.enable.sorted())\n"
         text += "severity \(configuration.severity.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.rawValue)" })\n"
         var bytes = Array(text.utf8)
@@ -203,6 +203,7 @@ struct CachedFile {
         if let summary {
             writer.optionalString(summary.domainName)
             writer.optionalString(summary.uuid)
+            writer.strings(summary.ownedTargetPrefixes)
             writer.int(summary.interfaces.count)
             for entry in summary.interfaces { writer.interface(entry) }
         }
@@ -233,14 +234,15 @@ struct CachedFile {
         var summary: DocumentSummary?
         guard let hasSummary = reader.bool() else { return nil }
         if hasSummary {
-            guard let name = reader.optionalString(), let uuid = reader.optionalString(), let interfaceCount = reader.int(), interfaceCount >= 0
+            guard let name = reader.optionalString(), let uuid = reader.optionalString(), let owned = reader.strings(),
+                let interfaceCount = reader.int(), interfaceCount >= 0
             else { return nil }
             var interfaces: [DomainDocument.InterfaceEntry] = []
             for _ in 0..<interfaceCount {
                 guard let entry = reader.interface() else { return nil }
                 interfaces.append(entry)
             }
-            summary = DocumentSummary(file: file, domainName: name, uuid: uuid, interfaces: interfaces)
+            summary = DocumentSummary(file: file, domainName: name, uuid: uuid, interfaces: interfaces, ownedTargetPrefixes: owned)
         }
         var network: NetworkSummary?
         guard let hasNetwork = reader.bool() else { return nil }

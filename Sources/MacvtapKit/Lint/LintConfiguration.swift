@@ -15,6 +15,11 @@ public struct LintConfiguration: Sendable, Codable, Equatable {
     public var severity: [String: Severity] = [:]
     /// The fleet's hypervisors and the files of each (patterns relative to the configuration).
     public var hosts: [String: FleetHostConfiguration] = [:]
+    /// The domains' interfaces are about to be hot-plugged into running domains (`attach`), so
+    /// refusals that only a hot-plug meets apply to whole domains too. Device XML (a bare
+    /// `<interface>`, meant for attach-device) is always judged as hot-plugged. Not read from
+    /// the configuration file: it is what a command does, not a project's choice.
+    public var hotplug = false
 
     public static let fileName = ".virt-macvtap.json"
 

@@ -55,6 +55,10 @@ public final class Linter: Sendable {
     private let cache: LintCache?
     /// The libvirt schemas this linter validates against (nil: none found, and none needed).
     public let libvirtSchemas: LibvirtSchemas?
+    private let judgedRelease: JudgedRelease
+    /// The libvirt release findings are judged for: the one asked for, else the installed
+    /// libvirt's (loaded on first use), else the bundled schemas' release; nil when none is known.
+    public var libvirtRelease: LibvirtRelease? { judgedRelease.value }
 
     /// Finds the schemas now (a missing one is an error at once) and compiles each once, in the
     /// background: files are read, parsed and checked by the rules meanwhile, and only schema
@@ -88,6 +92,12 @@ public final class Linter: Sendable {
                 ? SchemaCompilation.shared(path: try SchemaLocator.interfaceSchemaPath()) : nil
         } catch {
             throw .schema(.notFound(error))
+        }
+        let schemas = libvirtSchemas
+        judgedRelease = JudgedRelease {
+            if let libvirtRelease { return libvirtRelease }
+            if schemas?.origin == .installed || schemas == nil, let installed = LibvirtRelease(LibvirtLibrary.version) { return installed }
+            return schemas?.bundledRelease
         }
         documentRules = RuleRegistry.documentRules.filter { configuration.isEnabled($0.description.id) }.map { $0.init() }
         networkRules = RuleRegistry.networkRules.filter { configuration.isEnabled($0.description.id) }.map { $0.init() }
@@ -266,7 +276,7 @@ public final class Linter: Sendable {
             add(UnsupportedDocumentRule.description, Violation(at: xml.root?.position ?? SourcePosition(line: 1, column: 1), "skipped: root element <\(root)> is not <domain>, <interface> or <network>", fix: "lint domain XML (virsh dumpxml), interface device XML or network XML (virsh net-dumpxml)"), file: file, domain: nil, to: &result.findings)
             return result
         }
-        let document = LintDocument(domain: domain)
+        let document = LintDocument(domain: domain, hotplug: configuration.hotplug, release: judgedRelease)
         let label = domain.name?.value
         let resolver = CorrectionResolver(xml)
         var ruleFindings: [Finding] = []

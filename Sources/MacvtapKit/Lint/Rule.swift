@@ -1,4 +1,5 @@
 import MacvtapXML
+import Synchronization
 
 /// Everything a rule says about itself: what `--list-rules`, docs/rules.md and SARIF show.
 public struct RuleDescription: Sendable {
@@ -187,12 +188,61 @@ extension LiveHostRule {
     }
 }
 
+/// Which libvirt release a lint run judges for, worked out once and only when a rule asks: the
+/// installed library's version costs loading libvirt, which most runs never need.
+final class JudgedRelease: Sendable {
+    private let compute: @Sendable () -> LibvirtRelease?
+    private let cached = Mutex<LibvirtRelease??>(nil)
+
+    init(_ compute: @escaping @Sendable () -> LibvirtRelease?) {
+        self.compute = compute
+    }
+
+    convenience init(fixed release: LibvirtRelease) {
+        self.init { release }
+    }
+
+    var value: LibvirtRelease? {
+        if let known = cached.withLock({ $0 }) { return known }
+        let value = compute()
+        cached.withLock { $0 = .some(value) }
+        return value
+    }
+}
+
 /// A parsed document as the per-document rules see it.
 public struct LintDocument {
     public let domain: DomainDocument
+    /// The configuration says the interfaces are about to be hot-plugged (`attach`).
+    private let hotplugIntended: Bool
+    private let release: JudgedRelease?
+
+    public init(domain: DomainDocument, hotplug: Bool = false, libvirtRelease: LibvirtRelease? = nil) {
+        self.domain = domain
+        self.hotplugIntended = hotplug
+        self.release = libvirtRelease.map(JudgedRelease.init(fixed:))
+    }
+
+    init(domain: DomainDocument, hotplug: Bool, release: JudgedRelease) {
+        self.domain = domain
+        self.hotplugIntended = hotplug
+        self.release = release
+    }
+
+    /// The libvirt release the findings are judged for (the host's with `-c`, else
+    /// `--libvirt-version`, else the installed libvirt's); nil when none is known, and rules whose
+    /// verdict differs between releases then say what each release does.
+    public var libvirtRelease: LibvirtRelease? { release?.value }
+
     public var file: String { domain.fileName }
     /// True for a bare `<interface>` (device XML for `virsh attach-device`).
     public var isDeviceXML: Bool { domain.isDeviceXML }
+    /// Whether the interfaces meet libvirt's hot-plug path: device XML (what attach-device
+    /// reads) or a command that hot-plugs them. A whole domain file is defined and started, and
+    /// its NICs are never hot-plugged, so hot-plug-only refusals do not apply to it.
+    public var isHotplugged: Bool { hotplugIntended || domain.isDeviceXML }
+    /// A running domain's live XML (`virsh dumpxml` of an active domain), not a definition.
+    public var isLiveDump: Bool { domain.isLiveDump }
 
     private var osType: XMLElement? { domain.xml.root?.firstChild(named: "os")?.firstChild(named: "type") }
 
@@ -244,16 +294,20 @@ public struct DocumentSummary: Sendable {
     public var isLiveCopy = false
     /// A host's domain that libvirt starts at boot (its persistent XML then takes effect).
     public var autostarts = false
+    /// The `<target dev>` prefixes libvirt replaces with its own names when this document is
+    /// defined (`DomainDocument.ownedTargetPrefixes`); none for a live dump, whose names are in use.
+    public var ownedTargetPrefixes: [String] = []
     /// Lower-cased once: identity checks run for every pair of uses on a shared device.
     private(set) var comparableUUID: String?
 
     /// From the lint cache.
-    init(file: String, domainName: String?, uuid: String?, interfaces: [DomainDocument.InterfaceEntry]) {
+    init(file: String, domainName: String?, uuid: String?, interfaces: [DomainDocument.InterfaceEntry], ownedTargetPrefixes: [String]) {
         self.file = file
         self.domainName = domainName
         self.uuid = uuid
         comparableUUID = uuid?.lowercased()
         self.interfaces = interfaces
+        self.ownedTargetPrefixes = ownedTargetPrefixes
     }
 
     public init(_ document: DomainDocument) {
@@ -262,6 +316,13 @@ public struct DocumentSummary: Sendable {
         uuid = document.uuid?.value
         comparableUUID = uuid?.lowercased()
         interfaces = document.interfaces
+        ownedTargetPrefixes = document.isLiveDump ? [] : document.ownedTargetPrefixes
+    }
+
+    /// Whether the host-side name `name` survives the define of this document (libvirt drops
+    /// names with a prefix it owns and picks its own at start). A host's copy says what runs.
+    public func keepsTargetName(_ name: String) -> Bool {
+        isLiveCopy || !ownedTargetPrefixes.contains { name.hasPrefix($0) }
     }
 
     /// A label for messages: the domain's name, else the file.

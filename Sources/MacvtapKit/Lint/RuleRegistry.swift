@@ -8,10 +8,10 @@ public enum RuleRegistry {
         DuplicateChildElementRule.self,
         VirtualPortRule.self, VirtualPortIgnoredRule.self, VLANRule.self, VLANWithoutPassthroughRule.self,
         BandwidthRule.self, LinkStateRule.self, ModelRule.self, ModelMissingRule.self, UnsupportedOnDirectRule.self,
-        TargetNameRule.self, TargetNameUnusableRule.self, AliasRule.self, NumericAttributeRule.self, ROMAndPCIRule.self, VirtioOptionsRule.self,
+        TargetNameRule.self, TargetNameUnusableRule.self, AliasRule.self, NumericAttributeRule.self, ROMAndPCIRule.self, AddressTypeRule.self, VirtioOptionsRule.self,
         TeamingRule.self, UnknownElementRule.self, TrustRxFiltersNoEffectRule.self, TrustRxFiltersSecurityRule.self,
         VEPARule.self, AttributeValueRule.self, ModelUnknownRule.self, HotplugRefusedRule.self, PCIAddressBusRule.self,
-        AliasDuplicateRule.self, TargetDuplicateRule.self, BootOrderRule.self, ACPIIndexDuplicateRule.self,
+        LiveDumpRule.self, AliasDuplicateRule.self, TargetDuplicateRule.self, BootOrderRule.self, ACPIIndexDuplicateRule.self,
         PCIAddressDuplicateRule.self,
         ExternalEntityRule.self, DocumentTypeRule.self,
     ]

@@ -128,9 +128,14 @@ extension Linter: AttachLinting {
     /// renderer validates the new element against ours and libvirt parses it with its own code
     /// on attach; compiling domain.rng would cost ~10 ms per attach for nothing) and without
     /// the advice said once per lint run.
-    public static let attachConfiguration = LintConfiguration(disable: [
-        LibvirtSchemaRule.description.id, InterfaceSchemaRule.description.id, HostGuestUnreachableRule.description.id,
-    ])
+    /// The new NICs are hot-plugged, so hot-plug-only refusals apply.
+    public static let attachConfiguration: LintConfiguration = {
+        var configuration = LintConfiguration(disable: [
+            LibvirtSchemaRule.description.id, InterfaceSchemaRule.description.id, HostGuestUnreachableRule.description.id,
+        ])
+        configuration.hotplug = true
+        return configuration
+    }()
 }
 
 extension LiveSession {

@@ -14,6 +14,9 @@ public struct HostInventory: Sendable {
     /// The host's libvirt networks; nil when they could not be listed (a driver without a
     /// network backend), so that rules about networks stay silent rather than guess.
     public var networks: [HostNetwork]?
+    /// The host's libvirt release (`virConnectGetLibVersion`); nil when it could not be read
+    /// (a test inventory). The release lint judges this host's findings for.
+    public var libvirtRelease: LibvirtRelease?
 
     /// A libvirt network as the host defines it.
     public struct HostNetwork: Sendable, Hashable {
@@ -100,9 +103,11 @@ public struct HostInventory: Sendable {
         domainsRead.wait()
         var summaries: [DocumentSummary] = []
         for result in perDomain.withLock({ $0 }) { summaries += try result.get() }
-        return HostInventory(
+        var inventory = HostInventory(
             uri: uri, domains: summaries, hostInterfaces: mergedHostInterfaces(try hostRecords.get(), domains: summaries),
             networks: networks)
+        inventory.libvirtRelease = (try? connection.libraryVersion()).map { LibvirtRelease(libraryVersion: $0) }
+        return inventory
     }
 
     /// A domain's inactive XML and, while it runs, its live XML, parsed (unparsable XML is left

@@ -103,6 +103,33 @@ public final class DomainDocument {
         interfaces.filter { $0.direct != nil }
     }
 
+    /// A running domain's live XML (`virsh dumpxml` of an active domain): libvirt writes
+    /// `<domain id='N'>` only there, never in the inactive definition (`--inactive`) that is
+    /// defined. In a live dump, generated target names and aliases are the real ones in use.
+    public var isLiveDump: Bool {
+        !isDeviceXML && root.attribute("id") != nil
+    }
+
+    /// `<interface><target dev>` prefixes libvirt owns for this domain's driver: on define of an
+    /// inactive definition it throws such a name away and picks a new one at start
+    /// (`virDomainNetDefParseXML`: vnet, macvtap, macvlan for every driver; the libxl driver's
+    /// netPrefix vif for Xen). Case-sensitive, as libvirt's STRPREFIX.
+    public var ownedTargetPrefixes: [String] {
+        let type = hypervisorType?.value
+        return DirectInterfaceSpec.reservedTargetPrefixes + (type == "xen" ? ["vif"] : [])
+    }
+
+    /// The prefix `name` starts with when libvirt owns such names, else nil.
+    public func ownedTargetPrefix(of name: String) -> String? {
+        ownedTargetPrefixes.first { name.hasPrefix($0) }
+    }
+
+    /// Whether libvirt keeps `name` as written: always in a live dump, else only a name whose
+    /// prefix libvirt does not own (it drops the others at define).
+    public func keepsTargetName(_ name: String) -> Bool {
+        isLiveDump || ownedTargetPrefix(of: name) == nil
+    }
+
     /// The element for an interface, for callers that validate or inspect it further.
     public func element(of interface: InterfaceEntry) -> XMLElement {
         interfaceElements[interface.index]

@@ -111,11 +111,15 @@ public struct MACAddress: Hashable, Comparable, Sendable, Codable, CustomStringC
     }
 }
 
-/// OUIs that identify a hypervisor's generated addresses. A QEMU/KVM guest carrying another
-/// hypervisor's prefix is usually a copied or migrated configuration.
+/// OUIs that virtualisation platforms allocate guest MACs from on purpose: QEMU/KVM's 52:54:00
+/// (libvirt's QEMU driver), Xen's 00:16:3e (libxl's macPrefix), oVirt/RHV's engine pool, and
+/// VMware, VirtualBox, Hyper-V and Parallels' registered OUIs (IEEE). Such a MAC is never called
+/// globally administered; in a QEMU/KVM guest another platform's prefix is worth a note (a
+/// copied or migrated configuration), not a warning: platforms such as oVirt run KVM with theirs.
 public enum KnownOUI: String, CaseIterable, Sendable, Codable {
     case qemuKVM = "QEMU/KVM"
     case xen = "Xen"
+    case oVirt = "oVirt/RHV"
     case vmware = "VMware"
     case virtualBox = "VirtualBox"
     case hyperV = "Hyper-V"
@@ -125,6 +129,8 @@ public enum KnownOUI: String, CaseIterable, Sendable, Codable {
         switch self {
         case .qemuKVM: [0x52_54_00]
         case .xen: [0x00_16_3E]
+        // The oVirt engine's default MAC pool (00:1a:4a:16:01:51–e6) and RHV's, for KVM guests.
+        case .oVirt: [0x00_1A_4A]
         case .vmware: [0x00_0C_29, 0x00_50_56, 0x00_05_69]
         case .virtualBox: [0x08_00_27]
         case .hyperV: [0x00_15_5D]

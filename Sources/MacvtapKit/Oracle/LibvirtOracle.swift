@@ -40,9 +40,16 @@ public struct LibvirtVerdict: Sendable, Hashable, Codable {
 public final class LibvirtOracle: Sendable {
     public let uri: String
     public static let domainPrefix = "oracle-"
+    /// Gives the host's devices back the MAC they had, after a case that used them in
+    /// passthrough: when the kernel refuses a passthrough macvtap beside another one, libvirt
+    /// has already given the device the guest's MAC and does not restore it, and every later
+    /// case with that MAC on the device would fail for the harness's reasons, not its own.
+    /// Returns what went wrong, if anything (a harness problem of the case).
+    private let restoreDevices: (@Sendable (_ devices: [String]) -> String?)?
 
-    public init(uri: String) {
+    public init(uri: String, restoreDevices: (@Sendable (_ devices: [String]) -> String?)? = nil) {
         self.uri = uri
+        self.restoreDevices = restoreDevices
     }
 
     /// Runs every case with `jobs` workers; `progress(done, total)` after each.
@@ -66,7 +73,12 @@ public final class LibvirtOracle: Sendable {
                 }
                 defer { connection.close() }
                 while let index = scheduler.next() {
-                    let verdict = self.judge(cases[index], number: index, on: connection)
+                    var verdict = self.judge(cases[index], number: index, on: connection)
+                    // Still holding the devices: no other case uses them meanwhile.
+                    let passthrough = scheduler.claims(of: index).passthroughDevices
+                    if !passthrough.isEmpty, let problem = self.restoreDevices?(passthrough) {
+                        verdict.harnessProblems.append("giving \(passthrough.joined(separator: ", ")) its MAC back: \(problem)")
+                    }
                     let done = verdicts.withLock { (all) -> Int in
                         all[index] = verdict
                         return all.count { $0 != nil }
@@ -359,6 +371,11 @@ struct ResourceClaims: Sendable {
         }
     }
 
+    /// The host devices the case uses in passthrough (held alone while it runs).
+    var passthroughDevices: [String] {
+        exclusive.filter { $0.hasPrefix("dev:") }.map { String($0.dropFirst(4)) }.sorted()
+    }
+
     func conflicts(with other: ResourceClaims) -> Bool {
         !exclusive.isDisjoint(with: other.exclusive) || !exclusive.isDisjoint(with: other.shared)
             || !shared.isDisjoint(with: other.exclusive)
@@ -398,6 +415,8 @@ final class CaseScheduler: Sendable {
             _ = changed.wait(timeout: .now() + .milliseconds(50))
         }
     }
+
+    func claims(of index: Int) -> ResourceClaims { claims[index] }
 
     func finish(_ index: Int) {
         _ = state.withLock { $0.running.remove(index) }

@@ -225,6 +225,60 @@ public enum OracleGrammar {
         Point(name: "beside: target", elements: ["target"], mutations: [
             Mutation(child: "<target dev='guest-net0'/>", beside: secondNIC + "      <target dev='guest-net0'/>\n    </interface>")
         ]),
+        // Boundary values of one attribute: empty, blanks, case, punctuation in names, the largest
+        // accepted value and one past it (libvirt often takes empty or zero as "absent").
+        Point(name: "boundary: source@dev", elements: ["source"], mutations: [
+            source("<source dev=' eth0' mode='{mode}'/>"), source("<source dev='eth0 ' mode='{mode}'/>"),
+            source("<source dev='eth0:1' mode='{mode}'/>"), source("<source dev='eth0@x' mode='{mode}'/>"),
+            source("<source dev='ETH0' mode='{mode}'/>"), source("<source dev='a-name-of-15chr' mode='{mode}'/>"),
+        ]),
+        Point(name: "boundary: source@mode", elements: ["source"], mutations: [
+            source("<source dev='eth0' mode=' bridge'/>"), source("<source dev='eth0' mode='Bridge'/>"),
+            source("<source dev='eth0' mode='PASSTHROUGH'/>"),
+        ]),
+        Point(name: "boundary: values", elements: ["link", "acpi", "boot", "driver", "model", "mac"], mutations: [
+            child("<link state=''/>"), child("<link state='UP'/>"), child("<acpi index=''/>"), child("<boot order=''/>"),
+            child("<driver queues=''/>"), child("<driver rx_queue_size='1024'/>"), child("<driver rx_queue_size='2048'/>"),
+            child("<driver tx_queue_size='1024'/>"), child("<driver tx_queue_size='2048'/>"), child("<driver queues='1024'/>"),
+            child("<driver queues='1025'/>"), model("<model type=''/>"), model("<model type='VIRTIO'/>"),
+            mac("<mac address=' 52:54:00:0a:00:01'/>"), mac("<mac address=''/>"),
+            Mutation(interfaceAttributes: "trustGuestRxFilters='YES'"), Mutation(interfaceAttributes: "trustGuestRxFilters=''"),
+        ]),
+        // Names libvirt owns: dropped at define and chosen anew at start (vif only for Xen).
+        Point(name: "target: owned names", elements: ["target"], mutations: [
+            child("<target dev='VNET7'/>"), child("<target dev='vif3'/>"), child("<target dev='macvtap'/>"), child("<target dev=''/>"),
+            child("<target dev='vnet-a-name-longer-than-15'/>"),
+        ]),
+        Point(name: "beside: owned target", elements: ["target"], mutations: ["vnet7", "macvtap9", "macvlan2", "vif3", "VNET7"].map { name in
+            Mutation(child: "<target dev='\(name)'/>", beside: secondNIC + "      <target dev='\(name)'/>\n    </interface>")
+        }),
+        // Other interface types without the <source> they require, beside the direct NIC.
+        Point(name: "beside: no source", elements: ["source"], mutations: [
+            beside("    <interface type='bridge'><model type='virtio'/></interface>"),
+            beside("    <interface type='network'><model type='virtio'/></interface>"),
+            beside("    <interface type='network'><source portgroup='web'/><model type='virtio'/></interface>"),
+            beside("    <interface type='bridge'><source/><model type='virtio'/></interface>"),
+            beside("    <interface type='vhostuser'><model type='virtio'/></interface>"),
+            beside("    <interface type='udp'><model type='virtio'/></interface>"),
+            beside("    <interface type='user'><model type='virtio'/></interface>"),
+        ]),
+        // Two and three NICs on one source device, in every combination of modes.
+        Point(name: "beside: shared device", elements: ["source"], mutations: ["bridge", "vepa", "private", "passthrough"].map { other in
+            beside("    <interface type='direct'><mac address='52:54:00:0a:00:02'/><source dev='eth0' mode='\(other)'/><model type='virtio'/></interface>")
+        } + [["bridge", "vepa"], ["passthrough", "bridge"], ["private", "private"]].map { pair in
+            beside(pair.enumerated().map { index, other in
+                "    <interface type='direct'><mac address='52:54:00:0a:00:0\(index + 2)'/><source dev='eth0' mode='\(other)'/><model type='virtio'/></interface>"
+            }.joined(separator: "\n"))
+        }),
+        // Every address type on every common model.
+        Point(name: "address on models", elements: ["address", "model"], mutations: [
+            "<address type='pci' domain='0x0000' bus='0x00' slot='0x06' function='0x0'/>", "<address type='usb' bus='0' port='1'/>",
+            "<address type='ccw' cssid='0xfe' ssid='0x0' devno='0x0002'/>", "<address type='isa' iobase='0x300' irq='5'/>",
+            "<address type='virtio-mmio'/>", "<address type='spapr-vio' reg='0x3000'/>",
+            "<address type='drive' controller='0' bus='0' target='0' unit='1'/>", "<address type='virtio-serial' controller='0' bus='0' port='2'/>",
+        ].flatMap { address in
+            ["virtio", "e1000", "rtl8139", "e1000e"].map { Mutation(model: "<model type='\($0)'/>", child: address) }
+        }),
         Point(name: "beside: passthrough", elements: ["source"], mutations: [
             Mutation(beside: "    <interface type='direct'><mac address='52:54:00:0a:00:02'/><source dev='eth0' mode='passthrough'/><model type='virtio'/></interface>")
         ]),

@@ -22,6 +22,8 @@ public struct ClaimJudgement: Sendable, Hashable, Codable {
 /// - "… with define --validate, if not already at define": define with VIR_DOMAIN_DEFINE_VALIDATE refused it
 ///   (a plain define may have refused it already);
 /// - "… fails at start or hotplug": defined, then start or the live attach of its interface failed;
+/// - "… refuses it when hot-plugged": the live attach of an interface failed (judged only where the
+///   oracle hot-plugs: cases of one document);
 /// - "silently drops or rewrites this": defined, and the XML read back lost or changed something;
 /// - "does not check this": defined, started and hot-plugged without complaint.
 /// Where another finding of the same document already explains an earlier refusal, a claim about
@@ -29,6 +31,14 @@ public struct ClaimJudgement: Sendable, Hashable, Codable {
 /// an error for define and start, at least a warning for a hot-plug that fails where the start
 /// did not.
 public enum ParityJudge {
+    /// The configuration the oracle lints its cases with: every rule, and hot-plug intent, since
+    /// the oracle hot-plugs each one-document case's interfaces as well as starting it.
+    public static var lintConfiguration: LintConfiguration {
+        var configuration = LintConfiguration()
+        configuration.hotplug = true
+        return configuration
+    }
+
     /// Lints a case's documents as `case-N.xml`, with `hosts` as `lint -c` would. A linter that
     /// cannot run (a schema that does not compile) is an error, never "no findings".
     public static func findings(for testCase: OracleCase, linter: Linter, hosts: [HostInventory]) throws(LintSetupError) -> [Finding] {
@@ -63,8 +73,12 @@ public enum ParityJudge {
                 other.enforcement == claim && other != finding && (!errorsOnly || other.severity == .error)
             }
         }
+        // A hot-plug claim explains a failure only where the start itself worked.
+        let startFails = verdict.documents.contains { $0.startError != nil }
         func startClaimed(besides finding: Finding? = nil, atLeast minimum: Severity = .info) -> Bool {
-            findings.contains { $0.enforcement == .start && $0 != finding && $0.severity >= minimum }
+            findings.contains {
+                ($0.enforcement == .start || (!startFails && $0.enforcement == .hotplug)) && $0 != finding && $0.severity >= minimum
+            }
         }
 
         var result: [ClaimJudgement] = []
@@ -96,6 +110,15 @@ public enum ParityJudge {
                     anyStartOrHotplugFailure
                         ? judgement(finding.ruleID, claim, .agrees, "fails at start or hot-plug: \(startFailure)")
                         : judgement(finding.ruleID, claim, .disagrees, "libvirt defines it, starts it and hot-plugs its interfaces"))
+            case .hotplug:
+                let attempts = verdict.documents.flatMap(\.hotplugErrors)
+                if attempts.isEmpty {
+                    result.append(judgement(finding.ruleID, claim, .notJudged, "the case is not hot-plugged (a set of documents)"))
+                } else if let refusal = attempts.compactMap({ $0 }).first {
+                    result.append(judgement(finding.ruleID, claim, .agrees, "refused when hot-plugged: \(refusal)"))
+                } else {
+                    result.append(judgement(finding.ruleID, claim, .disagrees, "libvirt hot-plugs its interfaces"))
+                }
             case .silentlyDropped:
                 if anyStartOrHotplugFailure, !startClaimed(besides: finding) {
                     result.append(judgement(finding.ruleID, claim, .disagrees, "not silent: it fails at start or hot-plug: \(startFailure)"))
@@ -133,7 +156,6 @@ public enum ParityJudge {
         }
         // A domain that starts but whose NIC cannot be hot-plugged is fine for a file that is only
         // defined and started: there a warning is the right level; a failing start needs an error.
-        let startFails = verdict.documents.contains { $0.startError != nil }
         if anyStartOrHotplugFailure, !startClaimed(atLeast: startFails ? .error : .warning) {
             result.append(
                 hasDirectInterface

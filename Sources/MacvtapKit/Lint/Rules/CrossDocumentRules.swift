@@ -115,10 +115,12 @@ public struct PassthroughSharedRule: CrossDocumentRule {
     public static let description = RuleDescription(
         id: "passthrough-shared", name: "Passthrough source device shared",
         summary: "A passthrough interface whose source device anything else (same or other domain) also uses.",
-        rationale: "Passthrough takes the whole device: the kernel refuses a second macvtap (EINVAL, \"Only 1 macvlan "
-            + "device can be created in passthru mode\"), but only after libvirt has overwritten the device's MAC "
-            + "and saved state, so a running guest can lose its network and its MAC restore.",
-        severity: .error, enforcement: .notChecked, reference: "L09, K02",
+        rationale: "Passthrough takes the whole device: the kernel refuses a second macvtap on it, so the domain "
+            + "(or the second domain on the host) fails at start or hot-plug: \"error creating macvtap interface "
+            + "macvtapN@DEV (MAC): Invalid argument\" — in every combination of modes, two passthroughs included. "
+            + "When the passthrough macvtap is the one refused, libvirt 9.0 has already given DEV the guest's MAC "
+            + "and does not restore it (seen in the sandbox): the host's uplink keeps a guest's address.",
+        severity: .error, enforcement: .start, reference: "L09, K02",
         triggering: [
             Example.domain(
                 Example.directInterface(Example.goodBody(mode: "passthrough")) + "\n"
@@ -223,8 +225,8 @@ struct SourceDeviceUses {
                 // When the holder is the conflict itself, the sentence names it once.
                 let message =
                     mode != .passthrough && other.summary.file == Self.firstConflict(with: use, at: index, among: holders)?.summary.file
-                    ? "source device '\(device)'\(use.through)\(location) is held by \(holder), so this interface cannot use it too"
-                    : "source device '\(device)'\(use.through)\(location) is held by \(holder) and also used by \(otherLabel)"
+                    ? "source device '\(device)'\(use.through)\(location) is held by \(holder), so this interface cannot use it too; the kernel refuses the second macvtap (Invalid argument)"
+                    : "source device '\(device)'\(use.through)\(location) is held by \(holder) and also used by \(otherLabel); the kernel refuses the second macvtap (Invalid argument), and libvirt can leave '\(device)' with the guest's MAC"
                 violations.append(Violation(
                     at: use.devicePosition,
                     message,
@@ -311,7 +313,7 @@ public struct TargetDuplicateAcrossDomainsRule: CrossDocumentRule {
         ]])
 
     public func check(_ documents: [DocumentSummary]) -> [Violation] {
-        documents.repeatedUses { $0.entry.targetDev?.value }.map { use, first in
+        documents.repeatedUses { use in use.entry.targetDev.map(\.value).flatMap { use.summary.keepsTargetName($0) ? $0 : nil } }.map { use, first in
             Violation(
                 at: use.entry.targetDev!.position,
                 "target dev '\(use.entry.targetDev!.value)' is also requested by \(first.summary.label); only one can run on a host",

@@ -1,21 +1,26 @@
-/// The `target-dev-invalid` rule: a target name with a reserved prefix (macvtap, macvlan, vnet).
-public struct TargetNameRule: DirectInterfaceRule {
+/// The `target-dev-invalid` rule: a target name with a prefix libvirt owns (vnet, macvtap, macvlan; vif for Xen) in a definition.
+public struct TargetNameRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
-        id: "target-dev-invalid", name: "Unusable <target dev>",
-        summary: "A target name with a reserved prefix (macvtap, macvlan, vnet).",
-        rationale: "libvirt silently blanks names starting with macvtap/macvlan/vnet on define and generates its own.",
+        id: "target-dev-invalid", name: "<target dev> libvirt replaces",
+        summary: "A target name with a prefix libvirt owns (vnet, macvtap, macvlan; vif for Xen) in a definition.",
+        rationale: "On define libvirt silently drops such a name (on every interface type) and picks its own at start, "
+            + "so scripts that look for the name miss. In a live dump (`<domain id=…>`) the names are the ones "
+            + "libvirt chose and are not reported here (live-dump says so once per file).",
         severity: .warning, enforcement: .silentlyDropped, reference: "D20, L16",
-        triggering: [Example.nic("<source dev='eth0'/><target ↓dev='macvtap7'/>")],
-        nonTriggering: [Example.nic("<source dev='eth0'/><target dev='web01-lan'/>")])
+        triggering: [
+            Example.nic("<source dev='eth0'/><target ↓dev='macvtap7'/>"),
+            Example.domain("    <interface type='ethernet'><target ↓dev='vnet3'/><model type='virtio'/></interface>"),
+        ],
+        nonTriggering: [
+            Example.nic("<source dev='eth0'/><target dev='web01-lan'/>"),
+            // QEMU keeps vif names: only the Xen driver owns that prefix.
+            Example.nic("<source dev='eth0'/><target dev='vif3'/>"),
+        ])
 
-    public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
-        guard let target = interface.targetDev else { return [] }
-        if let prefix = DirectInterfaceSpec.reservedTargetPrefixes.first(where: { target.value.hasPrefix($0) }) {
-            // Live XML legitimately shows the generated name; only persistent XML is affected.
-            return [Violation(at: target.position, "target dev '\(target.value)' starts with the reserved prefix '\(prefix)'; libvirt drops it on define and picks its own name", fix: "choose another name, or remove <target> to let libvirt name it")]
-        }
-        return []
+    public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
+        guard !document.isLiveDump, let target = interface.targetDev, let prefix = document.domain.ownedTargetPrefix(of: target.value) else { return [] }
+        return [Violation(at: target.position, "target dev '\(target.value)' starts with '\(prefix)', a prefix libvirt owns; libvirt drops it on define and picks its own name at start", fix: "choose another name, or remove <target> to let libvirt name it")]
     }
 }
 
@@ -35,7 +40,10 @@ public struct TargetNameUnusableRule: DirectInterfaceRule {
         nonTriggering: [Example.nic(Example.goodBody() + "<target dev='web01-lan'/>")])
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
-        guard let target = interface.targetDev, let problem = LinuxInterfaceName.problem(with: target.value) else { return [] }
+        // A name libvirt drops on define never reaches the kernel (target-dev-invalid says so).
+        guard let target = interface.targetDev, document.domain.keepsTargetName(target.value),
+            let problem = LinuxInterfaceName.problem(with: target.value)
+        else { return [] }
         return [Violation(at: target.position, "target dev '\(target.value)' \(problem); the kernel refuses to create the macvtap", fix: "use a name of at most 15 bytes without '/', ':' or spaces")]
     }
 }
@@ -53,7 +61,8 @@ public struct AliasRule: InterfaceRule {
         nonTriggering: [Example.nic("<source dev='eth0'/><alias name='ua-uplink'/>")])
 
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
-        guard let alias = interface.alias else { return [] }
+        // A live dump's aliases are libvirt's own (net0, …): live-dump says so once per file.
+        guard !document.isLiveDump, let alias = interface.alias else { return [] }
         let valid = alias.value.hasPrefix("ua-") && alias.value.count > 3 && alias.value.utf8.allSatisfy(DirectInterfaceSpec.isWordByte)
         guard !valid else { return [] }
         return [Violation(at: alias.position, "alias '\(alias.value)' is not a user alias; libvirt drops it on define", fix: "rename it ua-\(alias.value.filter { $0.isLetter || $0.isNumber })")]
@@ -65,10 +74,14 @@ public struct NumericAttributeRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "numeric-value-invalid", name: "Out-of-range number",
-        summary: "acpi index must be 1–16383, boot order ≥ 1, sndbuf a positive integer, virtio queue sizes powers of two.",
+        summary: "acpi index must be 1–16383, boot order ≥ 1, sndbuf a positive integer, virtio queue sizes powers of "
+            + "two from 256 to 1024, at most 256 queues on a macvtap.",
         rationale: "libvirt refuses \"Invalid value for attribute 'index' in element 'acpi': Zero is not permitted\" "
             + "and \"sndbuf must be a positive integer\" at define; QEMU refuses acpi-index above 16383 at start; "
-            + "\"rx_queue_size has to be a power of two\".",
+            + "\"rx_queue_size has to be a power of two\" at define, and QEMU a size outside 256–1024 at start "
+            + "(\"Invalid rx_queue_size (= 2048), must be a power of 2 between 256 and 1024\"); the kernel gives a "
+            + "macvtap at most 256 queues, so queues='257' fails at start: \"cannot open macvtap tap device "
+            + "/dev/tapN: Device or resource busy\".",
         severity: .error, enforcement: .define, reference: "D15, D16, D33, L19",
         triggering: [
             Example.nic("<source dev='eth0'/><acpi ↓index='0'/>"), Example.nic("<source dev='eth0'/><acpi ↓index='20000'/>"),
@@ -107,7 +120,15 @@ public struct NumericAttributeRule: DirectInterfaceRule {
         for name in ["rx_queue_size", "tx_queue_size"] {
             if let size = interface.driver?.attribute(name), let value = UInt64(size.value), value == 0 || value & (value - 1) != 0 {
                 violations.append(Violation(at: size.position, "\(name) has to be a power of two", fix: "use 256, 512 or 1024"))
+            } else if let size = interface.driver?.attribute(name), let value = UInt64(size.value), !(256...1024).contains(value),
+                document.isQEMUDomain
+            {
+                violations.append(Violation(at: size.position, "Invalid \(name) (= \(value)), must be a power of 2 between 256 and 1024 (QEMU)", fix: "use 256, 512 or 1024", enforcement: .start))
             }
+        }
+        // A macvtap has at most 256 queues (the kernel's MAX_TAP_QUEUES): libvirt opens the tap once per queue.
+        if let queues = interface.driver?.attribute("queues"), let value = UInt64(queues.value), value > 256 {
+            violations.append(Violation(at: queues.position, "queues='\(value)' is more than a macvtap has (256): the start fails with \"cannot open macvtap tap device: Device or resource busy\"", fix: "use at most 256 queues (one per guest vCPU is usual)", enforcement: .start))
         }
         return violations
     }
@@ -172,7 +193,8 @@ public struct VirtioOptionsRule: DirectInterfaceRule {
         ])
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
-        guard let driver = interface.driver else { return [] }
+        // The QEMU driver's validation; other drivers have no virtio models.
+        guard document.isQEMUDomain, let driver = interface.driver else { return [] }
         if let model = interface.model?.value, model == "virtio" || model == "virtio-transitional", document.isI440FXDomain,
             let iommu = driver.attribute("iommu"), iommu.value == "on"
         {
@@ -209,7 +231,8 @@ public struct TeamingRule: DirectInterfaceRule {
             if teaming.attribute("persistent") != nil {
                 return [Violation(at: teaming.position, "teaming persistent attribute not allowed if teaming type is 'persistent'", fix: "remove persistent=")]
             }
-            if interface.model?.value != "virtio" {
+            // The model requirement is the QEMU driver's; other drivers have no virtio model.
+            if document.isQEMUDomain, interface.model?.value != "virtio" {
                 return [Violation(at: teaming.position, "virtio-net teaming persistent interface must be <model type='virtio'/>", fix: "add <model type='virtio'/>")]
             }
             return []
@@ -236,6 +259,57 @@ public struct UnknownElementRule: DirectInterfaceRule {
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
         interface.unknownChildren.map {
             Violation(at: $0.position, "<\($0.name)> is not part of libvirt's interface format and is ignored", fix: "check the spelling against https://libvirt.org/formatdomain.html#network-interfaces")
+        }
+    }
+}
+
+/// The `address-type-unsupported` rule: a NIC `<address type>` an x86 QEMU machine has no bus for, or the NIC model cannot sit on.
+public struct AddressTypeRule: InterfaceRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "address-type-unsupported", name: "Address type the NIC cannot take",
+        summary: "A NIC <address type> an x86 QEMU machine has no bus for, or the NIC model cannot sit on: usb, "
+            + "spapr-vio, drive, virtio-serial, and virtio-mmio for a virtio NIC on a pc or q35 machine.",
+        rationale: "libvirt passes these on and QEMU refuses the NIC at start or hot-plug (libvirt 9.0, QEMU 7.2, "
+            + "every model tried): \"Unexpected address type for 'virtio-net'\", \"Device 'e1000' can't go on usb-bus "
+            + "bus\", \"Property 'e1000.reg' not found\" (spapr-vio), \"unable to find a SCSI controller\" (drive), "
+            + "\"No 'virtio-bus' bus found\" (virtio-mmio); a virtio-serial address without its controller is refused "
+            + "at define: \"XML error: virtio serial controller 0 is missing\". (CCW is pci-only-option's, ISA the "
+            + "schema's.)",
+        severity: .error, enforcement: .start, reference: "oracle",
+        triggering: [
+            Example.nic(Example.goodBody() + "<address ↓type='usb' bus='0' port='1'/>"),
+            Example.nic(Example.goodBody() + "<address ↓type='virtio-mmio'/>"),
+            Example.nic(Example.goodBody() + "<address ↓type='virtio-serial' controller='0' bus='0' port='2'/>"),
+        ],
+        nonTriggering: [
+            Example.nic(Example.goodBody() + "<address type='pci' domain='0x0000' bus='0x00' slot='0x06' function='0x0'/>"),
+            Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/><model type='e1000'/><address type='virtio-mmio'/>"),
+        ])
+
+    public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
+        guard document.isQEMUDomain, document.isX86Domain,
+            let address = document.domain.element(of: interface).firstChild(named: "address"),
+            let type = address.attribute("type"), let position = address.position(ofAttribute: "type")
+        else { return [] }
+        let model = document.domain.element(of: interface).firstChild(named: "model")?.attribute("type")?.lowercased() ?? ""
+        let isVirtio = model.hasPrefix("virtio")
+        switch type {
+        case "usb", "spapr-vio", "drive":
+            let reason = isVirtio ? "Unexpected address type for 'virtio-net'" : "QEMU has no \(type) bus for a '\(model.isEmpty ? "rtl8139" : model)' NIC"
+            return [Violation(at: position, "a NIC cannot take a \(type) address on an x86 machine: \(reason)", fix: "use a PCI address, or remove <address> to let libvirt choose")]
+        case "virtio-serial":
+            let controller = address.attribute("controller") ?? "0"
+            let present = document.deviceElements.contains {
+                $0.name == "controller" && $0.attribute("type") == "virtio-serial" && ($0.attribute("index") ?? "0") == controller
+            }
+            // With the controller present the oracle has no verdict yet: no claim.
+            guard !present else { return [] }
+            return [Violation(at: position, "XML error: virtio serial controller \(controller) is missing", fix: "use a PCI address, or remove <address> to let libvirt choose", enforcement: .define)]
+        case "virtio-mmio" where isVirtio && document.machineType.map({ !$0.hasPrefix("microvm") }) ?? true:
+            return [Violation(at: position, "No 'virtio-bus' bus found: a \(document.machineType ?? "pc") machine has no virtio-mmio bus", fix: "use a PCI address, or remove <address> to let libvirt choose")]
+        default:
+            return []
         }
     }
 }

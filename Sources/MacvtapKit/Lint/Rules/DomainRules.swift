@@ -63,7 +63,9 @@ public struct TargetDuplicateRule: DocumentRule {
     public static let description = RuleDescription(
         id: "target-duplicate", name: "Duplicate target dev in a domain",
         summary: "Two interfaces of one domain ask for the same host-side name.",
-        rationale: "The second macvtap cannot be created: \"error creating macvtap interface\" with EEXIST at start.",
+        rationale: "The second macvtap cannot be created: \"error creating macvtap interface\" with EEXIST at start. "
+            + "Names with a prefix libvirt owns (vnet, macvtap, macvlan; vif for Xen) are dropped at define and "
+            + "chosen anew, so they never collide in a definition; in a live dump they are real names.",
         severity: .error, enforcement: .start, reference: "L16, K02",
         triggering: [
             Example.domain(
@@ -73,16 +75,56 @@ public struct TargetDuplicateRule: DocumentRule {
         nonTriggering: [
             Example.domain(
                 Example.directInterface("<source dev='eth0'/><target dev='lan0'/>") + "\n"
-                    + Example.directInterface("<source dev='eth1'/><target dev='lan1'/>"))
+                    + Example.directInterface("<source dev='eth1'/><target dev='lan1'/>")),
+            Example.domain(
+                Example.directInterface("<source dev='eth0'/><target dev='vnet7'/>") + "\n"
+                    + Example.directInterface("<source dev='eth1'/><target dev='vnet7'/>")),
         ])
 
     public func check(_ document: LintDocument) -> [Violation] {
         var finder = DuplicateFinder<String>()
         for interface in document.domain.interfaces {
-            guard let target = interface.targetDev else { continue }
+            // Names libvirt owns are dropped at define and chosen anew at start: no conflict.
+            guard let target = interface.targetDev, document.domain.keepsTargetName(target.value) else { continue }
             finder.record(target.value, at: target.position, message: { "target dev '\(target.value)' is also used at line \($0.line)" }, fix: "give each interface its own target name")
         }
         return finder.violations
+    }
+}
+
+/// The `live-dump` rule: a running domain's live XML (`<domain id=…>`) whose generated interface names and aliases libvirt drops on define.
+public struct LiveDumpRule: DocumentRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "live-dump", name: "Live XML kept as a definition",
+        summary: "A running domain's live XML (`<domain id=…>`) whose generated interface names and aliases libvirt drops on define.",
+        rationale: "`virsh dumpxml` of a running domain writes the names libvirt chose (target vnetN/macvtapN, alias "
+            + "netN); defining that file silently drops them and libvirt picks new ones at start. Said once per file, "
+            + "instead of once per NIC: keep the inactive XML (`virsh dumpxml --inactive`) in the repository.",
+        severity: .warning, enforcement: .silentlyDropped, reference: "D20, D21",
+        triggering: [
+            Example.domain(
+                Example.directInterface(Example.goodBody() + "<target dev='macvtap0'/><alias name='net0'/>")
+            ).replacing("<domain type='kvm'>", with: "<domain type='kvm' ↓id='7'>")
+        ],
+        nonTriggering: [
+            Example.nic(Example.goodBody() + "<alias name='ua-lan'/>"),
+            Example.domain(Example.directInterface(Example.goodBody() + "<target dev='web01-lan'/><alias name='ua-lan'/>"))
+                .replacing("<domain type='kvm'>", with: "<domain type='kvm' id='7'>"),
+        ])
+
+    public func check(_ document: LintDocument) -> [Violation] {
+        guard document.isLiveDump, let root = document.domain.xml.root else { return [] }
+        let domain = document.domain
+        let targets = domain.interfaces.compactMap { $0.targetDev?.value }.filter { domain.ownedTargetPrefix(of: $0) != nil }
+        let aliases = domain.interfaces.compactMap { $0.alias?.value }.filter { !$0.hasPrefix("ua-") }
+        guard !targets.isEmpty || !aliases.isEmpty else { return [] }
+        let dropped = [
+            targets.isEmpty ? nil : "target names \(targets.joined(separator: ", "))",
+            aliases.isEmpty ? nil : "aliases \(aliases.joined(separator: ", "))",
+        ].compactMap { $0 }.joined(separator: " and ")
+        let position = root.position(ofAttribute: "id") ?? root.position
+        return [Violation(at: position, "this is a running domain's live XML (<domain id=…>): defining it drops the generated \(dropped)", fix: "keep the inactive definition instead: virsh dumpxml --inactive \(domain.name?.value ?? "NAME")")]
     }
 }
 

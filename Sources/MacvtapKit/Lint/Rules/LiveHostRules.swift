@@ -54,7 +54,7 @@ public struct SourceDeviceOnHostRule: LiveHostRule {
             let wireless = Set(host.hostInterfaces.filter(\.isWireless).map(\.name))
             for use in documents.interfaceUses {
                 guard let dev = use.entry.direct?.source?.dev, !dev.value.isEmpty else { continue }
-                if !names.isEmpty, !names.contains(dev.value) {
+                if !names.isEmpty, !names.contains(dev.value), !names.contains(LinuxInterfaceName.device(of: dev.value)) {
                     violations.append(Violation(at: dev.position, "source device '\(dev.value)' does not exist on \(host.uri)", fix: "use one of: \(names.sorted().prefix(8).joined(separator: ", "))", file: use.summary.file, domain: use.summary.domainName))
                 } else if wireless.contains(dev.value) {
                     violations.append(Violation(at: dev.position, "source device '\(dev.value)' on \(host.uri) is wireless: an access point drops frames from MAC addresses it did not associate, so a macvtap on it never carries guest traffic", fix: "use a wired device, or a routed or NAT libvirt network for Wi-Fi hosts", file: use.summary.file, domain: use.summary.domainName))
@@ -193,7 +193,7 @@ public struct TargetNameOnHostRule: LiveHostRule {
             for use in documents.interfaceUses {
                 guard let target = use.entry.direct?.targetDev, names.contains(target.value),
                     // libvirt replaces these names with its own (target-dev-invalid says so).
-                    !DirectInterfaceSpec.reservedTargetPrefixes.contains(where: { target.value.hasPrefix($0) })
+                    use.summary.keepsTargetName(target.value)
                 else { continue }
                 // Linting a running domain's XML: its own macvtap has the name.
                 let own = host.domains.filter { $0.isLiveCopy && $0.isSameDomain(as: use.summary) }

@@ -111,15 +111,16 @@ public struct MACGloballyAdministeredRule: InterfaceRule {
     }
 }
 
-/// The `mac-foreign-oui` rule: a QEMU/KVM guest whose MAC carries Xen, VMware, VirtualBox, Hyper-V or Parallels' prefix.
+/// The `mac-foreign-oui` rule: a QEMU/KVM guest whose MAC carries Xen, oVirt, VMware, VirtualBox, Hyper-V or Parallels' prefix.
 public struct MACForeignOUIRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "mac-foreign-oui", name: "Another hypervisor's OUI",
-        summary: "A QEMU/KVM guest whose MAC carries Xen, VMware, VirtualBox, Hyper-V or Parallels' prefix.",
-        rationale: "Usually a copied or migrated configuration; such MACs can collide with guests still running on "
-            + "the other platform, and tooling keyed on 52:54:00 misses them.",
-        severity: .warning, enforcement: .notChecked, reference: "L06",
+        summary: "A QEMU/KVM guest whose MAC carries Xen, oVirt, VMware, VirtualBox, Hyper-V or Parallels' prefix.",
+        rationale: "Often a copied or migrated configuration; such MACs can collide with guests still running on "
+            + "the other platform, and tooling keyed on 52:54:00 misses them. A note, not a warning: platforms "
+            + "allocate from these OUIs on purpose (oVirt/RHV runs KVM guests under 00:1a:4a).",
+        severity: .info, enforcement: .notChecked, reference: "L06",
         triggering: [Example.nic("<mac ↓address='00:16:3e:12:34:56'/><source dev='eth0'/>")],
         nonTriggering: [
             Example.nic(Example.goodBody()),

@@ -1,28 +1,48 @@
-/// The `source-missing` rule: a direct interface needs <source dev='HOSTDEV'/>.
-public struct SourceMissingRule: DirectInterfaceRule {
+/// The `source-missing` rule: an interface of a type that needs a <source> (direct, bridge, network, vhostuser, udp, mcast, server, client, vdpa, vds, internal) has none, or lacks the attribute naming what it connects to.
+public struct SourceMissingRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
-        id: "source-missing", name: "Direct interface without <source dev>",
-        summary: "A direct interface needs <source dev='HOSTDEV'/>.",
-        rationale: "libvirt refuses it: \"XML error: interface type='direct' requires a 'source' element\" or "
-            + "\"Missing required attribute 'dev' in element 'source'\".",
+        id: "source-missing", name: "Interface without its <source>",
+        summary: "An interface of a type that needs a <source> (direct, bridge, network, vhostuser, udp, mcast, server, "
+            + "client, vdpa, vds, internal) has none, or lacks the attribute naming what it connects to.",
+        rationale: "libvirt refuses it at define: \"XML error: interface type='direct' requires a 'source' element\" "
+            + "(the same for every such type) or \"Missing required attribute 'dev' in element 'source'\" ('bridge' "
+            + "and 'network' for those types).",
         severity: .error, enforcement: .define, reference: "D01, D02",
-        triggering: [Example.nic("<mac address='52:54:00:00:00:01'/>", markInterface: true), Example.nic("↓<source mode='vepa'/>")],
-        nonTriggering: [Example.nic(Example.goodBody())])
+        triggering: [
+            Example.nic("<mac address='52:54:00:00:00:01'/>", markInterface: true), Example.nic("↓<source mode='vepa'/>"),
+            Example.domain("    ↓<interface type='bridge'><mac address='52:54:00:00:00:01'/><model type='virtio'/></interface>"),
+            Example.domain("    <interface type='network'>↓<source portgroup='web'/><model type='virtio'/></interface>"),
+        ],
+        nonTriggering: [
+            Example.nic(Example.goodBody()),
+            Example.domain("    <interface type='bridge'><source bridge='br0'/><model type='virtio'/></interface>"),
+            Example.domain("    <interface type='user'><model type='virtio'/></interface>"),
+        ])
 
-    public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
-        guard let source = interface.source else {
+    /// The interface types whose `<source>` libvirt requires, and the attribute that names what
+    /// they connect to (nil where the element alone is required by this rule).
+    static let requiredSource: [String: String?] = [
+        "direct": "dev", "bridge": "bridge", "network": "network", "vhostuser": nil, "udp": nil, "mcast": nil,
+        "server": nil, "client": nil, "vdpa": nil, "vds": nil, "internal": nil,
+    ]
+
+    public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
+        guard let type = interface.type?.value, let attribute = Self.requiredSource[type] else { return [] }
+        let element = document.domain.element(of: interface)
+        guard let source = element.firstChild(named: "source") else {
+            let example = attribute.map { "<source \($0)='…'/>" } ?? "a <source>"
             return [
                 Violation(
-                    at: interface.position, "XML error: interface type='direct' requires a 'source' element",
-                    fix: "add <source dev='eth0' mode='bridge'/> naming the host device")
+                    at: interface.position, "XML error: interface type='\(type)' requires a 'source' element",
+                    fix: type == "direct" ? "add <source dev='eth0' mode='bridge'/> naming the host device" : "add \(example)")
             ]
         }
-        guard source.dev == nil else { return [] }
+        guard let attribute, source.attribute(attribute) == nil else { return [] }
         return [
             Violation(
-                at: source.position, "XML error: Missing required attribute 'dev' in element 'source'",
-                fix: "name the host device: <source dev='eth0'/>")
+                at: source.position, "XML error: Missing required attribute '\(attribute)' in element 'source'",
+                fix: type == "direct" ? "name the host device: <source dev='eth0'/>" : "add \(attribute)='…' to <source>")
         ]
     }
 }
@@ -48,7 +68,8 @@ public struct SourceDeviceNameRule: DirectInterfaceRule {
         if dev.value == "lo" {
             return [Violation(at: dev.position, "source device 'lo' is the loopback device; the kernel refuses a macvtap on it", fix: "use the host's uplink (ip -br link)")]
         }
-        guard let problem = LinuxInterfaceName.problem(with: dev.value) else { return [] }
+        // An alias label (eth0:1) names its device: the kernel's lookup strips the label.
+        guard let problem = LinuxInterfaceName.problem(with: LinuxInterfaceName.device(of: dev.value)) else { return [] }
         return [Violation(at: dev.position, "source device '\(dev.value)' \(problem)", fix: "use the kernel's name for the host device (ip -br link)")]
     }
 }

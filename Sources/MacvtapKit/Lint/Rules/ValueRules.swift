@@ -75,11 +75,19 @@ public struct ModelUnknownRule: DirectInterfaceRule {
             + "to hot-plug the NIC: \"'bogus' is not a valid device model name\" (QEMU 7.2).",
         severity: .error, enforcement: .start, reference: "oracle",
         triggering: [Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/><model ↓type='virtio_net'/>")],
-        nonTriggering: [Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/><model type='e1000e'/>")])
+        nonTriggering: [
+            Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/><model type='e1000e'/>"),
+            Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/><model type='VIRTIO'/>"),
+        ])
+
+    /// libvirt's own model names, which it matches in any case and writes back in lower case
+    /// ('VIRTIO' is read back as 'virtio'); QEMU's other device names are passed on as written.
+    static let libvirtModels: Set<String> = ["virtio", "virtio-transitional", "virtio-non-transitional", "e1000", "e1000e", "igb", "rtl8139", "vmxnet3", "usb-net"]
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
         guard document.isQEMUDomain, let model = interface.model, !model.value.isEmpty,
-            model.value.utf8.allSatisfy(DirectInterfaceSpec.isWordByte), !Self.knownModels.contains(model.value)
+            model.value.utf8.allSatisfy(DirectInterfaceSpec.isWordByte), !Self.knownModels.contains(model.value),
+            !Self.libvirtModels.contains(model.value.lowercased())
         else { return [] }
         return [Violation(at: model.position, "'\(model.value)' is not a valid device model name for QEMU", fix: "use virtio (or e1000e, rtl8139 for guests without virtio drivers)")]
     }
@@ -90,25 +98,37 @@ public struct HotplugRefusedRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "hotplug-refused", name: "Interface that cannot be hot-plugged",
-        summary: "A <boot order> on a NIC of a domain that boots by <os><boot>, <rom bar='off'> with a ROM, or a PCI "
-            + "address QEMU cannot hot-plug into (function ≠ 0, a bus the domain has no controller for).",
-        rationale: "The domain defines and starts, but attaching the same NIC live fails: \"per-device boot elements "
-            + "cannot be used together with os/boot elements\" (libvirt gives a domain without per-device boot "
-            + "orders <boot dev='hd'/>), \"Hot-plugged device without ROM bar can't have an option ROM\" (QEMU), \"Only "
-            + "PCI device addresses with function=0 are supported\" and \"Only PCI buses up to 0 are available\".",
-        severity: .warning, enforcement: .start, reference: "oracle",
+        summary: "Where a NIC is hot-plugged (attach, or device XML for attach-device): a <boot order> into a domain "
+            + "that boots by <os><boot>, <rom bar='off'> with a ROM, or a PCI address QEMU cannot hot-plug into "
+            + "(function ≠ 0, a bus the domain has no controller for).",
+        rationale: "A domain with such a NIC defines and starts; only attaching the NIC live fails: \"per-device boot "
+            + "elements cannot be used together with os/boot elements\" (libvirt gives a domain without per-device "
+            + "boot orders <boot dev='hd'/>), \"Hot-plugged device without ROM bar can't have an option ROM\" (QEMU), "
+            + "\"Only PCI device addresses with function=0 are supported\" and \"Only PCI buses up to 0 are "
+            + "available\". So a whole domain file (an ordinary PXE-boot NIC) is never reported; a bare <interface> "
+            + "and attach's preflight are.",
+        severity: .error, enforcement: .hotplug, reference: "oracle",
         triggering: [
             Example.nic(Example.goodBody() + "↓<boot order='1'/>"),
             Example.nic(Example.goodBody() + "↓<rom bar='off'/>"),
-        ],
+        ].map(Self.deviceXML),
         nonTriggering: [
             Example.domain(
                 "    <disk type='file' device='cdrom'><target dev='hdc' bus='ide'/><readonly/><boot order='1'/></disk>\n"
                     + Example.directInterface(Example.goodBody() + "<boot order='2'/>")),
-            Example.nic(Example.goodBody() + "<rom enabled='no'/>"),
+            Self.deviceXML(Example.nic(Example.goodBody() + "<rom enabled='no'/>")),
+            // A PXE-boot NIC in a whole domain: defined and started, never hot-plugged.
+            Example.nic(Example.goodBody() + "<boot order='1'/>"),
         ])
 
+    /// The `<interface>` of a one-NIC example domain, alone: device XML for attach-device.
+    static func deviceXML(_ domain: String) -> String {
+        guard let start = domain.range(of: "<interface"), let end = domain.range(of: "</interface>") else { return domain }
+        return String(domain[start.lowerBound..<end.upperBound])
+    }
+
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
+        guard document.isHotplugged, document.isQEMUDomain else { return [] }
         let element = document.domain.element(of: interface)
         var violations: [Violation] = []
         if let boot = element.firstChild(named: "boot"), boot.attribute("order") != nil,
