@@ -170,18 +170,23 @@ struct Lint: ParsableCommand {
         }
         // The scratch root goes however the run ends.
         defer { libvirtLayer?.finish() }
+        // The release findings are judged for: the one -c host's own (virConnectGetLibVersion),
+        // else --libvirt-version, else the installed libvirt's; the schemas follow when a copy of
+        // that release's is bundled.
+        let hostRelease = connect.count == 1 ? inventories.first?.libvirtRelease : nil
+        let schemaRelease = hostRelease.flatMap { LibvirtSchemas.bundledReleases()[$0] != nil ? $0 : nil } ?? libvirtVersion
         // Fixes lint changing text in memory; --libvirt's verdict depends on the libvirt installed.
         var cache: LintCache?
         if !noCache, !fix, !diff, libvirtLayer == nil, sources.count >= LintCache.minimumFiles {
             cache = LintCache(
                 directory: cacheDir ?? Self.defaultCacheDirectory(ProcessInfo.processInfo.environment),
-                configurationKey: LintCache.configurationKey(configuration: configuration, schemaFiles: LintCache.schemaFiles(domainSchemaPath: schema, libvirtRelease: libvirtVersion)))
+                configurationKey: LintCache.configurationKey(configuration: configuration, schemaFiles: LintCache.schemaFiles(domainSchemaPath: schema, libvirtRelease: schemaRelease)))
         }
         let linter: Linter
         do {
             linter = try Linter(
-                configuration: configuration, domainSchemaPath: schema, libvirtRelease: libvirtVersion, libvirt: libvirtLayer,
-                cache: cache)
+                configuration: configuration, domainSchemaPath: schema, libvirtRelease: schemaRelease,
+                judgedRelease: hostRelease ?? libvirtVersion, libvirt: libvirtLayer, cache: cache)
         } catch {
             throw CommandFailure.usage(error.description)
         }

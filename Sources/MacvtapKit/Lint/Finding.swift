@@ -118,11 +118,16 @@ public struct Violation: Sendable, Hashable {
     public var related: [RelatedLocation]
     /// The fix the rule proposes, by position; the engine turns it into byte edits.
     public var correction: CorrectionIntent?
+    /// When one rule's findings weigh differently by libvirt release (refused by one, accepted by
+    /// another); a severity the configuration sets for the rule still wins.
+    public var severity: Severity?
 
     public init(
         at position: SourcePosition, _ message: String, fix: String? = nil, file: String? = nil, domain: String? = nil,
-        enforcement: Enforcement? = nil, related: [RelatedLocation] = [], correction: CorrectionIntent? = nil
+        enforcement: Enforcement? = nil, related: [RelatedLocation] = [], correction: CorrectionIntent? = nil,
+        severity: Severity? = nil
     ) {
+        self.severity = severity
         self.position = position
         self.message = message
         self.fix = fix

@@ -69,9 +69,11 @@ public final class Linter: Sendable {
     /// With `libvirt`, each domain is also defined in libvirt's own driver (`lint --libvirt`).
     /// With `cache`, files whose content the cache knows are not parsed again (`LintCache`);
     /// it is ignored with `libvirt`, whose verdict depends on the libvirt installed.
+    /// `judgedRelease` is the libvirt release findings are judged for when it is not
+    /// `libvirtRelease` (a `-c` host's own, whose schemas may not be bundled).
     public init(
         configuration: LintConfiguration, domainSchemaPath: String? = nil, libvirtRelease: LibvirtRelease? = nil,
-        libvirt: LibvirtDefineLayer? = nil, cache: LintCache? = nil
+        judgedRelease: LibvirtRelease? = nil, libvirt: LibvirtDefineLayer? = nil, cache: LintCache? = nil
     ) throws(LintSetupError) {
         self.configuration = configuration
         self.cache = libvirt == nil ? cache : nil
@@ -94,8 +96,9 @@ public final class Linter: Sendable {
             throw .schema(.notFound(error))
         }
         let schemas = libvirtSchemas
-        judgedRelease = JudgedRelease {
-            if let libvirtRelease { return libvirtRelease }
+        let asked = judgedRelease ?? libvirtRelease
+        self.judgedRelease = JudgedRelease {
+            if let asked { return asked }
             if schemas?.origin == .installed || schemas == nil, let installed = LibvirtRelease(LibvirtLibrary.version) { return installed }
             return schemas?.bundledRelease
         }
@@ -365,7 +368,7 @@ public final class Linter: Sendable {
             case let enforcement: " [\(enforcement.phrase)]"
             }
         return Finding(
-            ruleID: description.id, severity: configuration.severity(of: description), file: file,
+            ruleID: description.id, severity: configuration.severity[description.id] ?? violation.severity ?? description.severity, file: file,
             position: violation.position, message: violation.message + suffix, fix: violation.fix, domain: domain,
             enforcement: enforcement, related: violation.related.isEmpty ? nil : violation.related,
             correction: violation.correction.flatMap { intent in resolver?.resolve(intent) })

@@ -234,6 +234,13 @@ public struct LintDocument {
     /// verdict differs between releases then say what each release does.
     public var libvirtRelease: LibvirtRelease? { release?.value }
 
+    /// Whether findings follow libvirt 11.3 where the oracle saw 9.0 and 11.3 differ: for 11.3
+    /// and later, and when no release is known (most users run 10 or later); releases before
+    /// 11.3 are judged as 9.0, the only earlier release the oracle has asked.
+    public var judgesAsLibvirt11: Bool {
+        (libvirtRelease ?? LibvirtRelease.libvirt11) >= LibvirtRelease.libvirt11
+    }
+
     public var file: String { domain.fileName }
     /// True for a bare `<interface>` (device XML for `virsh attach-device`).
     public var isDeviceXML: Bool { domain.isDeviceXML }

@@ -10,7 +10,7 @@ public enum RuleRegistry {
         BandwidthRule.self, LinkStateRule.self, ModelRule.self, ModelMissingRule.self, UnsupportedOnDirectRule.self,
         TargetNameRule.self, TargetNameUnusableRule.self, AliasRule.self, NumericAttributeRule.self, ROMAndPCIRule.self, AddressTypeRule.self, VirtioOptionsRule.self,
         TeamingRule.self, UnknownElementRule.self, TrustRxFiltersNoEffectRule.self, TrustRxFiltersSecurityRule.self,
-        VEPARule.self, AttributeValueRule.self, ModelUnknownRule.self, HotplugRefusedRule.self, PCIAddressBusRule.self,
+        VEPARule.self, AttributeValueRule.self, ModelUnknownRule.self, HotplugRefusedRule.self, PCIAddressBusRule.self, VhostUserSharedMemoryRule.self,
         LiveDumpRule.self, AliasDuplicateRule.self, TargetDuplicateRule.self, BootOrderRule.self, ACPIIndexDuplicateRule.self,
         PCIAddressDuplicateRule.self,
         ExternalEntityRule.self, DocumentTypeRule.self,
@@ -29,7 +29,7 @@ public enum RuleRegistry {
 
     public static let liveHostRules: [any LiveHostRule.Type] = [
         MACInUseOnHostRule.self, SourceDeviceOnHostRule.self, MixedModesOnHostRule.self, NetworkOnHostRule.self,
-        NetworkPoolExhaustedRule.self, TargetNameOnHostRule.self,
+        NetworkPoolExhaustedRule.self, NetworkPoolDeviceInUseRule.self, TargetNameOnHostRule.self,
     ]
 
     public static let engineRules: [any Rule.Type] = [

@@ -30,6 +30,8 @@ public struct LibvirtVerdict: Sendable, Hashable, Codable {
     public var documents: [DocumentVerdict]
     /// Problems of the harness itself (cleanup failed, daemon gone): the case is not judged.
     public var harnessProblems: [String] = []
+    /// Why the case was not put to this host at all (a sandbox limitation that would hang it).
+    public var notRun: String?
 }
 
 /// Asks a real libvirtd (the sandbox's, `qemu:///system`) what it does with each case: define,
@@ -46,10 +48,16 @@ public final class LibvirtOracle: Sendable {
     /// case with that MAC on the device would fail for the harness's reasons, not its own.
     /// Returns what went wrong, if anything (a harness problem of the case).
     private let restoreDevices: (@Sendable (_ devices: [String]) -> String?)?
+    /// Why a case must not be put to this host (nil: ask it).
+    private let skip: @Sendable (OracleCase) -> String?
 
-    public init(uri: String, restoreDevices: (@Sendable (_ devices: [String]) -> String?)? = nil) {
+    public init(
+        uri: String, restoreDevices: (@Sendable (_ devices: [String]) -> String?)? = nil,
+        skip: @escaping @Sendable (OracleCase) -> String? = { _ in nil }
+    ) {
         self.uri = uri
         self.restoreDevices = restoreDevices
+        self.skip = skip
     }
 
     /// Runs every case with `jobs` workers; `progress(done, total)` after each.
@@ -73,6 +81,12 @@ public final class LibvirtOracle: Sendable {
                 }
                 defer { connection.close() }
                 while let index = scheduler.next() {
+                    if let reason = self.skip(cases[index]) {
+                        verdicts.withLock { $0[index] = LibvirtVerdict(documents: [], notRun: reason) }
+                        scheduler.finish(index)
+                        progress(verdicts.withLock { $0.count { $0 != nil } }, cases.count)
+                        continue
+                    }
                     var verdict = self.judge(cases[index], number: index, on: connection)
                     // Still holding the devices: no other case uses them meanwhile.
                     let passthrough = scheduler.claims(of: index).passthroughDevices

@@ -7,14 +7,27 @@ public struct OracleHost: Sendable {
     public var name: String
     public var uri: String
 
-    public init(name: String, uri: String) {
+    /// Why a case is not put to this host: a sandbox limitation that would hang it.
+    public var skip: @Sendable (OracleCase) -> String? = { _ in nil }
+
+    public init(name: String, uri: String, skip: @escaping @Sendable (OracleCase) -> String? = { _ in nil }) {
         self.name = name
         self.uri = uri
+        self.skip = skip
+    }
+
+    /// libvirt 11.3 waits for lldpad's answer to an 802.1Qbg/Qbh port profile request without a
+    /// time limit, and the sandbox has no lldpad: such a start never returns, and its domain stays
+    /// locked (libvirt 9.0 gives up at once, and those verdicts are sandbox limitations there).
+    static let withoutLLDPad: @Sendable (OracleCase) -> String? = { testCase in
+        testCase.documents.contains { $0.contains("802.1Qbg") || $0.contains("802.1Qbh") }
+            ? "sandbox limitation: 802.1Qbg/802.1Qbh need lldpad, and libvirt 11.3 waits for it forever; not run" : nil
     }
 
     /// The sandbox's two hosts: libvirt 9.0 (Debian 12) and `hv2`, libvirt 11.3 (Debian 13).
     public static let sandbox = [
-        OracleHost(name: "first", uri: "qemu:///system"), OracleHost(name: "hv2", uri: "qemu+tcp://198.51.100.2/system"),
+        OracleHost(name: "first", uri: "qemu:///system"),
+        OracleHost(name: "hv2", uri: "qemu+tcp://198.51.100.2/system", skip: withoutLLDPad),
     ]
 
     /// Runs `scripts/sandbox reset-uplinks NAME` from `checkout` (the sandbox knows each uplink's
@@ -50,7 +63,7 @@ public enum OracleRun {
         Linter.waitForSchemaCompilations()
         let inventory = try HostInventory.scan(uri: host.uri)
         let toAsk = cases.filter { saved[$0.id] == nil }
-        let oracle = LibvirtOracle(uri: host.uri, restoreDevices: checkout.map { host.sandboxRestorer(checkout: $0) })
+        let oracle = LibvirtOracle(uri: host.uri, restoreDevices: checkout.map { host.sandboxRestorer(checkout: $0) }, skip: host.skip)
         for (testCase, verdict) in zip(toAsk, try oracle.run(toAsk, jobs: jobs, progress: progress)) {
             saved[testCase.id] = verdict
         }

@@ -50,6 +50,9 @@ public enum ParityJudge {
         func judgement(_ ruleID: String?, _ claim: Enforcement?, _ outcome: ClaimJudgement.Outcome, _ explanation: String) -> ClaimJudgement {
             ClaimJudgement(caseID: testCase.id, ruleID: ruleID, claim: claim, outcome: outcome, explanation: explanation)
         }
+        if let reason = verdict.notRun {
+            return findings.map { judgement($0.ruleID, $0.enforcement, .notJudged, reason) } + [judgement(nil, nil, .notJudged, reason)]
+        }
         guard verdict.harnessProblems.isEmpty, verdict.documents.count == testCase.documents.count else {
             return findings.map { judgement($0.ruleID, $0.enforcement, .notJudged, "harness: \(verdict.harnessProblems.joined(separator: "; "))") }
         }
@@ -191,6 +194,7 @@ struct SandboxLimitation {
         ("PortProfileRequest", "802.1Qbg/802.1Qbh need lldpad and a VDP-capable switch; the sandbox has neither"),
         ("error dumping (null) (2) interface", "802.1Qbg/802.1Qbh need lldpad and a VDP-capable switch; the sandbox has neither"),
         ("failed to find romfile", "the ROM file named by the case does not exist on the sandbox host"),
+        ("Cannot find 'passt' in path", "the sandbox's libvirt 11.3 root has no passt program"),
     ]
 
     init?(_ message: String) {

@@ -204,6 +204,7 @@ public struct ParityReport: Sendable {
 
     /// The first phase that refused a case, in a few words (for comparing versions).
     static func phaseSummary(_ verdict: LibvirtVerdict) -> String {
+        if verdict.notRun != nil { return "not run (sandbox limitation)" }
         for document in verdict.documents {
             if let message = document.defineError { return "define: " + messageClass(message) }
             if let message = document.validateError { return "validate: " + messageClass(message) }

@@ -144,6 +144,10 @@ public struct LibvirtRelease: Hashable, Comparable, Sendable, CustomStringConver
 
     public var description: String { "\(major).\(minor)" }
 
+    /// The two releases the oracle asks (the sandbox's hosts).
+    public static let libvirt9 = LibvirtRelease(major: 9, minor: 0)
+    public static let libvirt11 = LibvirtRelease(major: 11, minor: 3)
+
     public static func < (lhs: LibvirtRelease, rhs: LibvirtRelease) -> Bool {
         (lhs.major, lhs.minor) < (rhs.major, rhs.minor)
     }

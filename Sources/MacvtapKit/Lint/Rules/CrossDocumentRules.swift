@@ -180,7 +180,8 @@ struct SourceDeviceUses {
         var grouped: [String: [InterfaceUse]] = [:]
         for use in uses {
             guard let device = use.device, !device.isEmpty else { continue }
-            grouped[device, default: []].append(use)
+            // An alias label (eth0:1) is its device to the kernel: one device, one group.
+            grouped[LinuxInterfaceName.device(of: device), default: []].append(use)
         }
         byDevice = grouped.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }

@@ -120,10 +120,14 @@ public struct NumericAttributeRule: DirectInterfaceRule {
         for name in ["rx_queue_size", "tx_queue_size"] {
             if let size = interface.driver?.attribute(name), let value = UInt64(size.value), value == 0 || value & (value - 1) != 0 {
                 violations.append(Violation(at: size.position, "\(name) has to be a power of two", fix: "use 256, 512 or 1024"))
-            } else if let size = interface.driver?.attribute(name), let value = UInt64(size.value), !(256...1024).contains(value),
-                document.isQEMUDomain
-            {
-                violations.append(Violation(at: size.position, "Invalid \(name) (= \(value)), must be a power of 2 between 256 and 1024 (QEMU)", fix: "use 256, 512 or 1024", enforcement: .start))
+            } else if let size = interface.driver?.attribute(name), let value = UInt64(size.value), document.isQEMUDomain {
+                // QEMU 10 (libvirt 11.3's in Debian 13) takes only 256 for a tap backend's TX queue;
+                // QEMU 7.2 (with libvirt 9.0) takes 256–1024.
+                let limit: UInt64 = name == "tx_queue_size" && document.judgesAsLibvirt11 ? 256 : 1024
+                if !(256...limit).contains(value) {
+                    let versions = name == "tx_queue_size" ? (limit == 256 ? " with libvirt 11.3's QEMU 10; QEMU 7.2 takes up to 1024" : "; QEMU 10 (libvirt 11.3) takes only 256") : ""
+                    violations.append(Violation(at: size.position, "Invalid \(name) (= \(value)), must be a power of 2 between 256 and \(limit) (QEMU)\(versions)", fix: limit == 256 ? "use 256" : "use 256, 512 or 1024", enforcement: .start))
+                }
             }
         }
         // A macvtap has at most 256 queues (the kernel's MAX_TAP_QUEUES): libvirt opens the tap once per queue.
@@ -269,7 +273,8 @@ public struct AddressTypeRule: InterfaceRule {
     public static let description = RuleDescription(
         id: "address-type-unsupported", name: "Address type the NIC cannot take",
         summary: "A NIC <address type> an x86 QEMU machine has no bus for, or the NIC model cannot sit on: usb, "
-            + "spapr-vio, drive, virtio-serial, and virtio-mmio for a virtio NIC on a pc or q35 machine.",
+            + "spapr-vio, drive, isa, virtio-serial, and virtio-mmio (for any model with libvirt 11.3, for a virtio "
+            + "NIC with 9.0) on a pc or q35 machine.",
         rationale: "libvirt passes these on and QEMU refuses the NIC at start or hot-plug (libvirt 9.0, QEMU 7.2, "
             + "every model tried): \"Unexpected address type for 'virtio-net'\", \"Device 'e1000' can't go on usb-bus "
             + "bus\", \"Property 'e1000.reg' not found\" (spapr-vio), \"unable to find a SCSI controller\" (drive), "
@@ -284,7 +289,6 @@ public struct AddressTypeRule: InterfaceRule {
         ],
         nonTriggering: [
             Example.nic(Example.goodBody() + "<address type='pci' domain='0x0000' bus='0x00' slot='0x06' function='0x0'/>"),
-            Example.nic("<mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/><model type='e1000'/><address type='virtio-mmio'/>"),
         ])
 
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
@@ -295,7 +299,7 @@ public struct AddressTypeRule: InterfaceRule {
         let model = document.domain.element(of: interface).firstChild(named: "model")?.attribute("type")?.lowercased() ?? ""
         let isVirtio = model.hasPrefix("virtio")
         switch type {
-        case "usb", "spapr-vio", "drive":
+        case "usb", "spapr-vio", "drive", "isa":
             let reason = isVirtio ? "Unexpected address type for 'virtio-net'" : "QEMU has no \(type) bus for a '\(model.isEmpty ? "rtl8139" : model)' NIC"
             return [Violation(at: position, "a NIC cannot take a \(type) address on an x86 machine: \(reason)", fix: "use a PCI address, or remove <address> to let libvirt choose")]
         case "virtio-serial":
@@ -308,6 +312,9 @@ public struct AddressTypeRule: InterfaceRule {
             return [Violation(at: position, "XML error: virtio serial controller \(controller) is missing", fix: "use a PCI address, or remove <address> to let libvirt choose", enforcement: .define)]
         case "virtio-mmio" where isVirtio && document.machineType.map({ !$0.hasPrefix("microvm") }) ?? true:
             return [Violation(at: position, "No 'virtio-bus' bus found: a \(document.machineType ?? "pc") machine has no virtio-mmio bus", fix: "use a PCI address, or remove <address> to let libvirt choose")]
+        case "virtio-mmio" where document.judgesAsLibvirt11:
+            // QEMU puts the NIC on the PCI bus itself, at a slot libvirt 11.3 gave another device.
+            return [Violation(at: position, "a '\(model.isEmpty ? "rtl8139" : model)' NIC ignores a virtio-mmio address and QEMU puts it at a PCI slot libvirt 11.3 gave another device (\"PCI: slot N function 0 not available\"); libvirt 9.0 starts it", fix: "use a PCI address, or remove <address> to let libvirt choose")]
         default:
             return []
         }

@@ -304,6 +304,12 @@ public struct UnsupportedOnDirectRule: DirectInterfaceRule {
             switch child.name {
             case "ip", "route":
                 violations.append(Violation(at: child.position, "unsupported configuration: Invalid attempt to set network interface host-side IP route and/or address info on interface of type 'direct'", fix: "configure addresses inside the guest", enforcement: .define))
+            case "portForward":
+                if document.judgesAsLibvirt11 {
+                    violations.append(Violation(at: child.position, "unsupported configuration: The <portForward> element can only be used with the 'passt' backend of interface type='user' or type='vhostuser' (libvirt 11.3; 9.0 accepts it and ignores it)", fix: "remove <portForward>; a macvtap guest is on the LAN itself", enforcement: .define))
+                } else {
+                    violations.append(Violation(at: child.position, "<portForward> does nothing on a direct interface: libvirt 9.0 accepts and ignores it; 11.3 rejects it at define", fix: "remove <portForward>; a macvtap guest is on the LAN itself", enforcement: .notChecked, severity: .warning))
+                }
             case "script":
                 violations.append(Violation(at: child.position, "unsupported configuration: scripts are not supported on interfaces of type direct", fix: "remove <script>", enforcement: .start))
             case "downscript":

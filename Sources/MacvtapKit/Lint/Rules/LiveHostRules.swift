@@ -174,6 +174,46 @@ public struct NetworkPoolExhaustedRule: LiveHostRule {
     }
 }
 
+/// The `network-pool-device-in-use` rule: with -c URI: a linted passthrough network whose pool device a domain on the host uses directly.
+public struct NetworkPoolDeviceInUseRule: LiveHostRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "network-pool-device-in-use", name: "Passthrough pool device a domain uses directly",
+        summary: "With -c URI: a passthrough network whose pool holds a device that a running or autostarted domain "
+            + "of the host uses directly (<interface type='direct'>).",
+        rationale: "libvirt counts only the network's own connections when it hands out a pool device, so it gives a "
+            + "guest the device another domain's macvtap sits on, and the kernel refuses the passthrough macvtap: "
+            + "\"error creating macvtap interface macvtapN@DEV (MAC): Invalid argument\" at start or hot-plug "
+            + "(seen on the sandbox's second host, whose guest holds eth0).",
+        severity: .error, enforcement: .start, reference: "networkAllocatePort", needsLiveHost: true)
+
+    public func check(_ documents: [DocumentSummary], against hosts: [HostInventory]) -> [Violation] { [] }
+
+    public func check(_ documents: [DocumentSummary], networks: [NetworkSummary], against hosts: [HostInventory]) -> [Violation] {
+        var violations: [Violation] = []
+        for host in hosts {
+            var users: [String: Set<String>] = [:]
+            for domain in host.domains where domain.isLiveCopy || domain.autostarts {
+                for entry in domain.interfaces {
+                    guard let dev = entry.direct?.source?.dev?.value else { continue }
+                    users[LinuxInterfaceName.device(of: dev), default: []].insert(domain.label)
+                }
+            }
+            for network in networks where network.mode == .passthrough {
+                for device in network.devices {
+                    guard let holders = users[device] else { continue }
+                    violations.append(Violation(
+                        at: network.position,
+                        "pool device '\(device)' of passthrough network '\(network.name)' is used directly by \(holders.sorted().joined(separator: ", ")) on \(host.uri): a guest given it fails to create its macvtap (Invalid argument)",
+                        fix: "take '\(device)' out of the pool, or move the other domain to another device",
+                        file: network.file))
+                }
+            }
+        }
+        return violations
+    }
+}
+
 /// The `target-dev-on-host` rule: with -c URI: a target name that is already the name of a network interface on the host.
 public struct TargetNameOnHostRule: LiveHostRule {
     public init() {}

@@ -31,12 +31,12 @@ public struct AttributeValueRule: InterfaceRule {
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
         let element = document.domain.element(of: interface)
         var violations: [Violation] = []
-        // Every interface type: libvirt 9.0.0 knows no passt backend yet (later releases do).
-        if let backend = element.firstChild(named: "backend"), let type = backend.attribute("type"), type != "default" {
+        // Every interface type: libvirt 9.0.0 knows no passt backend yet; 11.3 takes it (and 'default').
+        if !document.judgesAsLibvirt11, let backend = element.firstChild(named: "backend"), let type = backend.attribute("type"), type != "default" {
             violations.append(
                 Violation(
                     at: backend.position(ofAttribute: "type") ?? backend.position,
-                    "XML error: Invalid value for attribute 'type' in element 'backend': '\(type)'. (libvirt 9.0.0)",
+                    "XML error: Invalid value for attribute 'type' in element 'backend': '\(type)'. (libvirt 9.0.0; 11.3 accepts it)",
                     fix: "remove type=; libvirt 9.0.0 has only the default backend"))
         }
         guard interface.type?.value == "direct" else { return violations }
@@ -181,5 +181,39 @@ public struct PCIAddressBusRule: InterfaceRule {
                 "XML error: Invalid PCI address 0000:\(PCIAddressDuplicateRule.hex(bus, 2)):00.0. slot must be >= 1 (the domain has no PCI controller with index \(bus); libvirt adds a pci-bridge there)",
                 fix: "declare the controller for that bus (e.g. a pcie-root-port), or remove <address> to let libvirt choose")
         ]
+    }
+}
+
+/// The `vhostuser-shared-memory` rule: a vhost-user interface in a domain whose memory is not shared.
+public struct VhostUserSharedMemoryRule: InterfaceRule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "vhostuser-shared-memory", name: "vhost-user without shared memory",
+        summary: "A vhost-user interface in a domain without shared memory (<memoryBacking><access mode='shared'/> or "
+            + "a NUMA cell with memAccess='shared').",
+        rationale: "The vhost-user backend reads the guest's memory directly; without shared memory it sees nothing. "
+            + "libvirt 11.3 refuses the domain at define (\"unsupported configuration: 'interface' requires shared "
+            + "memory\"); libvirt 9.0 defines it.",
+        severity: .error, enforcement: .define, reference: "oracle (libvirt 11.2 NEWS)",
+        triggering: [
+            Example.domain("    ↓<interface type='vhostuser'><mac address='52:54:00:00:00:01'/><source type='unix' path='/tmp/vhost.sock' mode='client'/><model type='virtio'/></interface>")
+        ],
+        nonTriggering: [
+            Example.domain("    <interface type='vhostuser'><mac address='52:54:00:00:00:01'/><source type='unix' path='/tmp/vhost.sock' mode='client'/><model type='virtio'/></interface>")
+                .replacing("<memory unit='MiB'>512</memory>", with: "<memory unit='MiB'>512</memory>\n  <memoryBacking><access mode='shared'/></memoryBacking>")
+        ])
+
+    public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
+        guard interface.type?.value == "vhostuser", document.isQEMUDomain, !document.isDeviceXML,
+            let root = document.domain.xml.root
+        else { return [] }
+        let backing = root.firstChild(named: "memoryBacking")?.firstChild(named: "access")?.attribute("mode") == "shared"
+        let cells = root.firstChild(named: "cpu")?.firstChild(named: "numa")?.children(named: "cell") ?? []
+        guard !backing, cells.isEmpty || !cells.allSatisfy({ $0.attribute("memAccess") == "shared" }) else { return [] }
+        let fix = "add <memoryBacking><access mode='shared'/></memoryBacking> (with a memfd or hugepage source)"
+        if document.judgesAsLibvirt11 {
+            return [Violation(at: interface.position, "unsupported configuration: 'interface' requires shared memory (libvirt 11.3; 9.0 defines it)", fix: fix)]
+        }
+        return [Violation(at: interface.position, "a vhost-user interface needs shared guest memory: libvirt 9.0 defines this domain, 11.3 rejects it at define", fix: fix, enforcement: .advice, severity: .warning)]
     }
 }
