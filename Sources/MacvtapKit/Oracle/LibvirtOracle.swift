@@ -121,7 +121,9 @@ public final class LibvirtOracle: Sendable {
         }
     }
 
-    private func removeLeftovers() throws(LibvirtError) {
+    /// Destroys and undefines every `oracle-…` domain and network an interrupted run left
+    /// behind; `run` does it first, and a host inventory read for judging must come after it.
+    public func removeLeftovers() throws(LibvirtError) {
         let connection = try LibvirtConnection(uri: uri, readOnly: false)
         defer { connection.close() }
         var ignored: [String] = []
@@ -372,13 +374,14 @@ struct ResourceClaims: Sendable {
                 // Only macvtaps on one lower device collide by MAC; other interface types make
                 // no macvtap (libvirt's test interfaces share a few MACs and still run side by side).
                 guard interface.attribute("type") == "direct" else { continue }
-                let devices = interface.children(named: "source").compactMap { $0.attribute("dev") }
+                // An alias label (eth0:1) or blanks around a name still reach the device itself.
+                let devices = interface.children(named: "source").compactMap { $0.attribute("dev") }.map(Self.deviceKey)
                 for mac in interface.children(named: "mac") {
                     guard let address = mac.attribute("address") else { continue }
                     for dev in devices { exclusive.insert("mac:\(dev):" + (MACAddress(address)?.description ?? address)) }
                 }
                 for source in interface.children(named: "source") {
-                    guard let dev = source.attribute("dev") else { continue }
+                    guard let dev = source.attribute("dev").map(Self.deviceKey) else { continue }
                     if source.attribute("mode") == "passthrough" { exclusive.insert("dev:" + dev) } else { shared.insert("dev:" + dev) }
                 }
             }
@@ -388,6 +391,10 @@ struct ResourceClaims: Sendable {
     /// The host devices the case uses in passthrough (held alone while it runs).
     var passthroughDevices: [String] {
         exclusive.filter { $0.hasPrefix("dev:") }.map { String($0.dropFirst(4)) }.sorted()
+    }
+
+    static func deviceKey(_ name: String) -> String {
+        LinuxInterfaceName.device(of: name.trimmingWhitespace())
     }
 
     func conflicts(with other: ResourceClaims) -> Bool {

@@ -61,9 +61,11 @@ public enum OracleRun {
         // asked: a schema that does not compile fails at once, by name.
         let linter = try Linter(configuration: ParityJudge.lintConfiguration, libvirtRelease: LibvirtRelease(libraryVersion: number))
         Linter.waitForSchemaCompilations()
+        let oracle = LibvirtOracle(uri: host.uri, restoreDevices: checkout.map { host.sandboxRestorer(checkout: $0) }, skip: host.skip)
+        // An interrupted run's domains would otherwise be part of the host lint -c sees.
+        try oracle.removeLeftovers()
         let inventory = try HostInventory.scan(uri: host.uri)
         let toAsk = cases.filter { saved[$0.id] == nil }
-        let oracle = LibvirtOracle(uri: host.uri, restoreDevices: checkout.map { host.sandboxRestorer(checkout: $0) }, skip: host.skip)
         for (testCase, verdict) in zip(toAsk, try oracle.run(toAsk, jobs: jobs, progress: progress)) {
             saved[testCase.id] = verdict
         }

@@ -273,8 +273,7 @@ public struct AddressTypeRule: InterfaceRule {
     public static let description = RuleDescription(
         id: "address-type-unsupported", name: "Address type the NIC cannot take",
         summary: "A NIC <address type> an x86 QEMU machine has no bus for, or the NIC model cannot sit on: usb, "
-            + "spapr-vio, drive, isa, virtio-serial, and virtio-mmio (for any model with libvirt 11.3, for a virtio "
-            + "NIC with 9.0) on a pc or q35 machine.",
+            + "spapr-vio, drive, isa, virtio-serial, and virtio-mmio for a virtio NIC on a pc or q35 machine.",
         rationale: "libvirt passes these on and QEMU refuses the NIC at start or hot-plug (libvirt 9.0, QEMU 7.2, "
             + "every model tried): \"Unexpected address type for 'virtio-net'\", \"Device 'e1000' can't go on usb-bus "
             + "bus\", \"Property 'e1000.reg' not found\" (spapr-vio), \"unable to find a SCSI controller\" (drive), "
@@ -312,9 +311,6 @@ public struct AddressTypeRule: InterfaceRule {
             return [Violation(at: position, "XML error: virtio serial controller \(controller) is missing", fix: "use a PCI address, or remove <address> to let libvirt choose", enforcement: .define)]
         case "virtio-mmio" where isVirtio && document.machineType.map({ !$0.hasPrefix("microvm") }) ?? true:
             return [Violation(at: position, "No 'virtio-bus' bus found: a \(document.machineType ?? "pc") machine has no virtio-mmio bus", fix: "use a PCI address, or remove <address> to let libvirt choose")]
-        case "virtio-mmio" where document.judgesAsLibvirt11:
-            // QEMU puts the NIC on the PCI bus itself, at a slot libvirt 11.3 gave another device.
-            return [Violation(at: position, "a '\(model.isEmpty ? "rtl8139" : model)' NIC ignores a virtio-mmio address and QEMU puts it at a PCI slot libvirt 11.3 gave another device (\"PCI: slot N function 0 not available\"); libvirt 9.0 starts it", fix: "use a PCI address, or remove <address> to let libvirt choose")]
         default:
             return []
         }
