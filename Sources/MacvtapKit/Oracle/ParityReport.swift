@@ -48,6 +48,8 @@ public struct ParityReport: Sendable {
         let message = message.replacing(/[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}/, with: "MAC")
             .replacing("process exited while connecting to monitor: ", with: "QEMU exited: ")
             .replacing("qemu unexpectedly closed the monitor: ", with: "QEMU exited: ")
+            // libvirt 11.3's wording, which also depends on when QEMU died.
+            .replacing(#/QEMU unexpectedly closed the monitor \(vm='[^']*'\): /#, with: "QEMU exited: ")
             .replacing(#/\d{4}-\d\d-\d\dT[0-9:.]+Z /#, with: "")
             .replacing(#/-device \{[^}]*\}/#, with: "-device {…}")
         var result = ""
