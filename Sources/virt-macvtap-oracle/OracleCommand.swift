@@ -66,7 +66,7 @@ struct OracleCommand: ParsableCommand {
             for host in hosts {
                 var known = saved[host.uri] ?? [:]
                 let report = try OracleRun.run(
-                    cases, on: host, checkout: OracleHost.sandbox.contains { $0.uri == host.uri } ? checkout : nil,
+                    cases, on: host, checkout: host.isSandbox ? checkout : nil,
                     jobs: jobs, setName: subset ? "subset" : "full", saved: &known
                 ) { done, total in
                     if progress, done % 10 == 0 || done == total { StandardStream.error.write("\roracle \(host.name): \(done)/\(total)") }

@@ -7,6 +7,9 @@ public struct OracleHost: Sendable {
     public var name: String
     public var uri: String
 
+    /// One of the sandbox's hosts (`scripts/sandbox` can give its uplinks their MACs back).
+    public var isSandbox: Bool { Self.sandbox.contains { $0.uri == uri } }
+
     /// Why a case is not put to this host: a sandbox limitation that would hang it.
     public var skip: @Sendable (OracleCase) -> String? = { _ in nil }
 

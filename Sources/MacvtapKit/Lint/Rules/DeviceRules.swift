@@ -118,9 +118,10 @@ public struct NumericAttributeRule: DirectInterfaceRule {
             violations.append(Violation(at: queues.position, "XML error: Invalid value for attribute 'queues' in element 'driver': '\(queues.value)'. Expected non-negative integer value", fix: "give the number of queue pairs, e.g. queues='4'"))
         }
         for name in ["rx_queue_size", "tx_queue_size"] {
-            if let size = interface.driver?.attribute(name), let value = UInt64(size.value), value == 0 || value & (value - 1) != 0 {
+            guard let size = interface.driver?.attribute(name), let value = UInt64(size.value) else { continue }
+            if value == 0 || value & (value - 1) != 0 {
                 violations.append(Violation(at: size.position, "\(name) has to be a power of two", fix: "use 256, 512 or 1024"))
-            } else if let size = interface.driver?.attribute(name), let value = UInt64(size.value), document.isQEMUDomain {
+            } else if document.isQEMUDomain {
                 // QEMU 10 (libvirt 11.3's in Debian 13) takes only 256 for a tap backend's TX queue;
                 // QEMU 7.2 (with libvirt 9.0) takes 256–1024.
                 let limit: UInt64 = name == "tx_queue_size" && document.judgesAsLibvirt11 ? 256 : 1024

@@ -54,7 +54,7 @@ public struct SourceDeviceOnHostRule: LiveHostRule {
             let wireless = Set(host.hostInterfaces.filter(\.isWireless).map(\.name))
             for use in documents.interfaceUses {
                 guard let dev = use.entry.direct?.source?.dev, !dev.value.isEmpty else { continue }
-                if !names.isEmpty, !names.contains(dev.value), !names.contains(LinuxInterfaceName.device(of: dev.value)) {
+                if !names.isEmpty, !names.contains(LinuxInterfaceName.device(of: dev.value)) {
                     violations.append(Violation(at: dev.position, "source device '\(dev.value)' does not exist on \(host.uri)", fix: "use one of: \(names.sorted().prefix(8).joined(separator: ", "))", file: use.summary.file, domain: use.summary.domainName))
                 } else if wireless.contains(dev.value) {
                     violations.append(Violation(at: dev.position, "source device '\(dev.value)' on \(host.uri) is wireless: an access point drops frames from MAC addresses it did not associate, so a macvtap on it never carries guest traffic", fix: "use a wired device, or a routed or NAT libvirt network for Wi-Fi hosts", file: use.summary.file, domain: use.summary.domainName))
