@@ -28,6 +28,7 @@ demo: build sandbox
 
 corpus: setup
 	scripts/fetch-libvirt-corpus >/dev/null
+	scripts/fetch-world-corpus >/dev/null
 
 # The whole suite (scripts/test; it stops what it started): unit tests, the libvirt 9.0.0 corpus (round trip, spans, edits), the CLI
 # against real files, an install into a scratch prefix, and the live commands against a real

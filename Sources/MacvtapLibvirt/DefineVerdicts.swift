@@ -28,6 +28,38 @@ public final class DefineVerdicts: @unchecked Sendable {
         }
     }
 
+    /// What libvirt makes of `xml`, asked three ways: a plain define, a define that validates
+    /// against libvirt's schema first (`virsh define --validate`), and the inactive XML libvirt
+    /// keeps after the plain define (read back before the domain is undefined again).
+    public struct Judgement: Sendable {
+        /// The plain define's refusal; nil when libvirt defined it.
+        public var refusal: LibvirtError?
+        /// The validating define's refusal; nil when libvirt defined it.
+        public var validatingRefusal: LibvirtError?
+        /// The inactive XML after the plain define; nil when it was refused.
+        public var inactiveXML: String?
+    }
+
+    /// Defines `xml` twice (plain, then validating), reading the definition back in between.
+    public func judge(_ xml: String, forQEMU: Bool) -> Judgement {
+        let connection = forQEMU ? qemu : other
+        var judgement = Judgement()
+        do throws(LibvirtError) {
+            let domain = try connection.defineDomain(xml: xml)
+            judgement.inactiveXML = try? domain.xml(inactive: true)
+            try? domain.undefine()
+        } catch {
+            judgement.refusal = error
+        }
+        do throws(LibvirtError) {
+            let domain = try connection.defineDomain(xml: xml, validate: true)
+            try? domain.undefine()
+        } catch {
+            judgement.validatingRefusal = error
+        }
+        return judgement
+    }
+
     /// Closes both connections (the embedded driver shuts down with its last one).
     public func close() {
         qemu.close()

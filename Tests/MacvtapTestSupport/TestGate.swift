@@ -11,6 +11,8 @@ package import Testing
 package enum TestGate: String, CaseIterable, Sendable {
     /// libvirt 9.0.0's test XML (scripts/fetch-libvirt-corpus): the path.
     case corpus = "VIRT_MACVTAP_CORPUS"
+    /// Other projects' domain XML (scripts/fetch-world-corpus): the path.
+    case worldCorpus = "VIRT_MACVTAP_WORLD_CORPUS"
     /// The sandbox (scripts/sandbox up): libvirtd + QEMU guests, and the second host `hv2`.
     case sandbox = "VIRT_MACVTAP_SANDBOX"
     /// The private PostgreSQL server (scripts/postgres up): its superuser URL.
@@ -34,6 +36,10 @@ package enum TestGate: String, CaseIterable, Sendable {
         case .corpus:
             let count = (FileManager.default.enumerator(atPath: value)?.allObjects as? [String] ?? []).filter { $0.hasSuffix(".xml") }.count
             return count > 2000 ? nil : "\(rawValue)=\(value) holds \(count) XML files, not libvirt's test corpus (scripts/fetch-libvirt-corpus)"
+        case .worldCorpus:
+            let projects = ["libvirt-11.3", "virt-manager-5.0", "nova-31", "libguestfs-1.54"]
+            let missing = projects.filter { !FileManager.default.fileExists(atPath: value + "/" + $0) }
+            return missing.isEmpty ? nil : "\(rawValue)=\(value) lacks \(missing.joined(separator: ", ")) (scripts/fetch-world-corpus)"
         case .sandbox:
             for uri in ["qemu:///system", "qemu+tcp://198.51.100.2/system"] {
                 let answer = try? Sandbox.shell("virsh -q -c \(uri) version >/dev/null 2>&1")

@@ -140,6 +140,39 @@ public final class LibvirtDefineLayer: Sendable {
             fix: "libvirt \(verdicts.version) refuses this domain at define (virsh define would say the same)")
     }
 
+    /// libvirt's verdict on a whole document, asked three ways (define, define --validate, the
+    /// inactive XML kept): what the real-world corpus test and `lint --libvirt` judge claims by.
+    public struct Judgement: Sendable {
+        /// The plain define's refusal, in libvirt's words; nil when it defined the domain.
+        public var refusal: String?
+        /// The validating define's refusal; nil when it defined the domain.
+        public var validatingRefusal: String?
+        /// The inactive XML libvirt kept; nil when the define was refused.
+        public var inactiveXML: String?
+        /// Why libvirt could not judge this document here (no emulator for its architecture).
+        public var notJudged: String?
+    }
+
+    /// Defines `domain` (under a name of its own, at once undefined again) and reports what
+    /// libvirt said and kept; libvirt's messages name the domain as the file does.
+    public func judge(_ domain: DomainDocument) -> Judgement {
+        guard let root = domain.xml.root, root.name == "domain" else { return Judgement(notJudged: "not a <domain>") }
+        let number = counter.wrappingAdd(1, ordering: .relaxed).oldValue
+        let name = "virt-macvtap-judge-\(getpid())-\(number)"
+        let prepared = PreparedDocument(domain.xml.source, parsed: domain.xml, name: name)
+        let type = root.attribute("type") ?? "qemu"
+        let asked = fixedUUIDs.withLock { _ in verdicts.judge(prepared.text, forQEMU: type == "qemu" || type == "kvm") }
+        let original = domain.name?.value
+        func words(_ error: LibvirtError?) -> String? {
+            error.map { error in original.map { error.message.replacing(name, with: $0) } ?? error.message }
+        }
+        var judgement = Judgement(refusal: words(asked.refusal), validatingRefusal: words(asked.validatingRefusal), inactiveXML: asked.inactiveXML)
+        if let refusal = judgement.refusal, refusal.contains("Cannot check QEMU binary") || refusal.lowercased().contains("no emulator") {
+            judgement = Judgement(notJudged: refusal)
+        }
+        return judgement
+    }
+
     /// The element a libvirt message is about: the one it names with an attribute value it
     /// quotes, else the first one holding a quoted value, else the domain.
     static func locate(_ message: String, in root: XMLElement) -> SourcePosition {

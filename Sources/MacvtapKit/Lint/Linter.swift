@@ -297,7 +297,8 @@ public final class Linter: Sendable {
         func isExplained(_ range: ClosedRange<Int>, by lines: [Int]) -> Bool { lines.contains { range.contains($0) } }
         var schemaFindings: [Finding] = []
         if case .success(let domainSchema)? = domainSchema?.result, !domain.isDeviceXML, let root = xml.root {
-            for problem in SchemaFindings.readable(domainSchema.validate(xml), schemaName: "domain.rng", within: root)
+            let narrowing = SchemaFaultFinder(document: xml, schema: domainSchema)
+            for problem in SchemaFindings.readable(domainSchema.validate(xml), schemaName: "domain.rng", within: root, narrowing: narrowing)
             where !isExplained(problem.lines, by: definingLines) {
                 add(LibvirtSchemaRule.description, Violation(at: problem.position, problem.message, fix: "compare with https://libvirt.org/formatdomain.html; virt-xml-validate reports the same"), file: file, domain: label, to: &schemaFindings)
             }

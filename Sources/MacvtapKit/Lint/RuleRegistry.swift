@@ -10,7 +10,7 @@ public enum RuleRegistry {
         BandwidthRule.self, LinkStateRule.self, ModelRule.self, ModelMissingRule.self, UnsupportedOnDirectRule.self,
         TargetNameRule.self, TargetNameUnusableRule.self, AliasRule.self, NumericAttributeRule.self, ROMAndPCIRule.self, AddressTypeRule.self, VirtioOptionsRule.self,
         TeamingRule.self, UnknownElementRule.self, TrustRxFiltersNoEffectRule.self, TrustRxFiltersSecurityRule.self,
-        VEPARule.self, AttributeValueRule.self, ModelUnknownRule.self, HotplugRefusedRule.self, PCIAddressBusRule.self, VhostUserSharedMemoryRule.self,
+        AttributeValueRule.self, ModelUnknownRule.self, HotplugRefusedRule.self, PCIAddressBusRule.self, VhostUserSharedMemoryRule.self,
         LiveDumpRule.self, AliasDuplicateRule.self, TargetDuplicateRule.self, BootOrderRule.self, ACPIIndexDuplicateRule.self,
         PCIAddressDuplicateRule.self,
         ExternalEntityRule.self, DocumentTypeRule.self,
@@ -24,7 +24,7 @@ public enum RuleRegistry {
 
     public static let crossDocumentRules: [any CrossDocumentRule.Type] = [
         MACDuplicateAcrossFilesRule.self, PassthroughSharedRule.self, MixedModesRule.self, TargetDuplicateAcrossDomainsRule.self,
-        HostGuestUnreachableRule.self, NetworkUnknownRule.self,
+        HostGuestUnreachableRule.self, NetworkUnknownRule.self, VEPARule.self,
     ]
 
     public static let liveHostRules: [any LiveHostRule.Type] = [

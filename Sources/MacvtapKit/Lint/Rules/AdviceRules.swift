@@ -46,20 +46,26 @@ public struct TrustRxFiltersSecurityRule: DirectInterfaceRule {
     }
 }
 
-/// The `vepa-needs-hairpin` rule: in VEPA mode guests on the same source device only reach each other through a hairpin switch.
-public struct VEPARule: DirectInterfaceRule, NetworkRule {
+/// The `vepa-needs-hairpin` rule: said once per source device and host: in VEPA mode guests on the same source device only reach each other through a hairpin switch.
+public struct VEPARule: CrossDocumentRule, NetworkRule {
     public init() {}
     public static let description = RuleDescription(
         id: "vepa-needs-hairpin", name: "VEPA mode (chosen or by default)",
-        summary: "In VEPA mode guests on the same source device only reach each other through a hairpin switch.",
+        summary: "Said once per source device and host: in VEPA mode guests on the same source device only reach each other through a hairpin switch.",
         rationale: "VEPA sends every frame to the adjacent switch; unless that port does reflective relay (hairpin), "
-            + "guest-to-guest traffic on one host is lost. libvirt uses vepa when mode= is absent.",
+            + "guest-to-guest traffic on one host is lost. libvirt uses vepa when mode= is absent. The advice is about "
+            + "the device, so it is given once per device at its first VEPA interface, with the others as related "
+            + "locations (a domain with three VEPA NICs on eth0 gets one note, not three).",
         severity: .info, enforcement: .advice, reference: "L22",
         triggering: [
             Example.nic("↓<source dev='eth0'/>"), Example.nic("<source dev='eth0' ↓mode='vepa'/>"),
             NetworkExample.network(NetworkExample.pool("vepa", markMode: true)),
         ],
-        nonTriggering: [Example.nic(Example.goodBody())])
+        nonTriggering: [Example.nic(Example.goodBody())],
+        triggeringSets: [[
+            Example.nic("<source dev='eth0' ↓mode='vepa'/>", name: "vm1"),
+            Example.nic("<mac address='52:54:00:00:00:02'/><source dev='eth0' mode='vepa'/>", name: "vm2"),
+        ]])
 
     /// A network in vepa mode: every guest on it is a VEPA macvtap.
     public func check(_ network: NetworkDocument) -> [Violation] {
@@ -69,15 +75,21 @@ public struct VEPARule: DirectInterfaceRule, NetworkRule {
             fix: "use forward mode='bridge' unless the switch does reflective relay")]
     }
 
-    public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
-        guard interface.source?.dev != nil, interface.effectiveMode == .vepa else { return [] }
-        let defaulted = interface.source?.mode == nil
-        return [
-            Violation(
-                at: interface.source?.mode?.position ?? interface.source?.position ?? interface.position,
-                "mode vepa\(defaulted ? " (libvirt's default; no mode= given)" : ""): guests on the same device reach each other only through a hairpin-capable switch",
-                fix: defaulted ? "write mode='bridge' for guest-to-guest traffic, or mode='vepa' to make the choice explicit" : "use mode='bridge' unless the switch does reflective relay")
-        ]
+    public func check(_ documents: [DocumentSummary]) -> [Violation] {
+        // Interfaces of a vepa network are the network's finding, not their own.
+        SourceDeviceUses(documents.interfaceUses).byDevice.compactMap { device, uses in
+            let vepa = uses.filter { $0.mode == .vepa && $0.entry.direct != nil }
+            guard let first = vepa.first, let direct = first.entry.direct else { return nil }
+            let defaulted = direct.source?.mode == nil
+            let domains = Set(vepa.map { $0.summary.domainName ?? $0.summary.file }).count
+            let count = vepa.count == 1 ? "" : " (\(vepa.count) interfaces\(domains > 1 ? " in \(domains) domains" : ""); first seen here)"
+            return Violation(
+                at: direct.source?.mode?.position ?? direct.source?.position ?? first.entry.position,
+                "mode vepa on '\(device)'\(defaulted ? " (libvirt's default; no mode= given)" : "")\(count): guests on the same device reach each other only through a hairpin-capable switch",
+                fix: defaulted ? "write mode='bridge' for guest-to-guest traffic, or mode='vepa' to make the choice explicit" : "use mode='bridge' unless the switch does reflective relay",
+                file: first.summary.file, domain: first.summary.domainName,
+                related: vepa.dropFirst().prefix(5).flatMap { $0.relatedLocations(with: first) })
+        }
     }
 }
 

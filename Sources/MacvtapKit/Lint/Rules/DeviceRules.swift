@@ -70,7 +70,7 @@ public struct AliasRule: InterfaceRule {
 }
 
 /// The `numeric-value-invalid` rule: acpi index must be 1–16383, boot order ≥ 1, sndbuf a positive integer, virtio queue sizes powers of two.
-public struct NumericAttributeRule: DirectInterfaceRule {
+public struct NumericAttributeRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "numeric-value-invalid", name: "Out-of-range number",
@@ -81,7 +81,9 @@ public struct NumericAttributeRule: DirectInterfaceRule {
             + "\"rx_queue_size has to be a power of two\" at define, and QEMU a size outside 256–1024 at start "
             + "(\"Invalid rx_queue_size (= 2048), must be a power of 2 between 256 and 1024\"); the kernel gives a "
             + "macvtap at most 256 queues, so queues='257' fails at start: \"cannot open macvtap tap device "
-            + "/dev/tapN: Device or resource busy\".",
+            + "/dev/tapN: Device or resource busy\". libvirt parses these numbers for every interface type "
+            + "(the real-world corpus: a user-mode NIC with queues='-5' or slot='0x20' is refused at define just the "
+            + "same), and refuses a PCI address with bus above 0xFF, slot above 0x1F or function above 7.",
         severity: .error, enforcement: .define, reference: "D15, D16, D33, L19",
         triggering: [
             Example.nic("<source dev='eth0'/><acpi ↓index='0'/>"), Example.nic("<source dev='eth0'/><acpi ↓index='20000'/>"),
@@ -89,10 +91,13 @@ public struct NumericAttributeRule: DirectInterfaceRule {
             Example.nic("<source dev='eth0'/><model type='virtio'/><driver ↓rx_queue_size='300'/>"),
             Example.nic("<source dev='eth0'/><tune>↓<sndbuf>lots</sndbuf></tune>"),
             Example.nic(Example.goodBody() + "<address type='pci' domain='0x0000' bus='0x00' ↓slot='0x20' function='0x0'/>"),
+            Example.domain("    <interface type='user'><model type='virtio'/><driver ↓queues='-5'/></interface>"),
+            Example.domain("    <interface type='user'><model type='virtio'/><address type='pci' domain='0x0000' ↓bus='0x100' slot='0x05' function='0x0'/></interface>"),
         ],
         nonTriggering: [Example.nic(Example.goodBody() + "<acpi index='3'/><boot order='1'/><driver rx_queue_size='256'/>")])
 
-    public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
+    public func check(_ entry: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
+        let interface = entry.direct ?? DirectInterface(document.domain.element(of: entry))
         var violations: [Violation] = []
         if let index = interface.acpiIndex {
             switch UInt64(index.value) {
@@ -109,19 +114,29 @@ public struct NumericAttributeRule: DirectInterfaceRule {
             violations.append(Violation(at: sndbuf.position, "XML error: sndbuf must be a positive integer", fix: "give the size in bytes"))
         }
         if let address = interface.address, address.attribute("type")?.value == "pci" {
-            for (name, limit) in [("slot", UInt64(0x1F)), ("function", UInt64(7))] {
+            for (name, limit) in [("bus", UInt64(0xFF)), ("slot", UInt64(0x1F)), ("function", UInt64(7))] {
                 guard let value = address.attribute(name), let number = PCIAddressDuplicateRule.number(value.value), number > limit else { continue }
-                violations.append(Violation(at: value.position, "XML error: Invalid PCI address \(name)='\(value.value)', must be <= 0x\(String(limit, radix: 16, uppercase: true))", fix: "use a \(name) from 0 to 0x\(String(limit, radix: 16))"))
+                let shown = name == "function" ? "function=0x\(String(number, radix: 16))" : "\(name)='0x\(String(number, radix: 16))'"
+                violations.append(Violation(at: value.position, "XML error: Invalid PCI address \(shown), must be <= \(name == "function" ? "7" : "0x" + String(limit, radix: 16, uppercase: true))", fix: "use a \(name) from 0 to 0x\(String(limit, radix: 16))"))
+                break  // libvirt reports the first field out of range
             }
         }
         if let queues = interface.driver?.attribute("queues"), UInt64(queues.value) == nil {
             violations.append(Violation(at: queues.position, "XML error: Invalid value for attribute 'queues' in element 'driver': '\(queues.value)'. Expected non-negative integer value", fix: "give the number of queue pairs, e.g. queues='4'"))
         }
         for name in ["rx_queue_size", "tx_queue_size"] {
-            guard let size = interface.driver?.attribute(name), let value = UInt64(size.value) else { continue }
-            if value == 0 || value & (value - 1) != 0 {
+            guard let size = interface.driver?.attribute(name) else { continue }
+            guard let value = UInt32(String(size.value.drop(while: \.isWhitespace))).map(UInt64.init) else {  // strtoul skips leading blanks only
+                violations.append(Violation(at: size.position, "XML error: Invalid value for attribute '\(name)' in element 'driver': '\(size.value)'. Expected non-negative integer value", fix: "use 256, 512 or 1024"))
+                continue
+            }
+            // 0 is libvirt's "not set": parsed, then left out of the definition.
+            guard value != 0 else { continue }
+            // QEMU's validation, for virtio models only (elsewhere the option is ignored: virtio-option-without-virtio).
+            guard document.isQEMUDomain, interface.model?.value.lowercased().hasPrefix("virtio") ?? false else { continue }
+            if value & (value - 1) != 0 {
                 violations.append(Violation(at: size.position, "\(name) has to be a power of two", fix: "use 256, 512 or 1024"))
-            } else if document.isQEMUDomain {
+            } else {
                 // QEMU 10 (libvirt 11.3's in Debian 13) takes only 256 for a tap backend's TX queue;
                 // QEMU 7.2 (with libvirt 9.0) takes 256–1024.
                 let limit: UInt64 = name == "tx_queue_size" && document.judgesAsLibvirt11 ? 256 : 1024
@@ -132,7 +147,7 @@ public struct NumericAttributeRule: DirectInterfaceRule {
             }
         }
         // A macvtap has at most 256 queues (the kernel's MAX_TAP_QUEUES): libvirt opens the tap once per queue.
-        if let queues = interface.driver?.attribute("queues"), let value = UInt64(queues.value), value > 256 {
+        if entry.direct != nil, let queues = interface.driver?.attribute("queues"), let value = UInt64(queues.value), value > 256 {
             violations.append(Violation(at: queues.position, "queues='\(value)' is more than a macvtap has (256): the start fails with \"cannot open macvtap tap device: Device or resource busy\"", fix: "use at most 256 queues (one per guest vCPU is usual)", enforcement: .start))
         }
         return violations
@@ -280,7 +295,9 @@ public struct AddressTypeRule: InterfaceRule {
             + "bus\", \"Property 'e1000.reg' not found\" (spapr-vio), \"unable to find a SCSI controller\" (drive), "
             + "\"No 'virtio-bus' bus found\" (virtio-mmio); a virtio-serial address without its controller is refused "
             + "at define: \"XML error: virtio serial controller 0 is missing\". (CCW is pci-only-option's, ISA the "
-            + "schema's.)",
+            + "schema's.) A usb-net NIC is the exception: it takes a USB address (it starts on 9.0 and 11.3), and without "
+            + "one libvirt 9.0 refuses it at define (\"Cannot automatically add a new PCI bus for a device with connect "
+            + "flags 00\"), 11.3 gives it a USB port.",
         severity: .error, enforcement: .start, reference: "oracle",
         triggering: [
             Example.nic(Example.goodBody() + "<address ↓type='usb' bus='0' port='1'/>"),
@@ -289,16 +306,29 @@ public struct AddressTypeRule: InterfaceRule {
         ],
         nonTriggering: [
             Example.nic(Example.goodBody() + "<address type='pci' domain='0x0000' bus='0x00' slot='0x06' function='0x0'/>"),
+            Example.nic("<source dev='eth0' mode='bridge'/><model type='usb-net'/><address type='usb' bus='0' port='1'/>"),
         ])
 
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
-        guard document.isQEMUDomain, document.isX86Domain,
-            let address = document.domain.element(of: interface).firstChild(named: "address"),
+        guard document.isQEMUDomain, document.isX86Domain else { return [] }
+        let element = document.domain.element(of: interface)
+        let model = element.firstChild(named: "model")?.attribute("type")?.lowercased() ?? ""
+        guard let address = element.firstChild(named: "address"),
             let type = address.attribute("type"), let position = address.position(ofAttribute: "type")
-        else { return [] }
-        let model = document.domain.element(of: interface).firstChild(named: "model")?.attribute("type")?.lowercased() ?? ""
+        else {
+            // libvirt 9.0 knows the usb-net model but places only PCI devices itself.
+            if model == "usb-net", !document.judgesAsLibvirt11, let modelElement = element.firstChild(named: "model") {
+                return [Violation(
+                    at: modelElement.position,
+                    "internal error: Cannot automatically add a new PCI bus for a device with connect flags 00 (libvirt 9.0 gives a usb-net NIC no USB address of its own; 11.3 does)",
+                    fix: "add <address type='usb' bus='0' port='1'/> (with a USB controller), or use model virtio", enforcement: .define)]
+            }
+            return []
+        }
         let isVirtio = model.hasPrefix("virtio")
         switch type {
+        case "usb" where model == "usb-net":
+            return []
         case "usb", "spapr-vio", "drive", "isa":
             let reason = isVirtio ? "Unexpected address type for 'virtio-net'" : "QEMU has no \(type) bus for a '\(model.isEmpty ? "rtl8139" : model)' NIC"
             return [Violation(at: position, "a NIC cannot take a \(type) address on an x86 machine: \(reason)", fix: "use a PCI address, or remove <address> to let libvirt choose")]

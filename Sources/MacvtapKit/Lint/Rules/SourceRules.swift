@@ -7,7 +7,8 @@ public struct SourceMissingRule: InterfaceRule {
             + "client, vdpa, vds, internal) has none, or lacks the attribute naming what it connects to.",
         rationale: "libvirt refuses it at define: \"XML error: interface type='direct' requires a 'source' element\" "
             + "(the same for every such type) or \"Missing required attribute 'dev' in element 'source'\" ('bridge' "
-            + "and 'network' for those types).",
+            + "and 'network' for those types). Since libvirt 11.x a vhost-user NIC with <backend type='passt'/> needs "
+            + "no <source> (libvirt starts passt and makes the socket); 9.0 still requires one (oracle, both versions).",
         severity: .error, enforcement: .define, reference: "D01, D02",
         triggering: [
             Example.nic("<mac address='52:54:00:00:00:01'/>", markInterface: true), Example.nic("↓<source mode='vepa'/>"),
@@ -31,12 +32,23 @@ public struct SourceMissingRule: InterfaceRule {
         guard let type = interface.type?.value, let attribute = Self.requiredSource[type] else { return [] }
         let element = document.domain.element(of: interface)
         guard let source = element.firstChild(named: "source") else {
+            // libvirt 11.x starts passt itself for a vhost-user NIC with the passt backend: no socket to name.
+            let passt = type == "vhostuser" && element.firstChild(named: "backend")?.attribute("type") == "passt"
+            if passt && document.judgesAsLibvirt11 { return [] }
             let example = attribute.map { "<source \($0)='…'/>" } ?? "a <source>"
             return [
                 Violation(
-                    at: interface.position, "XML error: interface type='\(type)' requires a 'source' element",
+                    at: interface.position,
+                    "XML error: interface type='\(type)' requires a 'source' element\(passt ? " (libvirt 9.0; 11.3 takes <backend type='passt'/> instead)" : "")",
                     fix: type == "direct" ? "add <source dev='eth0' mode='bridge'/> naming the host device" : "add \(example)")
             ]
+        }
+        // A VMware distributed switch port: libvirt 9.0 requires all four ids, 11.3 only the switch's.
+        if type == "vds" {
+            let required = document.judgesAsLibvirt11 ? ["switchid"] : ["switchid", "portid", "portgroupid", "connectionid"]
+            guard let missing = required.first(where: { source.attribute($0) == nil }) else { return [] }
+            let versions = missing == "switchid" ? "" : " (libvirt 9.0; 11.3 needs only switchid)"
+            return [Violation(at: source.position, "XML error: Missing required attribute '\(missing)' in element 'source'\(versions)", fix: "add \(missing)='…' to <source>")]
         }
         guard let attribute, source.attribute(attribute) == nil else { return [] }
         return [
