@@ -158,6 +158,7 @@ struct Lint: ParsableCommand {
         // After the hosts: once libvirt's embedded QEMU driver is loaded, the process can open no
         // new connection to a daemon (libvirt 9.0: "no connection driver available").
         var libvirtLayer: LibvirtDefineLayer?
+        var libvirtUnavailable: String?
         if libvirt {
             do {
                 let environment = ProcessInfo.processInfo.environment
@@ -166,6 +167,7 @@ struct Lint: ParsableCommand {
                     scratchParents: LibvirtDefineLayer.defaultScratchParents(environment: environment))
             } catch {
                 StandardStream.error.write("virt-macvtap: note: the --libvirt layer was skipped: \(error.reason)\n")
+                libvirtUnavailable = error.reason
             }
         }
         // The scratch root goes however the run ends.
@@ -180,13 +182,15 @@ struct Lint: ParsableCommand {
         if !noCache, !fix, !diff, libvirtLayer == nil, sources.count >= LintCache.minimumFiles {
             cache = LintCache(
                 directory: cacheDir ?? Self.defaultCacheDirectory(ProcessInfo.processInfo.environment),
-                configurationKey: LintCache.configurationKey(configuration: configuration, schemaFiles: LintCache.schemaFiles(domainSchemaPath: schema, libvirtRelease: schemaRelease)))
+                configurationKey: LintCache.configurationKey(
+                    configuration: configuration, schemaFiles: LintCache.schemaFiles(domainSchemaPath: schema, libvirtRelease: schemaRelease),
+                    judgedRelease: hostRelease ?? libvirtVersion, fleet: fleet))
         }
         let linter: Linter
         do {
             linter = try Linter(
                 configuration: configuration, domainSchemaPath: schema, libvirtRelease: schemaRelease,
-                judgedRelease: hostRelease ?? libvirtVersion, libvirt: libvirtLayer, cache: cache)
+                judgedRelease: hostRelease ?? libvirtVersion, libvirt: libvirtLayer, libvirtUnavailable: libvirtUnavailable, cache: cache)
         } catch {
             throw CommandFailure.usage(error.description)
         }

@@ -15,6 +15,7 @@ struct OracleCommand: ParsableCommand {
             Example:
               scripts/sandbox up
               virt-macvtap-oracle --corpus .corpus/libvirt/tests --markdown docs/LIBVIRT-PARITY.md
+              virt-macvtap-oracle --corpus .corpus/libvirt/tests --seed 1 --count 3700   # 5,069 cases
             Exits 1 when a judged claim disagrees with libvirt, 3 when libvirt cannot be reached.
             """)
 
@@ -26,6 +27,12 @@ struct OracleCommand: ParsableCommand {
 
     @Flag(help: "Only the subset make test runs (rule examples, grammar points in bridge mode, direct corpus interfaces).")
     var subset = false
+
+    @Option(help: "Add cases generated from the grammar's value space with this seed (with --count; deterministic).")
+    var seed: UInt64?
+
+    @Option(help: "How many generated cases (with --seed).")
+    var count = 0
 
     @Option(help: "Cases run side by side.")
     var jobs = 4
@@ -39,7 +46,7 @@ struct OracleCommand: ParsableCommand {
     @Flag(help: "Print every judgement, not only the disagreements.")
     var verbose = false
 
-    @Flag(help: "Print the case ids and exit.")
+    @Flag(help: "Print the case ids (with --verbose, and their documents) and exit.")
     var list = false
 
     @Option(help: "Only the cases whose id contains this text (repeatable), to look at a few again.")
@@ -48,9 +55,16 @@ struct OracleCommand: ParsableCommand {
     mutating func run() throws {
         var cases = OracleCases.all(corpusDirectory: corpus)
         if subset { cases = OracleCases.subset(of: cases) }
+        if let seed, count > 0 {
+            cases += OracleGenerator.cases(seed: seed, count: count, excluding: Set(OracleCases.all(corpusDirectory: corpus).map(\.documents)))
+        }
         if !only.isEmpty { cases = cases.filter { testCase in only.contains { testCase.id.contains($0) } } }
         if list {
-            for testCase in cases { print(testCase.id) }
+            for testCase in cases {
+                print(testCase.id)
+                // With --verbose, the documents too (to look at a disagreeing case).
+                if verbose { for document in testCase.documents { print(document) } }
+            }
             return
         }
         let progress = StandardStream.error.isTerminal

@@ -119,7 +119,7 @@ extension OracleTests {
 }
 
 extension OracleTests {
-    @Test("lint --libvirt: libvirt's refusal is a libvirt-define error on the element it names; a note when the layer cannot run")
+    @Test("lint --libvirt: libvirt's refusal is a libvirt-define error on the element it names; a note in every format when the layer cannot run or judge")
     func lintLibvirtCommandLine() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("virt-macvtap-lint-libvirt-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -152,5 +152,27 @@ extension OracleTests {
         let skipped = try Tool.run(["lint", "--libvirt", good], shellPrefix: "export XDG_CACHE_HOME=/proc/virt-macvtap-nowhere;")
         #expect(skipped.standardError.contains("note: the --libvirt layer was skipped"), "\(skipped.standardError)")
         #expect(skipped.status == clean.status)
+        #expect(skipped.standardOutput.contains("the layer did not start") && skipped.standardOutput.contains("[libvirt-not-judged]"), "\(skipped.standardOutput)")
+
+        // A domain for an architecture this host has no emulator for: a note in every format.
+        let foreign = directory.appendingPathComponent("arm.xml")
+        try """
+            <domain type='qemu'>
+              <name>arm1</name>
+              <memory unit='MiB'>512</memory>
+              <os><type arch='aarch64' machine='virt'>hvm</type></os>
+              <devices>
+                <interface type='direct'><mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/><model type='virtio'/></interface>
+              </devices>
+            </domain>
+            """.write(to: foreign, atomically: true, encoding: .utf8)
+        var formats = 0
+        for format in LintFormat.allCases.map(\.rawValue) {
+            let run = try Tool.run(["lint", "--libvirt", "--format", format, foreign.path], shellPrefix: cache)
+            #expect(run.standardOutput.contains("libvirt-not-judged"), "--format \(format): \(run.standardOutput)")
+            #expect(run.standardOutput.contains("aarch64"), "--format \(format) does not say why: \(run.standardOutput)")
+            formats += 1
+        }
+        #expect(formats == 5)
     }
 }

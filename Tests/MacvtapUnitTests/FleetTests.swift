@@ -118,3 +118,49 @@ struct FleetTests {
         #expect(!run.findings.contains { ($0["ruleID"] as? String)?.hasSuffix("-on-host") == true && ($0["file"] as? String)?.hasPrefix("hosts/a/") == false })
     }
 }
+
+extension FleetTests {
+    @Test("A fleet host's \"libvirt\" release judges its files (and picks its bundled schema); the cache keeps the two apart")
+    func fleetHostRelease() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-release-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        // The same content on a 9.0 host and an 11.3 host: an all-zero MAC is a start failure on
+        // 9.0 and a MAC 11.3 replaces at define.
+        let domain = """
+            <domain type='kvm'>
+              <name>zero</name>
+              <memory unit='MiB'>512</memory>
+              <os><type arch='x86_64' machine='pc'>hvm</type></os>
+              <devices>
+                <interface type='direct'><mac address='00:00:00:00:00:00'/><source dev='eth0' mode='bridge'/><model type='virtio'/></interface>
+              </devices>
+            </domain>
+            """
+        for host in ["old", "new"] {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent(host), withIntermediateDirectories: true)
+            // Enough files that the cache is used (LintCache.minimumFiles).
+            for number in 1...12 {
+                try domain.replacingOccurrences(of: "zero", with: "zero\(number)").write(
+                    to: root.appendingPathComponent("\(host)/vm\(number).xml"), atomically: true, encoding: .utf8)
+            }
+        }
+        try """
+            {"hosts": {"old": {"files": ["old/**"], "libvirt": "9.0"}, "new": {"files": ["new/**"], "libvirt": "11.3"}}}
+            """.write(to: root.appendingPathComponent(".virt-macvtap.json"), atomically: true, encoding: .utf8)
+        let cache = root.appendingPathComponent("cache").path
+        for _ in 0..<2 {  // cold, then from the cache
+            let run = try Self.lint(["lint", "--cache-dir", cache, "old", "new"], in: root)
+            let zero = Self.findings(run.findings, rule: "mac-all-zero")
+            #expect(zero.count == 24, "\(run.standardError)")
+            for finding in zero {
+                let file = finding["file"] as? String ?? ""
+                #expect(finding["severity"] as? String == (file.hasPrefix("old/") ? "error" : "warning"), "\(finding)")
+            }
+        }
+        try """
+            {"hosts": {"old": {"files": ["old/**"], "libvirt": "eleven"}}}
+            """.write(to: root.appendingPathComponent(".virt-macvtap.json"), atomically: true, encoding: .utf8)
+        let bad = try Tool.run(["lint", "old"], shellPrefix: "cd '\(root.path)' &&")
+        #expect(bad.status == 2 && bad.standardError.contains("eleven"), "\(bad.standardError)")
+    }
+}

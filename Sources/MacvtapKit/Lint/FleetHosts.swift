@@ -9,10 +9,14 @@ public struct FleetHostConfiguration: Sendable, Codable, Equatable {
     public var files: [String]
     /// The host's libvirt URI, for `lint --hosts`.
     public var uri: String?
+    /// The libvirt release the host runs (`"libvirt": "11.3"`): its files' findings are judged
+    /// for it (without `-c`, where the host itself answers).
+    public var libvirt: LibvirtRelease?
 
-    public init(files: [String], uri: String? = nil) {
+    public init(files: [String], uri: String? = nil, libvirt: LibvirtRelease? = nil) {
         self.files = files
         self.uri = uri
+        self.libvirt = libvirt
     }
 }
 
@@ -26,6 +30,8 @@ public struct FleetHosts: Sendable, Equatable {
         /// Absolute, standardized glob patterns.
         public var patterns: [String]
         public var uri: String?
+        /// The libvirt release the host runs, when the configuration says.
+        public var release: LibvirtRelease?
     }
 
     public var hosts: [Host]
@@ -39,7 +45,9 @@ public struct FleetHosts: Sendable, Equatable {
     /// The hosts of a configuration, their patterns anchored at `directory`.
     public init(_ configured: [String: FleetHostConfiguration], relativeTo directory: String) {
         hosts = configured.keys.sorted().map { name in
-            Host(name: name, patterns: configured[name]!.files.map { Self.anchor($0, at: directory) }, uri: configured[name]!.uri)
+            Host(
+                name: name, patterns: configured[name]!.files.map { Self.anchor($0, at: directory) }, uri: configured[name]!.uri,
+                release: configured[name]!.libvirt)
         }
     }
 
@@ -50,7 +58,7 @@ public struct FleetHosts: Sendable, Equatable {
         if let index = result.hosts.firstIndex(where: { $0.name == name }) {
             result.hosts[index].patterns.append(anchored)
         } else {
-            result.hosts.append(Host(name: name, patterns: [anchored], uri: nil))
+            result.hosts.append(Host(name: name, patterns: [anchored], uri: nil, release: nil))
         }
         return result
     }
@@ -85,6 +93,20 @@ public struct FleetHosts: Sendable, Equatable {
                 message: "\(file) belongs to hosts \(claiming.map { "'\($0.name)'" }.joined(separator: " and ")); make their file patterns disjoint")
         }
         return claiming.first?.name
+    }
+}
+
+extension FleetHosts {
+    /// The release a file's host runs, when its configuration names one (a file two hosts
+    /// claim is reported by `host(forFile:)`; here it has none).
+    public func release(forFile file: String, currentDirectory: String) -> LibvirtRelease? {
+        guard hosts.contains(where: { $0.release != nil }), let name = try? host(forFile: file, currentDirectory: currentDirectory) else { return nil }
+        return hosts.first { $0.name == name }?.release
+    }
+
+    /// What decides the per-file releases, for the lint cache's key.
+    public var releaseKey: String {
+        hosts.filter { $0.release != nil }.map { "\($0.name)=\($0.release!):\($0.patterns.joined(separator: ","))" }.joined(separator: ";")
     }
 }
 

@@ -21,6 +21,28 @@ public struct LibvirtDefineRule: Rule {
         severity: .error, enforcement: .define, reference: "libvirt", needsLiveHost: true)
 }
 
+/// `lint --libvirt` on a domain the layer could not judge: a note in the report, so every output
+/// format (not only standard error) says which files libvirt did not look at.
+public struct LibvirtNotJudgedRule: Rule {
+    public init() {}
+    public static let description = RuleDescription(
+        id: "libvirt-not-judged", name: "libvirt could not judge the domain",
+        summary: "With --libvirt: a domain the embedded driver could not judge (no emulator for its architecture here, or the layer did not start).",
+        rationale: "libvirt's QEMU driver refuses any domain whose emulator is missing (\"Cannot check QEMU binary\"), "
+            + "which says nothing about the file; the layer then gives no verdict, and says so on the file rather than "
+            + "staying silent. The define messages the layer reports are libvirt's own, with the file's domain name put "
+            + "back; they differ from `virsh define`'s only where virsh's depend on the host's other domains (a name or "
+            + "UUID already defined there): the layer defines each domain in a private root where nothing else is.",
+        severity: .info, enforcement: .advice, reference: "libvirt", needsLiveHost: true)
+}
+
+/// What the layer says about one domain.
+enum LibvirtLayerVerdict {
+    case defined
+    case refused(Violation)
+    case notJudged(Violation)
+}
+
 /// Why the libvirt layer cannot run here (it is then skipped, with one line saying why).
 public struct LibvirtLayerUnavailable: Error, Sendable, CustomStringConvertible {
     public var reason: String
@@ -112,9 +134,9 @@ public final class LibvirtDefineLayer: Sendable {
         (environment["XDG_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : [$0] } ?? []) + ["/dev/shm", "/tmp"]
     }
 
-    /// libvirt's refusal of `domain`, placed on the element it names; nil when libvirt defines it.
-    func violation(for domain: DomainDocument) -> Violation? {
-        guard let root = domain.xml.root, root.name == "domain" else { return nil }
+    /// libvirt's refusal of `domain`, placed on the element it names, or why it was not judged.
+    func verdict(for domain: DomainDocument) -> LibvirtLayerVerdict {
+        guard let root = domain.xml.root, root.name == "domain" else { return .defined }
         let originalName = domain.name?.value
         let number = counter.wrappingAdd(1, ordering: .relaxed).oldValue
         let name = "virt-macvtap-lint-\(getpid())-\(number)"
@@ -128,16 +150,18 @@ public final class LibvirtDefineLayer: Sendable {
             sysinfo.children(named: "system").contains { $0.children(named: "entry").contains { $0.attribute("name") == "uuid" } }
         }
         let verdict = { [verdicts] in verdicts.refusal(defining: prepared.text, forQEMU: type == "qemu" || type == "kvm") }
-        guard let refusal = takesFileUUID ? fixedUUIDs.withLock({ _ in verdict() }) : verdict() else { return nil }
+        guard let refusal = takesFileUUID ? fixedUUIDs.withLock({ _ in verdict() }) : verdict() else { return .defined }
+        let message = originalName.map { refusal.message.replacing(name, with: $0) } ?? refusal.message
         if refusal.message.contains("Cannot check QEMU binary") || refusal.message.lowercased().contains("no emulator") {
             let arch = root.firstChild(named: "os")?.firstChild(named: "type")?.attribute("arch") ?? "its architecture"
             unjudged.withLock { _ = $0.insert("domains for \(arch): \(refusal.message)") }
-            return nil
+            return .notJudged(Violation(
+                at: root.position, "--libvirt could not judge this domain: libvirt \(verdicts.version) has no emulator for \(arch) here (\(message))",
+                fix: "install the emulator (Debian: qemu-system-…) to have libvirt judge it; lint's own rules still ran"))
         }
-        let message = originalName.map { refusal.message.replacing(name, with: $0) } ?? refusal.message
-        return Violation(
+        return .refused(Violation(
             at: Self.locate(message, in: root), message,
-            fix: "libvirt \(verdicts.version) refuses this domain at define (virsh define would say the same)")
+            fix: "libvirt \(verdicts.version) refuses this domain at define (virsh define would say the same)"))
     }
 
     /// libvirt's verdict on a whole document, asked three ways (define, define --validate, the

@@ -42,6 +42,11 @@ public final class LintCache: Sendable {
             high = a
             low = b
         }
+
+        /// This content judged under another condition (a fleet host's libvirt release).
+        func mixing(_ text: String) -> ContentKey {
+            ContentKey(Array("\(high)-\(low)-\(text)".utf8))
+        }
     }
 
     struct PathRecord: Sendable, Hashable {
@@ -72,8 +77,12 @@ public final class LintCache: Sendable {
 
     /// The key of a configuration: everything besides a file's bytes that its per-file findings
     /// depend on.
-    public static func configurationKey(configuration: LintConfiguration, schemaFiles: [String]) -> String {
+    public static func configurationKey(
+        configuration: LintConfiguration, schemaFiles: [String], judgedRelease: LibvirtRelease? = nil, fleet: FleetHosts = FleetHosts()
+    ) -> String {
         var text = "format 2\n\(Versions.tool)\nhotplug \(configuration.hotplug)\n"
+        // Findings depend on the release they are judged for: -c's host, --libvirt-version, a fleet host's.
+        text += "judged \(judgedRelease?.description ?? "installed")\nfleet releases \(fleet.releaseKey)\n"
         text += "disable \(configuration.disable.sorted())\nenable \(configuration.enable.sorted())\n"
         text += "severity \(configuration.severity.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.rawValue)" })\n"
         var bytes = Array(text.utf8)

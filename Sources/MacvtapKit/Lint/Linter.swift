@@ -46,12 +46,19 @@ public struct LintReport: Sendable {
 public final class Linter: Sendable {
     public let configuration: LintConfiguration
     private let domainSchema: SchemaCompilation?
+    /// Whether each fleet host's files may take its release's bundled domain.rng (not when
+    /// `--schema` names one, nor when domain.rng is not validated).
+    private let schemaFollowsFleetRelease: Bool
+    /// Each fleet release's bundled domain.rng, looked up once (nil: not bundled).
+    private let fleetSchemas = Mutex<[LibvirtRelease: SchemaCompilation?]>([:])
     private let interfaceSchema: SchemaCompilation?
     private let documentRules: [any DocumentRule]
     private let networkRules: [any NetworkRule]
     private let crossDocumentRules: [any CrossDocumentRule]
     private let liveHostRules: [any LiveHostRule]
     private let libvirtLayer: LibvirtDefineLayer?
+    /// Why `--libvirt` was asked for but its layer did not start: each domain gets a note.
+    private let libvirtUnavailable: String?
     private let cache: LintCache?
     /// The libvirt schemas this linter validates against (nil: none found, and none needed).
     public let libvirtSchemas: LibvirtSchemas?
@@ -73,17 +80,20 @@ public final class Linter: Sendable {
     /// `libvirtRelease` (a `-c` host's own, whose schemas may not be bundled).
     public init(
         configuration: LintConfiguration, domainSchemaPath: String? = nil, libvirtRelease: LibvirtRelease? = nil,
-        judgedRelease: LibvirtRelease? = nil, libvirt: LibvirtDefineLayer? = nil, cache: LintCache? = nil
+        judgedRelease: LibvirtRelease? = nil, libvirt: LibvirtDefineLayer? = nil, libvirtUnavailable: String? = nil,
+        cache: LintCache? = nil
     ) throws(LintSetupError) {
         self.configuration = configuration
         self.cache = libvirt == nil ? cache : nil
         self.libvirtLayer = configuration.isEnabled(LibvirtDefineRule.description.id) ? libvirt : nil
+        self.libvirtUnavailable = configuration.isEnabled(LibvirtNotJudgedRule.description.id) ? libvirtUnavailable : nil
         do throws(SchemaNotFound) {
             let validatesDomains = configuration.isEnabled(LibvirtSchemaRule.description.id)
             let located: LibvirtSchemas? =
                 libvirtRelease != nil || (validatesDomains && domainSchemaPath == nil)
                 ? try LibvirtSchemas.locate(release: libvirtRelease) : try? LibvirtSchemas.locate()
             libvirtSchemas = located
+            schemaFollowsFleetRelease = validatesDomains && domainSchemaPath == nil
             if validatesDomains, let path = domainSchemaPath ?? located?.domainSchema {
                 domainSchema = SchemaCompilation.shared(path: path)
             } else {
@@ -142,8 +152,12 @@ public final class Linter: Sendable {
         progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
     ) throws(LintSetupError) -> LintReport {
         let done = Atomic<Int>(0)
+        let directory = currentDirectory ?? FileManager.default.currentDirectoryPath
         let fileResults = Concurrently.map(sources.count) { index in
-            let result = lintCached(sources[index])
+            // A fleet host's own release, where the configuration names one, over the run's.
+            let release: LibvirtRelease? =
+                if case .file(let path) = sources[index] { fleet.release(forFile: path, currentDirectory: directory) } else { nil }
+            let result = lintCached(sources[index], release: release)
             if let progress { progress(done.add(1, ordering: .relaxed).newValue, sources.count) }
             return result
         }
@@ -155,7 +169,6 @@ public final class Linter: Sendable {
         var summaries = fileResults.compactMap(\.summary)
         var networks = fileResults.compactMap(\.network)
         if !fleet.isEmpty {
-            let directory = currentDirectory ?? FileManager.default.currentDirectoryPath
             do throws(FleetHostsError) {
                 for index in summaries.indices {
                     summaries[index].host = try fleet.host(forFile: summaries[index].file, currentDirectory: directory)
@@ -226,30 +239,32 @@ public final class Linter: Sendable {
     }
 
     /// `lintOne`, through the cache for files: a known content is not parsed again.
-    private func lintCached(_ source: DocumentSource) -> FileResult {
-        guard let cache, case .file(let path) = source else { return lintOne(source) }
+    private func lintCached(_ source: DocumentSource, release: LibvirtRelease?) -> FileResult {
+        guard let cache, case .file(let path) = source else { return lintOne(source, release: release) }
         let status = FileIO.status(atPath: path)
         var bytes: [UInt8]?
         var key = status.flatMap { cache.knownKey(path: path, status: $0) }
         if key == nil {
             // Unreadable: lintOne reads it again and reports why.
-            guard let read = try? FileIO.readFile(atPath: path) else { return lintOne(source) }
+            guard let read = try? FileIO.readFile(atPath: path) else { return lintOne(source, release: release) }
             bytes = read
-            key = LintCache.ContentKey(read)
+            // The same content on hosts of different releases is two results; the pack's key
+            // covers which file has which release, so the path's record keeps the mixed key.
+            key = release.map { LintCache.ContentKey(read).mixing("libvirt \($0)") } ?? LintCache.ContentKey(read)
         }
-        guard let key else { return lintOne(source) }
+        guard let key else { return lintOne(source, release: release) }
         if let cached = cache.result(for: key, file: path) {
             cache.remember(path: path, status: status, key: key, encoded: nil)
             return FileResult(findings: cached.findings, summary: cached.summary, network: cached.network, suppressions: cached.suppressions)
         }
-        guard let content = bytes ?? (try? FileIO.readFile(atPath: path)) else { return lintOne(source) }
-        let result = lintOne(.memory(content, name: path))
+        guard let content = bytes ?? (try? FileIO.readFile(atPath: path)) else { return lintOne(source, release: release) }
+        let result = lintOne(.memory(content, name: path), release: release)
         let encoded = CachedFile(findings: result.findings, summary: result.summary, network: result.network, suppressions: result.suppressions).encoded()
         cache.remember(path: path, status: status, key: key, encoded: encoded)
         return result
     }
 
-    private func lintOne(_ source: DocumentSource) -> FileResult {
+    private func lintOne(_ source: DocumentSource, release: LibvirtRelease? = nil) -> FileResult {
         var result = FileResult()
         let file = source.displayName
         let xml: XMLDocument
@@ -279,7 +294,7 @@ public final class Linter: Sendable {
             add(UnsupportedDocumentRule.description, Violation(at: xml.root?.position ?? SourcePosition(line: 1, column: 1), "skipped: root element <\(root)> is not <domain>, <interface> or <network>", fix: "lint domain XML (virsh dumpxml), interface device XML or network XML (virsh net-dumpxml)"), file: file, domain: nil, to: &result.findings)
             return result
         }
-        let document = LintDocument(domain: domain, hotplug: configuration.hotplug, release: judgedRelease)
+        let document = LintDocument(domain: domain, hotplug: configuration.hotplug, release: release.map(JudgedRelease.init(fixed:)) ?? judgedRelease)
         let label = domain.name?.value
         let resolver = CorrectionResolver(xml)
         var ruleFindings: [Finding] = []
@@ -296,7 +311,9 @@ public final class Linter: Sendable {
         var ruleLines = ruleFindings.map(\.line)
         func isExplained(_ range: ClosedRange<Int>, by lines: [Int]) -> Bool { lines.contains { range.contains($0) } }
         var schemaFindings: [Finding] = []
-        if case .success(let domainSchema)? = domainSchema?.result, !domain.isDeviceXML, let root = xml.root {
+        // A fleet host's release picks its bundled domain.rng (an unbundled release, the run's).
+        let fileSchema = release.flatMap(bundledSchema(for:)) ?? domainSchema
+        if case .success(let domainSchema)? = fileSchema?.result, !domain.isDeviceXML, let root = xml.root {
             let narrowing = SchemaFaultFinder(document: xml, schema: domainSchema)
             for problem in SchemaFindings.readable(domainSchema.validate(xml), schemaName: "domain.rng", within: root, narrowing: narrowing)
             where !isExplained(problem.lines, by: definingLines) {
@@ -315,15 +332,38 @@ public final class Linter: Sendable {
             }
         }
         // libvirt's own verdict, unless one of our rules already said libvirt refuses this file.
-        if let libvirtLayer, !domain.isDeviceXML, !ruleFindings.contains(where: { $0.enforcement == .define && $0.severity == .error }),
-            let violation = libvirtLayer.violation(for: domain)
-        {
-            add(LibvirtDefineRule.description, violation, file: file, domain: label, to: &schemaFindings)
+        if !domain.isDeviceXML, domain.xml.root?.name == "domain" {
+            if let libvirtLayer, !ruleFindings.contains(where: { $0.enforcement == .define && $0.severity == .error }) {
+                switch libvirtLayer.verdict(for: domain) {
+                case .defined: break
+                case .refused(let violation): add(LibvirtDefineRule.description, violation, file: file, domain: label, to: &schemaFindings)
+                case .notJudged(let violation): add(LibvirtNotJudgedRule.description, violation, file: file, domain: label, to: &schemaFindings)
+                }
+            } else if let reason = libvirtUnavailable, let root = domain.xml.root {
+                add(
+                    LibvirtNotJudgedRule.description,
+                    Violation(at: root.position, "--libvirt could not judge this domain: the layer did not start (\(reason))", fix: "lint's own rules still ran"),
+                    file: file, domain: label, to: &schemaFindings)
+            }
         }
         result.suppressions = Suppressions(xml)
         result.findings = (ruleFindings + schemaFindings).filter { !result.suppressions.suppresses($0) }
         result.summary = DocumentSummary(domain)
         return result
+    }
+
+    /// The bundled domain.rng of a fleet host's `release`, compiled once; nil when that release
+    /// is not bundled or the run's schema is fixed.
+    private func bundledSchema(for release: LibvirtRelease) -> SchemaCompilation? {
+        guard schemaFollowsFleetRelease else { return nil }
+        return fleetSchemas.withLock { known in
+            if let compilation = known[release] { return compilation }
+            let compilation = LibvirtSchemas.bundledReleases()[release].flatMap { _ in
+                (try? SchemaLocator.domainSchemaPath(release: release)).map(SchemaCompilation.shared(path:))
+            }
+            known[release] = compilation
+            return compilation
+        }
     }
 
     /// A `<network>`: the network rules, then libvirt's network.rng (compiled on the first

@@ -34,7 +34,7 @@ public enum RuleRegistry {
 
     public static let engineRules: [any Rule.Type] = [
         XMLMalformedRule.self, LibvirtSchemaRule.self, InterfaceSchemaRule.self, UnsupportedDocumentRule.self,
-        LibvirtDefineRule.self, LibvirtNetworkSchemaRule.self,
+        LibvirtDefineRule.self, LibvirtNotJudgedRule.self, LibvirtNetworkSchemaRule.self,
     ]
 
     public static var all: [RuleDescription] {

@@ -19,6 +19,18 @@ public struct DirectInterface: Sendable, Hashable {
     public var sourceElementCount: Int
 
     public var model: Located<String>?
+
+    /// Whether libvirt takes `<model type>` for one of its virtio models (virtio,
+    /// virtio-transitional, virtio-non-transitional; case-insensitive, as its parser compares).
+    /// Only then does it parse `<driver>`'s name, txmode, ioeventfd, event_idx, queues and queue
+    /// sizes, and only then do the QEMU driver's virtio checks apply.
+    public var hasVirtioModel: Bool { Self.isVirtioModel(model?.value) }
+
+    /// ``hasVirtioModel`` for a model name.
+    public static func isVirtioModel(_ type: String?) -> Bool {
+        guard let type else { return false }
+        return ["virtio", "virtio-transitional", "virtio-non-transitional"].contains(type.lowercased())
+    }
     public var targetDev: Located<String>?
     public var targetManaged: Located<String>?
     public var alias: Located<String>?

@@ -13,6 +13,8 @@ public struct OracleCase: Sendable, Hashable {
         case corpus(file: String)
         /// One change to a good direct interface, from the grammar of libvirt's `<interface>`.
         case mutant(point: String)
+        /// A random combination from the grammar's value space (`OracleGenerator`), for a seed.
+        case generated(seed: UInt64)
 
         /// The kind, for summaries.
         public var kind: String {
@@ -20,6 +22,7 @@ public struct OracleCase: Sendable, Hashable {
             case .ruleExample: "rule example"
             case .corpus: "libvirt test domain"
             case .mutant: "grammar mutant"
+            case .generated: "generated case"
             }
         }
     }
@@ -162,6 +165,7 @@ public enum OracleCases {
             case .ruleExample: true
             case .mutant: testCase.id.contains("/bridge-")
             case .corpus: testCase.documents.contains { $0.contains("type='direct'") || $0.contains("type=\"direct\"") }
+            case .generated: true
             }
         }
     }

@@ -118,7 +118,7 @@ public enum SchemaLocator {
 }
 
 /// A libvirt release as the bundled schemas are named: major and minor (`9.0`, `11.3`).
-public struct LibvirtRelease: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct LibvirtRelease: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
     public var major: Int
     public var minor: Int
 
@@ -143,6 +143,21 @@ public struct LibvirtRelease: Hashable, Comparable, Sendable, CustomStringConver
     }
 
     public var description: String { "\(major).\(minor)" }
+
+    /// Written as text (`"11.3"`), as the configuration file has it.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let release = LibvirtRelease(text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text)' is not a libvirt release (write it as \"11.3\")")
+        }
+        self = release
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
 
     /// The release whose verdicts the oracle's second host gives (where they differ from 9.0's).
     public static let libvirt11 = LibvirtRelease(major: 11, minor: 3)

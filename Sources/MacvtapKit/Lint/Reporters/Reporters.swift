@@ -140,7 +140,7 @@ public enum GitHubReporter: LintReporter {
 }
 
 /// JUnit XML (GitLab, Jenkins): one test case per file, one failure per finding at or above
-/// the fail level. Built with libxml2, like every XML we write.
+/// the fail level, the findings below it in the case's `<system-out>`. Built with libxml2, like every XML we write.
 public enum JUnitReporter: LintReporter {
     public static let identifier = "junit"
 
@@ -152,6 +152,11 @@ public enum JUnitReporter: LintReporter {
         let cases: [XMLElementSpec] = files.map { file in
             let failing = byFile[file]!.filter { $0.severity >= report.failLevel }
             failures += failing.count
+            // Findings below the fail level (notes such as libvirt-not-judged) are the case's output.
+            let below = byFile[file]!.filter { $0.severity < report.failLevel }
+            let output = below.isEmpty ? [] : [XMLElementSpec(
+                "system-out",
+                text: below.map { "\($0.file):\($0.line):\($0.column): \($0.severity.rawValue): \($0.message) [\($0.ruleID)]" }.joined(separator: "\n"))]
             return XMLElementSpec(
                 "testcase", attributes: [("classname", "virt-macvtap.lint"), ("name", file)],
                 children: failing.map { finding in
@@ -160,7 +165,7 @@ public enum JUnitReporter: LintReporter {
                         attributes: [("type", finding.ruleID), ("message", "\(finding.line):\(finding.column): \(finding.message)")],
                         text: "\(finding.file):\(finding.line):\(finding.column): \(finding.severity.rawValue): \(finding.message) [\(finding.ruleID)]"
                             + (finding.fix.map { "\nfix: \($0)" } ?? ""))
-                })
+                } + output)
         }
         let suite = XMLElementSpec(
             "testsuite",

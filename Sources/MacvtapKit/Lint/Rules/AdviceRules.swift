@@ -21,7 +21,7 @@ public struct TrustRxFiltersNoEffectRule: InterfaceRule {
         if interface.type?.value != "direct" {
             return [Violation(at: position, "trustGuestRxFilters has no effect on type='\(interface.type?.value ?? "")' interfaces", fix: "remove it; it only applies to type='direct'")]
         }
-        if interface.direct?.model?.value != "virtio" {
+        if interface.direct?.hasVirtioModel != true {
             return [Violation(at: position, "trustGuestRxFilters has no effect without <model type='virtio'/>", fix: "add <model type='virtio'/> or remove the attribute")]
         }
         return []
@@ -41,7 +41,7 @@ public struct TrustRxFiltersSecurityRule: DirectInterfaceRule {
         nonTriggering: [Example.nic(Example.goodBody())])
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
-        guard let trust = interface.trustGuestRxFilters, trust.value == "yes", interface.model?.value == "virtio" else { return [] }
+        guard let trust = interface.trustGuestRxFilters, trust.value == "yes", interface.hasVirtioModel else { return [] }
         return [Violation(at: trust.position, "the guest may change the host-side MAC filter, promiscuous and all-multicast modes", fix: "keep it only for guests you trust (e.g. routers that need extra MACs)")]
     }
 }

@@ -121,10 +121,13 @@ public struct NumericAttributeRule: InterfaceRule {
                 break  // libvirt reports the first field out of range
             }
         }
-        if let queues = interface.driver?.attribute("queues"), UInt64(queues.value) == nil {
+        // libvirt parses <driver>'s queues and queue sizes only for virtio models (elsewhere it
+        // drops them: virtio-option-without-virtio says so).
+        let parsesDriver = interface.hasVirtioModel
+        if parsesDriver, let queues = interface.driver?.attribute("queues"), UInt64(queues.value) == nil {
             violations.append(Violation(at: queues.position, "XML error: Invalid value for attribute 'queues' in element 'driver': '\(queues.value)'. Expected non-negative integer value", fix: "give the number of queue pairs, e.g. queues='4'"))
         }
-        for name in ["rx_queue_size", "tx_queue_size"] {
+        for name in ["rx_queue_size", "tx_queue_size"] where parsesDriver {
             guard let size = interface.driver?.attribute(name) else { continue }
             guard let value = UInt32(String(size.value.drop(while: \.isWhitespace))).map(UInt64.init) else {  // strtoul skips leading blanks only
                 violations.append(Violation(at: size.position, "XML error: Invalid value for attribute '\(name)' in element 'driver': '\(size.value)'. Expected non-negative integer value", fix: "use 256, 512 or 1024"))
@@ -132,8 +135,7 @@ public struct NumericAttributeRule: InterfaceRule {
             }
             // 0 is libvirt's "not set": parsed, then left out of the definition.
             guard value != 0 else { continue }
-            // QEMU's validation, for virtio models only (elsewhere the option is ignored: virtio-option-without-virtio).
-            guard document.isQEMUDomain, interface.model?.value.lowercased().hasPrefix("virtio") ?? false else { continue }
+            guard document.isQEMUDomain else { continue }
             if value & (value - 1) != 0 {
                 violations.append(Violation(at: size.position, "\(name) has to be a power of two", fix: "use 256, 512 or 1024"))
             } else {
@@ -147,7 +149,7 @@ public struct NumericAttributeRule: InterfaceRule {
             }
         }
         // A macvtap has at most 256 queues (the kernel's MAX_TAP_QUEUES): libvirt opens the tap once per queue.
-        if entry.direct != nil, let queues = interface.driver?.attribute("queues"), let value = UInt64(queues.value), value > 256 {
+        if entry.direct != nil, parsesDriver, let queues = interface.driver?.attribute("queues"), let value = UInt64(queues.value), value > 256 {
             violations.append(Violation(at: queues.position, "queues='\(value)' is more than a macvtap has (256): the start fails with \"cannot open macvtap tap device: Device or resource busy\"", fix: "use at most 256 queues (one per guest vCPU is usual)", enforcement: .start))
         }
         return violations
@@ -215,12 +217,12 @@ public struct VirtioOptionsRule: DirectInterfaceRule {
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
         // The QEMU driver's validation; other drivers have no virtio models.
         guard document.isQEMUDomain, let driver = interface.driver else { return [] }
-        if let model = interface.model?.value, model == "virtio" || model == "virtio-transitional", document.isI440FXDomain,
+        if let model = interface.model?.value, ["virtio", "virtio-transitional"].contains(model.lowercased()), document.isI440FXDomain,
             let iommu = driver.attribute("iommu"), iommu.value == "on"
         {
             return [Violation(at: iommu.position, "VIRTIO_F_IOMMU_PLATFORM was supported by neither legacy nor transitional device: model '\(model)' on a pc machine is transitional", fix: "use <model type='virtio-non-transitional'/>, a q35 machine, or drop iommu='on'", enforcement: .start)]
         }
-        guard interface.model?.value.hasPrefix("virtio") != true else { return [] }
+        guard !interface.hasVirtioModel else { return [] }
         return ["iommu", "ats", "packed", "page_per_vq"].compactMap { name in
             driver.attribute(name).map {
                 Violation(at: $0.position, "\(name) driver option is only supported for virtio devices", fix: "use <model type='virtio'/> or remove \(name)=")
@@ -252,7 +254,7 @@ public struct TeamingRule: DirectInterfaceRule {
                 return [Violation(at: teaming.position, "teaming persistent attribute not allowed if teaming type is 'persistent'", fix: "remove persistent=")]
             }
             // The model requirement is the QEMU driver's; other drivers have no virtio model.
-            if document.isQEMUDomain, interface.model?.value != "virtio" {
+            if document.isQEMUDomain, !interface.hasVirtioModel {
                 return [Violation(at: teaming.position, "virtio-net teaming persistent interface must be <model type='virtio'/>", fix: "add <model type='virtio'/>")]
             }
             return []
@@ -325,7 +327,7 @@ public struct AddressTypeRule: InterfaceRule {
             }
             return []
         }
-        let isVirtio = model.hasPrefix("virtio")
+        let isVirtio = DirectInterface.isVirtioModel(model)
         switch type {
         case "usb" where model == "usb-net":
             return []

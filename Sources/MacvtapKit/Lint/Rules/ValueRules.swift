@@ -40,7 +40,9 @@ public struct AttributeValueRule: InterfaceRule {
                     fix: "remove type=; libvirt 9.0.0 has only the default backend"))
         }
         guard interface.type?.value == "direct" else { return violations }
-        for (childName, attribute, values) in Self.enumerations {
+        // <driver>'s name, txmode, ioeventfd and event_idx are parsed for virtio models only.
+        let parsesDriver = interface.direct?.hasVirtioModel == true
+        for (childName, attribute, values) in Self.enumerations where childName != "driver" || parsesDriver {
             guard let holder = childName.map({ element.firstChild(named: $0) }) ?? element,
                 let value = holder.attribute(attribute), !values.contains(value)
             else { continue }
