@@ -128,3 +128,32 @@ struct FidelityTests {
         #expect(kvm.contains("model-missing") && kvm.contains("virtio-option-without-virtio") && kvm.contains("teaming-invalid"))
     }
 }
+
+extension FidelityTests {
+    @Test("A MAC the guest set (libvirt ≥ 11.2's currentAddress) is in use: the host inventory (what attach and allocate avoid) and the live MAC rule")
+    func guestSetMACIsInUse() throws {
+        // As libvirt 11.3 formats a running domain whose guest changed its NIC's MAC.
+        let live = Self.domain(
+            "<interface type='direct'><mac address='52:54:00:00:00:01' currentAddress='52:54:00:00:00:99'/><source dev='eth0' mode='bridge'/><model type='virtio'/></interface>",
+            id: "7")
+        let document = try DomainDocument(bytes: Array(live.utf8), fileName: "live")
+        let entry = try #require(document.interfaces.first)
+        #expect(entry.currentMACAddress == MACAddress("52:54:00:00:00:99"))
+        #expect(entry.macAddressesInUse.map(\.description) == ["52:54:00:00:00:01", "52:54:00:00:00:99"])
+        // An equal currentAddress is no second MAC.
+        let same = try DomainDocument(bytes: Array(live.replacingOccurrences(of: "00:99", with: "00:01").utf8), fileName: "same")
+        #expect(same.interfaces.first?.macAddressesInUse.count == 1)
+
+        var summary = DocumentSummary(document)
+        summary.isHostCopy = true
+        summary.isLiveCopy = true
+        let host = HostInventory(uri: "qemu+tcp://hv/system", domains: [summary], hostInterfaces: [])
+        #expect(host.usedMACs.contains(MACAddress("52:54:00:00:00:99")!))
+
+        // A file asking for the MAC the running guest set: the live MAC rule says it is taken.
+        let file = Self.domain(Self.nic(mac: "52:54:00:00:00:99")).replacingOccurrences(of: "<name>vm1</name>", with: "<name>vm2</name>")
+        let linter = try Linter(configuration: LintConfiguration())
+        let report = try linter.lint([.memory(Array(file.utf8), name: "new.xml")], hosts: [host])
+        #expect(report.findings.contains { $0.ruleID == "mac-in-use-on-host" && $0.message.contains("52:54:00:00:00:99") }, "\(report.findings.map(\.message))")
+    }
+}

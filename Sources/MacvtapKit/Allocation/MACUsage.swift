@@ -40,9 +40,11 @@ public struct MACUsage: Sendable {
             }
             for domain in inventory.domains {
                 for interface in domain.interfaces {
-                    guard let mac = interface.macAddress else { continue }
-                    let use = GuestUse(domain: domain.domainName ?? "?", host: inventory.uri, description: "\(domain.label) on \(inventory.uri)")
-                    usage.addGuest(use, of: mac)
+                    for mac in interface.macAddressesInUse {
+                        let setByGuest = mac == interface.currentMACAddress ? " (set by the guest)" : ""
+                        let use = GuestUse(domain: domain.domainName ?? "?", host: inventory.uri, description: "\(domain.label) on \(inventory.uri)\(setByGuest)")
+                        usage.addGuest(use, of: mac)
+                    }
                 }
             }
         }

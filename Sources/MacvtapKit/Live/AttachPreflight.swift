@@ -57,8 +57,8 @@ public enum AttachPreflight {
         for domain in inventory.domains {
             let owner = domain.label
             for interface in domain.interfaces {
-                guard let mac = interface.macAddress else { continue }
-                users[mac, default: []].insert(owner)
+                if let mac = interface.macAddress { users[mac, default: []].insert(owner) }
+                if let current = interface.currentMACAddress { users[current, default: []].insert("\(owner) (set by the guest)") }
             }
         }
         for nic in inventory.hostInterfaces {

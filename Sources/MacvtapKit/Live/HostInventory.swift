@@ -151,7 +151,8 @@ public struct HostInventory: Sendable {
 
     /// Every MAC an interface of any domain (live or inactive XML) or a host NIC uses here.
     public var usedMACs: Set<MACAddress> {
-        Set(domains.flatMap { $0.interfaces.compactMap(\.macAddress) } + hostInterfaces.compactMap(\.mac))
+        // A MAC the guest set counts too: it is on the wire (libvirt ≥ 11.2's currentAddress).
+        Set(domains.flatMap { $0.interfaces.flatMap(\.macAddressesInUse) } + hostInterfaces.compactMap(\.mac))
     }
 
     /// Scans named hosts at once; each result on its own, so that one host down does not

@@ -148,6 +148,8 @@ public struct PreflightNote: Sendable, Hashable, Codable, CustomStringConvertibl
 /// A direct NIC as a domain's XML shows it, for reports and `list`.
 public struct DirectNICView: Sendable, Hashable, Codable {
     public var mac: String
+    /// The MAC the guest set, when the live XML reports one that differs (libvirt ≥ 11.2).
+    public var currentMAC: String?
     public var source: String?
     public var mode: String
     public var model: String?
@@ -163,6 +165,7 @@ public struct DirectNICView: Sendable, Hashable, Codable {
     init(_ entry: DomainDocument.InterfaceEntry) {
         let direct = entry.direct
         mac = entry.macAddress?.description ?? entry.mac?.value ?? ""
+        currentMAC = entry.currentMACAddress?.description
         source = direct?.source?.dev?.value
         mode = direct?.effectiveMode?.rawValue ?? direct?.source?.mode?.value ?? MacvtapMode.libvirtDefault.rawValue
         model = direct?.model?.value

@@ -23,6 +23,9 @@ public final class DomainDocument {
         public var position: SourcePosition
         public var type: Located<String>?
         public var mac: Located<String>?
+        /// `<mac currentAddress=…>`: the MAC the guest gave the NIC, which libvirt ≥ 11.2 reports
+        /// in a running domain's live XML when it differs from `address`.
+        public var currentMAC: Located<String>?
         public var alias: Located<String>?
         public var targetDev: Located<String>?
         /// `<source network=…>` of a `type='network'` interface (and of the live XML of a
@@ -53,6 +56,14 @@ public final class DomainDocument {
         }
 
         public var macAddress: MACAddress? { mac.flatMap { MACAddress($0.value) } }
+
+        /// The MAC the guest set (`currentAddress`), when it differs from the configured one.
+        public var currentMACAddress: MACAddress? {
+            currentMAC.flatMap { MACAddress($0.value) }.flatMap { $0 == macAddress ? nil : $0 }
+        }
+
+        /// Every MAC this NIC holds on the wire: the configured one and the one the guest set.
+        public var macAddressesInUse: [MACAddress] { [macAddress, currentMACAddress].compactMap { $0 } }
     }
 
     /// True when the document is a bare `<interface>` (device XML for `virsh attach-device`).
@@ -87,15 +98,18 @@ public final class DomainDocument {
         interfaceElements = isInterface ? [root] : devices?.children(named: "interface") ?? []
         interfaces = interfaceElements.enumerated().map { index, element in
             let type = DirectInterface.attribute("type", of: element)
-            return InterfaceEntry(
+            let mac = element.firstChild(named: "mac")
+            var entry = InterfaceEntry(
                 index: index,
                 position: element.position,
                 type: type,
-                mac: element.firstChild(named: "mac").flatMap { DirectInterface.attribute("address", of: $0) },
+                mac: mac.flatMap { DirectInterface.attribute("address", of: $0) },
                 alias: element.firstChild(named: "alias").flatMap { DirectInterface.attribute("name", of: $0) },
                 targetDev: element.firstChild(named: "target").flatMap { DirectInterface.attribute("dev", of: $0) },
                 direct: type?.value == "direct" ? DirectInterface(element) : nil,
                 sourceNetwork: element.firstChild(named: "source").flatMap { DirectInterface.attribute("network", of: $0) })
+            entry.currentMAC = mac.flatMap { DirectInterface.attribute("currentAddress", of: $0) }
+            return entry
         }
     }
 

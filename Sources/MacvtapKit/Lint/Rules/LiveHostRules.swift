@@ -14,7 +14,8 @@ public struct MACInUseOnHostRule: LiveHostRule {
         for host in hosts {
             var byMAC: [MACAddress: [DocumentSummary]] = [:]
             for domain in host.domains {
-                for mac in Set(domain.interfaces.compactMap(\.macAddress)) { byMAC[mac, default: []].append(domain) }
+                // The MACs guests set count as much as the configured ones (live XML, libvirt ≥ 11.2).
+                for mac in Set(domain.interfaces.flatMap(\.macAddressesInUse)) { byMAC[mac, default: []].append(domain) }
             }
             let hostNICs = Dictionary(host.hostInterfaces.compactMap { nic in nic.mac.map { ($0, nic.name) } }, uniquingKeysWith: { first, _ in first })
             for use in documents.interfaceUses {
