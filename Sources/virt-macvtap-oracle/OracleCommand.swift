@@ -15,7 +15,7 @@ struct OracleCommand: ParsableCommand {
             Example:
               scripts/sandbox up
               virt-macvtap-oracle --corpus .corpus/libvirt/tests --markdown docs/LIBVIRT-PARITY.md
-              virt-macvtap-oracle --corpus .corpus/libvirt/tests --seed 1 --count 3700   # 5,069 cases
+              virt-macvtap-oracle --corpus .corpus/libvirt/tests --subset   # what make test runs
             Exits 1 when a judged claim disagrees with libvirt, 3 when libvirt cannot be reached.
             """)
 
@@ -25,14 +25,20 @@ struct OracleCommand: ParsableCommand {
     @Option(help: "libvirt's tests directory (scripts/fetch-libvirt-corpus), for the transplanted interfaces.")
     var corpus: String?
 
-    @Flag(help: "Only the subset make test runs (rule examples, grammar points in bridge mode, direct corpus interfaces).")
+    @Flag(help: "Only the subset make test runs: every rule example and the cases Tests/Fixtures/oracle-subset.txt lists.")
     var subset = false
 
-    @Option(help: "Add cases generated from the grammar's value space with this seed (with --count; deterministic).")
-    var seed: UInt64?
+    @Option(help: "After the run, write the ids of a covering subset (every libvirt message, rule and grammar point the run saw) here.")
+    var writeSubset: String?
 
-    @Option(help: "How many generated cases (with --seed).")
-    var count = 0
+    @Option(help: "The seed of the generated cases (deterministic).")
+    var seed: UInt64 = OracleCases.fullRunSeed
+
+    @Option(help: "How many cases to generate from the grammar's value space besides the fixed ones (0: none).")
+    var count = OracleCases.fullRunGeneratedCount
+
+    @Option(help: "The real-world corpus (scripts/fetch-world-corpus), for its section of the parity document.")
+    var worldCorpus: String?
 
     @Option(help: "Cases run side by side.")
     var jobs = 4
@@ -53,10 +59,10 @@ struct OracleCommand: ParsableCommand {
     var only: [String] = []
 
     mutating func run() throws {
-        var cases = OracleCases.all(corpusDirectory: corpus)
-        if subset { cases = OracleCases.subset(of: cases) }
-        if let seed, count > 0 {
-            cases += OracleGenerator.cases(seed: seed, count: count, excluding: Set(OracleCases.all(corpusDirectory: corpus).map(\.documents)))
+        var cases = OracleCases.full(corpusDirectory: corpus, seed: seed, count: count)
+        if subset {
+            let text = (try? FileIO.readFile(atPath: OracleCases.subsetFile)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            cases = OracleCases.subset(of: cases, listed: OracleCases.subsetIDs(fromFileText: text))
         }
         if !only.isEmpty { cases = cases.filter { testCase in only.contains { testCase.id.contains($0) } } }
         if list {
@@ -77,6 +83,7 @@ struct OracleCommand: ParsableCommand {
                 saved = (try? JSONDecoder().decode([String: [String: LibvirtVerdict]].self, from: Data(try FileIO.readFile(atPath: path)))) ?? [:]
             }
             var reports: [ParityReport] = []
+            var disagreeingWorld = 0
             for host in hosts {
                 var known = saved[host.uri] ?? [:]
                 let report = try OracleRun.run(
@@ -94,10 +101,30 @@ struct OracleCommand: ParsableCommand {
                 encoder.outputFormatting = [.sortedKeys]
                 try FileIO.replaceAtomically(atPath: path, with: Array(try encoder.encode(saved)), creating: true)
             }
-            if let markdown {
-                try FileIO.replaceAtomically(atPath: markdown, with: Array(ParityReport.markdown(of: reports).utf8), creating: true)
+            if let writeSubset {
+                let ids = ParityReport.coveringSubset(of: reports)
+                let text = "# Written by scripts/oracle (ParityReport.coveringSubset): the oracle cases make test runs besides\n"
+                    + "# every rule example; together they see every libvirt message, rule and grammar point of the full run.\n"
+                    + ids.joined(separator: "\n") + "\n"
+                try FileIO.replaceAtomically(atPath: writeSubset, with: Array(text.utf8), creating: true)
             }
-            var disagreeing = 0
+            if let markdown {
+                // After the daemons: once libvirt's embedded driver is loaded, a process opens no
+                // new connection to a daemon.
+                var realWorld: String?
+                if let worldCorpus {
+                    let files = try RealWorldCorpus.lint(directory: worldCorpus)
+                    let cache = FileManager.default.temporaryDirectory.appendingPathComponent("virt-macvtap-world-embed").path
+                    let layer = try LibvirtDefineLayer(cacheDirectory: cache, scratchParents: ["/dev/shm", "/tmp"])
+                    defer { layer.finish() }
+                    let claims = RealWorldCorpus.judgeClaims(files, layer: layer)
+                    for wrong in claims.wrong { print("real-world corpus: \(wrong)") }
+                    disagreeingWorld = claims.wrong.count
+                    realWorld = RealWorldCorpus.markdown(files: files, claims: claims)
+                }
+                try FileIO.replaceAtomically(atPath: markdown, with: Array(ParityReport.markdown(of: reports, realWorld: realWorld).utf8), creating: true)
+            }
+            var disagreeing = disagreeingWorld
             for report in reports {
                 let judged = report.judgements.count { $0.outcome != .notJudged }
                 for item in verbose ? report.judgements : report.disagreements {

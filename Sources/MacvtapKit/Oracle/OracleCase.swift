@@ -156,17 +156,31 @@ public enum OracleCases {
         return cases
     }
 
-    /// The deterministic subset `make test` runs: every rule example, every grammar point in
-    /// bridge mode, and every corpus interface of `type='direct'` — every rule and every class
-    /// of libvirt message the full run sees, in a fraction of its time.
-    public static func subset(of cases: [OracleCase]) -> [OracleCase] {
+    /// The seed and size of the generated share of a full run: with the fixed cases, more than
+    /// 5,000 distinct cases (`scripts/oracle`).
+    public static let fullRunSeed: UInt64 = 1
+    public static let fullRunGeneratedCount = 3700
+
+    /// A full run's cases: every fixed case, then `count` generated ones for `seed`.
+    public static func full(corpusDirectory: String?, seed: UInt64 = fullRunSeed, count: Int = fullRunGeneratedCount) -> [OracleCase] {
+        let fixed = all(corpusDirectory: corpusDirectory)
+        return fixed + OracleGenerator.cases(seed: seed, count: count, excluding: Set(fixed.map(\.documents)))
+    }
+
+    /// Where `scripts/oracle` writes the subset `make test` runs (`ParityReport.coveringSubset`).
+    public static let subsetFile = "Tests/Fixtures/oracle-subset.txt"
+
+    /// The subset `make test` runs: every rule example, and the cases `listed` names (the ones a
+    /// full run found to cover every libvirt message, rule and grammar point).
+    public static func subset(of cases: [OracleCase], listed: Set<String>) -> [OracleCase] {
         cases.filter { testCase in
-            switch testCase.origin {
-            case .ruleExample: true
-            case .mutant: testCase.id.contains("/bridge-")
-            case .corpus: testCase.documents.contains { $0.contains("type='direct'") || $0.contains("type=\"direct\"") }
-            case .generated: true
-            }
+            if case .ruleExample = testCase.origin { return true }
+            return listed.contains(testCase.id)
         }
+    }
+
+    /// The ids in a subset file: one per line, `#` comments and blank lines skipped.
+    public static func subsetIDs(fromFileText text: String) -> Set<String> {
+        Set(text.split(separator: "\n").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty && !$0.hasPrefix("#") })
     }
 }

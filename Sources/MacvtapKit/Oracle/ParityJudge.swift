@@ -198,6 +198,8 @@ struct SandboxLimitation {
     ]
 
     init?(_ message: String) {
+        // The netlink dump names the device's index, which depends on the host ("(2)", "(4)").
+        let message = message.replacing(#/error dumping \(null\) \(\d+\) interface/#, with: "error dumping (null) (2) interface")
         guard let match = Self.known.first(where: { message.contains($0.fragment) }) else { return nil }
         reason = "sandbox limitation: " + match.reason
     }

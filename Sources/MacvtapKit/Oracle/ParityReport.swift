@@ -85,7 +85,8 @@ public struct ParityReport: Sendable {
 
     /// The Markdown document for the same cases judged against several libvirt versions (one
     /// report each, in the order given): one column per version in every table.
-    public static func markdown(of reports: [ParityReport]) -> String {
+    /// `realWorld` is the real-world corpus section (`RealWorldCorpus.markdown`), when it was asked.
+    public static func markdown(of reports: [ParityReport], realWorld: String? = nil) -> String {
         guard let first = reports.first else { return "" }
         let versions = reports.map(\.libvirtVersion)
         let named = versions.map { "libvirt \($0)" }.joined(separator: " and ")
@@ -191,6 +192,8 @@ public struct ParityReport: Sendable {
         }
         lines.append("")
 
+        if let realWorld { lines.append(realWorld) }
+
         lines.append("## Disagreements")
         lines.append("")
         let disagreements = reports.flatMap { report in report.disagreements.map { (report.libvirtVersion, $0) } }
@@ -254,5 +257,84 @@ public struct ParityReport: Sendable {
 
     static func escape(_ text: String) -> String {
         text.replacing("|", with: "\\|").replacing("\n", with: " ")
+    }
+}
+
+extension ParityReport {
+    /// The ids of a small set of cases that, judged against the same libvirts, sees everything
+    /// these full-run reports saw: every libvirt message class in every phase, every rule that
+    /// reported something, every grammar point and every kind of case (rule examples are always
+    /// run and are not listed). `make test` runs it (`OracleTests`); `scripts/oracle` writes it.
+    public static func coveringSubset(of reports: [ParityReport], generatedSample: Int = 40) -> [String] {
+        var chosen: [String] = []
+        var chosenSet: Set<String> = []
+        func choose(_ id: String) {
+            if chosenSet.insert(id).inserted { chosen.append(id) }
+        }
+        let isRuleExample: (CaseResult) -> Bool = { if case .ruleExample = $0.testCase.origin { true } else { false } }
+        var coveredMessages: Set<String> = []
+        var coveredRules: Set<String> = []
+        var coveredPoints: Set<String> = []
+        // What the rule examples see comes for free.
+        for report in reports {
+            for result in report.results where isRuleExample(result) {
+                coveredMessages.formUnion(Self.messageKeys(of: result))
+                coveredRules.formUnion(result.findings.map(\.ruleID))
+            }
+        }
+        for report in reports {
+            for result in report.results where !isRuleExample(result) {
+                var useful = false
+                if Self.messageKeys(of: result).contains(where: { !coveredMessages.contains($0) }) { useful = true }
+                if result.findings.contains(where: { !coveredRules.contains($0.ruleID) }) { useful = true }
+                if case .mutant(let point) = result.testCase.origin, !coveredPoints.contains(point) { useful = true }
+                guard useful else { continue }
+                choose(result.testCase.id)
+                coveredMessages.formUnion(Self.messageKeys(of: result))
+                coveredRules.formUnion(result.findings.map(\.ruleID))
+                if case .mutant(let point) = result.testCase.origin { coveredPoints.insert(point) }
+            }
+        }
+        // A fixed sample of generated cases: combinations, not only the classes one by one.
+        if let first = reports.first {
+            for result in first.results.lazy.filter({ if case .generated = $0.testCase.origin { true } else { false } }).prefix(generatedSample) {
+                choose(result.testCase.id)
+            }
+        }
+        return chosen
+    }
+
+    static func messageKeys(of result: CaseResult) -> Set<String> {
+        var keys: Set<String> = []
+        for document in result.verdict.documents {
+            if let message = document.defineError { keys.insert("define\t" + messageClass(message)) }
+            if let message = document.validateError { keys.insert("validate\t" + messageClass(message)) }
+            if let message = document.startError { keys.insert("start\t" + messageClass(message)) }
+            for message in document.hotplugErrors.compactMap({ $0 }) { keys.insert("hot-plug\t" + messageClass(message)) }
+        }
+        return keys
+    }
+
+    /// Why `document` (docs/LIBVIRT-PARITY.md, written by a full run) no longer describes the
+    /// rules and what `reports` (a subset run) saw: a rule without its row or with another
+    /// enforcement, a libvirt message it does not list, another set of libvirt versions.
+    public static func staleness(of document: String, checkedBy reports: [ParityReport]) -> [String] {
+        var problems: [String] = []
+        for rule in RuleRegistry.all {
+            let phrase = rule.enforcement == .advice ? "advice (not judged)" : rule.enforcement.phrase
+            if !document.contains("| `\(rule.id)` | \(phrase) |") { problems.append("rule \(rule.id) (\(phrase)) has no row") }
+        }
+        for report in reports {
+            if !document.contains("libvirt \(report.libvirtVersion)") { problems.append("libvirt \(report.libvirtVersion) is not a column") }
+            for result in report.results {
+                for key in messageKeys(of: result) {
+                    let parts = key.split(separator: "\t", maxSplits: 1).map(String.init)
+                    if !document.contains("| \(parts[0]) | \(escape(parts[1])) |") {
+                        problems.append("libvirt \(report.libvirtVersion)'s \(parts[0]) message \"\(parts[1])\" (\(result.testCase.id)) is not listed")
+                    }
+                }
+            }
+        }
+        return problems
     }
 }
