@@ -58,7 +58,9 @@ package enum Tool {
     /// `shellPrefix` runs in bash first (e.g. `ulimit -f 1;`); `wrapper` is a command that runs
     /// the tool (e.g. `timeout 60 setpriv …`).
     @discardableResult
-    package static func runProcess(_ arguments: [String], shellPrefix: String? = nil, wrapper: String? = nil) throws -> CommandResult {
+    package static func runProcess(
+        _ arguments: [String], shellPrefix: String? = nil, wrapper: String? = nil, executable: URL = Tool.executable
+    ) throws -> CommandResult {
         let process = Process()
         if shellPrefix != nil || wrapper != nil {
             process.executableURL = URL(fileURLWithPath: "/bin/bash")
@@ -80,6 +82,30 @@ package enum Tool {
         return CommandResult(
             status: process.terminationStatus, standardOutput: String(decoding: outData, as: UTF8.self),
             standardError: String(decoding: errData, as: UTF8.self))
+    }
+}
+
+extension Tool {
+    /// A copy of the executable laid out as an installation (`PREFIX/bin/virt-macvtap`, its
+    /// schemas in `PREFIX/share/virt-macvtap/schemas`) under `directory`, readable by every user:
+    /// for runs as another user, who may not be able to enter the checkout (Debian 12 makes home
+    /// directories 0700).
+    package static func stagedInstall(in directory: URL) throws -> URL {
+        let manager = FileManager.default
+        let bin = directory.appendingPathComponent("bin")
+        let schemas = directory.appendingPathComponent("share/virt-macvtap/schemas")
+        try manager.createDirectory(at: bin, withIntermediateDirectories: true)
+        try manager.createDirectory(at: schemas.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let staged = bin.appendingPathComponent("virt-macvtap")
+        try manager.copyItem(at: executable, to: staged)
+        try manager.copyItem(at: Fixtures.schemasDirectory, to: schemas)
+        // Every directory and file readable (and the directories enterable) by everyone.
+        for path in [directory.path] + (manager.subpaths(atPath: directory.path) ?? []).map({ directory.path + "/" + $0 }) {
+            var isDirectory: ObjCBool = false
+            _ = manager.fileExists(atPath: path, isDirectory: &isDirectory)
+            try manager.setAttributes([.posixPermissions: isDirectory.boolValue || path == staged.path ? 0o755 : 0o644], ofItemAtPath: path)
+        }
+        return staged
     }
 }
 

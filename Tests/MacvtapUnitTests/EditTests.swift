@@ -9,9 +9,12 @@ struct EditTests {
     static let spec = EditAssertions.spec
 
     @Test func examplesAddThenRemove() throws {
+        var checked = 0
         for url in Fixtures.xmlFiles(under: Fixtures.examplesDirectory.appendingPathComponent("domains")) {
             try EditAssertions.assertAddThenRemoveRestores(Fixtures.bytes(url), name: url.lastPathComponent)
+            checked += 1
         }
+        #expect(checked >= 5, "only \(checked) example domains were checked")
     }
 
     @Test(arguments: [

@@ -154,8 +154,10 @@ struct HostileInputTests {
         let measure = "/usr/bin/time -o '\(memoryReport)' -f %M timeout 60"
         let prefix = input.shellPrefix.map { measure + " " + $0 } ?? measure
 
+        // Another user runs a copy installed outside the checkout, which may be closed to them.
+        let executable = input.shellPrefix == nil ? Tool.executable : try Tool.stagedInstall(in: scratch.directory.appendingPathComponent("prefix"))
         for format in ["text", "json", "sarif", "github", "junit"] {
-            let result = try Tool.run(["lint", "--format", format, path], wrapper: prefix)
+            let result = try Tool.runProcess(["lint", "--format", format, path], wrapper: prefix, executable: executable)
             #expect(result.status == input.expectedStatus, "\(format): exit \(result.status)\n\(result.standardError)")
             let everything = result.standardOutput + result.standardError
             #expect(!everything.contains("root:x:0:0"), "\(format): the contents of /etc/passwd leaked")

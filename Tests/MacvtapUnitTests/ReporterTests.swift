@@ -64,7 +64,7 @@ struct ReporterTests {
         try Self.validate(json: sarif, schema: Fixtures.fixturesDirectory.appendingPathComponent("sarif-2.1.0-subset.schema.json"))
     }
 
-    @Test func fingerprintsIgnoreLineMoves() {
+    @Test func fingerprintsIgnoreLineMoves() throws {
         let a = Finding(ruleID: "r", severity: .error, file: "f", position: SourcePosition(line: 3, column: 1), message: "also used at line 12", fix: nil, domain: "d")
         var b = a
         b.line = 40
@@ -72,8 +72,18 @@ struct ReporterTests {
         let render = { (finding: Finding) in
             SARIFReporter.render(LintReport(findings: [finding], filesChecked: 1, readErrors: [], failLevel: .error), rules: [])
         }
-        let fingerprint = { (text: String) in text.components(separatedBy: "\"virtMacvtapFinding/v1\" : \"").last?.prefix(16) }
-        #expect(fingerprint(render(a)) == fingerprint(render(b)))
+        func fingerprint(_ sarif: String) throws -> String {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(sarif.utf8)) as? [String: Any])
+            let result = try #require(((object["runs"] as? [[String: Any]])?.first?["results"] as? [[String: Any]])?.first)
+            return try #require((result["partialFingerprints"] as? [String: String])?["virtMacvtapFinding/v1"])
+        }
+        let first = try fingerprint(render(a))
+        #expect(!first.isEmpty)
+        #expect(first == (try fingerprint(render(b))))
+        // And it is a fingerprint of something: another rule gives another one.
+        var c = a
+        c.ruleID = "other"
+        #expect(first != (try fingerprint(render(c))))
     }
 
     /// Python's jsonschema (installed by scripts/setup), with format checks on.

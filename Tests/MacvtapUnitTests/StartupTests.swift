@@ -59,18 +59,45 @@ struct StartupTests {
         let caller = pthread_self()
         let done = DispatchSemaphore(value: 0)
         let ranElsewhere = LockedFlag()
+        let usable = LockedCount()
         let started = DetachedThread.start {
             ThreadHeap.reserve(bytes: 6 << 20)
-            // The room reserved is usable: allocate most of it in small pieces and free it.
-            let pieces = (0..<4096).map { _ in malloc(1024) }
-            pieces.forEach { free($0) }
-            ranElsewhere.set(pthread_equal(pthread_self(), caller) == 0 && !pieces.contains(nil))
+            // The room stays usable after the chunks are freed: the writable mapping that holds
+            // this thread's next small allocation spans the reservation (glibc makes a thread's
+            // heap usable piece by piece otherwise: a few hundred KiB at this point).
+            let probe = malloc(64)
+            usable.set(Self.writableMappingSize(containing: probe.map { UInt(bitPattern: $0) } ?? 0))
+            free(probe)
+            ranElsewhere.set(pthread_equal(pthread_self(), caller) == 0)
             done.signal()
         }
         #expect(started)
         #expect(done.wait(timeout: .now() + 10) == .success)
         #expect(ranElsewhere.value)
+        #expect(usable.value >= 5 << 20, "the thread's heap is writable over only \(usable.value >> 10) KiB")
     }
+
+    /// The size of the run of adjacent writable mappings in /proc/self/maps that holds `address`.
+    static func writableMappingSize(containing address: UInt) -> Int {
+        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return 0 }
+        var runs: [(start: UInt, end: UInt)] = []
+        for line in maps.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 2, fields[1].hasPrefix("rw") else { continue }
+            let bounds = fields[0].split(separator: "-").compactMap { UInt($0, radix: 16) }
+            guard bounds.count == 2 else { continue }
+            if let last = runs.last, last.end == bounds[0] { runs[runs.count - 1].end = bounds[1] } else { runs.append((bounds[0], bounds[1])) }
+        }
+        return runs.first { $0.start <= address && address < $0.end }.map { Int($0.end - $0.start) } ?? 0
+    }
+}
+
+/// An Int one thread sets and another reads.
+final class LockedCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored = 0
+    func set(_ value: Int) { lock.withLock { stored = value } }
+    var value: Int { lock.withLock { stored } }
 }
 
 /// A Bool one thread sets and another reads.
