@@ -4,9 +4,10 @@ import MacvtapKit
 /// before its arguments are parsed, and the process waits for it before it ends.
 ///
 /// Measured gains (README, ARCHITECTURE): compiling libvirt's domain.rng is most of a one-file
-/// lint, so it starts before parsing (`Linter.prefetchSchemas`, on a thread pinned away from the
-/// busy main CPU, with its heap reserved up front — see `SchemaCompilation`); libvirt's ~50
-/// libraries load while arguments are parsed and files read (`LiveSession.loadLibvirtInBackground`).
+/// lint, so it starts as soon as `lint`'s arguments are parsed (`Lint.prefetchSchemas`, on a
+/// thread pinned away from the busy main CPU, with its heap reserved up front — see
+/// `SchemaCompilation`); libvirt's ~50 libraries load while arguments are parsed and files read
+/// (`LiveSession.loadLibvirtInBackground`).
 /// A process must not end while libxml2 compiles or libvirt loads on another thread: `finish()`.
 enum StartupWork {
     /// The commands that talk to libvirt whatever their options say.
@@ -16,7 +17,6 @@ enum StartupWork {
 
     /// Starts what the command in `arguments` (subcommand first) will need.
     static func begin(_ arguments: [String]) {
-        Lint.prefetchSchemas(arguments)
         let asksLibvirtHost = arguments.contains { connectOptionWidth($0) != nil }
         if let command = arguments.first, libvirtCommands.contains(command) || asksLibvirtHost {
             LiveSession.loadLibvirtInBackground()

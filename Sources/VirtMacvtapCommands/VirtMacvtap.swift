@@ -64,11 +64,8 @@ public enum VirtMacvtapCLI {
         StartupWork.begin(arguments)
         defer { StartupWork.finish() }
         do {
-            var command = try VirtMacvtap.parseAsRoot(Lint.withoutInputs(arguments))
-            if var lint = command as? Lint {
-                lint.inputs += Lint.inputs(in: arguments)
-                command = lint
-            }
+            var command = try VirtMacvtap.parseAsRoot(arguments)
+            (command as? Lint)?.prefetchSchemas()
             try command.run()
             return 0
         } catch {

@@ -279,6 +279,28 @@ struct LintCommandLineTests {
 /// here against `lint --help`: an option added without it would turn its value into an input file.
 @Suite("lint: options that take a value")
 struct LintOptionValueTests {
+    @Test("--files-from takes a newline or NUL separated list, from a file or standard input, beside the inputs")
+    func filesFrom() throws {
+        let good = Fixtures.examplesDirectory.appendingPathComponent("lint/good")
+        let files = Fixtures.xmlFiles(under: good).map(\.path)
+        try #require(files.count >= 2)
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let newline = scratch.directory.appendingPathComponent("list.txt")
+        try (files.dropFirst().joined(separator: "\n") + "\n").write(to: newline, atomically: true, encoding: .utf8)
+        let nul = scratch.directory.appendingPathComponent("list.nul")
+        try Data((files.dropFirst().joined(separator: "\u{0}") + "\u{0}").utf8).write(to: nul)
+        let expected = "in \(files.count) files"
+        for list in [newline, nul] {
+            let run = try Tool.run(["lint", "--files-from", list.path, files[0]])
+            #expect(run.standardOutput.contains(expected), "\(list.lastPathComponent): \(run.standardOutput)\n\(run.standardError)")
+        }
+        let piped = try Tool.runProcess(["lint", "--files-from", "-", files[0]], shellPrefix: "cat '\(nul.path)' |")
+        #expect(piped.standardOutput.contains(expected), "\(piped.standardOutput)\n\(piped.standardError)")
+        let missing = try Tool.run(["lint", "--files-from", scratch.directory.appendingPathComponent("nope").path])
+        #expect(missing.status == 3 && missing.standardError.contains("cannot read the input list"), "\(missing.standardError)")
+    }
+
     @Test("Every option `lint --help` shows with a value keeps its value (it is never read as an input file)")
     func everyValueOptionKeepsItsValue() throws {
         let help = try Tool.run(["lint", "--help"]).standardOutput
@@ -290,14 +312,15 @@ struct LintOptionValueTests {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let sentinel = scratch.directory.appendingPathComponent("zz-sentinel-value").path
-        // Few arguments (argument-parser parses them all) and many (the inputs are set aside
-        // first, by the option names derived from argument-parser's description of Lint).
+        // Few arguments and many: argument-parser alone tells options from inputs.
         for inputs in [[good], Array(repeating: good, count: 80)] {
             for option in options.sorted() {
                 let result = try Tool.run(["lint", option, sentinel] + inputs)
                 let output = result.standardOutput + result.standardError  // "FILE: cannot open it" is a missing input
                 // Taken for an input, the value leaves the option without one.
-                #expect(!output.contains("\(sentinel): cannot open it") && !output.contains("Missing value for '\(option)"),
+                // (--files-from reads its value as a list of inputs: "cannot read the input list" is that.)
+                let readAsInput = output.contains("\(sentinel): cannot open it") && !output.contains("cannot read the input list")
+                #expect(!readAsInput && !output.contains("Missing value for '\(option)"),
                         "\(option)'s value was read as an input file (\(inputs.count) inputs):\n\(output)")
             }
         }

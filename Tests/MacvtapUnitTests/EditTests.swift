@@ -14,7 +14,7 @@ struct EditTests {
             try EditAssertions.assertAddThenRemoveRestores(Fixtures.bytes(url), name: url.lastPathComponent)
             checked += 1
         }
-        #expect(checked >= 5, "only \(checked) example domains were checked")
+        #expect(checked >= 3, "only \(checked) example domains were checked")
     }
 
     @Test(arguments: [

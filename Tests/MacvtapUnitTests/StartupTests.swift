@@ -79,7 +79,9 @@ struct StartupTests {
 
     /// The size of the run of adjacent writable mappings in /proc/self/maps that holds `address`.
     static func writableMappingSize(containing address: UInt) -> Int {
-        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return 0 }
+        // Read to the end: /proc files report a size of 0, which whole-file readers trust.
+        guard let data = FileHandle(forReadingAtPath: "/proc/self/maps")?.readDataToEndOfFile() else { return 0 }
+        let maps = String(decoding: data, as: UTF8.self)
         var runs: [(start: UInt, end: UInt)] = []
         for line in maps.split(separator: "\n") {
             let fields = line.split(separator: " ")

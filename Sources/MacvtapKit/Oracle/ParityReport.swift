@@ -263,7 +263,7 @@ public struct ParityReport: Sendable {
 extension ParityReport {
     /// The ids of a small set of cases that, judged against the same libvirts, sees everything
     /// these full-run reports saw: every libvirt message class in every phase, every rule that
-    /// reported something, every grammar point and every kind of case (rule examples are always
+    /// reported something, every value of every grammar point and a sample of generated cases (rule examples are always
     /// run and are not listed). `make test` runs it (`OracleTests`); `scripts/oracle` writes it.
     public static func coveringSubset(of reports: [ParityReport], generatedSample: Int = 40) -> [String] {
         var chosen: [String] = []
@@ -287,12 +287,14 @@ extension ParityReport {
                 var useful = false
                 if Self.messageKeys(of: result).contains(where: { !coveredMessages.contains($0) }) { useful = true }
                 if result.findings.contains(where: { !coveredRules.contains($0.ruleID) }) { useful = true }
-                if case .mutant(let point) = result.testCase.origin, !coveredPoints.contains(point) { useful = true }
+                // Every value of every grammar point (each value class), in one mode at least.
+                let valueKey = Self.mutationKey(of: result.testCase)
+                if let valueKey, !coveredPoints.contains(valueKey) { useful = true }
                 guard useful else { continue }
                 choose(result.testCase.id)
                 coveredMessages.formUnion(Self.messageKeys(of: result))
                 coveredRules.formUnion(result.findings.map(\.ruleID))
-                if case .mutant(let point) = result.testCase.origin { coveredPoints.insert(point) }
+                if let valueKey { coveredPoints.insert(valueKey) }
             }
         }
         // A fixed sample of generated cases: combinations, not only the classes one by one.
@@ -302,6 +304,14 @@ extension ParityReport {
             }
         }
         return chosen
+    }
+
+    /// `mutant/POINT/MODE-N#hash` → `POINT#N`: one value of one grammar point, whatever the mode.
+    static func mutationKey(of testCase: OracleCase) -> String? {
+        guard case .mutant(let point) = testCase.origin,
+            let suffix = testCase.id.split(separator: "#").first?.split(separator: "-").last
+        else { return nil }
+        return "\(point)#\(suffix)"
     }
 
     static func messageKeys(of result: CaseResult) -> Set<String> {

@@ -7,6 +7,25 @@ public protocol LintReporter: Sendable {
     static var identifier: String { get }
     /// The whole report as the format's text; `rules` describes the rules (SARIF lists them).
     static func render(_ report: LintReport, rules: [RuleDescription]) -> String
+    /// The same for where the output goes (a terminal takes colour); by default `context`
+    /// changes nothing.
+    static func render(_ report: LintReport, rules: [RuleDescription], context: LintRenderContext) -> String
+}
+
+extension LintReporter {
+    public static func render(_ report: LintReport, rules: [RuleDescription], context: LintRenderContext) -> String {
+        render(report, rules: rules)
+    }
+}
+
+/// Where a report is going, for the reporters that care.
+public struct LintRenderContext: Sendable {
+    /// The output is a terminal that shows ANSI colours.
+    public var colored: Bool
+
+    public init(colored: Bool = false) {
+        self.colored = colored
+    }
 }
 
 /// Every reporter, looked up by its `identifier` (SwiftLint's `reporterFrom(identifier:)`):
@@ -60,6 +79,10 @@ public enum TextReporter: LintReporter {
 
     public static func render(_ report: LintReport, rules: [RuleDescription]) -> String {
         render(report, colored: false)
+    }
+
+    public static func render(_ report: LintReport, rules: [RuleDescription], context: LintRenderContext) -> String {
+        render(report, colored: context.colored)
     }
 
     public static func render(_ report: LintReport, colored: Bool) -> String {
