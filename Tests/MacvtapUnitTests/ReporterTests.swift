@@ -64,6 +64,21 @@ struct ReporterTests {
         try Self.validate(json: sarif, schema: Fixtures.fixturesDirectory.appendingPathComponent("sarif-2.1.0-subset.schema.json"))
     }
 
+    @Test("A finding's identity ignores the lines it quotes, not what it is about")
+    func identityIgnoresLineNumbers() {
+        let a = Finding(ruleID: "mac-duplicate-across-domains", severity: .error, file: "f", position: SourcePosition(line: 3, column: 1), message: "MAC 52:54:00:00:00:01 is also used by domain 'vm1' (hosts/vm1.xml:12)", fix: nil, domain: "vm2")
+        var moved = a
+        moved.line = 9
+        moved.message = "MAC 52:54:00:00:00:01 is also used by domain 'vm1' (hosts/vm1.xml:15)"
+        #expect(a.identity == moved.identity)
+        var other = a
+        other.message = "MAC 52:54:00:00:00:02 is also used by domain 'vm1' (hosts/vm1.xml:12)"
+        #expect(a.identity != other.identity, "two MACs are two problems")
+        var otherDomain = a
+        otherDomain.domain = "vm3"
+        #expect(a.identity != otherDomain.identity)
+    }
+
     @Test func fingerprintsIgnoreLineMoves() throws {
         let a = Finding(ruleID: "r", severity: .error, file: "f", position: SourcePosition(line: 3, column: 1), message: "also used at line 12", fix: nil, domain: "d")
         var b = a

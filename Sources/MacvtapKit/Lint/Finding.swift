@@ -138,3 +138,15 @@ public struct Violation: Sendable, Hashable {
         self.correction = correction
     }
 }
+
+extension Finding {
+    /// What the finding says, wherever it sits: its rule, domain and message with the line
+    /// numbers it quotes (`line 12`, `vm1.xml:12`) taken out. Two runs over a file whose lines
+    /// moved (a NIC added above) give the same identities for the same problems: `attach` keeps
+    /// only the findings its change adds, `migrate-check` those the destination adds, and SARIF
+    /// fingerprints them.
+    public var identity: String {
+        let message = self.message.replacing(#/line \d+/#, with: "line #").replacing(#/(\.xml|<stdin>):\d+(:\d+)?/#) { match in "\(match.output.1):#" }
+        return "\(ruleID)\u{0}\(domain ?? "")\u{0}\(message)"
+    }
+}

@@ -113,9 +113,10 @@ extension Linter: AttachLinting {
         else {
             return []
         }
-        var remaining = Dictionary(grouping: old.findings, by: { "\($0.ruleID)\u{0}\($0.message)" }).mapValues(\.count)
+        // By identity, not text: the added NIC moves the lines that messages quote.
+        var remaining = Dictionary(grouping: old.findings, by: \.identity).mapValues(\.count)
         return new.findings.filter { finding in
-            let key = "\(finding.ruleID)\u{0}\(finding.message)"
+            let key = finding.identity
             if let count = remaining[key], count > 0 {
                 remaining[key] = count - 1
                 return false

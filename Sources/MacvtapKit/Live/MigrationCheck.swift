@@ -48,10 +48,8 @@ public protocol HostLinting: Sendable {
 extension Linter: HostLinting {
     public func hostFindings(of bytes: [UInt8], name: String, hosts: [HostInventory]) throws(LintSetupError) -> [Finding] {
         let alone = try lint([.memory(bytes, name: name)]).findings
-        let known = Set(alone.map { "\($0.ruleID)\u{0}\($0.message)" })
-        return try lint([.memory(bytes, name: name)], hosts: hosts).findings.filter {
-            !known.contains("\($0.ruleID)\u{0}\($0.message)")
-        }
+        let known = Set(alone.map(\.identity))
+        return try lint([.memory(bytes, name: name)], hosts: hosts).findings.filter { !known.contains($0.identity) }
     }
 }
 

@@ -192,12 +192,11 @@ public enum SARIFReporter: LintReporter {
         }.joined()
     }
 
-    /// Stable across runs and line moves: rule, file, domain and the message with line
-    /// references removed, hashed with 64-bit FNV-1a.
+    /// Stable across runs and line moves: the file and the finding's `identity` (rule, domain,
+    /// message without line references), hashed with 64-bit FNV-1a.
     static func fingerprint(_ finding: Finding) -> String {
-        let message = finding.message.replacingDigitsAfter("line ")
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in "\(finding.ruleID)|\(finding.file)|\(finding.domain ?? "")|\(message)".utf8 {
+        for byte in "\(finding.file)|\(finding.identity)".utf8 {
             hash ^= UInt64(byte)
             hash = hash &* 0x0000_0100_0000_01B3
         }
@@ -208,19 +207,5 @@ public enum SARIFReporter: LintReporter {
 extension String {
     func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
-
-    /// `"also at line 12"` → `"also at line #"`.
-    func replacingDigitsAfter(_ marker: String) -> String {
-        var result = ""
-        var rest = Substring(self)
-        while let range = rest.firstRange(of: marker) {
-            result += rest[..<range.upperBound]
-            rest = rest[range.upperBound...]
-            let digits = rest.prefix { $0.isNumber }
-            if !digits.isEmpty { result += "#" }
-            rest = rest.dropFirst(digits.count)
-        }
-        return result + rest
     }
 }
