@@ -12,7 +12,7 @@ ARCH := $(shell dpkg --print-architecture)
 DEB = dist/virt-macvtap_$(VERSION)_$(ARCH).deb
 TARBALL = dist/virt-macvtap-$(VERSION)-linux-$(ARCH).tar.gz
 
-.PHONY: setup build demo test install corpus docs clean sandbox fuzz sanitize oracle deb dist image
+.PHONY: setup build demo test install corpus docs clean sandbox fuzz sanitize oracle deb dist image format
 
 setup:
 	scripts/setup
@@ -97,6 +97,10 @@ oracle: setup corpus sandbox
 docs: build
 	"$$($(SWIFT) build --show-bin-path)/virt-macvtap" lint --list-rules --markdown > docs/rules.md
 	$(SWIFT) package generate-documentation --target MacvtapKit --warnings-as-errors
+
+# The code style (.swift-format, swift-format from the toolchain); make test checks it.
+format:
+	$(SWIFT) format format --in-place --configuration .swift-format -r Sources Tests Package.swift
 
 clean:
 	rm -rf .build dist

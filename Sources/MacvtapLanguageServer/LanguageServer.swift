@@ -1,7 +1,7 @@
 import FoundationEssentials
 public import MacvtapKit
-internal import Synchronization
 internal import MacvtapSystem
+internal import Synchronization
 
 /// A language server for libvirt domain and network XML: the same lint engine, rules and
 /// positions as `virt-macvtap lint`, in-process, with diagnostics, fixes as code actions, hover
@@ -235,10 +235,11 @@ public final class LanguageServer {
             let elsewhere = report.findings.filter { !openPaths.contains($0.file) }.flatMap { finding in
                 (finding.related ?? []).filter { $0.file == document.path }.map { mirrored(finding, at: $0, in: document) }
             }
-            send(NotificationMessage(
-                method: "textDocument/publishDiagnostics",
-                params: PublishDiagnosticsParams(
-                    uri: document.uri, version: document.version, diagnostics: mine.map { diagnostic($0, in: document) } + elsewhere)))
+            send(
+                NotificationMessage(
+                    method: "textDocument/publishDiagnostics",
+                    params: PublishDiagnosticsParams(
+                        uri: document.uri, version: document.version, diagnostics: mine.map { diagnostic($0, in: document) } + elsewhere)))
         }
     }
 
@@ -293,14 +294,18 @@ public final class LanguageServer {
                 if correction.isDeferred {
                     // A bare Command (the result may hold either): its MAC is drawn when it runs.
                     // As a CodeAction with `command`, some clients (lsprotocol) misread it.
-                    actions.append(.command(Command(
-                        title: "\(correction.message) (unsafe: a new MAC, recorded in the ledger)", command: Self.applyFixCommand,
-                        arguments: [document.uri, finding.ruleID, String(finding.line), String(finding.column)])))
+                    actions.append(
+                        .command(
+                            Command(
+                                title: "\(correction.message) (unsafe: a new MAC, recorded in the ledger)", command: Self.applyFixCommand,
+                                arguments: [document.uri, finding.ruleID, String(finding.line), String(finding.column)])))
                 } else {
-                    actions.append(.action(CodeAction(
-                        title: correction.message + (unsafe ? " (unsafe)" : ""), kind: "quickfix", diagnostics: [diagnostic],
-                        isPreferred: !unsafe, edit: WorkspaceEdit(changes: [document.uri: textEdits(correction.edits, in: document, macs: [])]),
-                        command: nil)))
+                    actions.append(
+                        .action(
+                            CodeAction(
+                                title: correction.message + (unsafe ? " (unsafe)" : ""), kind: "quickfix", diagnostics: [diagnostic],
+                                isPreferred: !unsafe, edit: WorkspaceEdit(changes: [document.uri: textEdits(correction.edits, in: document, macs: [])]),
+                                command: nil)))
                 }
             }
         }
@@ -309,10 +314,12 @@ public final class LanguageServer {
             let change = run.changes.first
         {
             let whole = Range(start: Position(line: 0, character: 0), end: document.text.endPosition)
-            actions.append(.action(CodeAction(
-                title: "Apply virt-macvtap's safe fixes (\(run.fixesApplied))", kind: Self.fixAllKind, diagnostics: nil,
-                isPreferred: nil, edit: WorkspaceEdit(changes: [document.uri: [TextEdit(range: whole, newText: String(decoding: change.fixed, as: UTF8.self))]]),
-                command: nil)))
+            actions.append(
+                .action(
+                    CodeAction(
+                        title: "Apply virt-macvtap's safe fixes (\(run.fixesApplied))", kind: Self.fixAllKind, diagnostics: nil,
+                        isPreferred: nil, edit: WorkspaceEdit(changes: [document.uri: [TextEdit(range: whole, newText: String(decoding: change.fixed, as: UTF8.self))]]),
+                        command: nil)))
         }
         return actions
     }

@@ -1,5 +1,6 @@
 internal import CLibvirt
 internal import MacvtapSystem
+
 #if canImport(Glibc)
     internal import Glibc
 #endif
@@ -151,7 +152,9 @@ struct LibvirtAPI: @unchecked Sendable {
             networkUndefine: symbol("virNetworkUndefine", as: (@convention(c) (OpaquePointer?) -> Int32).self),
             eventRegisterDefaultImpl: symbol("virEventRegisterDefaultImpl", as: (@convention(c) () -> Int32).self),
             eventRunDefaultImpl: symbol("virEventRunDefaultImpl", as: (@convention(c) () -> Int32).self),
-            connectDomainEventRegisterAny: symbol("virConnectDomainEventRegisterAny", as: (@convention(c) (ConnectPtr?, DomainPtr?, Int32, virConnectDomainEventGenericCallback?, UnsafeMutableRawPointer?, virFreeCallback?) -> Int32).self),
+            connectDomainEventRegisterAny: symbol(
+                "virConnectDomainEventRegisterAny",
+                as: (@convention(c) (ConnectPtr?, DomainPtr?, Int32, virConnectDomainEventGenericCallback?, UnsafeMutableRawPointer?, virFreeCallback?) -> Int32).self),
             connectDomainEventDeregisterAny: symbol("virConnectDomainEventDeregisterAny", as: (@convention(c) (ConnectPtr?, Int32) -> Int32).self),
             connectRegisterCloseCallback: symbol("virConnectRegisterCloseCallback", as: (@convention(c) (ConnectPtr?, virConnectCloseFunc?, UnsafeMutableRawPointer?, virFreeCallback?) -> Int32).self),
             connectUnregisterCloseCallback: symbol("virConnectUnregisterCloseCallback", as: (@convention(c) (ConnectPtr?, virConnectCloseFunc?) -> Int32).self),
@@ -161,7 +164,8 @@ struct LibvirtAPI: @unchecked Sendable {
             domainDestroy: symbol("virDomainDestroy", as: (@convention(c) (DomainPtr?) -> Int32).self),
             domainUndefineFlags: symbol("virDomainUndefineFlags", as: (@convention(c) (DomainPtr?, UInt32) -> Int32).self))
         guard libraries.missing.isEmpty else {
-            return .failure(LibvirtError(code: -1, domain: 0, message: "libvirt.so.0 lacks \(libraries.missing.joined(separator: ", ")); libvirt 1.2.14 or newer is needed", operation: "loading libvirt"))
+            return .failure(
+                LibvirtError(code: -1, domain: 0, message: "libvirt.so.0 lacks \(libraries.missing.joined(separator: ", ")); libvirt 1.2.14 or newer is needed", operation: "loading libvirt"))
         }
         // Drivers that run in this process (the embedded QEMU driver of `lint --libvirt`) log
         // warnings and info lines to stderr; errors reach us through the API anyway.

@@ -1,4 +1,5 @@
 internal import CLibvirt
+
 #if canImport(Glibc)
     internal import Glibc
 #endif

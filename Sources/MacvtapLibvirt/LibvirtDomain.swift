@@ -1,4 +1,5 @@
 internal import CLibvirt
+
 #if canImport(Glibc)
     internal import Glibc
 #endif
@@ -153,7 +154,8 @@ public struct DeviceScope: OptionSet, Sendable, Hashable {
 
 /// `virDomainState`, named as virsh prints it.
 public enum DomainState: Int, Sendable, CustomStringConvertible {
-    case noState = 0, running, blocked, paused, shuttingDown, shutOff, crashed, suspended
+    case noState = 0
+    case running, blocked, paused, shuttingDown, shutOff, crashed, suspended
 
     public var isActive: Bool { self != .shutOff && self != .noState }
 

@@ -1,6 +1,7 @@
 internal import CLibvirt
 import Dispatch
 import Synchronization
+
 #if canImport(Glibc)
     internal import Glibc
 #endif
@@ -18,10 +19,12 @@ enum LibvirtEventLoop {
             return .failure(LibvirtError.last(operation: "starting libvirt's event loop"))
         }
         var thread = pthread_t()
-        let created = pthread_create(&thread, nil, { _ in
-            guard case .success(let api) = LibvirtAPI.shared else { return nil }
-            while true { _ = api.eventRunDefaultImpl() }
-        }, nil)
+        let created = pthread_create(
+            &thread, nil,
+            { _ in
+                guard case .success(let api) = LibvirtAPI.shared else { return nil }
+                while true { _ = api.eventRunDefaultImpl() }
+            }, nil)
         guard created == 0 else {
             return .failure(LibvirtError(code: -1, domain: 0, message: "cannot start a thread (errno \(created))", operation: "starting libvirt's event loop"))
         }
@@ -150,9 +153,10 @@ private final class RemovalEvents: Sendable {
     }
 }
 
-private typealias DeviceAliasCallback = @convention(c) (
-    virConnectPtr?, virDomainPtr?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?
-) -> Void
+private typealias DeviceAliasCallback =
+    @convention(c) (
+        virConnectPtr?, virDomainPtr?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?
+    ) -> Void
 
 private let deviceRemovedCallback: DeviceAliasCallback = { _, _, alias, opaque in
     guard let alias, let opaque else { return }

@@ -1,5 +1,6 @@
 internal import CNetlink
 internal import MacvtapSystem
+
 #if canImport(Glibc)
     internal import Glibc
 #endif

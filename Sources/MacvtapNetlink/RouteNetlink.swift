@@ -1,4 +1,5 @@
 internal import CNetlink
+
 #if canImport(Glibc)
     internal import Glibc
 #endif
@@ -74,14 +75,15 @@ public final class RouteNetlink {
         if kind == "macvlan" || kind == "macvtap" {
             // libnl asserts (aborts) when asked the macvlan mode of a macvtap, or the reverse.
             let raw = kind == "macvlan" ? api.macvlanGetMode(link) : api.macvtapGetMode(link)
-            mode = switch raw {
-            case MACVLAN_MODE_PRIVATE.rawValue: "private"
-            case MACVLAN_MODE_VEPA.rawValue: "vepa"
-            case MACVLAN_MODE_BRIDGE.rawValue: "bridge"
-            case MACVLAN_MODE_PASSTHRU.rawValue: "passthru"
-            case MACVLAN_MODE_SOURCE.rawValue: "source"
-            default: nil
-            }
+            mode =
+                switch raw {
+                case MACVLAN_MODE_PRIVATE.rawValue: "private"
+                case MACVLAN_MODE_VEPA.rawValue: "vepa"
+                case MACVLAN_MODE_BRIDGE.rawValue: "bridge"
+                case MACVLAN_MODE_PASSTHRU.rawValue: "passthru"
+                case MACVLAN_MODE_SOURCE.rawValue: "source"
+                default: nil
+                }
         }
         return NetworkLink(
             index: api.linkGetIndex(link), name: api.linkGetName(link).map { String(cString: $0) } ?? "",

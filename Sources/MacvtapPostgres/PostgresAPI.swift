@@ -1,5 +1,6 @@
 internal import CLibPQ
 internal import MacvtapSystem
+
 #if canImport(Glibc)
     internal import Glibc
 #endif

@@ -31,18 +31,22 @@ public final class XMLDocument {
     private init(parsing bytes: [UInt8], fileName: String) throws(XMLParseError) {
         LibXML2Runtime.prepareCurrentThread()
         guard bytes.count < Int(Int32.max) else {
-            throw XMLParseError(file: fileName, diagnostics: [
-                XMLDiagnostic(
-                    file: fileName, position: SourcePosition(line: 1, column: 1), severity: .fatal,
-                    message: "file is larger than 2 GiB; libxml2 cannot parse it from memory")
-            ])
+            throw XMLParseError(
+                file: fileName,
+                diagnostics: [
+                    XMLDiagnostic(
+                        file: fileName, position: SourcePosition(line: 1, column: 1), severity: .fatal,
+                        message: "file is larger than 2 GiB; libxml2 cannot parse it from memory")
+                ])
         }
         if bytes.isEmpty {
-            throw XMLParseError(file: fileName, diagnostics: [
-                XMLDiagnostic(
-                    file: fileName, position: SourcePosition(line: 1, column: 1), severity: .fatal,
-                    message: "empty file: expected an XML document")
-            ])
+            throw XMLParseError(
+                file: fileName,
+                diagnostics: [
+                    XMLDiagnostic(
+                        file: fileName, position: SourcePosition(line: 1, column: 1), severity: .fatal,
+                        message: "empty file: expected an XML document")
+                ])
         }
         let recorder = SpanRecorder(source: bytes, fileName: fileName)
         let parsed: xmlDocPtr? = bytes.withUnsafeBufferPointer { buffer -> xmlDocPtr? in
@@ -116,11 +120,13 @@ public final class XMLDocument {
         var memory: UnsafeMutablePointer<xmlChar>?
         let size = xmlC14NDocDumpMemory(pointer, nil, Int32(XML_C14N_1_0.rawValue), nil, 1, &memory)
         guard size >= 0, let memory else {
-            throw XMLParseError(file: fileName, diagnostics: [
-                XMLDiagnostic(
-                    file: fileName, position: .unknown, severity: .error,
-                    message: "libxml2 could not write the canonical form of this document")
-            ])
+            throw XMLParseError(
+                file: fileName,
+                diagnostics: [
+                    XMLDiagnostic(
+                        file: fileName, position: .unknown, severity: .error,
+                        message: "libxml2 could not write the canonical form of this document")
+                ])
         }
         defer { freeXML(memory) }
         return Array(UnsafeBufferPointer(start: memory, count: Int(size)))

@@ -245,8 +245,9 @@ extension XMLElement {
         guard let name = nameRange(ofAttribute: qualifiedName), let value = valueRange(ofAttribute: qualifiedName) else { return nil }
         var start = name.lowerBound
         let source = document.source
-        while start > 0, source[start - 1] == UInt8(ascii: " ") || source[start - 1] == UInt8(ascii: "\t")
-            || source[start - 1] == UInt8(ascii: "\n") || source[start - 1] == UInt8(ascii: "\r")
+        while start > 0,
+            source[start - 1] == UInt8(ascii: " ") || source[start - 1] == UInt8(ascii: "\t")
+                || source[start - 1] == UInt8(ascii: "\n") || source[start - 1] == UInt8(ascii: "\r")
         {
             start -= 1
         }

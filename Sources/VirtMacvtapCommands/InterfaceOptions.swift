@@ -52,8 +52,6 @@ struct InterfaceShapeOptions: ParsableArguments {
     }
 }
 
-
-
 extension InterfaceSpecError {
     /// The problem in the command line's words: the option the value was given with.
     var commandLineDescription: String {

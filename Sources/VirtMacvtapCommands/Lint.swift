@@ -43,13 +43,19 @@ struct Lint: ParsableCommand {
     @Argument(help: "Files, directories (recursive, *.xml) or - for standard input.")
     var inputs: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Also lint the paths listed in FILE (one per line, or NUL-separated as find -print0 and git ls-files -z write; - for standard input): for lists too long for the command line.", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Also lint the paths listed in FILE (one per line, or NUL-separated as find -print0 and git ls-files -z write; - for standard input): for lists too long for the command line.",
+            valueName: "FILE"))
     var filesFrom: String?
 
     @Option(name: [.customShort("c"), .long], help: "Also check against this libvirt host (repeatable).")
     var connect: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("The files of a fleet host (repeatable; on top of \"hosts\" in .virt-macvtap.json). Device rules compare files within one host; MACs across all.", valueName: "NAME=GLOB"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The files of a fleet host (repeatable; on top of \"hosts\" in .virt-macvtap.json). Device rules compare files within one host; MACs across all.", valueName: "NAME=GLOB"))
     var host: [HostPattern] = []
 
     @Flag(name: .long, help: "Check each host's files against that host's \"uri\" in .virt-macvtap.json, all hosts at once.")
@@ -58,7 +64,10 @@ struct Lint: ParsableCommand {
     @Option(name: .long, help: "libvirt's domain.rng to use instead of the installed or bundled one.")
     var schema: String?
 
-    @Option(name: .long, help: ArgumentHelp("Validate against the schemas of this libvirt release, bundled with the tool (9.0 or 11.3). Default: the installed libvirt's, else the newest bundled.", valueName: "RELEASE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Validate against the schemas of this libvirt release, bundled with the tool (9.0 or 11.3). Default: the installed libvirt's, else the newest bundled.", valueName: "RELEASE"))
     var libvirtVersion: LibvirtRelease?
 
     @Option(name: .long, help: "Output format: text, json, sarif, github or junit.")
@@ -167,11 +176,13 @@ struct Lint: ParsableCommand {
                 for change in run.changes {
                     writeStandardOutput(Array(UnifiedDiff.make(original: change.original, edited: change.fixed, originalName: "a/" + change.name, editedName: "b/" + change.name).utf8))
                 }
-                StandardStream.error.write("virt-macvtap: \(run.fixesApplied) \(run.fixesApplied == 1 ? "fix" : "fixes") would change \(run.changes.count) \(run.changes.count == 1 ? "file" : "files")\(heldBack)\n")
+                StandardStream.error.write(
+                    "virt-macvtap: \(run.fixesApplied) \(run.fixesApplied == 1 ? "fix" : "fixes") would change \(run.changes.count) \(run.changes.count == 1 ? "file" : "files")\(heldBack)\n")
                 if !run.changes.isEmpty { throw CommandFailure.status(CommandFailure.refusedStatus) }
                 return
             }
-            StandardStream.error.write("virt-macvtap: fixed \(run.fixesApplied) \(run.fixesApplied == 1 ? "finding" : "findings") in \(run.changes.count) \(run.changes.count == 1 ? "file" : "files")\(heldBack)\n")
+            StandardStream.error.write(
+                "virt-macvtap: fixed \(run.fixesApplied) \(run.fixesApplied == 1 ? "finding" : "findings") in \(run.changes.count) \(run.changes.count == 1 ? "file" : "files")\(heldBack)\n")
         }
         let report = outcome.report
         for readError in report.readErrors {
@@ -216,4 +227,3 @@ extension Lint {
         return (environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "/root") + "/.cache/virt-macvtap/lint"
     }
 }
-

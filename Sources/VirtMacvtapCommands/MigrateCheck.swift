@@ -70,4 +70,3 @@ struct MigrateCheck: ParsableCommand {
         guard report.refusals.isEmpty else { throw LiveError.refused(report.notes) }
     }
 }
-

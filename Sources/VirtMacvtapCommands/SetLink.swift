@@ -42,4 +42,3 @@ struct SetLink: ParsableCommand {
         try finish(report, format: format, what: "set-link \(state)")
     }
 }
-

@@ -23,7 +23,10 @@ struct VirtMacvtap: ParsableCommand {
               virt-macvtap lint domains/ --format sarif > lint.sarif
             """,
         version: Versions.tool,
-        subcommands: [Attach.self, Detach.self, List.self, SetLink.self, ChangeMode.self, MigrateCheck.self, HostShim.self, Mac.self, Generate.self, GenerateNetwork.self, Edit.self, Lint.self, LanguageServerCommand.self, EditGuard.self]
+        subcommands: [
+            Attach.self, Detach.self, List.self, SetLink.self, ChangeMode.self, MigrateCheck.self, HostShim.self, Mac.self, Generate.self, GenerateNetwork.self, Edit.self, Lint.self,
+            LanguageServerCommand.self, EditGuard.self,
+        ]
     )
 
 }

@@ -40,7 +40,10 @@ enum FuzzHarness {
     }
 
     private struct JSONShape: Decodable {
-        struct Item: Decodable { var ruleID: String; var line: Int }
+        struct Item: Decodable {
+            var ruleID: String
+            var line: Int
+        }
         var files: Int
         var findings: [Item]
     }

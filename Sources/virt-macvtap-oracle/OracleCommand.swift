@@ -103,7 +103,8 @@ struct OracleCommand: ParsableCommand {
             }
             if let writeSubset {
                 let ids = ParityReport.coveringSubset(of: reports)
-                let text = "# Written by scripts/oracle (ParityReport.coveringSubset): the oracle cases make test runs besides\n"
+                let text =
+                    "# Written by scripts/oracle (ParityReport.coveringSubset): the oracle cases make test runs besides\n"
                     + "# every rule example; together they see every libvirt message, rule and grammar point of the full run.\n"
                     + ids.joined(separator: "\n") + "\n"
                 try FileIO.replaceAtomically(atPath: writeSubset, with: Array(text.utf8), creating: true)
@@ -128,7 +129,9 @@ struct OracleCommand: ParsableCommand {
             for report in reports {
                 let judged = report.judgements.count { $0.outcome != .notJudged }
                 for item in verbose ? report.judgements : report.disagreements {
-                    print("\(item.outcome == .disagrees ? "disagree" : item.outcome.rawValue) (libvirt \(report.libvirtVersion)): \(item.caseID) \(item.ruleID ?? "(no finding)") [\(item.claim?.rawValue ?? "")]: \(item.explanation)")
+                    print(
+                        "\(item.outcome == .disagrees ? "disagree" : item.outcome.rawValue) (libvirt \(report.libvirtVersion)): \(item.caseID) \(item.ruleID ?? "(no finding)") [\(item.claim?.rawValue ?? "")]: \(item.explanation)"
+                    )
                 }
                 print("oracle, libvirt \(report.libvirtVersion): \(cases.count) cases, \(judged) claims judged, \(judged - report.disagreements.count) agree, \(report.disagreements.count) disagree")
                 disagreeing += report.disagreements.count

@@ -26,7 +26,6 @@ struct CorpusTests {
         #expect(checked > 2000)
     }
 
-
     @Test
     func spansMatchEveryElementOfTheLibvirtCorpus() throws {
         var checked = 0

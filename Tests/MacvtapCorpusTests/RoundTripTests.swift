@@ -1,8 +1,8 @@
 import Foundation
 import MacvtapKit
+import MacvtapTestSupport
 import MacvtapXML
 import Testing
-import MacvtapTestSupport
 
 @Suite("Lossless round trip: parse → serialize keeps the canonical form")
 struct RoundTripTests {

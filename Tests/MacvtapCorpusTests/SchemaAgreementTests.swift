@@ -1,10 +1,10 @@
 import Dispatch
 import Foundation
 import MacvtapKit
+import MacvtapTestSupport
 import MacvtapXML
 import Synchronization
 import Testing
-import MacvtapTestSupport
 
 /// Our schema layer must accept and reject exactly the files xmllint does.
 @Suite("libvirt schema layer agrees with xmllint")
@@ -37,9 +37,10 @@ struct SchemaAgreementTests {
         try process.run()
         let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        let accepted = Set(output.split(separator: "\n").compactMap { line in
-            line.hasSuffix(" validates") ? String(line.dropLast(" validates".count)) : nil
-        })
+        let accepted = Set(
+            output.split(separator: "\n").compactMap { line in
+                line.hasSuffix(" validates") ? String(line.dropLast(" validates".count)) : nil
+            })
 
         let ours = verdicts.withLock { $0 }
         var disagreements: [String] = []

@@ -1,7 +1,7 @@
 import Foundation
 import MacvtapKit
-import Testing
 import MacvtapTestSupport
+import Testing
 
 @Suite("Ledger behaviour: the same suite on SQLite and PostgreSQL")
 struct LedgerBehaviourTests {

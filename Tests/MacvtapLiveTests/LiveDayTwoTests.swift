@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import MacvtapTestSupport
+import Testing
 
 /// Day-two commands against the sandbox's real guests (part of the serialized live suite:
 /// they share vm1, vm2 and the namespaces).

@@ -1,7 +1,7 @@
 import Foundation
 import MacvtapKit
-import Testing
 import MacvtapTestSupport
+import Testing
 
 /// Faults on live operations, made real: libvirtd is killed (SIGKILL) at a chosen moment and
 /// brought back by scripts/sandbox up, which libvirt supports (QEMU guests keep running and the
@@ -31,10 +31,11 @@ extension Sandbox {
     /// MACs of every interface in a domain's live XML, read with virsh (not the tool under test).
     static func liveMACs(_ domain: String) throws -> Set<String> {
         let xml = try shell("virsh -c qemu:///system dumpxml \(domain)").standardOutput
-        return Set(xml.split(separator: "\n").compactMap { line -> String? in
-            guard let start = line.range(of: "<mac address='") else { return nil }
-            return String(line[start.upperBound...].prefix(17))
-        })
+        return Set(
+            xml.split(separator: "\n").compactMap { line -> String? in
+                guard let start = line.range(of: "<mac address='") else { return nil }
+                return String(line[start.upperBound...].prefix(17))
+            })
     }
 }
 

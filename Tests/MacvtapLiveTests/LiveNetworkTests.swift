@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import MacvtapTestSupport
+import Testing
 
 /// `attach --network` against the sandbox's macvtap network (vmtap-lan: forward mode bridge over
 /// eth0) and a passthrough network made for the test (part of the serialized live suite).
@@ -48,7 +48,9 @@ extension LiveSandboxTests {
 
         let second = try Tool.run(["attach", "vm2", "--network", "vmtap-pt"])
         #expect(second.status == 1)
-        #expect(second.standardError.contains("network 'vmtap-pt' requires exclusive access to interfaces, but none are available on qemu:///system") && second.standardError.contains("[network-pool-exhausted]"), "\(second.standardError)")
+        #expect(
+            second.standardError.contains("network 'vmtap-pt' requires exclusive access to interfaces, but none are available on qemu:///system")
+                && second.standardError.contains("[network-pool-exhausted]"), "\(second.standardError)")
         #expect(try Sandbox.macs("vm2").isEmpty, "a refusal must change nothing")
         let direct = try Sandbox.shell("virsh -c qemu:///system attach-interface vm2 network vmtap-pt --live")
         #expect(direct.status != 0 && direct.standardOutput.contains("requires exclusive access to interfaces, but none are available"), "libvirt itself: \(direct.standardOutput)")
@@ -56,7 +58,8 @@ extension LiveSandboxTests {
         // lint -c says the same of a file that uses the network.
         let domain = FileManager.default.temporaryDirectory.appendingPathComponent("pt-user-\(getpid()).xml")
         defer { try? FileManager.default.removeItem(at: domain) }
-        try ("<domain type='qemu'><name>pt-user</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os><devices>"
+        try
+            ("<domain type='qemu'><name>pt-user</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os><devices>"
             + "<interface type='network'><mac address='52:54:00:5a:0c:01'/><source network='vmtap-pt'/><model type='virtio'/></interface>"
             + "</devices></domain>").write(to: domain, atomically: true, encoding: .utf8)
         let lint = try Tool.run(["lint", "-c", "qemu:///system", domain.path])

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import MacvtapTestSupport
+import Testing
 
 @Suite("Live: attach / detach / list against a real libvirtd and QEMU guests", .serialized, .enabled(if: Sandbox.isConfigured))
 struct LiveSandboxTests {
@@ -141,7 +141,8 @@ struct LiveSandboxTests {
         // The same conflict in a file, through lint -c: the same words, the same rule.
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("vm2-conflict-\(getpid()).xml")
         defer { try? FileManager.default.removeItem(at: file) }
-        try ("<domain type='qemu'><name>vm2</name><memory unit='MiB'>192</memory><os><type arch='x86_64'>hvm</type></os><devices>"
+        try
+            ("<domain type='qemu'><name>vm2</name><memory unit='MiB'>192</memory><os><type arch='x86_64'>hvm</type></os><devices>"
             + "<interface type='direct'><mac address='\(mac)'/><source dev='eth0' mode='bridge'/><model type='virtio'/></interface>"
             + "</devices></domain>").write(to: file, atomically: true, encoding: .utf8)
         let lint = try Tool.run(["lint", "-c", "qemu:///system", file.path])
@@ -167,7 +168,9 @@ struct LiveSandboxTests {
 
         let passthroughOnShared = try Tool.run(["attach", "vm2", "--source", "eth0", "--mode", "passthrough"])
         #expect(passthroughOnShared.status == 1)
-        #expect(passthroughOnShared.standardError.contains("source device 'eth0' on qemu:///system is held by this passthrough interface and also used by domain 'vm1'"), "\(passthroughOnShared.standardError)")
+        #expect(
+            passthroughOnShared.standardError.contains("source device 'eth0' on qemu:///system is held by this passthrough interface and also used by domain 'vm1'"),
+            "\(passthroughOnShared.standardError)")
         try Sandbox.reset()
 
         #expect(try Tool.run(["attach", "vm1", "--source", "eth0", "--mode", "passthrough"]).status == 0)
@@ -224,7 +227,8 @@ struct LiveSandboxTests {
         // The 40 MACs were recorded before the first hot-plug; the rollback gave every one back.
         let reservations = try Tool.run(["mac", "list", "--ledger", ledger, "--format", "csv"])
         #expect(reservations.status == 0 && reservations.standardOutput.split(separator: "\n").count == 1, "\(reservations.standardOutput)")
-        let batches = try Sandbox.shell("python3 -c \"import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\\\"SELECT count(*) FROM batches WHERE label = 'vm2'\\\").fetchone()[0])\" '\(ledger)'")
+        let batches = try Sandbox.shell(
+            "python3 -c \"import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\\\"SELECT count(*) FROM batches WHERE label = 'vm2'\\\").fetchone()[0])\" '\(ledger)'")
         #expect(batches.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "recorded as one batch for vm2 first: \(batches.standardOutput)")
         #expect(attach.standardError.contains("attach failed"))
         #expect(attach.standardOutput.contains("rolled back (detached again)"))

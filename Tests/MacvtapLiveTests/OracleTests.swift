@@ -1,8 +1,8 @@
 import Foundation
 import MacvtapKit
 import MacvtapLibvirt
-import Testing
 import MacvtapTestSupport
+import Testing
 
 /// libvirt is the judge: every oracle case through the sandbox's real libvirtd and through
 /// lint, claim by claim (`scripts/oracle` runs the same from the command line). `make test` runs
@@ -139,17 +139,17 @@ extension OracleTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let bad = directory.appendingPathComponent("bad.xml")
         try """
-            <domain type='kvm'>
-              <name>bad1</name>
-              <memory unit='MiB'>512</memory>
-              <os><type arch='x86_64' machine='pc'>hvm</type></os>
-              <devices>
-                <disk type='file' device='disk'><source file='/x.img'/><target dev='vda' bus='virtio'/></disk>
-                <disk type='file' device='disk'><source file='/y.img'/><target dev='vda' bus='virtio'/></disk>
-                <interface type='direct'><mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/><model type='virtio'/></interface>
-              </devices>
-            </domain>
-            """.write(to: bad, atomically: true, encoding: .utf8)
+        <domain type='kvm'>
+          <name>bad1</name>
+          <memory unit='MiB'>512</memory>
+          <os><type arch='x86_64' machine='pc'>hvm</type></os>
+          <devices>
+            <disk type='file' device='disk'><source file='/x.img'/><target dev='vda' bus='virtio'/></disk>
+            <disk type='file' device='disk'><source file='/y.img'/><target dev='vda' bus='virtio'/></disk>
+            <interface type='direct'><mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/><model type='virtio'/></interface>
+          </devices>
+        </domain>
+        """.write(to: bad, atomically: true, encoding: .utf8)
         let good = Fixtures.examplesDirectory.appendingPathComponent("lint/good").path
         let cache = "export XDG_CACHE_HOME='\(directory.path)/cache';"
 
@@ -170,15 +170,15 @@ extension OracleTests {
         // A domain for an architecture this host has no emulator for: a note in every format.
         let foreign = directory.appendingPathComponent("arm.xml")
         try """
-            <domain type='qemu'>
-              <name>arm1</name>
-              <memory unit='MiB'>512</memory>
-              <os><type arch='aarch64' machine='virt'>hvm</type></os>
-              <devices>
-                <interface type='direct'><mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/><model type='virtio'/></interface>
-              </devices>
-            </domain>
-            """.write(to: foreign, atomically: true, encoding: .utf8)
+        <domain type='qemu'>
+          <name>arm1</name>
+          <memory unit='MiB'>512</memory>
+          <os><type arch='aarch64' machine='virt'>hvm</type></os>
+          <devices>
+            <interface type='direct'><mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/><model type='virtio'/></interface>
+          </devices>
+        </domain>
+        """.write(to: foreign, atomically: true, encoding: .utf8)
         var formats = 0
         for format in LintFormat.allCases.map(\.rawValue) {
             let run = try Tool.run(["lint", "--libvirt", "--format", format, foreign.path], shellPrefix: cache)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import MacvtapTestSupport
+import Testing
 
 /// The sandbox's second libvirt host (scripts/sandbox: its own libvirtd in network namespace hv2
 /// and a private mount namespace, over TCP) and the shared PostgreSQL ledger reached from two

@@ -1,8 +1,8 @@
 import Foundation
-import Testing
 import MacvtapKit
-import VirtMacvtapCommands
 import MacvtapTestSupport
+import Testing
+import VirtMacvtapCommands
 
 @Suite("virt-macvtap command line", .serialized)
 struct CommandLineTests {
@@ -74,8 +74,10 @@ struct CommandLineTests {
         ["edit", "x.xml"],
         // An invalid value the user typed is a usage error in every command, edit and attach too.
         ["edit", Fixtures.examplesDirectory.appendingPathComponent("domains/web01.xml").path, "--add-direct", "--source", "eth0/1", "--dry-run"],
-        ["attach", "running-vm", "-c", "test://" + Fixtures.fixturesDirectory.appendingPathComponent("test-host.xml").path,
-         "--source", "eth0/1", "--dry-run"],
+        [
+            "attach", "running-vm", "-c", "test://" + Fixtures.fixturesDirectory.appendingPathComponent("test-host.xml").path,
+            "--source", "eth0/1", "--dry-run",
+        ],
         ["frobnicate"],
     ])
     func usageErrorsExitWithTwoAndOneLine(arguments: [String]) throws {
@@ -320,8 +322,9 @@ struct LintOptionValueTests {
                 // Taken for an input, the value leaves the option without one.
                 // (--files-from reads its value as a list of inputs: "cannot read the input list" is that.)
                 let readAsInput = output.contains("\(sentinel): cannot open it") && !output.contains("cannot read the input list")
-                #expect(!readAsInput && !output.contains("Missing value for '\(option)"),
-                        "\(option)'s value was read as an input file (\(inputs.count) inputs):\n\(output)")
+                #expect(
+                    !readAsInput && !output.contains("Missing value for '\(option)"),
+                    "\(option)'s value was read as an input file (\(inputs.count) inputs):\n\(output)")
             }
         }
     }

@@ -1,9 +1,9 @@
 import Foundation
 import MacvtapKit
 import MacvtapNetlink
+import MacvtapTestSupport
 import MacvtapXML
 import Testing
-import MacvtapTestSupport
 
 /// The parts of the day-two commands that need no sandbox: URIs, the network rule against
 /// libvirt's test driver, element copies, host-shim plans (read-only netlink, scratch roots)

@@ -1,6 +1,6 @@
 import MacvtapKit
-import Testing
 import MacvtapTestSupport
+import Testing
 
 /// The code in the DocC articles, compiled (and the lint one run), so that the articles cannot
 /// drift from the API.

@@ -1,7 +1,7 @@
 import MacvtapKit
+import MacvtapTestSupport
 import MacvtapXML
 import Testing
-import MacvtapTestSupport
 
 @Suite("DomainDocument and DirectInterface decoding")
 struct DomainModelTests {

@@ -1,8 +1,8 @@
 import Foundation
 import MacvtapKit
+import MacvtapTestSupport
 import MacvtapXML
 import Testing
-import MacvtapTestSupport
 
 @Suite("Minimal-diff edits on domain documents")
 struct EditTests {

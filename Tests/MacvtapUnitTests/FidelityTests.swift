@@ -31,7 +31,8 @@ struct FidelityTests {
     @Test("A definition's vnet/macvtap/macvlan targets never collide; a live dump's do, and QEMU keeps vif names")
     func ownedTargetNames() throws {
         for name in ["vnet7", "macvtap9", "macvlan2"] {
-            let twice = Self.nic(mac: "52:54:00:00:00:01", extra: "<target dev='\(name)'/>") + "\n"
+            let twice =
+                Self.nic(mac: "52:54:00:00:00:01", extra: "<target dev='\(name)'/>") + "\n"
                 + Self.nic(dev: "eth1", mac: "52:54:00:00:00:02", extra: "<target dev='\(name)'/>")
             let definition = try Self.rules(Self.domain(twice))
             #expect(!definition.contains("target-duplicate"), "\(name): \(definition)")
@@ -41,7 +42,8 @@ struct FidelityTests {
         }
         // Case-sensitive, as libvirt's STRPREFIX; vif is the Xen driver's prefix only.
         for name in ["VNET7", "vif3"] {
-            let twice = Self.nic(mac: "52:54:00:00:00:01", extra: "<target dev='\(name)'/>") + "\n"
+            let twice =
+                Self.nic(mac: "52:54:00:00:00:01", extra: "<target dev='\(name)'/>") + "\n"
                 + Self.nic(dev: "eth1", mac: "52:54:00:00:00:02", extra: "<target dev='\(name)'/>")
             #expect(try Self.rules(Self.domain(twice)).contains("target-duplicate"), "\(name)")
         }
@@ -117,7 +119,8 @@ struct FidelityTests {
 
     @Test("Rules about QEMU's models never fire on LXC, Xen or test-driver domains")
     func qemuRulesStayOnQEMU() throws {
-        let body = "    <interface type='direct'><mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/>"
+        let body =
+            "    <interface type='direct'><mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/>"
             + "<model type='e1000'/><driver iommu='on'/><teaming type='persistent'/></interface>"
         let noModel = "    <interface type='direct'><mac address='52:54:00:00:00:01'/><source dev='eth0' mode='bridge'/></interface>"
         for type in ["lxc", "xen", "test"] {

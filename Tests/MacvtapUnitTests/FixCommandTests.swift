@@ -1,7 +1,7 @@
 import Foundation
 import MacvtapKit
-import Testing
 import MacvtapTestSupport
+import Testing
 
 /// `lint --fix`, `--unsafe-fixes` and `--diff` on real files.
 @Suite("lint --fix and --diff")

@@ -1,7 +1,7 @@
 import Foundation
 import MacvtapKit
-import Testing
 import MacvtapTestSupport
+import Testing
 
 /// A three-host repository (a copy of Examples/fleet with conflicts added): device rules within a
 /// host, MACs across the fleet, findings placed where the fix belongs, `--host`, `--hosts`.
@@ -145,8 +145,8 @@ extension FleetTests {
             }
         }
         try """
-            {"hosts": {"old": {"files": ["old/**"], "libvirt": "9.0"}, "new": {"files": ["new/**"], "libvirt": "11.3"}}}
-            """.write(to: root.appendingPathComponent(".virt-macvtap.json"), atomically: true, encoding: .utf8)
+        {"hosts": {"old": {"files": ["old/**"], "libvirt": "9.0"}, "new": {"files": ["new/**"], "libvirt": "11.3"}}}
+        """.write(to: root.appendingPathComponent(".virt-macvtap.json"), atomically: true, encoding: .utf8)
         let cache = root.appendingPathComponent("cache").path
         for _ in 0..<2 {  // cold, then from the cache
             let run = try Self.lint(["lint", "--cache-dir", cache, "old", "new"], in: root)
@@ -158,8 +158,8 @@ extension FleetTests {
             }
         }
         try """
-            {"hosts": {"old": {"files": ["old/**"], "libvirt": "eleven"}}}
-            """.write(to: root.appendingPathComponent(".virt-macvtap.json"), atomically: true, encoding: .utf8)
+        {"hosts": {"old": {"files": ["old/**"], "libvirt": "eleven"}}}
+        """.write(to: root.appendingPathComponent(".virt-macvtap.json"), atomically: true, encoding: .utf8)
         let bad = try Tool.run(["lint", "old"], shellPrefix: "cd '\(root.path)' &&")
         #expect(bad.status == 2 && bad.standardError.contains("eleven"), "\(bad.standardError)")
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import MacvtapTestSupport
+import Testing
 
 @Suite("Fuzzing corpus replay")
 struct FuzzReplayTests {

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import MacvtapTestSupport
+import Testing
 
 /// One hostile or broken input, and what `virt-macvtap lint` must say about it.
 struct HostileInput: CustomTestStringConvertible, Sendable {
@@ -33,15 +33,17 @@ struct HostileInput: CustomTestStringConvertible, Sendable {
     static let all: [HostileInput] = [
         HostileInput(
             name: "external general entity to a file",
-            content: text("<?xml version='1.0'?>\n<!DOCTYPE domain [ <!ENTITY x SYSTEM 'file:///etc/passwd'> ]>\n"
-                + domainHead.replacingOccurrences(of: "<name>h</name>", with: "<name>&x;</name>") + directNIC
-                + "</devices></domain>\n"),
+            content: text(
+                "<?xml version='1.0'?>\n<!DOCTYPE domain [ <!ENTITY x SYSTEM 'file:///etc/passwd'> ]>\n"
+                    + domainHead.replacingOccurrences(of: "<name>h</name>", with: "<name>&x;</name>") + directNIC
+                    + "</devices></domain>\n"),
             expectedStatus: 1, expectedText: "entity '&x;' refers to an external resource, which is never loaded",
             ruleID: "xml-external-entity"),
         HostileInput(
             name: "external general entity to an http:// URL",
-            content: text("<!DOCTYPE domain [ <!ENTITY x SYSTEM 'http://192.0.2.1/x'> ]>\n"
-                + "<domain type='kvm'><name>&x;</name></domain>\n"),
+            content: text(
+                "<!DOCTYPE domain [ <!ENTITY x SYSTEM 'http://192.0.2.1/x'> ]>\n"
+                    + "<domain type='kvm'><name>&x;</name></domain>\n"),
             expectedStatus: 1, expectedText: "refers to an external resource", ruleID: "xml-external-entity"),
         HostileInput(
             name: "external DTD",
@@ -50,8 +52,9 @@ struct HostileInput: CustomTestStringConvertible, Sendable {
             ruleID: "xml-external-entity"),
         HostileInput(
             name: "parameter entities",
-            content: text("<!DOCTYPE domain [ <!ENTITY % p SYSTEM 'file:///etc/passwd'> %p; ]>\n"
-                + "<domain type='kvm'><name>a</name></domain>\n"),
+            content: text(
+                "<!DOCTYPE domain [ <!ENTITY % p SYSTEM 'file:///etc/passwd'> %p; ]>\n"
+                    + "<domain type='kvm'><name>a</name></domain>\n"),
             expectedStatus: 1, expectedText: "parameter entity '%p;' refers to an external resource",
             ruleID: "xml-external-entity"),
         HostileInput(
@@ -63,8 +66,9 @@ struct HostileInput: CustomTestStringConvertible, Sendable {
             expectedStatus: 1, expectedText: "entity references expand without end", ruleID: "xml-malformed"),
         HostileInput(
             name: "100,000 nested elements",
-            content: text("<domain type='kvm'>" + String(repeating: "<a>", count: 100_000)
-                + String(repeating: "</a>", count: 100_000) + "</domain>"),
+            content: text(
+                "<domain type='kvm'>" + String(repeating: "<a>", count: 100_000)
+                    + String(repeating: "</a>", count: 100_000) + "</domain>"),
             expectedStatus: 1, expectedText: "nested more than 256 levels deep", ruleID: "xml-malformed"),
         HostileInput(
             name: "a 100 MB file",

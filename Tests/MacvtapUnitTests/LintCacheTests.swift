@@ -1,7 +1,7 @@
 import Foundation
 import MacvtapKit
-import Testing
 import MacvtapTestSupport
+import Testing
 
 /// The lint cache: a cached lint says exactly what an uncached one says — cold, warm, after a
 /// change, with a corrupt or foreign pack, under another configuration, and with two runs at once.
@@ -18,7 +18,8 @@ struct LintCacheTests {
         }
         // Enough files for the cache to be used (LintCache.minimumFiles).
         for index in 0..<LintCache.minimumFiles {
-            try "<domain type='kvm'><name>gen\(index)</name><devices><interface type='direct'><mac address='52:54:00:c0:00:\(String(format: "%02x", index))'/><source dev='eth\(index % 3)' mode='bridge'/><model type='virtio'/></interface></devices></domain>\n"
+            try
+                "<domain type='kvm'><name>gen\(index)</name><devices><interface type='direct'><mac address='52:54:00:c0:00:\(String(format: "%02x", index))'/><source dev='eth\(index % 3)' mode='bridge'/><model type='virtio'/></interface></devices></domain>\n"
                 .write(to: files.appendingPathComponent("gen\(index).xml"), atomically: true, encoding: .utf8)
         }
         return (files, root.appendingPathComponent("cache"))
@@ -84,6 +85,5 @@ struct LintCacheTests {
         }
         #expect(try Self.lint(files, cache: cache) == uncached)
     }
-
 
 }

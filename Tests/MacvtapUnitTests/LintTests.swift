@@ -1,7 +1,7 @@
 import Foundation
 import MacvtapKit
-import Testing
 import MacvtapTestSupport
+import Testing
 
 @Suite("lint: engine behaviour", .serialized)
 struct LintTests {

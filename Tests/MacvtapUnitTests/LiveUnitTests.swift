@@ -1,7 +1,7 @@
 import Foundation
 import MacvtapKit
-import Testing
 import MacvtapTestSupport
+import Testing
 
 @Suite("Live commands: the pure parts (URI, scope, preflight) and read-only use of libvirt's test driver")
 struct LiveUnitTests {
@@ -107,8 +107,10 @@ struct LiveUnitTests {
         #expect(onShared.first?.message.contains("held by this passthrough interface and also used by domain 'web'") == true)
 
         let batch = try Self.notes(
-            [DirectInterfaceSpec(sourceDevice: "eth1", mode: .passthrough, mac: mac),
-             DirectInterfaceSpec(sourceDevice: "eth1", mode: .passthrough, mac: MACAddress("52:54:00:12:34:57"))],
+            [
+                DirectInterfaceSpec(sourceDevice: "eth1", mode: .passthrough, mac: mac),
+                DirectInterfaceSpec(sourceDevice: "eth1", mode: .passthrough, mac: MACAddress("52:54:00:12:34:57")),
+            ],
             to: "vm1", on: shared)
         #expect(batch.filter { $0.kind == .refusal }.count >= 2, "\(batch)")
 
@@ -141,7 +143,10 @@ struct LiveUnitTests {
         let held = try Tool.run(["attach", "running-vm", "-c", uri, "--source", "enp3s0f0v1", "--dry-run"])
         #expect(held.status == 1)
         // The new NIC, the later use, carries the finding.
-        #expect(held.standardError.contains("source device 'enp3s0f0v1' is held by a passthrough interface of this domain, so this interface cannot use it too; the kernel refuses the second macvtap (Invalid argument) [libvirt accepts this at define but the domain fails at start or hotplug]; give the passthrough interface a device of its own (an SR-IOV VF) [passthrough-shared]"), "\(held.standardError)")
+        #expect(
+            held.standardError.contains(
+                "source device 'enp3s0f0v1' is held by a passthrough interface of this domain, so this interface cannot use it too; the kernel refuses the second macvtap (Invalid argument) [libvirt accepts this at define but the domain fails at start or hotplug]; give the passthrough interface a device of its own (an SR-IOV VF) [passthrough-shared]"
+            ), "\(held.standardError)")
 
         let hostMAC = try Tool.run(["attach", "running-vm", "-c", uri, "--source", "eth0", "--mac", "52:54:00:ee:ee:01", "--dry-run"])
         #expect(hostMAC.status == 1)

@@ -1,6 +1,6 @@
 import MacvtapKit
-import Testing
 import MacvtapTestSupport
+import Testing
 
 @Suite("MACAddress: libvirt's parser, canonical form, properties")
 struct MACAddressTests {

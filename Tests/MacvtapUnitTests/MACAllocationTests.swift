@@ -1,7 +1,7 @@
 import Foundation
 import MacvtapKit
-import Testing
 import MacvtapTestSupport
+import Testing
 
 @Suite("MAC allocation: SHA-256, spaces, the allocator, the birthday odds")
 struct MACAllocatorTests {
@@ -164,8 +164,9 @@ struct MACLedgerTests {
         let ledgerPath = path("check.sqlite")
         let host = "test://" + Fixtures.fixturesDirectory.appendingPathComponent("test-host.xml").path
         _ = try Tool.run(["mac", "reserve", "52:54:00:0f:0f:0f", "--ledger", ledgerPath, "--label", "future-db"])
-        let exampleMAC = try #require(try String(contentsOf: Fixtures.examplesDirectory.appendingPathComponent("domains/web01.xml"), encoding: .utf8)
-            .firstMatch(of: /mac address='([0-9a-f:]{17})'/).map { String($0.output.1) })
+        let exampleMAC = try #require(
+            try String(contentsOf: Fixtures.examplesDirectory.appendingPathComponent("domains/web01.xml"), encoding: .utf8)
+                .firstMatch(of: /mac address='([0-9a-f:]{17})'/).map { String($0.output.1) })
         let check = try Tool.run([
             "mac", "check", "52:54:00:aa:00:01", "52:54:00:ee:ee:01", exampleMAC, "52:54:00:0f:0f:0f", "52:54:00:01:02:03",
             "-c", host, "--exclude", Fixtures.examplesDirectory.appendingPathComponent("domains").path, "--ledger", ledgerPath,

@@ -1,7 +1,7 @@
 import Foundation
 import MacvtapKit
-import Testing
 import MacvtapTestSupport
+import Testing
 
 /// `<network>` files beside domains: the network rules, resolution of `type='network'`
 /// interfaces through them, and the generators.

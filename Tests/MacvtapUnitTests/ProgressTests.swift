@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import MacvtapTestSupport
+import Testing
 
 /// The progress line: on a terminal only (a pty from script(1)), never with --quiet or when
 /// stderr is a pipe, and only for long work (here: more than 500 files).
@@ -11,7 +11,8 @@ struct ProgressTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for index in 0..<files {
             let mac = String(format: "52:54:00:%02x:%02x:%02x", (index >> 16) & 0xff, (index >> 8) & 0xff, index & 0xff)
-            try "<domain type='kvm'><name>vm\(index)</name><devices><interface type='direct'><mac address='\(mac)'/><source dev='eth0' mode='bridge'/><model type='virtio'/></interface></devices></domain>\n"
+            try
+                "<domain type='kvm'><name>vm\(index)</name><devices><interface type='direct'><mac address='\(mac)'/><source dev='eth0' mode='bridge'/><model type='virtio'/></interface></devices></domain>\n"
                 .write(to: directory.appendingPathComponent("vm\(index).xml"), atomically: false, encoding: .utf8)
         }
         return directory

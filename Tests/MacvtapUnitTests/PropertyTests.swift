@@ -1,8 +1,8 @@
 import Foundation
 import MacvtapKit
+import MacvtapTestSupport
 import MacvtapXML
 import Testing
-import MacvtapTestSupport
 
 /// SplitMix64: small, fast and seedable, so a failing case is reproduced from the seed printed
 /// with it.
@@ -100,9 +100,11 @@ struct PropertyTests {
     /// Byte-level mutations of valid documents: flips, cuts, duplicated slices and inserted
     /// XML tokens, the things a broken editor or a bad merge produces.
     static func mutate(_ bytes: [UInt8], using rng: inout SeededGenerator) -> [UInt8] {
-        let tokens = ["<", ">", "/>", "</interface>", "<interface type='direct'>", "&", "&x;", "'", "\"", "<!--", "-->",
-                      "<![CDATA[", "]]>", "<mac address='52:54:00:00:00:01'/>", "<source dev='eth0' mode='vepa'/>",
-                      "\u{0}", "\u{FEFF}", "é", "\r\n", " xmlns:a='urn:a' ", "<!DOCTYPE domain [<!ENTITY x 'y'>]>"]
+        let tokens = [
+            "<", ">", "/>", "</interface>", "<interface type='direct'>", "&", "&x;", "'", "\"", "<!--", "-->",
+            "<![CDATA[", "]]>", "<mac address='52:54:00:00:00:01'/>", "<source dev='eth0' mode='vepa'/>",
+            "\u{0}", "\u{FEFF}", "é", "\r\n", " xmlns:a='urn:a' ", "<!DOCTYPE domain [<!ENTITY x 'y'>]>",
+        ]
         var result = bytes
         for _ in 0..<Int.random(in: 1...4, using: &rng) where !result.isEmpty {
             let at = Int.random(in: 0..<result.count, using: &rng)

@@ -1,8 +1,8 @@
 import Foundation
 import MacvtapKit
+import MacvtapTestSupport
 import MacvtapXML
 import Testing
-import MacvtapTestSupport
 
 @Suite("lint reporters")
 struct ReporterTests {
@@ -66,7 +66,9 @@ struct ReporterTests {
 
     @Test("A finding's identity ignores the lines it quotes, not what it is about")
     func identityIgnoresLineNumbers() {
-        let a = Finding(ruleID: "mac-duplicate-across-domains", severity: .error, file: "f", position: SourcePosition(line: 3, column: 1), message: "MAC 52:54:00:00:00:01 is also used by domain 'vm1' (hosts/vm1.xml:12)", fix: nil, domain: "vm2")
+        let a = Finding(
+            ruleID: "mac-duplicate-across-domains", severity: .error, file: "f", position: SourcePosition(line: 3, column: 1),
+            message: "MAC 52:54:00:00:00:01 is also used by domain 'vm1' (hosts/vm1.xml:12)", fix: nil, domain: "vm2")
         var moved = a
         moved.line = 9
         moved.message = "MAC 52:54:00:00:00:01 is also used by domain 'vm1' (hosts/vm1.xml:15)"

@@ -1,6 +1,6 @@
 import MacvtapKit
-import Testing
 import MacvtapTestSupport
+import Testing
 
 /// Every rule's own examples, run through the whole engine (schemas included), as
 /// SwiftLint does: each triggering example must produce the rule, each other one must not.
@@ -102,7 +102,8 @@ struct RuleFixTests {
 
     static func fixed(_ before: String, context: [String] = []) throws -> (text: String, run: FixRun) {
         // Context first: a cross-file fix lands on the later file, the one fixed here.
-        let sources = context.enumerated().map { DocumentSource.memory(Array($0.element.utf8), name: "context-\($0.offset).xml") }
+        let sources =
+            context.enumerated().map { DocumentSource.memory(Array($0.element.utf8), name: "context-\($0.offset).xml") }
             + [DocumentSource.memory(Array(before.utf8), name: "before.xml")]
         let run = try LintFixer.run(sources, linter: linter, unsafe: true)
         let text = run.changes.first { $0.name == "before.xml" }.map { String(decoding: $0.fixed, as: UTF8.self) } ?? before
@@ -151,7 +152,8 @@ struct RuleFixTests {
             let (text, run) = try Self.fixed(before, context: Array(documents.dropLast()))
             let mac = try #require(run.newMACs.first?.mac, "\(id): no new MAC")
             #expect(mac.description.hasPrefix("52:54:00:") && text.contains(mac.description))
-            let all = documents.dropLast().enumerated().map { DocumentSource.memory(Array($0.element.utf8), name: "context-\($0.offset).xml") }
+            let all =
+                documents.dropLast().enumerated().map { DocumentSource.memory(Array($0.element.utf8), name: "context-\($0.offset).xml") }
                 + [.memory(Array(text.utf8), name: "after.xml")]
             #expect(!(try Self.linter.lint(all).findings.contains { $0.ruleID == id }), "\(id) still triggers")
         }

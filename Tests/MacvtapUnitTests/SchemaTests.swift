@@ -1,8 +1,8 @@
 import Foundation
 import MacvtapKit
+import MacvtapTestSupport
 import MacvtapXML
 import Testing
-import MacvtapTestSupport
 
 @Suite("Schemas: ours for one interface, libvirt's for the whole domain")
 struct SchemaTests {

@@ -1,8 +1,8 @@
 import Foundation
 import MacvtapKit
 import MacvtapSystem
-import Testing
 import MacvtapTestSupport
+import Testing
 
 /// What makes a one-file lint and a single attach start fast: schemas compiled before the
 /// arguments are parsed and shared by the process, work started on a thread of its own.

@@ -2,9 +2,9 @@ import Foundation
 import MacvtapKit
 import MacvtapLibvirt
 import MacvtapSystem
+import MacvtapTestSupport
 import MacvtapXML
 import Testing
-import MacvtapTestSupport
 
 @Suite("Wrapper layers: libvirt connection, document sources")
 struct WrapperTests {

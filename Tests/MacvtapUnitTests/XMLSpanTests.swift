@@ -1,7 +1,7 @@
 import Foundation
+import MacvtapTestSupport
 import MacvtapXML
 import Testing
-import MacvtapTestSupport
 
 @Suite("libxml2 layer: byte spans, positions, errors")
 struct XMLSpanTests {

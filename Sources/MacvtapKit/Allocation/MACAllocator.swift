@@ -25,7 +25,8 @@ public struct MACSpace: Sendable, Hashable, CustomStringConvertible {
             throw .invalidSpace("prefix '\(prefix)' is multicast (lowest bit of the first octet set); guests need unicast addresses")
         }
         if firstOctet & 0x02 == 0 {
-            throw .invalidSpace("prefix '\(prefix)' is not locally administered (bit 0x02 of the first octet clear): it belongs to a vendor's OUI; use e.g. 52:54:00, or an explicit range if you own that block")
+            throw .invalidSpace(
+                "prefix '\(prefix)' is not locally administered (bit 0x02 of the first octet clear): it belongs to a vendor's OUI; use e.g. 52:54:00, or an explicit range if you own that block")
         }
         if firstOctet == 0xFE {
             throw .invalidSpace("prefix '\(prefix)' starts with fe, which libvirt gives the host side of tap devices")

@@ -49,7 +49,8 @@ public enum MACReports {
             let rows = reservations.map { [$0.mac.description, $0.reservedAt, $0.label, $0.checkedAgainst.isEmpty ? "-" : $0.checkedAgainst] }
             return LiveReports.formatTable(header: ["MAC", "RESERVED", "LABEL", "CHECKED AGAINST"], rows: rows)
         case .csv:
-            return (["mac,reserved_at,label,checked_against"]
+            return
+                (["mac,reserved_at,label,checked_against"]
                 + reservations.map { "\($0.mac),\($0.reservedAt),\(csvField($0.label)),\(csvField($0.checkedAgainst))" })
                 .joined(separator: "\n")
         case .json:

@@ -270,7 +270,7 @@ public final class PostgresLedger: MACLedger {
                 }
                 try connection.copyIn("COPY virt_macvtap.addresses (mac, batch) FROM STDIN", data: data, operation: "recording the addresses")
             }
-        } catch where error.isUniqueViolation {
+        } catch  where error.isUniqueViolation {
             try connection.execute("ROLLBACK TO SAVEPOINT addresses", operation: "recording the addresses")
             return false
         }
@@ -324,7 +324,7 @@ public final class PostgresLedger: MACLedger {
             do {
                 let outcome = try attempt()
                 if case .again = outcome {} else { return outcome }
-            } catch where error.isTransient {
+            } catch  where error.isTransient {
                 // The server rolled the transaction back; run it again.
             } catch {
                 throw Self.map(error, ledger: ledgerName, lockTimeout: lockTimeout)
@@ -357,4 +357,3 @@ public final class PostgresLedger: MACLedger {
         }
     }
 }
-

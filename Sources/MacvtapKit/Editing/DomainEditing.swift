@@ -14,7 +14,8 @@ extension DomainDocument {
         }
         let anchor = interfaceElements.last ?? devices.children.last
         if let anchor, let anchorRange = anchor.byteRange {
-            let indent = Splice.indentation(before: anchorRange.lowerBound, in: source)
+            let indent =
+                Splice.indentation(before: anchorRange.lowerBound, in: source)
                 ?? Splice.indentation(before: devicesRange.lowerBound, in: source).map { $0 + indentUnit }
                 ?? indentUnit
             let fragment = try serialize(interface, baseIndent: indent)

@@ -1,5 +1,5 @@
-import MacvtapXML
 import MacvtapSystem
+import MacvtapXML
 
 /// What `lint --fix` did (or, for `--diff`, would do), in memory: the caller writes the files.
 public struct FixRun: Sendable {
@@ -67,10 +67,11 @@ public enum LintFixer {
         var report = try lintNow()
         for _ in 0..<maximumRounds {
             let malformed = Set(report.findings.filter { $0.ruleID == XMLMalformedRule.description.id }.map(\.file))
-            let byFile = Dictionary(grouping: report.findings.filter { finding in
-                guard let correction = finding.correction, !malformed.contains(finding.file), contents[finding.file] != nil else { return false }
-                return correction.applicability == .safe || (unsafe && correction.applicability == .unsafe)
-            }, by: \.file)
+            let byFile = Dictionary(
+                grouping: report.findings.filter { finding in
+                    guard let correction = finding.correction, !malformed.contains(finding.file), contents[finding.file] != nil else { return false }
+                    return correction.applicability == .safe || (unsafe && correction.applicability == .unsafe)
+                }, by: \.file)
             guard !byFile.isEmpty else { break }
             // Every MAC of the files, for fresh MACs only: parsing them all is worth it only then.
             var taken = takenMACs.union(allocated)

@@ -1,5 +1,5 @@
-import FoundationEssentials
 import Foundation
+import FoundationEssentials
 public import MacvtapNetlink
 public import MacvtapSystem
 
@@ -198,7 +198,8 @@ public enum HostShims {
         }
         if FileIO.exists(atPath: environment.path("/run/systemd/netif")) { return .networkd }
         if FileIO.exists(atPath: environment.path("/etc/network/interfaces")) { return .ifupdown }
-        throw .refused("cannot tell which network configuration this host uses (no NetworkManager, netplan, systemd-networkd or /etc/network/interfaces); name it with --persist networkd|networkmanager|ifupdown")
+        throw .refused(
+            "cannot tell which network configuration this host uses (no NetworkManager, netplan, systemd-networkd or /etc/network/interfaces); name it with --persist networkd|networkmanager|ifupdown")
     }
 
     static func files(
@@ -211,7 +212,8 @@ public enum HostShims {
             let directory = environment.path("/etc/systemd/network")
             guard let parentNetwork = networkdFile(matching: device, environment: environment) else {
                 throw .refused(
-                    "no systemd-networkd .network file matches \(device), so nothing would add the shim to it at boot (MACVLAN=\(name)); configure \(device) with networkd first, or use --persist networkmanager|ifupdown")
+                    "no systemd-networkd .network file matches \(device), so nothing would add the shim to it at boot (MACVLAN=\(name)); configure \(device) with networkd first, or use --persist networkmanager|ifupdown"
+                )
             }
             return [
                 ShimFile(

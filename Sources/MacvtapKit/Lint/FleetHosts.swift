@@ -1,5 +1,5 @@
-import FoundationEssentials
 import Foundation
+import FoundationEssentials
 
 /// One hypervisor of a fleet repository, as `.virt-macvtap.json` declares it:
 /// `"hosts": {"hv-a": {"files": ["hosts/a/**"], "uri": "qemu+ssh://root@hv-a/system"}}`.

@@ -3,6 +3,7 @@ import MacvtapLibvirt
 import MacvtapSystem
 import MacvtapXML
 import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -155,13 +156,15 @@ public final class LibvirtDefineLayer: Sendable {
         if refusal.message.contains("Cannot check QEMU binary") || refusal.message.lowercased().contains("no emulator") {
             let arch = root.firstChild(named: "os")?.firstChild(named: "type")?.attribute("arch") ?? "its architecture"
             unjudged.withLock { _ = $0.insert("domains for \(arch): \(refusal.message)") }
-            return .notJudged(Violation(
-                at: root.position, "--libvirt could not judge this domain: libvirt \(verdicts.version) has no emulator for \(arch) here (\(message))",
-                fix: "install the emulator (Debian: qemu-system-…) to have libvirt judge it; lint's own rules still ran"))
+            return .notJudged(
+                Violation(
+                    at: root.position, "--libvirt could not judge this domain: libvirt \(verdicts.version) has no emulator for \(arch) here (\(message))",
+                    fix: "install the emulator (Debian: qemu-system-…) to have libvirt judge it; lint's own rules still ran"))
         }
-        return .refused(Violation(
-            at: Self.locate(message, in: root), message,
-            fix: "libvirt \(verdicts.version) refuses this domain at define (virsh define would say the same)"))
+        return .refused(
+            Violation(
+                at: Self.locate(message, in: root), message,
+                fix: "libvirt \(verdicts.version) refuses this domain at define (virsh define would say the same)"))
     }
 
     /// libvirt's verdict on a whole document, asked three ways (define, define --validate, the

@@ -291,7 +291,11 @@ public final class Linter: Sendable {
             domain = try DomainDocument(xml, allowDeviceXML: true)
         } catch {
             let root = xml.root?.qualifiedName ?? "none"
-            add(UnsupportedDocumentRule.description, Violation(at: xml.root?.position ?? SourcePosition(line: 1, column: 1), "skipped: root element <\(root)> is not <domain>, <interface> or <network>", fix: "lint domain XML (virsh dumpxml), interface device XML or network XML (virsh net-dumpxml)"), file: file, domain: nil, to: &result.findings)
+            add(
+                UnsupportedDocumentRule.description,
+                Violation(
+                    at: xml.root?.position ?? SourcePosition(line: 1, column: 1), "skipped: root element <\(root)> is not <domain>, <interface> or <network>",
+                    fix: "lint domain XML (virsh dumpxml), interface device XML or network XML (virsh net-dumpxml)"), file: file, domain: nil, to: &result.findings)
             return result
         }
         let document = LintDocument(domain: domain, hotplug: configuration.hotplug, release: release.map(JudgedRelease.init(fixed:)) ?? judgedRelease)
@@ -317,7 +321,9 @@ public final class Linter: Sendable {
             let narrowing = SchemaFaultFinder(document: xml, schema: domainSchema)
             for problem in SchemaFindings.readable(domainSchema.validate(xml), schemaName: "domain.rng", within: root, narrowing: narrowing)
             where !isExplained(problem.lines, by: definingLines) {
-                add(LibvirtSchemaRule.description, Violation(at: problem.position, problem.message, fix: "compare with https://libvirt.org/formatdomain.html; virt-xml-validate reports the same"), file: file, domain: label, to: &schemaFindings)
+                add(
+                    LibvirtSchemaRule.description, Violation(at: problem.position, problem.message, fix: "compare with https://libvirt.org/formatdomain.html; virt-xml-validate reports the same"),
+                    file: file, domain: label, to: &schemaFindings)
             }
             ruleLines += schemaFindings.map(\.line)
         }
@@ -327,7 +333,9 @@ public final class Linter: Sendable {
                 let diagnostics = interfaceSchema.validate(element)
                 for problem in SchemaFindings.readable(diagnostics, schemaName: SchemaLocator.interfaceSchemaName, within: element)
                 where !isExplained(problem.lines, by: ruleLines) {
-                    add(InterfaceSchemaRule.description, Violation(at: problem.position, problem.message, fix: "see Schemas/interface-direct.rng for what a direct interface may contain"), file: file, domain: label, to: &schemaFindings)
+                    add(
+                        InterfaceSchemaRule.description, Violation(at: problem.position, problem.message, fix: "see Schemas/interface-direct.rng for what a direct interface may contain"), file: file,
+                        domain: label, to: &schemaFindings)
                 }
             }
         }
@@ -383,7 +391,9 @@ public final class Linter: Sendable {
             let explained = findings.filter { $0.enforcement == .define }.map(\.line)
             for problem in SchemaFindings.readable(schema.validate(network.xml), schemaName: "network.rng", within: root)
             where !explained.contains(where: problem.lines.contains) {
-                add(LibvirtNetworkSchemaRule.description, Violation(at: problem.position, problem.message, fix: "compare with https://libvirt.org/formatnetwork.html"), file: file, domain: nil, to: &findings)
+                add(
+                    LibvirtNetworkSchemaRule.description, Violation(at: problem.position, problem.message, fix: "compare with https://libvirt.org/formatnetwork.html"), file: file, domain: nil,
+                    to: &findings)
             }
         }
         result.suppressions = Suppressions(network.xml)

@@ -39,7 +39,8 @@ public enum RuleRegistry {
 
     public static var all: [RuleDescription] {
         var seen: Set<String> = []
-        return (engineRules.map { $0.description } + documentRules.map { $0.description }
+        return
+            (engineRules.map { $0.description } + documentRules.map { $0.description }
             + networkRules.map { $0.description } + crossDocumentRules.map { $0.description }
             + liveHostRules.map { $0.description })
             .filter { seen.insert($0.id).inserted }

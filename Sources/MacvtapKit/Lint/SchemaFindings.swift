@@ -171,7 +171,9 @@ struct SchemaFaultFinder {
                 return Fault(
                     position: element.position(ofAttribute: attribute.name) ?? element.position,
                     lines: element.position.line...element.position.line,
-                    message: "\(Self.describe(element)): attribute \(attribute.name)='\(attribute.value)' is not allowed here or has a value the schema does not allow (without it \(containerName) validates)")
+                    message:
+                        "\(Self.describe(element)): attribute \(attribute.name)='\(attribute.value)' is not allowed here or has a value the schema does not allow (without it \(containerName) validates)"
+                )
             }
         }
         return nil
@@ -194,7 +196,9 @@ struct SchemaFaultFinder {
         }
         return Fault(
             position: element.position, lines: element.position.line...element.endPosition.line,
-            message: "\(described) does not match the schema: it lacks a required attribute or child, or several of its parts are wrong together (without it \(containerName) validates; compare with https://libvirt.org/formatdomain.html)")
+            message:
+                "\(described) does not match the schema: it lacks a required attribute or child, or several of its parts are wrong together (without it \(containerName) validates; compare with https://libvirt.org/formatdomain.html)"
+        )
     }
 
     /// `<interface type='direct'>`: the element and its type, which selects the schema's branch.

@@ -1,7 +1,7 @@
+import Dispatch
 public import MacvtapLibvirt
 import MacvtapXML
 import Synchronization
-import Dispatch
 
 /// What one libvirt host has: every domain's interfaces (live and persistent XML) and the
 /// host's own network interfaces. Used by `lint -c` and by live operations' preflight.

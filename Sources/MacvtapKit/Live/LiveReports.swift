@@ -37,8 +37,10 @@ public enum LiveReports {
     public static func table(_ rows: [DirectNICRow]) -> String {
         let header = ["DOMAIN", "STATE", "MAC", "SOURCE", "NETWORK", "MODE", "MODEL", "TARGET", "ALIAS", "IN"]
         let cells = rows.map { row in
-            [row.domain, row.state, row.nic.mac + (row.nic.currentMAC.map { " (guest: \($0))" } ?? ""), row.nic.source ?? "-", row.nic.network ?? "-", row.nic.mode, row.nic.model ?? "-",
-             row.nic.target ?? "-", row.nic.alias ?? "-", row.copies]
+            [
+                row.domain, row.state, row.nic.mac + (row.nic.currentMAC.map { " (guest: \($0))" } ?? ""), row.nic.source ?? "-", row.nic.network ?? "-", row.nic.mode, row.nic.model ?? "-",
+                row.nic.target ?? "-", row.nic.alias ?? "-", row.copies,
+            ]
         }
         return formatTable(header: header, rows: cells)
     }

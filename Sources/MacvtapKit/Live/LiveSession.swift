@@ -1,7 +1,7 @@
 import Dispatch
 import FoundationEssentials
-import MacvtapSystem
 public import MacvtapLibvirt
+import MacvtapSystem
 
 /// Which libvirt URI a live command talks to: `-c`, else `LIBVIRT_DEFAULT_URI`, else
 /// `qemu:///system` (virsh's order, minus its own VIRSH_DEFAULT_CONNECT_URI).
@@ -237,7 +237,7 @@ public final class LiveSession {
     func lookup(_ reference: String) throws(LiveError) -> LibvirtDomain {
         do {
             return try connection.lookupDomain(reference)
-        } catch where error.is(.noDomain) {
+        } catch  where error.is(.noDomain) {
             throw .refused([
                 PreflightNote(
                     .refusal, "domain '\(reference)' not found on \(uri)",

@@ -62,17 +62,18 @@ public struct DirectInterfaceSpec: Sendable, Hashable {
         return self
     }
 
-
     static func checkMAC(_ mac: MACAddress) throws(InterfaceSpecError) {
         if mac.isMulticast {
             throw InterfaceSpecError(
-                field: .mac, value: mac.description, problem: "is a multicast address (libvirt: "
+                field: .mac, value: mac.description,
+                problem: "is a multicast address (libvirt: "
                     + "\"expected unicast mac address, found multicast\")",
                 fix: "clear the lowest bit of the first octet, e.g. 52:54:00:xx:xx:xx")
         }
         if mac.isAllZero {
             throw InterfaceSpecError(
-                field: .mac, value: mac.description, problem: "is all zero; the kernel refuses it "
+                field: .mac, value: mac.description,
+                problem: "is all zero; the kernel refuses it "
                     + "(EADDRNOTAVAIL) when the domain starts",
                 fix: "leave the MAC out to get a free random one")
         }

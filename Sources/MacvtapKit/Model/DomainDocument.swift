@@ -69,7 +69,9 @@ public final class DomainDocument {
     /// True when the document is a bare `<interface>` (device XML for `virsh attach-device`).
     public let isDeviceXML: Bool
 
-    public convenience init(bytes: [UInt8], fileName: String, allowDeviceXML: Bool = false)
+    public convenience init(
+        bytes: [UInt8], fileName: String, allowDeviceXML: Bool = false
+    )
         throws(DomainDocumentError)
     {
         let document: XMLDocument

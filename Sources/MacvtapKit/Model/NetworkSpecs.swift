@@ -95,11 +95,14 @@ public struct MacvtapNetworkSpec: Sendable, Hashable {
     }
 
     public var elementSpec: XMLElementSpec {
-        let pool = physicalFunction.map { [XMLElementSpec("pf", attributes: [("dev", $0)])] }
+        let pool =
+            physicalFunction.map { [XMLElementSpec("pf", attributes: [("dev", $0)])] }
             ?? devices.map { XMLElementSpec("interface", attributes: [("dev", $0)]) }
-        return XMLElementSpec("network", children: [
-            XMLElementSpec("name", text: name),
-            XMLElementSpec("forward", attributes: [("mode", mode.rawValue)], children: pool),
-        ])
+        return XMLElementSpec(
+            "network",
+            children: [
+                XMLElementSpec("name", text: name),
+                XMLElementSpec("forward", attributes: [("mode", mode.rawValue)], children: pool),
+            ])
     }
 }

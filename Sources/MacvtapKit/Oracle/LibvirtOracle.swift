@@ -177,10 +177,12 @@ public final class LibvirtOracle: Sendable {
         let mode = parsed?.root?.firstChild(named: "forward")?.attribute("mode") ?? "nat"
         guard MacvtapMode(libvirtName: mode) != nil,
             let interface = try? XMLFragmentWriter.serialize(
-                XMLElementSpec("interface", attributes: [("type", "network")], children: [
-                    XMLElementSpec("source", attributes: [("network", name)]),
-                    XMLElementSpec("model", attributes: [("type", "virtio")]),
-                ]))
+                XMLElementSpec(
+                    "interface", attributes: [("type", "network")],
+                    children: [
+                        XMLElementSpec("source", attributes: [("network", name)]),
+                        XMLElementSpec("model", attributes: [("type", "virtio")]),
+                    ]))
         else { return }
         let guest = PreparedDocument(OracleCases.minimalDomain(devices: String(decoding: interface, as: UTF8.self)), name: name + "-guest")
         do {
@@ -347,7 +349,6 @@ public final class LibvirtOracle: Sendable {
         return watchdog
     }
 }
-
 
 /// What a case holds while it runs: its macvtaps' MACs (per lower device) and host-side names
 /// alone, its passthrough devices alone, and its other source devices shared.

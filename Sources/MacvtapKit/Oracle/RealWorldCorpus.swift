@@ -175,9 +175,10 @@ public enum RealWorldCorpus {
         let projects = Dictionary(grouping: files, by: \.project)
         let findings = files.flatMap(\.findings)
         lines.append("Other projects' libvirt XML from Debian 13 source packages (`scripts/fetch-world-corpus`), each file")
-        lines.append("linted on its own (`RealWorldCorpusTests`, in `make test`): "
-            + projects.keys.sorted().map { "\($0) \(projects[$0]!.count)" }.joined(separator: ", ")
-            + "; \(files.count) files, \(findings.count) findings.")
+        lines.append(
+            "linted on its own (`RealWorldCorpusTests`, in `make test`): "
+                + projects.keys.sorted().map { "\($0) \(projects[$0]!.count)" }.joined(separator: ", ")
+                + "; \(files.count) files, \(findings.count) findings.")
         lines.append("Against libvirt \(claims.libvirtVersion)'s embedded QEMU driver and test driver: \(claims.judgedFiles) domains judged")
         lines.append("(\(claims.notJudgedFiles) more need an emulator this host lacks), \(claims.defineClaims) define claims, \(claims.dropClaims) drop claims,")
         lines.append("\(claims.interfaceRefusals) refusals caused by an interface; \(claims.wrong.count) wrong.")

@@ -68,7 +68,9 @@ public enum SchemaLocator {
     }
 
     /// Compiles libvirt's domain.rng: `path`, else the one for `release` (see `domainSchemaPath`).
-    public static func loadDomainSchema(path explicitPath: String? = nil, release: LibvirtRelease? = nil)
+    public static func loadDomainSchema(
+        path explicitPath: String? = nil, release: LibvirtRelease? = nil
+    )
         throws(SchemaLoadError) -> RelaxNGSchema
     {
         let path: String
@@ -80,7 +82,9 @@ public enum SchemaLocator {
         do { return try RelaxNGSchema(contentsOfFile: path) } catch { throw .invalid(error) }
     }
 
-    static func find(_ name: String, in directories: [String], advice: String) throws(SchemaNotFound)
+    static func find(
+        _ name: String, in directories: [String], advice: String
+    ) throws(SchemaNotFound)
         -> String
     {
         for directory in directories {
@@ -238,7 +242,8 @@ public struct LibvirtSchemas: Sendable, Equatable, CustomStringConvertible {
         }
         throw SchemaNotFound(
             name: SchemaLocator.domainSchemaName,
-            searched: searched + SchemaLocator.ownSchemaDirectories(environment: environment, executableDirectory: executableDirectory)
+            searched: searched
+                + SchemaLocator.ownSchemaDirectories(environment: environment, executableDirectory: executableDirectory)
                 .map { $0 + "/libvirt/*" },
             advice: "reinstall virt-macvtap (it bundles libvirt's schemas), install libvirt0, or set VIRT_MACVTAP_LIBVIRT_SCHEMA_DIR")
     }

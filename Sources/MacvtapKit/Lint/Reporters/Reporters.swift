@@ -145,7 +145,8 @@ public enum GitHubReporter: LintReporter {
                 case .info: "notice"
                 }
             let message = finding.message + (finding.fix.map { " (fix: \($0))" } ?? "")
-            output += "::\(command) file=\(property(finding.file)),line=\(finding.line),col=\(finding.column),"
+            output +=
+                "::\(command) file=\(property(finding.file)),line=\(finding.line),col=\(finding.column),"
                 + "title=\(property(finding.ruleID))::\(data(message))\n"
         }
         return output
@@ -177,9 +178,14 @@ public enum JUnitReporter: LintReporter {
             failures += failing.count
             // Findings below the fail level (notes such as libvirt-not-judged) are the case's output.
             let below = byFile[file]!.filter { $0.severity < report.failLevel }
-            let output = below.isEmpty ? [] : [XMLElementSpec(
-                "system-out",
-                text: below.map { "\($0.file):\($0.line):\($0.column): \($0.severity.rawValue): \($0.message) [\($0.ruleID)]" }.joined(separator: "\n"))]
+            let output =
+                below.isEmpty
+                ? []
+                : [
+                    XMLElementSpec(
+                        "system-out",
+                        text: below.map { "\($0.file):\($0.line):\($0.column): \($0.severity.rawValue): \($0.message) [\($0.ruleID)]" }.joined(separator: "\n"))
+                ]
             return XMLElementSpec(
                 "testcase", attributes: [("classname", "virt-macvtap.lint"), ("name", file)],
                 children: failing.map { finding in

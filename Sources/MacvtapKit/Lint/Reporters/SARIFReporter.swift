@@ -145,9 +145,10 @@ public enum SARIFReporter: LintReporter {
                 ruleId: finding.ruleID, ruleIndex: index[finding.ruleID] ?? -1, level: level(finding.severity),
                 message: Text(text: finding.message + (finding.fix.map { " Fix: \($0)" } ?? "")),
                 locations: [
-                    Location(physicalLocation: PhysicalLocation(
-                        artifactLocation: ArtifactLocation(uri: uri(finding.file)),
-                        region: Region(startLine: max(finding.line, 1), startColumn: max(finding.column, 1))))
+                    Location(
+                        physicalLocation: PhysicalLocation(
+                            artifactLocation: ArtifactLocation(uri: uri(finding.file)),
+                            region: Region(startLine: max(finding.line, 1), startColumn: max(finding.column, 1))))
                 ],
                 fixes: fixes(finding),
                 relatedLocations: finding.related?.enumerated().map { index, related in
@@ -160,7 +161,8 @@ public enum SARIFReporter: LintReporter {
                 },
                 partialFingerprints: [fingerprintKey: fingerprint(finding)])
         }
-        return JSONReporter.encode(Log(runs: [
+        return JSONReporter.encode(
+            Log(runs: [
                 Run(
                     tool: Tool(
                         driver: Driver(
@@ -172,15 +174,19 @@ public enum SARIFReporter: LintReporter {
 
     static func fixes(_ finding: Finding) -> [Fix]? {
         guard let correction = finding.correction, !correction.isDeferred, correction.applicability != .displayOnly else { return nil }
-        return [Fix(
-            description: Text(text: "\(correction.message) (\(correction.applicability.rawValue) fix)"),
-            artifactChanges: [ArtifactChange(
-                artifactLocation: ArtifactLocation(uri: uri(finding.file)),
-                replacements: correction.edits.map { edit in
-                    Replacement(
-                        deletedRegion: EditRegion(startLine: edit.startLine, startColumn: edit.startColumn, endLine: edit.endLine, endColumn: edit.endColumn),
-                        insertedContent: edit.replacement.isEmpty ? nil : Text(text: edit.replacement))
-                })])]
+        return [
+            Fix(
+                description: Text(text: "\(correction.message) (\(correction.applicability.rawValue) fix)"),
+                artifactChanges: [
+                    ArtifactChange(
+                        artifactLocation: ArtifactLocation(uri: uri(finding.file)),
+                        replacements: correction.edits.map { edit in
+                            Replacement(
+                                deletedRegion: EditRegion(startLine: edit.startLine, startColumn: edit.startColumn, endLine: edit.endLine, endColumn: edit.endColumn),
+                                insertedContent: edit.replacement.isEmpty ? nil : Text(text: edit.replacement))
+                        })
+                ])
+        ]
     }
 
     /// Percent-encodes what a URI reference cannot carry as is; paths stay relative.

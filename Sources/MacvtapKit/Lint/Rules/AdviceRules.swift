@@ -42,7 +42,10 @@ public struct TrustRxFiltersSecurityRule: DirectInterfaceRule {
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
         guard let trust = interface.trustGuestRxFilters, trust.value == "yes", interface.hasVirtioModel else { return [] }
-        return [Violation(at: trust.position, "the guest may change the host-side MAC filter, promiscuous and all-multicast modes", fix: "keep it only for guests you trust (e.g. routers that need extra MACs)")]
+        return [
+            Violation(
+                at: trust.position, "the guest may change the host-side MAC filter, promiscuous and all-multicast modes", fix: "keep it only for guests you trust (e.g. routers that need extra MACs)")
+        ]
     }
 }
 
@@ -62,17 +65,21 @@ public struct VEPARule: CrossDocumentRule, NetworkRule {
             NetworkExample.network(NetworkExample.pool("vepa", markMode: true)),
         ],
         nonTriggering: [Example.nic(Example.goodBody())],
-        triggeringSets: [[
-            Example.nic("<source dev='eth0' ↓mode='vepa'/>", name: "vm1"),
-            Example.nic("<mac address='52:54:00:00:00:02'/><source dev='eth0' mode='vepa'/>", name: "vm2"),
-        ]])
+        triggeringSets: [
+            [
+                Example.nic("<source dev='eth0' ↓mode='vepa'/>", name: "vm1"),
+                Example.nic("<mac address='52:54:00:00:00:02'/><source dev='eth0' mode='vepa'/>", name: "vm2"),
+            ]
+        ])
 
     /// A network in vepa mode: every guest on it is a VEPA macvtap.
     public func check(_ network: NetworkDocument) -> [Violation] {
         guard network.macvtapMode == .vepa, let mode = network.forwardMode else { return [] }
-        return [Violation(
-            at: mode.position, "network '\(network.label)' is in mode vepa: its guests reach each other only through a hairpin-capable switch",
-            fix: "use forward mode='bridge' unless the switch does reflective relay")]
+        return [
+            Violation(
+                at: mode.position, "network '\(network.label)' is in mode vepa: its guests reach each other only through a hairpin-capable switch",
+                fix: "use forward mode='bridge' unless the switch does reflective relay")
+        ]
     }
 
     public func check(_ documents: [DocumentSummary]) -> [Violation] {

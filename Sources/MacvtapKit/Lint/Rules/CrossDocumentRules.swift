@@ -79,19 +79,25 @@ public struct MACDuplicateAcrossFilesRule: CrossDocumentRule {
         rationale: "libvirt never compares MACs across domains. On one lower device the second domain fails to start "
             + "(\"Address already in use\"); across hosts on one L2 segment, ARP and switch tables flap.",
         severity: .error, enforcement: .notChecked, reference: "L02, K04",
-        triggeringSets: [[
-            Example.nic(Example.goodBody(), name: "vm1"),
-            Example.nic(Example.goodBody(dev: "eth1", mark: .mac), name: "vm2"),
-        ]],
-        nonTriggeringSets: [[
-            Example.nic(Example.goodBody(), name: "vm1"),
-            Example.nic(Example.goodBody(mac: "52:54:00:00:00:02", dev: "eth1"), name: "vm2"),
-        ]],
+        triggeringSets: [
+            [
+                Example.nic(Example.goodBody(), name: "vm1"),
+                Example.nic(Example.goodBody(dev: "eth1", mark: .mac), name: "vm2"),
+            ]
+        ],
+        nonTriggeringSets: [
+            [
+                Example.nic(Example.goodBody(), name: "vm1"),
+                Example.nic(Example.goodBody(mac: "52:54:00:00:00:02", dev: "eth1"), name: "vm2"),
+            ]
+        ],
         fixes: .unsafe,
-        fixExamples: [FixExample(
-            before: Example.nic(Example.goodBody(dev: "eth1"), name: "vm2"),
-            after: Example.nic(Example.goodBody(mac: FixExample.freshMAC, dev: "eth1"), name: "vm2"),
-            context: [Example.nic(Example.goodBody(), name: "vm1")])])
+        fixExamples: [
+            FixExample(
+                before: Example.nic(Example.goodBody(dev: "eth1"), name: "vm2"),
+                after: Example.nic(Example.goodBody(mac: FixExample.freshMAC, dev: "eth1"), name: "vm2"),
+                context: [Example.nic(Example.goodBody(), name: "vm1")])
+        ])
 
     /// One L2 segment spans the hosts of a fleet: MACs are compared across all of them.
     public static var scope: CrossDocumentScope { .fleet }
@@ -131,10 +137,12 @@ public struct PassthroughSharedRule: CrossDocumentRule {
                 Example.directInterface(Example.goodBody(mode: "passthrough")) + "\n"
                     + Example.directInterface(Example.goodBody(mac: "52:54:00:00:00:02", dev: "eth1", mode: "bridge")))
         ],
-        triggeringSets: [[
-            Example.nic(Example.goodBody(mode: "passthrough"), name: "vm1"),
-            Example.nic(Example.goodBody(mac: "52:54:00:00:00:02", mode: "passthrough", mark: .source), name: "vm2"),
-        ]])
+        triggeringSets: [
+            [
+                Example.nic(Example.goodBody(mode: "passthrough"), name: "vm1"),
+                Example.nic(Example.goodBody(mac: "52:54:00:00:00:02", mode: "passthrough", mark: .source), name: "vm2"),
+            ]
+        ])
 
     public func check(_ documents: [DocumentSummary]) -> [Violation] {
         check(documents, networks: [])
@@ -154,14 +162,18 @@ public struct MixedModesRule: CrossDocumentRule {
         rationale: "The kernel allows it, but bridge-mode delivery needs both ends in bridge mode, so guests that "
             + "look alike silently reach different peers.",
         severity: .warning, enforcement: .notChecked, reference: "L08",
-        triggeringSets: [[
-            Example.nic(Example.goodBody(mode: "bridge"), name: "vm1"),
-            Example.nic(Example.goodBody(mac: "52:54:00:00:00:02", mode: "vepa", mark: .source), name: "vm2"),
-        ]],
-        nonTriggeringSets: [[
-            Example.nic(Example.goodBody(mode: "bridge"), name: "vm1"),
-            Example.nic(Example.goodBody(mac: "52:54:00:00:00:02", mode: "bridge"), name: "vm2"),
-        ]])
+        triggeringSets: [
+            [
+                Example.nic(Example.goodBody(mode: "bridge"), name: "vm1"),
+                Example.nic(Example.goodBody(mac: "52:54:00:00:00:02", mode: "vepa", mark: .source), name: "vm2"),
+            ]
+        ],
+        nonTriggeringSets: [
+            [
+                Example.nic(Example.goodBody(mode: "bridge"), name: "vm1"),
+                Example.nic(Example.goodBody(mac: "52:54:00:00:00:02", mode: "bridge"), name: "vm2"),
+            ]
+        ])
 
     public func check(_ documents: [DocumentSummary]) -> [Violation] {
         check(documents, networks: [])
@@ -228,11 +240,12 @@ struct SourceDeviceUses {
                     mode != .passthrough && other.summary.file == Self.firstConflict(with: use, at: index, among: holders)?.summary.file
                     ? "source device '\(device)'\(use.through)\(location) is held by \(holder), so this interface cannot use it too; the kernel refuses the second macvtap (Invalid argument)"
                     : "source device '\(device)'\(use.through)\(location) is held by \(holder) and also used by \(otherLabel); the kernel refuses the second macvtap (Invalid argument), and libvirt can leave '\(device)' with the guest's MAC"
-                violations.append(Violation(
-                    at: use.devicePosition,
-                    message,
-                    fix: "give the passthrough interface a device of its own (an SR-IOV VF)", file: use.summary.file,
-                    domain: use.summary.domainName, related: other.relatedLocations(with: use)))
+                violations.append(
+                    Violation(
+                        at: use.devicePosition,
+                        message,
+                        fix: "give the passthrough interface a device of its own (an SR-IOV VF)", file: use.summary.file,
+                        domain: use.summary.domainName, related: other.relatedLocations(with: use)))
             }
         }
         return violations
@@ -261,12 +274,13 @@ struct SourceDeviceUses {
                     })
                 else { continue }
                 let others = (byMode[otherMode] ?? []).lazy.filter { Self.conflicts($0.use, with: use) }.prefix(3)
-                violations.append(Violation(
-                    at: use.devicePosition,
-                    "source device '\(device)'\(use.through) is used in mode \(mode) here and in mode \(otherMode) \(elsewhere); macvtaps in "
-                        + "different modes do not reach each other as bridge-mode ones do",
-                    fix: "use one mode per source device (bridge for guest-to-guest traffic)", file: use.summary.file,
-                    domain: use.summary.domainName, related: others.flatMap { $0.use.relatedLocations(with: use) }))
+                violations.append(
+                    Violation(
+                        at: use.devicePosition,
+                        "source device '\(device)'\(use.through) is used in mode \(mode) here and in mode \(otherMode) \(elsewhere); macvtaps in "
+                            + "different modes do not reach each other as bridge-mode ones do",
+                        fix: "use one mode per source device (bridge for guest-to-guest traffic)", file: use.summary.file,
+                        domain: use.summary.domainName, related: others.flatMap { $0.use.relatedLocations(with: use) }))
             }
         }
         return violations
@@ -283,9 +297,11 @@ extension InterfaceUse {
         }
         let mode = self.mode.map { " in mode \($0)" } ?? ""
         let device = self.device.map { " on '\($0)'\(through)" } ?? ""
-        return [RelatedLocation(
-            file: summary.file, position: devicePosition,
-            message: "\(summary.label)\(device)\(mode)\(hostNote(comparedWith: finding))")]
+        return [
+            RelatedLocation(
+                file: summary.file, position: devicePosition,
+                message: "\(summary.label)\(device)\(mode)\(hostNote(comparedWith: finding))")
+        ]
     }
 
     /// ` (host hv-a)` when this use is on another fleet host than `other`.
@@ -304,14 +320,18 @@ public struct TargetDuplicateAcrossDomainsRule: CrossDocumentRule {
         rationale: "Only one can have it on a host: the second fails at start: \"error creating macvtap interface "
             + "NAME@DEV: File exists\" (oracle).",
         severity: .error, enforcement: .start, reference: "L16",
-        triggeringSets: [[
-            Example.nic("<source dev='eth0'/><target dev='lan0'/>", name: "vm1"),
-            Example.nic("<source dev='eth0'/><target ↓dev='lan0'/>", name: "vm2"),
-        ]],
-        nonTriggeringSets: [[
-            Example.nic("<source dev='eth0'/><target dev='lan0'/>", name: "vm1"),
-            Example.nic("<source dev='eth0'/><target dev='lan1'/>", name: "vm2"),
-        ]])
+        triggeringSets: [
+            [
+                Example.nic("<source dev='eth0'/><target dev='lan0'/>", name: "vm1"),
+                Example.nic("<source dev='eth0'/><target ↓dev='lan0'/>", name: "vm2"),
+            ]
+        ],
+        nonTriggeringSets: [
+            [
+                Example.nic("<source dev='eth0'/><target dev='lan0'/>", name: "vm1"),
+                Example.nic("<source dev='eth0'/><target dev='lan1'/>", name: "vm2"),
+            ]
+        ])
 
     public func check(_ documents: [DocumentSummary]) -> [Violation] {
         documents.repeatedUses { use in use.entry.targetDev.map(\.value).flatMap { use.summary.keepsTargetName($0) ? $0 : nil } }.map { use, first in
@@ -341,14 +361,18 @@ public struct NetworkUnknownRule: CrossDocumentRule {
         rationale: "libvirt defines the domain and then fails to start it or hot-plug the interface: \"Network not "
             + "found: no network with matching name '…'\". With -c or --hosts, network-on-host asks the host itself.",
         severity: .error, enforcement: .start, reference: "networkAllocatePort",
-        triggeringSets: [[
-            NetworkExample.network(NetworkExample.pool("bridge"), name: "oracle-lan"),
-            Example.domain("    <interface type='network'><mac address='52:54:00:00:00:01'/><source ↓network='oracle-lab'/><model type='virtio'/></interface>"),
-        ]],
-        nonTriggeringSets: [[
-            NetworkExample.network(NetworkExample.pool("bridge"), name: "oracle-lan"),
-            Example.domain("    <interface type='network'><mac address='52:54:00:00:00:01'/><source network='oracle-lan'/><model type='virtio'/></interface>"),
-        ]])
+        triggeringSets: [
+            [
+                NetworkExample.network(NetworkExample.pool("bridge"), name: "oracle-lan"),
+                Example.domain("    <interface type='network'><mac address='52:54:00:00:00:01'/><source ↓network='oracle-lab'/><model type='virtio'/></interface>"),
+            ]
+        ],
+        nonTriggeringSets: [
+            [
+                NetworkExample.network(NetworkExample.pool("bridge"), name: "oracle-lan"),
+                Example.domain("    <interface type='network'><mac address='52:54:00:00:00:01'/><source network='oracle-lan'/><model type='virtio'/></interface>"),
+            ]
+        ])
 
     public func check(_ documents: [DocumentSummary]) -> [Violation] { [] }
 

@@ -20,7 +20,11 @@ public struct TargetNameRule: InterfaceRule {
 
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
         guard !document.isLiveDump, let target = interface.targetDev, let prefix = document.domain.ownedTargetPrefix(of: target.value) else { return [] }
-        return [Violation(at: target.position, "target dev '\(target.value)' starts with '\(prefix)', a prefix libvirt owns; libvirt drops it on define and picks its own name at start", fix: "choose another name, or remove <target> to let libvirt name it")]
+        return [
+            Violation(
+                at: target.position, "target dev '\(target.value)' starts with '\(prefix)', a prefix libvirt owns; libvirt drops it on define and picks its own name at start",
+                fix: "choose another name, or remove <target> to let libvirt name it")
+        ]
     }
 }
 
@@ -117,7 +121,10 @@ public struct NumericAttributeRule: InterfaceRule {
             for (name, limit) in [("bus", UInt64(0xFF)), ("slot", UInt64(0x1F)), ("function", UInt64(7))] {
                 guard let value = address.attribute(name), let number = PCIAddressDuplicateRule.number(value.value), number > limit else { continue }
                 let shown = name == "function" ? "function=0x\(String(number, radix: 16))" : "\(name)='0x\(String(number, radix: 16))'"
-                violations.append(Violation(at: value.position, "XML error: Invalid PCI address \(shown), must be <= \(name == "function" ? "7" : "0x" + String(limit, radix: 16, uppercase: true))", fix: "use a \(name) from 0 to 0x\(String(limit, radix: 16))"))
+                violations.append(
+                    Violation(
+                        at: value.position, "XML error: Invalid PCI address \(shown), must be <= \(name == "function" ? "7" : "0x" + String(limit, radix: 16, uppercase: true))",
+                        fix: "use a \(name) from 0 to 0x\(String(limit, radix: 16))"))
                 break  // libvirt reports the first field out of range
             }
         }
@@ -125,12 +132,17 @@ public struct NumericAttributeRule: InterfaceRule {
         // drops them: virtio-option-without-virtio says so).
         let parsesDriver = interface.hasVirtioModel
         if parsesDriver, let queues = interface.driver?.attribute("queues"), UInt64(queues.value) == nil {
-            violations.append(Violation(at: queues.position, "XML error: Invalid value for attribute 'queues' in element 'driver': '\(queues.value)'. Expected non-negative integer value", fix: "give the number of queue pairs, e.g. queues='4'"))
+            violations.append(
+                Violation(
+                    at: queues.position, "XML error: Invalid value for attribute 'queues' in element 'driver': '\(queues.value)'. Expected non-negative integer value",
+                    fix: "give the number of queue pairs, e.g. queues='4'"))
         }
         for name in ["rx_queue_size", "tx_queue_size"] where parsesDriver {
             guard let size = interface.driver?.attribute(name) else { continue }
             guard let value = UInt32(String(size.value.drop(while: \.isWhitespace))).map(UInt64.init) else {  // strtoul skips leading blanks only
-                violations.append(Violation(at: size.position, "XML error: Invalid value for attribute '\(name)' in element 'driver': '\(size.value)'. Expected non-negative integer value", fix: "use 256, 512 or 1024"))
+                violations.append(
+                    Violation(
+                        at: size.position, "XML error: Invalid value for attribute '\(name)' in element 'driver': '\(size.value)'. Expected non-negative integer value", fix: "use 256, 512 or 1024"))
                 continue
             }
             // 0 is libvirt's "not set": parsed, then left out of the definition.
@@ -144,13 +156,19 @@ public struct NumericAttributeRule: InterfaceRule {
                 let limit: UInt64 = name == "tx_queue_size" && document.judgesAsLibvirt11 ? 256 : 1024
                 if !(256...limit).contains(value) {
                     let versions = name == "tx_queue_size" ? (limit == 256 ? " with libvirt 11.3's QEMU 10; QEMU 7.2 takes up to 1024" : "; QEMU 10 (libvirt 11.3) takes only 256") : ""
-                    violations.append(Violation(at: size.position, "Invalid \(name) (= \(value)), must be a power of 2 between 256 and \(limit) (QEMU)\(versions)", fix: limit == 256 ? "use 256" : "use 256, 512 or 1024", enforcement: .start))
+                    violations.append(
+                        Violation(
+                            at: size.position, "Invalid \(name) (= \(value)), must be a power of 2 between 256 and \(limit) (QEMU)\(versions)", fix: limit == 256 ? "use 256" : "use 256, 512 or 1024",
+                            enforcement: .start))
                 }
             }
         }
         // A macvtap has at most 256 queues (the kernel's MAX_TAP_QUEUES): libvirt opens the tap once per queue.
         if entry.direct != nil, parsesDriver, let queues = interface.driver?.attribute("queues"), let value = UInt64(queues.value), value > 256 {
-            violations.append(Violation(at: queues.position, "queues='\(value)' is more than a macvtap has (256): the start fails with \"cannot open macvtap tap device: Device or resource busy\"", fix: "use at most 256 queues (one per guest vCPU is usual)", enforcement: .start))
+            violations.append(
+                Violation(
+                    at: queues.position, "queues='\(value)' is more than a macvtap has (256): the start fails with \"cannot open macvtap tap device: Device or resource busy\"",
+                    fix: "use at most 256 queues (one per guest vCPU is usual)", enforcement: .start))
         }
         return violations
     }
@@ -180,7 +198,10 @@ public struct ROMAndPCIRule: DirectInterfaceRule {
             violations.append(Violation(at: rom.position, "unsupported configuration: ROM tuning is not supported when ROM is disabled", fix: "drop bar=/file= or enable the ROM"))
         }
         if let type = interface.address?.attribute("type"), type.value == "ccw", document.isX86Domain {
-            violations.append(Violation(at: type.position, "unsupported configuration: cannot use CCW address type for device using machine type '\(document.machineType ?? "pc")'", fix: "use a PCI address, or remove <address> to let libvirt choose"))
+            violations.append(
+                Violation(
+                    at: type.position, "unsupported configuration: cannot use CCW address type for device using machine type '\(document.machineType ?? "pc")'",
+                    fix: "use a PCI address, or remove <address> to let libvirt choose"))
         }
         if let type = interface.address?.attribute("type"), type.value != "pci" {
             if let index = interface.acpiIndex {
@@ -220,7 +241,11 @@ public struct VirtioOptionsRule: DirectInterfaceRule {
         if let model = interface.model?.value, ["virtio", "virtio-transitional"].contains(model.lowercased()), document.isI440FXDomain,
             let iommu = driver.attribute("iommu"), iommu.value == "on"
         {
-            return [Violation(at: iommu.position, "VIRTIO_F_IOMMU_PLATFORM was supported by neither legacy nor transitional device: model '\(model)' on a pc machine is transitional", fix: "use <model type='virtio-non-transitional'/>, a q35 machine, or drop iommu='on'", enforcement: .start)]
+            return [
+                Violation(
+                    at: iommu.position, "VIRTIO_F_IOMMU_PLATFORM was supported by neither legacy nor transitional device: model '\(model)' on a pc machine is transitional",
+                    fix: "use <model type='virtio-non-transitional'/>, a q35 machine, or drop iommu='on'", enforcement: .start)
+            ]
         }
         guard !interface.hasVirtioModel else { return [] }
         return ["iommu", "ats", "packed", "page_per_vq"].compactMap { name in
@@ -280,7 +305,8 @@ public struct UnknownElementRule: DirectInterfaceRule {
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
         interface.unknownChildren.map {
-            Violation(at: $0.position, "<\($0.name)> is not part of libvirt's interface format and is ignored", fix: "check the spelling against https://libvirt.org/formatdomain.html#network-interfaces")
+            Violation(
+                at: $0.position, "<\($0.name)> is not part of libvirt's interface format and is ignored", fix: "check the spelling against https://libvirt.org/formatdomain.html#network-interfaces")
         }
     }
 }
@@ -320,10 +346,12 @@ public struct AddressTypeRule: InterfaceRule {
         else {
             // libvirt 9.0 knows the usb-net model but places only PCI devices itself.
             if model == "usb-net", !document.judgesAsLibvirt11, let modelElement = element.firstChild(named: "model") {
-                return [Violation(
-                    at: modelElement.position,
-                    "internal error: Cannot automatically add a new PCI bus for a device with connect flags 00 (libvirt 9.0 gives a usb-net NIC no USB address of its own; 11.3 does)",
-                    fix: "add <address type='usb' bus='0' port='1'/> (with a USB controller), or use model virtio", enforcement: .define)]
+                return [
+                    Violation(
+                        at: modelElement.position,
+                        "internal error: Cannot automatically add a new PCI bus for a device with connect flags 00 (libvirt 9.0 gives a usb-net NIC no USB address of its own; 11.3 does)",
+                        fix: "add <address type='usb' bus='0' port='1'/> (with a USB controller), or use model virtio", enforcement: .define)
+                ]
             }
             return []
         }
@@ -343,7 +371,10 @@ public struct AddressTypeRule: InterfaceRule {
             guard !present else { return [] }
             return [Violation(at: position, "XML error: virtio serial controller \(controller) is missing", fix: "use a PCI address, or remove <address> to let libvirt choose", enforcement: .define)]
         case "virtio-mmio" where isVirtio && document.machineType.map({ !$0.hasPrefix("microvm") }) ?? true:
-            return [Violation(at: position, "No 'virtio-bus' bus found: a \(document.machineType ?? "pc") machine has no virtio-mmio bus", fix: "use a PCI address, or remove <address> to let libvirt choose")]
+            return [
+                Violation(
+                    at: position, "No 'virtio-bus' bus found: a \(document.machineType ?? "pc") machine has no virtio-mmio bus", fix: "use a PCI address, or remove <address> to let libvirt choose")
+            ]
         default:
             return []
         }

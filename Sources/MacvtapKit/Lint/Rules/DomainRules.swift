@@ -124,7 +124,11 @@ public struct LiveDumpRule: DocumentRule {
             aliases.isEmpty ? nil : "aliases \(aliases.joined(separator: ", "))",
         ].compactMap { $0 }.joined(separator: " and ")
         let position = root.position(ofAttribute: "id") ?? root.position
-        return [Violation(at: position, "this is a running domain's live XML (<domain id=…>): defining it drops the generated \(dropped)", fix: "keep the inactive definition instead: virsh dumpxml --inactive \(domain.name?.value ?? "NAME")")]
+        return [
+            Violation(
+                at: position, "this is a running domain's live XML (<domain id=…>): defining it drops the generated \(dropped)",
+                fix: "keep the inactive definition instead: virsh dumpxml --inactive \(domain.name?.value ?? "NAME")")
+        ]
     }
 }
 
@@ -235,7 +239,9 @@ public struct PCIAddressDuplicateRule: DocumentRule {
             guard parts.allSatisfy({ $0 != nil }) else { continue }
             let key = parts.map { $0! }
             let text = "\(Self.hex(key[0], 4)):\(Self.hex(key[1], 2)):\(Self.hex(key[2], 2)).\(Self.hex(key[3], 1))"
-            finder.record(key, at: address.position, message: { _ in "XML error: Attempted double use of PCI Address \(text)" }, fix: "move one device to a free slot, or drop <address> to let libvirt assign one")
+            finder.record(
+                key, at: address.position, message: { _ in "XML error: Attempted double use of PCI Address \(text)" },
+                fix: "move one device to a free slot, or drop <address> to let libvirt assign one")
         }
         return finder.violations
     }

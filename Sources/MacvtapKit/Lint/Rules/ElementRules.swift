@@ -122,7 +122,9 @@ public struct VLANRule: DirectInterfaceRule {
             }
         }
         if vlan.tags.count > 1, let trunk = vlan.trunk, trunk.value != "yes" {
-            violations.append(Violation(at: trunk.position, "XML error: invalid \"trunk='\(trunk.value)'\" in <vlan> - trunk='yes' is required for more than one vlan tag", fix: "write trunk='yes', or leave trunk= out"))
+            violations.append(
+                Violation(
+                    at: trunk.position, "XML error: invalid \"trunk='\(trunk.value)'\" in <vlan> - trunk='yes' is required for more than one vlan tag", fix: "write trunk='yes', or leave trunk= out"))
         }
         if vlan.tags.filter({ $0.nativeMode != nil }).count > 1 {
             violations.append(Violation(at: vlan.position, "XML error: duplicate native vlan setting", fix: "mark one tag nativeMode"))
@@ -173,7 +175,8 @@ public struct BandwidthRule: DirectInterfaceRule {
         var violations: [Violation] = []
         for direction in bandwidth.children where direction.name == "inbound" || direction.name == "outbound" {
             if let floor = direction.attribute("floor") {
-                violations.append(Violation(at: floor.position, "unsupported configuration: floor attribute is not supported for this config", fix: "remove floor= (only type='network' interfaces support it)"))
+                violations.append(
+                    Violation(at: floor.position, "unsupported configuration: floor attribute is not supported for this config", fix: "remove floor= (only type='network' interfaces support it)"))
             }
             let average = direction.attribute("average")
             if average == nil, direction.attribute("floor") == nil {
@@ -203,7 +206,11 @@ public struct LinkStateRule: DirectInterfaceRule {
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
         guard let state = interface.linkState, state.value != "up", state.value != "down" else { return [] }
         if state.value.isEmpty {
-            return [Violation(at: state.position, "link state='' is not a link state: libvirt's parser takes it as absent and drops <link>; the schema refuses it", fix: "use state='up' or state='down', or remove <link>", enforcement: .validate)]
+            return [
+                Violation(
+                    at: state.position, "link state='' is not a link state: libvirt's parser takes it as absent and drops <link>; the schema refuses it",
+                    fix: "use state='up' or state='down', or remove <link>", enforcement: .validate)
+            ]
         }
         return [Violation(at: state.position, "unsupported configuration: unknown interface link state '\(state.value)'", fix: "use state='up' or state='down'")]
     }
@@ -225,7 +232,9 @@ public struct ModelRule: DirectInterfaceRule {
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
         guard let model = interface.model else { return [] }
         if model.value.isEmpty {
-            return [Violation(at: model.position, "model type='' is taken as no model: the guest gets QEMU's default NIC; the schema refuses it", fix: "use <model type='virtio'/>", enforcement: .validate)]
+            return [
+                Violation(at: model.position, "model type='' is taken as no model: the guest gets QEMU's default NIC; the schema refuses it", fix: "use <model type='virtio'/>", enforcement: .validate)
+            ]
         }
         guard !model.value.utf8.allSatisfy(DirectInterfaceSpec.isWordByte) else { return [] }
         return [Violation(at: model.position, "invalid argument: Model name contains invalid characters", fix: "use a QEMU NIC model such as virtio")]
@@ -247,18 +256,23 @@ public struct ModelMissingRule: DirectInterfaceRule {
         fixExamples: [
             FixExample(
                 before: Example.domain("    <interface type='direct'>\n      <mac address='52:54:00:00:00:01'/>\n      <source dev='eth0' mode='bridge'/>\n    </interface>"),
-                after: Example.domain("    <interface type='direct'>\n      <mac address='52:54:00:00:00:01'/>\n      <source dev='eth0' mode='bridge'/>\n      <model type=\"virtio\"/>\n    </interface>"))
+                after: Example.domain(
+                    "    <interface type='direct'>\n      <mac address='52:54:00:00:00:01'/>\n      <source dev='eth0' mode='bridge'/>\n      <model type=\"virtio\"/>\n    </interface>"))
         ])
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
         // QEMU's default models; LXC, Xen and the test driver have none of these.
         guard document.isQEMUDomain, interface.model == nil else { return [] }
         // A new device model for the guest (unsafe: its driver changes), so only with --unsafe-fixes.
-        return [Violation(
-            at: interface.position, "no <model>: the guest gets an emulated NIC (rtl8139/e1000 on x86)", fix: "add <model type='virtio'/>",
-            correction: CorrectionIntent(.unsafe, "add <model type='virtio'/>", [
-                .appendChild(elementAt: interface.position, child: XMLElementSpec("model", attributes: [("type", "virtio")]))
-            ]))]
+        return [
+            Violation(
+                at: interface.position, "no <model>: the guest gets an emulated NIC (rtl8139/e1000 on x86)", fix: "add <model type='virtio'/>",
+                correction: CorrectionIntent(
+                    .unsafe, "add <model type='virtio'/>",
+                    [
+                        .appendChild(elementAt: interface.position, child: XMLElementSpec("model", attributes: [("type", "virtio")]))
+                    ]))
+        ]
     }
 }
 
@@ -289,26 +303,43 @@ public struct UnsupportedOnDirectRule: DirectInterfaceRule {
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
         var violations: [Violation] = []
         if let mtu = interface.mtu {
-            violations.append(Violation(at: mtu.position, "unsupported configuration: setting MTU on interface type direct is not supported yet", fix: "remove <mtu>; a macvtap follows the MTU of its source device", enforcement: .define))
+            violations.append(
+                Violation(
+                    at: mtu.position, "unsupported configuration: setting MTU on interface type direct is not supported yet", fix: "remove <mtu>; a macvtap follows the MTU of its source device",
+                    enforcement: .define))
         }
         if let coalesce = interface.coalesceRxFramesMax {
             violations.append(Violation(at: coalesce.position, "coalesce settings on interface type direct are not supported", fix: "remove <coalesce>", enforcement: .define))
         }
         if let filter = interface.filterRef {
-            violations.append(Violation(at: filter.position, "<filterref filter='\(filter.value)'> is silently dropped on direct interfaces: no traffic filtering happens", fix: "filter on the switch, or use a bridge interface with nwfilter", enforcement: .silentlyDropped))
+            violations.append(
+                Violation(
+                    at: filter.position, "<filterref filter='\(filter.value)'> is silently dropped on direct interfaces: no traffic filtering happens",
+                    fix: "filter on the switch, or use a bridge interface with nwfilter", enforcement: .silentlyDropped))
         }
         if let managed = interface.targetManaged, managed.value == "no" {
-            violations.append(Violation(at: managed.position, "unsupported configuration: unmanaged target dev is not supported on interfaces of type 'direct'", fix: "remove managed='no'", enforcement: .define))
+            violations.append(
+                Violation(at: managed.position, "unsupported configuration: unmanaged target dev is not supported on interfaces of type 'direct'", fix: "remove managed='no'", enforcement: .define))
         }
         for child in interface.otherChildren {
             switch child.name {
             case "ip", "route":
-                violations.append(Violation(at: child.position, "unsupported configuration: Invalid attempt to set network interface host-side IP route and/or address info on interface of type 'direct'", fix: "configure addresses inside the guest", enforcement: .define))
+                violations.append(
+                    Violation(
+                        at: child.position, "unsupported configuration: Invalid attempt to set network interface host-side IP route and/or address info on interface of type 'direct'",
+                        fix: "configure addresses inside the guest", enforcement: .define))
             case "portForward":
                 if document.judgesAsLibvirt11 {
-                    violations.append(Violation(at: child.position, "unsupported configuration: The <portForward> element can only be used with the 'passt' backend of interface type='user' or type='vhostuser' (libvirt 11.3; 9.0 accepts it and ignores it)", fix: "remove <portForward>; a macvtap guest is on the LAN itself", enforcement: .define))
+                    violations.append(
+                        Violation(
+                            at: child.position,
+                            "unsupported configuration: The <portForward> element can only be used with the 'passt' backend of interface type='user' or type='vhostuser' (libvirt 11.3; 9.0 accepts it and ignores it)",
+                            fix: "remove <portForward>; a macvtap guest is on the LAN itself", enforcement: .define))
                 } else {
-                    violations.append(Violation(at: child.position, "<portForward> does nothing on a direct interface: libvirt 9.0 accepts and ignores it; 11.3 rejects it at define", fix: "remove <portForward>; a macvtap guest is on the LAN itself", enforcement: .notChecked, severity: .warning))
+                    violations.append(
+                        Violation(
+                            at: child.position, "<portForward> does nothing on a direct interface: libvirt 9.0 accepts and ignores it; 11.3 rejects it at define",
+                            fix: "remove <portForward>; a macvtap guest is on the LAN itself", enforcement: .notChecked, severity: .warning))
                 }
             case "script":
                 violations.append(Violation(at: child.position, "unsupported configuration: scripts are not supported on interfaces of type direct", fix: "remove <script>", enforcement: .start))
@@ -316,7 +347,10 @@ public struct UnsupportedOnDirectRule: DirectInterfaceRule {
                 // libvirt 9.0 keeps it and starts the domain (oracle); it is never run.
                 violations.append(Violation(at: child.position, "<downscript> is kept but never run for a direct interface", fix: "remove <downscript>", enforcement: .notChecked))
             case "port" where child.attribute("isolated")?.value == "yes":
-                violations.append(Violation(at: child.position, "<port isolated='yes'/> is not supported for network interfaces with type='direct'", fix: "use mode='private' to keep guests on one device apart", enforcement: .define))
+                violations.append(
+                    Violation(
+                        at: child.position, "<port isolated='yes'/> is not supported for network interfaces with type='direct'", fix: "use mode='private' to keep guests on one device apart",
+                        enforcement: .define))
             case "backend":
                 if let tap = child.attribute("tap") {
                     violations.append(Violation(at: tap.position, "custom tap device path is not supported for network interfaces of type direct", fix: "remove tap=", enforcement: .start))

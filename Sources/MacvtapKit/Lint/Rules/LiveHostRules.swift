@@ -21,10 +21,16 @@ public struct MACInUseOnHostRule: LiveHostRule {
             for use in documents.interfaceUses {
                 guard let mac = use.entry.macAddress, let position = use.entry.mac?.position else { continue }
                 if let nic = hostNICs[mac] {
-                    violations.append(Violation(at: position, "MAC \(mac) is the address of host interface '\(nic)' on \(host.uri)", fix: "choose another MAC; the kernel refuses a macvtap with its lower device's address", file: use.summary.file, domain: use.summary.domainName))
+                    violations.append(
+                        Violation(
+                            at: position, "MAC \(mac) is the address of host interface '\(nic)' on \(host.uri)",
+                            fix: "choose another MAC; the kernel refuses a macvtap with its lower device's address", file: use.summary.file, domain: use.summary.domainName))
                 }
                 if let other = byMAC[mac]?.first(where: { !$0.isSameDomain(as: use.summary) }) {
-                    violations.append(Violation(at: position, "MAC \(mac) is used by domain '\(other.domainName ?? "?")' on \(host.uri)", fix: "choose another MAC (virt-macvtap generate prints a fresh one)", file: use.summary.file, domain: use.summary.domainName))
+                    violations.append(
+                        Violation(
+                            at: position, "MAC \(mac) is used by domain '\(other.domainName ?? "?")' on \(host.uri)", fix: "choose another MAC (virt-macvtap generate prints a fresh one)",
+                            file: use.summary.file, domain: use.summary.domainName))
                 }
             }
         }
@@ -56,11 +62,21 @@ public struct SourceDeviceOnHostRule: LiveHostRule {
             for use in documents.interfaceUses {
                 guard let dev = use.entry.direct?.source?.dev, !dev.value.isEmpty else { continue }
                 if !names.isEmpty, !names.contains(LinuxInterfaceName.device(of: dev.value)) {
-                    violations.append(Violation(at: dev.position, "source device '\(dev.value)' does not exist on \(host.uri)", fix: "use one of: \(names.sorted().prefix(8).joined(separator: ", "))", file: use.summary.file, domain: use.summary.domainName))
+                    violations.append(
+                        Violation(
+                            at: dev.position, "source device '\(dev.value)' does not exist on \(host.uri)", fix: "use one of: \(names.sorted().prefix(8).joined(separator: ", "))",
+                            file: use.summary.file, domain: use.summary.domainName))
                 } else if wireless.contains(dev.value) {
-                    violations.append(Violation(at: dev.position, "source device '\(dev.value)' on \(host.uri) is wireless: an access point drops frames from MAC addresses it did not associate, so a macvtap on it never carries guest traffic", fix: "use a wired device, or a routed or NAT libvirt network for Wi-Fi hosts", file: use.summary.file, domain: use.summary.domainName))
+                    violations.append(
+                        Violation(
+                            at: dev.position,
+                            "source device '\(dev.value)' on \(host.uri) is wireless: an access point drops frames from MAC addresses it did not associate, so a macvtap on it never carries guest traffic",
+                            fix: "use a wired device, or a routed or NAT libvirt network for Wi-Fi hosts", file: use.summary.file, domain: use.summary.domainName))
                 } else if let vlan = use.entry.direct?.vlan, notVirtualFunctions.contains(dev.value) {
-                    violations.append(Violation(at: vlan.position, "vlan can only be set for SR-IOV VFs, but \(dev.value) is not a VF on \(host.uri)", fix: "use a VLAN sub-interface (\(dev.value).N) as the source device, or an SR-IOV VF in passthrough mode", file: use.summary.file, domain: use.summary.domainName))
+                    violations.append(
+                        Violation(
+                            at: vlan.position, "vlan can only be set for SR-IOV VFs, but \(dev.value) is not a VF on \(host.uri)",
+                            fix: "use a VLAN sub-interface (\(dev.value).N) as the source device, or an SR-IOV VF in passthrough mode", file: use.summary.file, domain: use.summary.domainName))
                 }
             }
             let linted = DomainIdentities(documents)
@@ -162,12 +178,13 @@ public struct NetworkPoolExhaustedRule: LiveHostRule {
                 let held = holders[network.name] ?? []
                 guard held.count >= network.devices.count else { continue }
                 for use in documents.interfaceUses where use.entry.sourceNetwork?.value == network.name {
-                    violations.append(Violation(
-                        at: use.entry.sourceNetwork!.position,
-                        "network '\(network.name)' requires exclusive access to interfaces, but none are available on \(host.uri): "
-                            + "its \(network.devices.count == 1 ? "device is" : "\(network.devices.count) devices are") held by \(held.sorted().map { "'\($0)'" }.joined(separator: ", ")) (running, or started at boot)",
-                        fix: "add a device to the network's pool (an SR-IOV VF), or stop a guest that holds one",
-                        file: use.summary.file, domain: use.summary.domainName))
+                    violations.append(
+                        Violation(
+                            at: use.entry.sourceNetwork!.position,
+                            "network '\(network.name)' requires exclusive access to interfaces, but none are available on \(host.uri): "
+                                + "its \(network.devices.count == 1 ? "device is" : "\(network.devices.count) devices are") held by \(held.sorted().map { "'\($0)'" }.joined(separator: ", ")) (running, or started at boot)",
+                            fix: "add a device to the network's pool (an SR-IOV VF), or stop a guest that holds one",
+                            file: use.summary.file, domain: use.summary.domainName))
                 }
             }
         }
@@ -203,11 +220,12 @@ public struct NetworkPoolDeviceInUseRule: LiveHostRule {
             for network in networks where network.mode == .passthrough {
                 for device in network.devices {
                     guard let holders = users[device] else { continue }
-                    violations.append(Violation(
-                        at: network.position,
-                        "pool device '\(device)' of passthrough network '\(network.name)' is used directly by \(holders.sorted().joined(separator: ", ")) on \(host.uri): a guest given it fails to create its macvtap (Invalid argument)",
-                        fix: "take '\(device)' out of the pool, or move the other domain to another device",
-                        file: network.file))
+                    violations.append(
+                        Violation(
+                            at: network.position,
+                            "pool device '\(device)' of passthrough network '\(network.name)' is used directly by \(holders.sorted().joined(separator: ", ")) on \(host.uri): a guest given it fails to create its macvtap (Invalid argument)",
+                            fix: "take '\(device)' out of the pool, or move the other domain to another device",
+                            file: network.file))
                 }
             }
         }

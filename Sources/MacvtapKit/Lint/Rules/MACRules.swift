@@ -82,7 +82,11 @@ public struct MACAllZeroRule: InterfaceRule {
         guard let mac = interface.mac, MACAddress(mac.value)?.isAllZero == true else { return [] }
         let fix = "remove <mac> to let libvirt generate one, or allocate one with virt-macvtap"
         if document.judgesAsLibvirt11 {
-            return [Violation(at: mac.position, "MAC address is all zero: libvirt 11.3 replaces it with a generated one at define (9.0 keeps it and the start fails)", fix: fix, enforcement: .silentlyDropped, severity: .warning)]
+            return [
+                Violation(
+                    at: mac.position, "MAC address is all zero: libvirt 11.3 replaces it with a generated one at define (9.0 keeps it and the start fails)", fix: fix, enforcement: .silentlyDropped,
+                    severity: .warning)
+            ]
         }
         return [Violation(at: mac.position, "MAC address is all zero: the kernel refuses the macvtap (libvirt 11.3 would replace it at define)", fix: fix)]
     }
@@ -100,9 +104,11 @@ public struct MACGloballyAdministeredRule: InterfaceRule {
         triggering: [Example.nic("<mac ↓address='00:11:22:33:44:55'/><source dev='eth0'/>")],
         nonTriggering: [Example.nic(Example.goodBody())],
         fixes: .unsafe,
-        fixExamples: [FixExample(
-            before: Example.nic("<mac address='00:11:22:33:44:55'/><source dev='eth0' mode='bridge'/><model type='virtio'/>"),
-            after: Example.nic("<mac address='\(FixExample.freshMAC)'/><source dev='eth0' mode='bridge'/><model type='virtio'/>"))])
+        fixExamples: [
+            FixExample(
+                before: Example.nic("<mac address='00:11:22:33:44:55'/><source dev='eth0' mode='bridge'/><model type='virtio'/>"),
+                after: Example.nic("<mac address='\(FixExample.freshMAC)'/><source dev='eth0' mode='bridge'/><model type='virtio'/>"))
+        ])
 
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
         guard let mac = interface.mac, let address = MACAddress(mac.value), !address.isMulticast, !address.isAllZero,
@@ -132,9 +138,11 @@ public struct MACForeignOUIRule: InterfaceRule {
             Example.nic("<mac address='00:16:3e:12:34:56'/><source dev='eth0'/>", type: "xen"),
         ],
         fixes: .unsafe,
-        fixExamples: [FixExample(
-            before: Example.nic("<mac address='00:16:3e:12:34:56'/><source dev='eth0' mode='bridge'/><model type='virtio'/>"),
-            after: Example.nic("<mac address='\(FixExample.freshMAC)'/><source dev='eth0' mode='bridge'/><model type='virtio'/>"))])
+        fixExamples: [
+            FixExample(
+                before: Example.nic("<mac address='00:16:3e:12:34:56'/><source dev='eth0' mode='bridge'/><model type='virtio'/>"),
+                after: Example.nic("<mac address='\(FixExample.freshMAC)'/><source dev='eth0' mode='bridge'/><model type='virtio'/>"))
+        ])
 
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
         guard document.isQEMUDomain, let mac = interface.mac, let address = MACAddress(mac.value),
@@ -190,9 +198,11 @@ public struct MACNonCanonicalRule: InterfaceRule {
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
         guard let mac = interface.mac, let address = MACAddress(mac.value), address.description != mac.value
         else { return [] }
-        return [Violation(
-            at: mac.position, "MAC '\(mac.value)' is stored by libvirt as \(address)", fix: "write \(address)",
-            correction: CorrectionIntent(.safe, "write \(address)", [.replaceValue(attributeAt: mac.position, name: "address", with: .text(address.description))]))]
+        return [
+            Violation(
+                at: mac.position, "MAC '\(mac.value)' is stored by libvirt as \(address)", fix: "write \(address)",
+                correction: CorrectionIntent(.safe, "write \(address)", [.replaceValue(attributeAt: mac.position, name: "address", with: .text(address.description))]))
+        ]
     }
 }
 

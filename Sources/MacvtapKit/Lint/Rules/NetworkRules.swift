@@ -42,9 +42,11 @@ public struct NetworkForwardModeRule: NetworkRule {
     public func check(_ network: NetworkDocument) -> [Violation] {
         guard let mode = network.forwardMode, !Self.known.contains(mode.value) else { return [] }
         let suggestion = Self.known.first { $0 == mode.value.lowercased() }
-        return [Violation(
-            at: mode.position, "unknown forwarding type '\(mode.value)'",
-            fix: suggestion.map { "write mode='\($0)'" } ?? "use bridge, vepa, private or passthrough for macvtap")]
+        return [
+            Violation(
+                at: mode.position, "unknown forwarding type '\(mode.value)'",
+                fix: suggestion.map { "write mode='\($0)'" } ?? "use bridge, vepa, private or passthrough for macvtap")
+        ]
     }
 }
 
@@ -74,40 +76,46 @@ public struct NetworkForwardPoolRule: NetworkRule {
         var violations: [Violation] = []
         let name = network.label
         for interface in network.poolInterfaces where interface.dev == nil {
-            violations.append(Violation(
-                at: interface.position, "Missing required dev attribute in <forward> <interface> element of network \(name)",
-                fix: "name the host device: <interface dev='eth0'/>", enforcement: .define))
+            violations.append(
+                Violation(
+                    at: interface.position, "Missing required dev attribute in <forward> <interface> element of network \(name)",
+                    fix: "name the host device: <interface dev='eth0'/>", enforcement: .define))
         }
         var seen: Set<String> = []
         for interface in network.poolInterfaces {
             guard let dev = interface.dev else { continue }
             if !seen.insert(dev.value).inserted {
-                violations.append(Violation(
-                    at: dev.position, "interface '\(dev.value)' can only be listed once in network \(name)",
-                    fix: "remove the second <interface dev='\(dev.value)'/>"))
+                violations.append(
+                    Violation(
+                        at: dev.position, "interface '\(dev.value)' can only be listed once in network \(name)",
+                        fix: "remove the second <interface dev='\(dev.value)'/>"))
             }
         }
         if let forwardDev = network.forwardDev, let first = network.poolInterfaces.first?.dev, first.value != forwardDev.value {
-            violations.append(Violation(
-                at: forwardDev.position, "<forward dev='\(forwardDev.value)'> must match first <interface dev='\(first.value)'/> in network \(name)",
-                fix: "drop dev= from <forward>, or list \(forwardDev.value) first"))
+            violations.append(
+                Violation(
+                    at: forwardDev.position, "<forward dev='\(forwardDev.value)'> must match first <interface dev='\(first.value)'/> in network \(name)",
+                    fix: "drop dev= from <forward>, or list \(forwardDev.value) first"))
         }
         if network.physicalFunctions.count > 1 {
-            violations.append(Violation(
-                at: network.physicalFunctions[1].position, "Only one <pf> element is allowed in <forward> of network \(name)",
-                fix: "keep one <pf dev=…>; make a network per physical function"))
+            violations.append(
+                Violation(
+                    at: network.physicalFunctions[1].position, "Only one <pf> element is allowed in <forward> of network \(name)",
+                    fix: "keep one <pf dev=…>; make a network per physical function"))
         }
         if mode != "hostdev", let address = network.pciAddresses.first {
-            violations.append(Violation(
-                at: address,
-                "network '\(name)' has forward mode '\(mode)'  but lists a device by PCI address in the device pool. This is only supported for networks with forward mode 'hostdev'",
-                fix: "list the devices by name (<interface dev=…>), or use forward mode='hostdev'"))
+            violations.append(
+                Violation(
+                    at: address,
+                    "network '\(name)' has forward mode '\(mode)'  but lists a device by PCI address in the device pool. This is only supported for networks with forward mode 'hostdev'",
+                    fix: "list the devices by name (<interface dev=…>), or use forward mode='hostdev'"))
         }
         if mode == "bridge", let bridge = network.bridgeName, network.forwardDev != nil || !network.poolInterfaces.isEmpty {
-            violations.append(Violation(
-                at: bridge.position,
-                "A network with forward mode='bridge' can specify a bridge name or a forward dev, but not both (network '\(name)')",
-                fix: "drop <bridge name> for a macvtap network on the device, or the forward devices for a host bridge"))
+            violations.append(
+                Violation(
+                    at: bridge.position,
+                    "A network with forward mode='bridge' can specify a bridge name or a forward dev, but not both (network '\(name)')",
+                    fix: "drop <bridge name> for a macvtap network on the device, or the forward devices for a host bridge"))
         }
         return violations
     }
@@ -148,37 +156,44 @@ public struct NetworkMacvtapUnsupportedRule: NetworkRule {
         var violations: [Violation] = []
         for element in Self.layerThree {
             guard let position = network.topLevel[element] else { continue }
-            violations.append(Violation(
-                at: position, "Unsupported <\(element)> element in network \(name) with forward mode='\(mode)'",
-                fix: "a macvtap network has no host-side interface: give addresses inside the guests, or use a nat/route network"))
+            violations.append(
+                Violation(
+                    at: position, "Unsupported <\(element)> element in network \(name) with forward mode='\(mode)'",
+                    fix: "a macvtap network has no host-side interface: give addresses inside the guests, or use a nat/route network"))
         }
         if let position = network.topLevel["bandwidth"] {
-            violations.append(Violation(
-                at: position, "Unsupported network-wide <bandwidth> element in network \(name) with forward mode='\(mode)'",
-                fix: "set <bandwidth> on the guests' interfaces or a <portgroup>"))
+            violations.append(
+                Violation(
+                    at: position, "Unsupported network-wide <bandwidth> element in network \(name) with forward mode='\(mode)'",
+                    fix: "set <bandwidth> on the guests' interfaces or a <portgroup>"))
         }
         if let position = network.topLevel["mtu"] {
-            violations.append(Violation(
-                at: position, "mtu size only allowed in open, route, nat, and isolated mode, not in \(mode) (network '\(name)')",
-                fix: "a macvtap's MTU follows its device: set the MTU of the host device"))
+            violations.append(
+                Violation(
+                    at: position, "mtu size only allowed in open, route, nat, and isolated mode, not in \(mode) (network '\(name)')",
+                    fix: "a macvtap's MTU follows its device: set the MTU of the host device"))
         }
         if mode != .bridge, let bridge = network.bridgeName {
-            violations.append(Violation(
-                at: bridge.position, "bridge name not allowed in \(mode) mode (network '\(name)')", fix: "remove <bridge>"))
+            violations.append(
+                Violation(
+                    at: bridge.position, "bridge name not allowed in \(mode) mode (network '\(name)')", fix: "remove <bridge>"))
         } else if network.bridgeName == nil, let position = network.topLevel["bridge"] {
-            violations.append(Violation(
-                at: position, "bridge delay/stp/zone options only allowed in route, nat, and isolated mode, not in \(mode) (network '\(name)')",
-                fix: "remove <bridge>: there is no host bridge in this mode"))
+            violations.append(
+                Violation(
+                    at: position, "bridge delay/stp/zone options only allowed in route, nat, and isolated mode, not in \(mode) (network '\(name)')",
+                    fix: "remove <bridge>: there is no host bridge in this mode"))
         }
         if mode != .passthrough, let position = network.topLevel["vlan"] ?? network.portGroupVLANs.first {
-            violations.append(Violation(
-                at: position, "<vlan> element specified for network \(name), whose type doesn't support vlan configuration",
-                fix: "use a VLAN sub-interface (eth0.42) as the network's device, or passthrough of an SR-IOV VF"))
+            violations.append(
+                Violation(
+                    at: position, "<vlan> element specified for network \(name), whose type doesn't support vlan configuration",
+                    fix: "use a VLAN sub-interface (eth0.42) as the network's device, or passthrough of an SR-IOV VF"))
         }
         if let type = network.virtualPortType, !["802.1Qbg", "802.1Qbh"].contains(type.value) {
-            violations.append(Violation(
-                at: type.position, "<virtualport type='\(type.value)'> not supported for network '\(name)' which uses a macvtap device",
-                fix: "macvtap networks take 802.1Qbg or 802.1Qbh port profiles only", enforcement: .start))
+            violations.append(
+                Violation(
+                    at: type.position, "<virtualport type='\(type.value)'> not supported for network '\(name)' which uses a macvtap device",
+                    fix: "macvtap networks take 802.1Qbg or 802.1Qbh port profiles only", enforcement: .start))
         }
         return violations
     }
@@ -202,9 +217,11 @@ public struct NetworkNoDeviceRule: NetworkRule {
             network.forwardDev == nil, network.poolInterfaces.isEmpty, network.physicalFunctions.isEmpty,
             network.pciAddresses.isEmpty
         else { return [] }
-        return [Violation(
-            at: network.forwardMode?.position ?? forward,
-            "network '\(network.label)' uses a direct mode, but has no forward dev and no interface pool",
-            fix: "name the host device: <forward mode='\(mode)'><interface dev='eth0'/></forward>")]
+        return [
+            Violation(
+                at: network.forwardMode?.position ?? forward,
+                "network '\(network.label)' uses a direct mode, but has no forward dev and no interface pool",
+                fix: "name the host device: <forward mode='\(mode)'><interface dev='eth0'/></forward>")
+        ]
     }
 }

@@ -17,7 +17,8 @@ public struct AttributeValueRule: InterfaceRule {
 
     public static let description = RuleDescription(
         id: "attribute-value-invalid", name: "Attribute value libvirt's parser refuses",
-        summary: "On a direct interface, trustGuestRxFilters, mac type/check and driver name/txmode/ioeventfd/event_idx take a fixed set of values; no interface takes backend type='passt' in libvirt 9.0.0.",
+        summary:
+            "On a direct interface, trustGuestRxFilters, mac type/check and driver name/txmode/ioeventfd/event_idx take a fixed set of values; no interface takes backend type='passt' in libvirt 9.0.0.",
         rationale: "libvirt refuses the domain at define: \"XML error: Invalid value for attribute 'name' in element "
             + "'driver': 'vfio'.\" (vfio and kvm are hostdev values the schema allows on every interface).",
         severity: .error, enforcement: .define, reference: "oracle",
@@ -136,19 +137,31 @@ public struct HotplugRefusedRule: InterfaceRule {
         if let boot = element.firstChild(named: "boot"), boot.attribute("order") != nil,
             !document.deviceElements.contains(where: { $0.name != "interface" && $0.firstChild(named: "boot") != nil })
         {
-            violations.append(Violation(at: boot.position, "this NIC cannot be hot-plugged into the running domain: per-device boot elements cannot be used together with os/boot elements", fix: "attach it to the persistent definition only, or give another device a <boot order> too"))
+            violations.append(
+                Violation(
+                    at: boot.position, "this NIC cannot be hot-plugged into the running domain: per-device boot elements cannot be used together with os/boot elements",
+                    fix: "attach it to the persistent definition only, or give another device a <boot order> too"))
         }
         if let address = element.firstChild(named: "address"), address.attribute("type") == "pci" {
             if let function = address.attribute("function"), let value = PCIAddressDuplicateRule.number(function), value != 0 {
-                violations.append(Violation(at: address.position, "this NIC cannot be hot-plugged: Only PCI device addresses with function=0 are supported", fix: "use function='0x0', or attach it with the domain shut off"))
+                violations.append(
+                    Violation(
+                        at: address.position, "this NIC cannot be hot-plugged: Only PCI device addresses with function=0 are supported",
+                        fix: "use function='0x0', or attach it with the domain shut off"))
             } else if let bus = PCIAddressDuplicateRule.number(address.attribute("bus")), bus != 0,
                 PCIAddressDuplicateRule.number(address.attribute("slot")) != 0, !document.hasPCIController(index: bus)
             {
-                violations.append(Violation(at: address.position, "this NIC cannot be hot-plugged: PCI bus \(bus) does not exist in the domain (Only PCI buses up to 0 are available)", fix: "add the PCI controller for that bus, or remove <address> to let libvirt choose"))
+                violations.append(
+                    Violation(
+                        at: address.position, "this NIC cannot be hot-plugged: PCI bus \(bus) does not exist in the domain (Only PCI buses up to 0 are available)",
+                        fix: "add the PCI controller for that bus, or remove <address> to let libvirt choose"))
             }
         }
         if let rom = element.firstChild(named: "rom"), rom.attribute("bar") == "off", rom.attribute("enabled") != "no" {
-            violations.append(Violation(at: rom.position, "this NIC cannot be hot-plugged: Hot-plugged device without ROM bar can't have an option ROM", fix: "add enabled='no' to <rom> as well, or attach it with the domain shut off"))
+            violations.append(
+                Violation(
+                    at: rom.position, "this NIC cannot be hot-plugged: Hot-plugged device without ROM bar can't have an option ROM",
+                    fix: "add enabled='no' to <rom> as well, or attach it with the domain shut off"))
         }
         return violations
     }
@@ -216,6 +229,10 @@ public struct VhostUserSharedMemoryRule: InterfaceRule {
         if document.judgesAsLibvirt11 {
             return [Violation(at: interface.position, "unsupported configuration: 'interface' requires shared memory (libvirt 11.3; 9.0 defines it)", fix: fix)]
         }
-        return [Violation(at: interface.position, "a vhost-user interface needs shared guest memory: libvirt 9.0 defines this domain, 11.3 rejects it at define", fix: fix, enforcement: .advice, severity: .warning)]
+        return [
+            Violation(
+                at: interface.position, "a vhost-user interface needs shared guest memory: libvirt 9.0 defines this domain, 11.3 rejects it at define", fix: fix, enforcement: .advice,
+                severity: .warning)
+        ]
     }
 }
