@@ -184,3 +184,28 @@ struct RuleFixTests {
         #expect(untouched.changes.isEmpty)
     }
 }
+
+@Suite("Rule ids and type names")
+struct RuleNamingTests {
+    /// `mac-not-locally-administered` → `MACNotLocallyAdministeredRule`: words capitalised,
+    /// the acronyms written as acronyms.
+    static func typeName(forID id: String) -> String {
+        let acronyms = [
+            "mac": "MAC", "pci": "PCI", "acpi": "ACPI", "xml": "XML", "vlan": "VLAN", "vepa": "VEPA", "oui": "OUI", "fe": "FE",
+            "virtualport": "VirtualPort", "vhostuser": "VhostUser",
+        ]
+        return id.split(separator: "-").map { acronyms[String($0)] ?? $0.prefix(1).uppercased() + $0.dropFirst() }.joined() + "Rule"
+    }
+
+    @Test("Every rule's type is named after its id, mechanically")
+    func typeNamesFollowIDs() {
+        let types: [any Rule.Type] =
+            RuleRegistry.engineRules + RuleRegistry.documentRules.map { $0 as any Rule.Type }
+            + RuleRegistry.networkRules.map { $0 as any Rule.Type } + RuleRegistry.crossDocumentRules.map { $0 as any Rule.Type }
+            + RuleRegistry.liveHostRules.map { $0 as any Rule.Type }
+        #expect(types.count >= 72)
+        for type in types {
+            #expect(String(describing: type) == Self.typeName(forID: type.description.id), "rule \(type.description.id) is \(type)")
+        }
+    }
+}

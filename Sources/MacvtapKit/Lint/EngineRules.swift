@@ -40,7 +40,7 @@ public struct InterfaceSchemaRule: Rule {
 }
 
 /// The `not-a-domain` rule: the file's root is not <domain>, <interface> or <network> (a storage pool, or other libvirt XML).
-public struct UnsupportedDocumentRule: Rule {
+public struct NotADomainRule: Rule {
     public init() {}
     public static let description = RuleDescription(
         id: "not-a-domain", name: "Neither a domain, an interface nor a network",

@@ -292,7 +292,7 @@ public final class Linter: Sendable {
         } catch {
             let root = xml.root?.qualifiedName ?? "none"
             add(
-                UnsupportedDocumentRule.description,
+                NotADomainRule.description,
                 Violation(
                     at: xml.root?.position ?? SourcePosition(line: 1, column: 1), "skipped: root element <\(root)> is not <domain>, <interface> or <network>",
                     fix: "lint domain XML (virsh dumpxml), interface device XML or network XML (virsh net-dumpxml)"), file: file, domain: nil, to: &result.findings)

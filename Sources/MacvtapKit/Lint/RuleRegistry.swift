@@ -1,39 +1,39 @@
 /// Every rule, in documentation order. Adding a rule = one type + one line here.
 public enum RuleRegistry {
     public static let documentRules: [any DocumentRule.Type] = [
-        MACUnparsableRule.self, MACMulticastRule.self, MACAllZeroRule.self, MACGloballyAdministeredRule.self,
-        MACForeignOUIRule.self, MACFEPrefixRule.self, MACNonCanonicalRule.self, MACUnknownAttributeRule.self,
+        MACUnparsableRule.self, MACMulticastRule.self, MACAllZeroRule.self, MACNotLocallyAdministeredRule.self,
+        MACForeignOUIRule.self, MACFEPrefixRule.self, MACNotCanonicalRule.self, MACUnknownAttributeRule.self,
         MACDuplicateInDomainRule.self,
-        SourceMissingRule.self, SourceDeviceNameRule.self, SourceModeInvalidRule.self, SourceUnknownAttributeRule.self,
-        DuplicateChildElementRule.self,
-        VirtualPortRule.self, VirtualPortIgnoredRule.self, VLANRule.self, VLANWithoutPassthroughRule.self,
-        BandwidthRule.self, LinkStateRule.self, ModelRule.self, ModelMissingRule.self, UnsupportedOnDirectRule.self,
-        TargetNameRule.self, TargetNameUnusableRule.self, AliasRule.self, NumericAttributeRule.self, ROMAndPCIRule.self, AddressTypeRule.self, VirtioOptionsRule.self,
-        TeamingRule.self, UnknownElementRule.self, TrustRxFiltersNoEffectRule.self, TrustRxFiltersSecurityRule.self,
-        AttributeValueRule.self, ModelUnknownRule.self, HotplugRefusedRule.self, PCIAddressBusRule.self, VhostUserSharedMemoryRule.self,
-        LiveDumpRule.self, AliasDuplicateRule.self, TargetDuplicateRule.self, BootOrderRule.self, ACPIIndexDuplicateRule.self,
+        SourceMissingRule.self, SourceDevInvalidRule.self, SourceModeInvalidRule.self, SourceUnknownAttributeRule.self,
+        DuplicateElementRule.self,
+        VirtualPortInvalidRule.self, VirtualPortIgnoredRule.self, VLANInvalidRule.self, VLANWithoutPassthroughRule.self,
+        BandwidthInvalidRule.self, LinkStateInvalidRule.self, ModelInvalidRule.self, ModelMissingRule.self, UnsupportedOnDirectRule.self,
+        TargetDevInvalidRule.self, TargetDevUnusableRule.self, AliasNotUserRule.self, NumericValueInvalidRule.self, PCIOnlyOptionRule.self, AddressTypeUnsupportedRule.self, VirtioOptionWithoutVirtioRule.self,
+        TeamingInvalidRule.self, UnknownElementRule.self, TrustRxFiltersNoEffectRule.self, TrustRxFiltersSecurityRule.self,
+        AttributeValueInvalidRule.self, ModelUnknownRule.self, HotplugRefusedRule.self, PCIAddressBusMissingRule.self, VhostUserSharedMemoryRule.self,
+        LiveDumpRule.self, AliasDuplicateRule.self, TargetDuplicateRule.self, BootOrderConflictRule.self, ACPIIndexDuplicateRule.self,
         PCIAddressDuplicateRule.self,
-        ExternalEntityRule.self, DocumentTypeRule.self,
+        XMLExternalEntityRule.self, XMLDoctypeRule.self,
     ]
 
-    /// Rules for `<network>` documents (macvtap forward modes); `VEPARule` speaks for networks too.
+    /// Rules for `<network>` documents (macvtap forward modes); `VEPANeedsHairpinRule` speaks for networks too.
     public static let networkRules: [any NetworkRule.Type] = [
-        NetworkForwardModeRule.self, NetworkForwardPoolRule.self, NetworkMacvtapUnsupportedRule.self, NetworkNoDeviceRule.self,
-        VEPARule.self,
+        NetworkForwardModeInvalidRule.self, NetworkForwardPoolRule.self, NetworkUnsupportedInMacvtapModeRule.self, NetworkNoDeviceRule.self,
+        VEPANeedsHairpinRule.self,
     ]
 
     public static let crossDocumentRules: [any CrossDocumentRule.Type] = [
-        MACDuplicateAcrossFilesRule.self, PassthroughSharedRule.self, MixedModesRule.self, TargetDuplicateAcrossDomainsRule.self,
-        HostGuestUnreachableRule.self, NetworkUnknownRule.self, VEPARule.self,
+        MACDuplicateAcrossDomainsRule.self, PassthroughSharedRule.self, MixedModesRule.self, TargetDuplicateAcrossDomainsRule.self,
+        HostGuestUnreachableRule.self, NetworkUnknownRule.self, VEPANeedsHairpinRule.self,
     ]
 
     public static let liveHostRules: [any LiveHostRule.Type] = [
-        MACInUseOnHostRule.self, SourceDeviceOnHostRule.self, MixedModesOnHostRule.self, NetworkOnHostRule.self,
-        NetworkPoolExhaustedRule.self, NetworkPoolDeviceInUseRule.self, TargetNameOnHostRule.self,
+        MACInUseOnHostRule.self, SourceDevOnHostRule.self, MixedModesOnHostRule.self, NetworkOnHostRule.self,
+        NetworkPoolExhaustedRule.self, NetworkPoolDeviceInUseRule.self, TargetDevOnHostRule.self,
     ]
 
     public static let engineRules: [any Rule.Type] = [
-        XMLMalformedRule.self, LibvirtSchemaRule.self, InterfaceSchemaRule.self, UnsupportedDocumentRule.self,
+        XMLMalformedRule.self, LibvirtSchemaRule.self, InterfaceSchemaRule.self, NotADomainRule.self,
         LibvirtDefineRule.self, LibvirtNotJudgedRule.self, LibvirtNetworkSchemaRule.self,
     ]
 

@@ -50,7 +50,7 @@ public struct TrustRxFiltersSecurityRule: DirectInterfaceRule {
 }
 
 /// The `vepa-needs-hairpin` rule: said once per source device and host: in VEPA mode guests on the same source device only reach each other through a hairpin switch.
-public struct VEPARule: CrossDocumentRule, NetworkRule {
+public struct VEPANeedsHairpinRule: CrossDocumentRule, NetworkRule {
     public init() {}
     public static let description = RuleDescription(
         id: "vepa-needs-hairpin", name: "VEPA mode (chosen or by default)",

@@ -71,7 +71,7 @@ extension [DocumentSummary] {
 }
 
 /// The `mac-duplicate-across-domains` rule: the same MAC on interfaces (any types) of two different domains among the linted files.
-public struct MACDuplicateAcrossFilesRule: CrossDocumentRule {
+public struct MACDuplicateAcrossDomainsRule: CrossDocumentRule {
     public init() {}
     public static let description = RuleDescription(
         id: "mac-duplicate-across-domains", name: "MAC shared by two domains",

@@ -1,5 +1,5 @@
 /// The `target-dev-invalid` rule: a target name with a prefix libvirt owns (vnet, macvtap, macvlan; vif for Xen) in a definition.
-public struct TargetNameRule: InterfaceRule {
+public struct TargetDevInvalidRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "target-dev-invalid", name: "<target dev> libvirt replaces",
@@ -29,7 +29,7 @@ public struct TargetNameRule: InterfaceRule {
 }
 
 /// The `target-dev-unusable` rule: a target name over 15 bytes, or with '/', ':' or whitespace.
-public struct TargetNameUnusableRule: DirectInterfaceRule {
+public struct TargetDevUnusableRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "target-dev-unusable", name: "<target dev> the kernel refuses",
@@ -53,7 +53,7 @@ public struct TargetNameUnusableRule: DirectInterfaceRule {
 }
 
 /// The `alias-not-user` rule: user aliases must start with 'ua-' and use only letters, digits, '_' and '-'.
-public struct AliasRule: InterfaceRule {
+public struct AliasNotUserRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "alias-not-user", name: "Alias libvirt drops",
@@ -74,7 +74,7 @@ public struct AliasRule: InterfaceRule {
 }
 
 /// The `numeric-value-invalid` rule: acpi index must be 1–16383, boot order ≥ 1, sndbuf a positive integer, virtio queue sizes powers of two.
-public struct NumericAttributeRule: InterfaceRule {
+public struct NumericValueInvalidRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "numeric-value-invalid", name: "Out-of-range number",
@@ -175,7 +175,7 @@ public struct NumericAttributeRule: InterfaceRule {
 }
 
 /// The `pci-only-option` rule: rOM tuning with the ROM disabled; ACPI index or ROM tuning on a non-PCI address; a CCW address on x86.
-public struct ROMAndPCIRule: DirectInterfaceRule {
+public struct PCIOnlyOptionRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "pci-only-option", name: "ROM or ACPI index option that cannot apply",
@@ -216,7 +216,7 @@ public struct ROMAndPCIRule: DirectInterfaceRule {
 }
 
 /// The `virtio-option-without-virtio` rule: iommu, ats, packed and page_per_vq on <driver> need <model type='virtio'/>; iommu needs a modern virtio device.
-public struct VirtioOptionsRule: DirectInterfaceRule {
+public struct VirtioOptionWithoutVirtioRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "virtio-option-without-virtio", name: "virtio driver option on a non-virtio model",
@@ -257,7 +257,7 @@ public struct VirtioOptionsRule: DirectInterfaceRule {
 }
 
 /// The `teaming-invalid` rule: teaming on a direct interface must be type='persistent' with a virtio model.
-public struct TeamingRule: DirectInterfaceRule {
+public struct TeamingInvalidRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "teaming-invalid", name: "<teaming> a direct interface cannot use",
@@ -312,7 +312,7 @@ public struct UnknownElementRule: DirectInterfaceRule {
 }
 
 /// The `address-type-unsupported` rule: a NIC `<address type>` an x86 QEMU machine has no bus for, or the NIC model cannot sit on.
-public struct AddressTypeRule: InterfaceRule {
+public struct AddressTypeUnsupportedRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "address-type-unsupported", name: "Address type the NIC cannot take",

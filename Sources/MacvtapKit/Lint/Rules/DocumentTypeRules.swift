@@ -3,7 +3,7 @@ import MacvtapXML
 /// External entities and DTDs: the classic XXE vector. Neither libvirt nor virt-macvtap loads
 /// them (both parse with XML_PARSE_NONET and without entity loading), so each reference reads
 /// as empty text: what the author meant is lost, whatever it pointed at.
-public struct ExternalEntityRule: DocumentRule {
+public struct XMLExternalEntityRule: DocumentRule {
     public init() {}
     public static let description = RuleDescription(
         id: "xml-external-entity", name: "External entity or DTD",
@@ -46,7 +46,7 @@ public struct ExternalEntityRule: DocumentRule {
 }
 
 /// An internal DTD subset: harmless to parse, but libvirt keeps none of it.
-public struct DocumentTypeRule: DocumentRule {
+public struct XMLDoctypeRule: DocumentRule {
     public init() {}
     public static let description = RuleDescription(
         id: "xml-doctype", name: "DOCTYPE in domain XML",

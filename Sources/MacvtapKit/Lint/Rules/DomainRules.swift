@@ -140,7 +140,7 @@ extension LintDocument {
 }
 
 /// The `boot-order-conflict` rule: per-device <boot order> values must be unique and cannot be combined with <os><boot dev>.
-public struct BootOrderRule: DocumentRule {
+public struct BootOrderConflictRule: DocumentRule {
     public init() {}
     public static let description = RuleDescription(
         id: "boot-order-conflict", name: "Boot order used twice, or mixed with <os><boot>",

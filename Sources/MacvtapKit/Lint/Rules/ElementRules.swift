@@ -1,7 +1,7 @@
 import MacvtapXML
 
 /// The `virtualport-invalid` rule: a direct interface's virtualport needs a known type and that type's complete, in-range parameters.
-public struct VirtualPortRule: DirectInterfaceRule {
+public struct VirtualPortInvalidRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "virtualport-invalid", name: "Invalid <virtualport>",
@@ -87,7 +87,7 @@ public struct VirtualPortIgnoredRule: DirectInterfaceRule {
 }
 
 /// The `vlan-invalid` rule: each <vlan> needs tags with id ≤ 4095; several tags cannot say trunk='no'; at most one native tag.
-public struct VLANRule: DirectInterfaceRule {
+public struct VLANInvalidRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "vlan-invalid", name: "Invalid <vlan>",
@@ -156,7 +156,7 @@ public struct VLANWithoutPassthroughRule: DirectInterfaceRule {
 }
 
 /// The `bandwidth-invalid` rule: inbound/outbound need average (≥ 1); peak and burst need average; no floor on direct.
-public struct BandwidthRule: DirectInterfaceRule {
+public struct BandwidthInvalidRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "bandwidth-invalid", name: "Invalid <bandwidth>",
@@ -191,7 +191,7 @@ public struct BandwidthRule: DirectInterfaceRule {
 }
 
 /// The `link-state-invalid` rule: <link state> is up or down.
-public struct LinkStateRule: DirectInterfaceRule {
+public struct LinkStateInvalidRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "link-state-invalid", name: "Invalid <link state>",
@@ -217,7 +217,7 @@ public struct LinkStateRule: DirectInterfaceRule {
 }
 
 /// The `model-invalid` rule: <model type> may only use letters, digits, '-' and '_'.
-public struct ModelRule: DirectInterfaceRule {
+public struct ModelInvalidRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "model-invalid", name: "Invalid NIC model name",

@@ -39,7 +39,7 @@ public struct MACInUseOnHostRule: LiveHostRule {
 }
 
 /// The `source-dev-on-host` rule: with -c URI: a source device the host does not have, a wireless one, one a passthrough interface of another domain on the host holds (or that this passthrough interface would take from others), or a VLAN on a device that cannot be an SR-IOV VF.
-public struct SourceDeviceOnHostRule: LiveHostRule {
+public struct SourceDevOnHostRule: LiveHostRule {
     public init() {}
     public static let description = RuleDescription(
         id: "source-dev-on-host", name: "Source device missing or taken on a host",
@@ -234,7 +234,7 @@ public struct NetworkPoolDeviceInUseRule: LiveHostRule {
 }
 
 /// The `target-dev-on-host` rule: with -c URI: a target name that is already the name of a network interface on the host.
-public struct TargetNameOnHostRule: LiveHostRule {
+public struct TargetDevOnHostRule: LiveHostRule {
     public init() {}
     public static let description = RuleDescription(
         id: "target-dev-on-host", name: "<target dev> a host interface already has",

@@ -93,7 +93,7 @@ public struct MACAllZeroRule: InterfaceRule {
 }
 
 /// The `mac-not-locally-administered` rule: made-up MACs should have the locally-administered bit (0x02 of the first octet) set.
-public struct MACGloballyAdministeredRule: InterfaceRule {
+public struct MACNotLocallyAdministeredRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "mac-not-locally-administered", name: "Globally administered MAC",
@@ -175,7 +175,7 @@ public struct MACFEPrefixRule: InterfaceRule {
 }
 
 /// The `mac-not-canonical` rule: mACs are best written as six two-digit lower-case octets.
-public struct MACNonCanonicalRule: InterfaceRule {
+public struct MACNotCanonicalRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "mac-not-canonical", name: "MAC not in canonical form",

@@ -28,7 +28,7 @@ extension NetworkDocument {
 }
 
 /// The `network-forward-mode-invalid` rule: <forward mode> is not one of libvirt's forwarding types (they are lower case).
-public struct NetworkForwardModeRule: NetworkRule {
+public struct NetworkForwardModeInvalidRule: NetworkRule {
     public init() {}
     static let known = ["none", "nat", "route", "open", "bridge", "private", "vepa", "passthrough", "hostdev"]
     public static let description = RuleDescription(
@@ -72,7 +72,7 @@ public struct NetworkForwardPoolRule: NetworkRule {
         ])
 
     public func check(_ network: NetworkDocument) -> [Violation] {
-        guard let mode = network.forwardMode?.value, NetworkForwardModeRule.known.contains(mode) else { return [] }
+        guard let mode = network.forwardMode?.value, NetworkForwardModeInvalidRule.known.contains(mode) else { return [] }
         var violations: [Violation] = []
         let name = network.label
         for interface in network.poolInterfaces where interface.dev == nil {
@@ -122,7 +122,7 @@ public struct NetworkForwardPoolRule: NetworkRule {
 }
 
 /// The `network-unsupported-in-macvtap-mode` rule: in forward modes bridge (with devices), vepa, private and passthrough: <ip>, <mac>, <dns>, <domain>, <bandwidth>, <mtu>, a bridge name or STP/delay options, a <vlan> (but in passthrough mode), and a <virtualport> other than 802.1Qbg/802.1Qbh.
-public struct NetworkMacvtapUnsupportedRule: NetworkRule {
+public struct NetworkUnsupportedInMacvtapModeRule: NetworkRule {
     public init() {}
     static let layerThree = ["ip", "mac", "dns", "domain"]
     public static let description = RuleDescription(

@@ -60,7 +60,7 @@ public struct SourceMissingRule: InterfaceRule {
 }
 
 /// The `source-dev-invalid` rule: <source dev> must be a Linux interface name (1–15 bytes, no '/', no whitespace) and not loopback.
-public struct SourceDeviceNameRule: DirectInterfaceRule {
+public struct SourceDevInvalidRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "source-dev-invalid", name: "Invalid source device name",
@@ -210,7 +210,7 @@ public struct MACUnknownAttributeRule: InterfaceRule {
 }
 
 /// The `duplicate-element` rule: a direct interface with two <mac> or two <source> elements.
-public struct DuplicateChildElementRule: DirectInterfaceRule {
+public struct DuplicateElementRule: DirectInterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "duplicate-element", name: "Repeated <mac> or <source>",

@@ -1,6 +1,6 @@
 /// Enumerated attributes of an interface whose other values libvirt's parser refuses at define,
 /// although some of them pass libvirt's own schema (driver name='vfio' is a hostdev value).
-public struct AttributeValueRule: InterfaceRule {
+public struct AttributeValueInvalidRule: InterfaceRule {
     public init() {}
 
     /// Element (nil = the interface itself), attribute, the values libvirt 9.0 accepts there on
@@ -168,7 +168,7 @@ public struct HotplugRefusedRule: InterfaceRule {
 }
 
 /// A NIC's PCI address on a bus the domain does not declare, at slot 0.
-public struct PCIAddressBusRule: InterfaceRule {
+public struct PCIAddressBusMissingRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "pci-address-bus-missing", name: "PCI address on a bus that is not there",
