@@ -50,28 +50,28 @@ struct PostgresAPI: @unchecked Sendable {
         } catch {
             return .failure(PostgresError(kind: .connect, sqlState: nil, message: "\(error.reason); install libpq5 (apt-get install libpq5)", operation: "loading libpq"))
         }
-        func symbol<Function>(_ name: String, as type: Function.Type) -> Function { libraries.function(name, as: type) }
+        // Each C signature is written once, in the table's declaration: the call takes its type from there.
+        func symbol<Function>(_ name: String) -> Function { libraries.function(name, as: Function.self) }
         let api = PostgresAPI(
-            connectdbParams: symbol("PQconnectdbParams", as: (@convention(c) (Strings, Strings, Int32) -> Connection?).self),
-            status: symbol("PQstatus", as: (@convention(c) (Connection?) -> ConnStatusType).self),
-            errorMessage: symbol("PQerrorMessage", as: (@convention(c) (Connection?) -> UnsafeMutablePointer<CChar>?).self),
-            finish: symbol("PQfinish", as: (@convention(c) (Connection?) -> Void).self),
+            connectdbParams: symbol("PQconnectdbParams"),
+            status: symbol("PQstatus"),
+            errorMessage: symbol("PQerrorMessage"),
+            finish: symbol("PQfinish"),
             setNoticeProcessor: symbol(
-                "PQsetNoticeProcessor", as: (@convention(c) (Connection?, PQnoticeProcessor?, UnsafeMutableRawPointer?) -> PQnoticeProcessor?).self),
+                "PQsetNoticeProcessor"),
             execParams: symbol(
-                "PQexecParams",
-                as: (@convention(c) (Connection?, UnsafePointer<CChar>?, Int32, UnsafePointer<Oid>?, Strings, UnsafePointer<Int32>?, UnsafePointer<Int32>?, Int32) -> Result?).self),
-            exec: symbol("PQexec", as: (@convention(c) (Connection?, UnsafePointer<CChar>?) -> Result?).self),
-            resultStatus: symbol("PQresultStatus", as: (@convention(c) (Result?) -> ExecStatusType).self),
-            clear: symbol("PQclear", as: (@convention(c) (Result?) -> Void).self),
-            cmdTuples: symbol("PQcmdTuples", as: (@convention(c) (Result?) -> UnsafeMutablePointer<CChar>?).self),
-            ntuples: symbol("PQntuples", as: (@convention(c) (Result?) -> Int32).self),
-            getisnull: symbol("PQgetisnull", as: (@convention(c) (Result?, Int32, Int32) -> Int32).self),
-            getvalue: symbol("PQgetvalue", as: (@convention(c) (Result?, Int32, Int32) -> UnsafeMutablePointer<CChar>?).self),
-            resultErrorField: symbol("PQresultErrorField", as: (@convention(c) (Result?, Int32) -> UnsafeMutablePointer<CChar>?).self),
-            putCopyData: symbol("PQputCopyData", as: (@convention(c) (Connection?, UnsafePointer<CChar>?, Int32) -> Int32).self),
-            putCopyEnd: symbol("PQputCopyEnd", as: (@convention(c) (Connection?, UnsafePointer<CChar>?) -> Int32).self),
-            getResult: symbol("PQgetResult", as: (@convention(c) (Connection?) -> Result?).self))
+                "PQexecParams"),
+            exec: symbol("PQexec"),
+            resultStatus: symbol("PQresultStatus"),
+            clear: symbol("PQclear"),
+            cmdTuples: symbol("PQcmdTuples"),
+            ntuples: symbol("PQntuples"),
+            getisnull: symbol("PQgetisnull"),
+            getvalue: symbol("PQgetvalue"),
+            resultErrorField: symbol("PQresultErrorField"),
+            putCopyData: symbol("PQputCopyData"),
+            putCopyEnd: symbol("PQputCopyEnd"),
+            getResult: symbol("PQgetResult"))
         guard libraries.missing.isEmpty else {
             return .failure(PostgresError(kind: .connect, sqlState: nil, message: "libpq.so.5 lacks \(libraries.missing.joined(separator: ", "))", operation: "loading libpq"))
         }
