@@ -146,7 +146,7 @@ let package = Package(
         .testTarget(
             name: "MacvtapUnitTests",
             dependencies: [
-                "MacvtapKit", "MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapSystem", "MacvtapNetlink",
+                "MacvtapKit", "MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapPostgres", "MacvtapSystem", "MacvtapNetlink",
                 "VirtMacvtapCommands", "MacvtapTestSupport", "MacvtapLanguageServer",
             ],
             swiftSettings: strictSettings

@@ -103,7 +103,7 @@ struct LibvirtAPI: @unchecked Sendable {
         do {
             libraries = try DynamicLibraries(loading: ["libvirt.so.0"], placeholder: "virGetVersion")
         } catch {
-            return .failure(LibvirtError(code: -1, domain: 0, message: "\(error.reason); install libvirt0 (apt-get install libvirt0)", operation: "loading libvirt"))
+            return .failure(LibvirtError(code: LibvirtError.Code.notLoaded.rawValue, domain: 0, message: "\(error.reason); install libvirt0 (apt-get install libvirt0)", operation: "loading libvirt"))
         }
         // Each C signature is written once, in the table's declaration: the call takes its type from there.
         func symbol<Function>(_ name: String) -> Function { libraries.function(name, as: Function.self) }
@@ -166,7 +166,9 @@ struct LibvirtAPI: @unchecked Sendable {
             domainUndefineFlags: symbol("virDomainUndefineFlags"))
         guard libraries.missing.isEmpty else {
             return .failure(
-                LibvirtError(code: -1, domain: 0, message: "libvirt.so.0 lacks \(libraries.missing.joined(separator: ", ")); libvirt 1.2.14 or newer is needed", operation: "loading libvirt"))
+                LibvirtError(
+                    code: LibvirtError.Code.notLoaded.rawValue, domain: 0, message: "libvirt.so.0 lacks \(libraries.missing.joined(separator: ", ")); libvirt 1.2.14 or newer is needed",
+                    operation: "loading libvirt"))
         }
         // Drivers that run in this process (the embedded QEMU driver of `lint --libvirt`) log
         // warnings and info lines to stderr; errors reach us through the API anyway.

@@ -177,7 +177,9 @@ public final class LibvirtConnection {
     public func defineNetwork(xml: String, validate: Bool = false) throws(LibvirtError) -> LibvirtNetwork {
         let connection = try open("defining a network")
         guard let define = api.networkDefineXMLFlags else {
-            throw LibvirtError(code: -1, domain: 0, message: "this libvirt has no virNetworkDefineXMLFlags (libvirt 7.7 or newer is needed)", operation: "defining a network on \(uri)")
+            throw LibvirtError(
+                code: LibvirtError.Code.notLoaded.rawValue, domain: 0, message: "this libvirt has no virNetworkDefineXMLFlags (libvirt 7.7 or newer is needed)",
+                operation: "defining a network on \(uri)")
         }
         guard let defined = define(connection, xml, validate ? 1 : 0) else {
             throw LibvirtError.last(operation: "defining a network on \(uri)")

@@ -13,7 +13,9 @@ public struct LibvirtError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(operation): \(message)" }
 
-    /// The `virErrorNumber`s callers branch on, by name (libvirt's numbering is stable ABI).
+    /// The `virErrorNumber`s callers branch on, by name (libvirt's numbering is stable ABI),
+    /// like GRDB's `ResultCode`: compare with `==` or match an error with `~=`
+    /// (`case LibvirtError.Code.noDomain:`).
     public struct Code: RawRepresentable, Sendable, Hashable {
         public let rawValue: Int
         public init(rawValue: Int) { self.rawValue = rawValue }
@@ -28,10 +30,19 @@ public struct LibvirtError: Error, Sendable, CustomStringConvertible {
         public static let xmlError = Code(rawValue: Int(VIR_ERR_XML_ERROR.rawValue))
         /// VIR_ERR_CONFIG_UNSUPPORTED: valid XML that this driver cannot do.
         public static let configUnsupported = Code(rawValue: Int(VIR_ERR_CONFIG_UNSUPPORTED.rawValue))
+        /// Not libvirt's: libvirt could not be loaded or lacks a function we need.
+        public static let notLoaded = Code(rawValue: -1)
+
+        public static func ~= (pattern: Code, error: any Error) -> Bool {
+            (error as? LibvirtError)?.resultCode == pattern
+        }
     }
 
+    /// `code` by name.
+    public var resultCode: Code { Code(rawValue: code) }
+
     /// Whether libvirt reported this `code`.
-    public func `is`(_ code: Code) -> Bool { self.code == code.rawValue }
+    public func `is`(_ code: Code) -> Bool { resultCode == code }
 
     /// The connection to the daemon broke (it stopped, crashed, or the socket closed): the call
     /// may or may not have taken effect on the host, so its outcome is unknown, not "failed".

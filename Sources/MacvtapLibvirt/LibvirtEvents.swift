@@ -13,7 +13,7 @@ enum LibvirtEventLoop {
 
     private static func start() -> Result<Void, LibvirtError> {
         guard case .success(let api) = LibvirtAPI.shared else {
-            return .failure(LibvirtError(code: -1, domain: 0, message: "libvirt is not loaded", operation: "starting libvirt's event loop"))
+            return .failure(LibvirtError(code: LibvirtError.Code.notLoaded.rawValue, domain: 0, message: "libvirt is not loaded", operation: "starting libvirt's event loop"))
         }
         guard api.eventRegisterDefaultImpl() == 0 else {
             return .failure(LibvirtError.last(operation: "starting libvirt's event loop"))
@@ -26,7 +26,7 @@ enum LibvirtEventLoop {
                 while true { _ = api.eventRunDefaultImpl() }
             }, nil)
         guard created == 0 else {
-            return .failure(LibvirtError(code: -1, domain: 0, message: "cannot start a thread (errno \(created))", operation: "starting libvirt's event loop"))
+            return .failure(LibvirtError(code: LibvirtError.Code.notLoaded.rawValue, domain: 0, message: "cannot start a thread (errno \(created))", operation: "starting libvirt's event loop"))
         }
         pthread_detach(thread)
         return .success(())

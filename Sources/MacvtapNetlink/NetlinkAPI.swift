@@ -71,7 +71,8 @@ struct NetlinkAPI: @unchecked Sendable {
         do {
             libraries = try DynamicLibraries(loading: ["libnl-route-3.so.200", "libnl-3.so.200"], placeholder: "rtnl_link_alloc")
         } catch {
-            return .failure(NetlinkError(code: -1, message: "\(error.reason); install libnl-route-3-200 (apt-get install libnl-route-3-200)", operation: "loading libnl"))
+            return .failure(
+                NetlinkError(code: NetlinkResultCode.notLoaded.rawValue, message: "\(error.reason); install libnl-route-3-200 (apt-get install libnl-route-3-200)", operation: "loading libnl"))
         }
         // Each C signature is written once, in the table's declaration: the call takes its type from there.
         func symbol<Function>(_ name: String) -> Function { libraries.function(name, as: Function.self) }
@@ -116,13 +117,37 @@ struct NetlinkAPI: @unchecked Sendable {
             addrToString: symbol("nl_addr2str"),
             addrGetFamily: symbol("nl_addr_get_family"))
         guard libraries.missing.isEmpty else {
-            return .failure(NetlinkError(code: -1, message: "libnl lacks \(libraries.missing.joined(separator: ", ")); libnl 3.2.22 or newer is needed", operation: "loading libnl"))
+            return .failure(
+                NetlinkError(
+                    code: NetlinkResultCode.notLoaded.rawValue, message: "libnl lacks \(libraries.missing.joined(separator: ", ")); libnl 3.2.22 or newer is needed", operation: "loading libnl"))
         }
         return .success(api)
     }
 
     func message(_ code: Int32) -> String {
         errorString(code < 0 ? -code : code).map { String(cString: $0) } ?? "netlink error \(code)"
+    }
+}
+
+/// libnl's error numbers (`NLE_*` in netlink/errno.h), by name, like GRDB's `ResultCode`:
+/// compare with `==` or match in a `switch`/`catch` with `~=` (`case NetlinkResultCode.exist:`).
+public struct NetlinkResultCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// libnl could not be loaded (not one of libnl's numbers).
+    public static let notLoaded = NetlinkResultCode(rawValue: -1)
+    public static let exist = NetlinkResultCode(rawValue: 6)
+    public static let objectNotFound = NetlinkResultCode(rawValue: 12)
+    public static let noAccess = NetlinkResultCode(rawValue: 27)
+    public static let permission = NetlinkResultCode(rawValue: 28)
+    public static let noDevice = NetlinkResultCode(rawValue: 31)
+
+    public var description: String { "NLE \(rawValue)" }
+
+    /// `case NetlinkResultCode.exist:` against an error.
+    public static func ~= (pattern: NetlinkResultCode, error: any Error) -> Bool {
+        (error as? NetlinkError)?.resultCode == pattern
     }
 }
 
@@ -142,10 +167,13 @@ public struct NetlinkError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(operation): \(message)" }
 
-    /// libnl's NLE_EXIST: the kernel already has an object with that name or address.
-    public var isExisting: Bool { code == 6 }
-    /// NLE_NODEV / NLE_OBJ_NOTFOUND: no such device.
-    public var isNoDevice: Bool { code == 31 || code == 12 }
-    /// NLE_PERM / NLE_NOACCESS: the caller lacks CAP_NET_ADMIN.
-    public var isPermission: Bool { code == 28 || code == 27 }
+    /// `code` by name.
+    public var resultCode: NetlinkResultCode { NetlinkResultCode(rawValue: code) }
+
+    /// The kernel already has an object with that name or address.
+    public var isExisting: Bool { resultCode == .exist }
+    /// No such device.
+    public var isNoDevice: Bool { [.noDevice, .objectNotFound].contains(resultCode) }
+    /// The caller lacks CAP_NET_ADMIN.
+    public var isPermission: Bool { [.permission, .noAccess].contains(resultCode) }
 }

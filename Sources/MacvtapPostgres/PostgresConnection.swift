@@ -1,6 +1,26 @@
 internal import CLibPQ
 import Glibc
 
+/// The server's SQLSTATEs callers branch on, by name, like GRDB's `ResultCode`: compare with
+/// `==` or match an error in a `switch`/`catch` with `~=` (`case PostgresResultCode.uniqueViolation:`).
+public struct PostgresResultCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static let uniqueViolation = PostgresResultCode(rawValue: "23505")
+    public static let serializationFailure = PostgresResultCode(rawValue: "40001")
+    public static let deadlockDetected = PostgresResultCode(rawValue: "40P01")
+    public static let insufficientPrivilege = PostgresResultCode(rawValue: "42501")
+    public static let invalidPassword = PostgresResultCode(rawValue: "28P01")
+    public static let invalidAuthorization = PostgresResultCode(rawValue: "28000")
+
+    public var description: String { "SQLSTATE \(rawValue)" }
+
+    public static func ~= (pattern: PostgresResultCode, error: any Error) -> Bool {
+        (error as? PostgresError)?.resultCode == pattern
+    }
+}
+
 /// An error from libpq or the server, keeping the server's SQLSTATE (when there is one) and
 /// libpq's message on one line. Never carries the connection URL: callers name the ledger
 /// themselves, with the password redacted.
@@ -25,15 +45,18 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         sqlState.map { "\(operation): \(message) (SQLSTATE \($0))" } ?? "\(operation): \(message)"
     }
 
-    /// 23505: another transaction holds the value a unique constraint protects.
-    public var isUniqueViolation: Bool { sqlState == "23505" }
-    /// 40001 serialization failure, 40P01 deadlock: the transaction may simply be run again.
-    public var isTransient: Bool { sqlState == "40001" || sqlState == "40P01" }
-    /// 42501 insufficient privilege.
-    public var isPermissionDenied: Bool { sqlState == "42501" }
+    /// The SQLSTATE by name, when the server sent one.
+    public var resultCode: PostgresResultCode? { sqlState.map(PostgresResultCode.init(rawValue:)) }
+
+    /// Another transaction holds the value a unique constraint protects.
+    public var isUniqueViolation: Bool { resultCode == .uniqueViolation }
+    /// A serialization failure or deadlock: the transaction may simply be run again.
+    public var isTransient: Bool { resultCode == .serializationFailure || resultCode == .deadlockDetected }
+    /// Insufficient privilege.
+    public var isPermissionDenied: Bool { resultCode == .insufficientPrivilege }
     /// A password or authentication refusal (libpq reports these only as text while connecting).
     public var isAuthenticationFailure: Bool {
-        sqlState == "28P01" || sqlState == "28000" || message.contains("authentication failed")
+        resultCode == .invalidPassword || resultCode == .invalidAuthorization || message.contains("authentication failed")
             || message.contains("no password supplied")
     }
 

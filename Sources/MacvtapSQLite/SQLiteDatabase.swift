@@ -1,5 +1,26 @@
 internal import CSQLite
 
+/// SQLite's primary result codes callers branch on, by name, like GRDB's `ResultCode`: compare
+/// with `==` or match an error in a `switch`/`catch` with `~=` (`case SQLiteResultCode.busy:`).
+public struct SQLiteResultCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    public static let busy = SQLiteResultCode(rawValue: SQLITE_BUSY)
+    public static let locked = SQLiteResultCode(rawValue: SQLITE_LOCKED)
+    public static let readOnly = SQLiteResultCode(rawValue: SQLITE_READONLY)
+    public static let permission = SQLiteResultCode(rawValue: SQLITE_PERM)
+    public static let corrupt = SQLiteResultCode(rawValue: SQLITE_CORRUPT)
+    public static let notADatabase = SQLiteResultCode(rawValue: SQLITE_NOTADB)
+    public static let cannotOpen = SQLiteResultCode(rawValue: SQLITE_CANTOPEN)
+
+    public var description: String { "SQLite result \(rawValue)" }
+
+    public static func ~= (pattern: SQLiteResultCode, error: any Error) -> Bool {
+        (error as? SQLiteError)?.resultCode == pattern
+    }
+}
+
 /// An error from SQLite, keeping its (extended) result code and message.
 public struct SQLiteError: Error, Sendable, CustomStringConvertible {
     /// SQLite's extended result code (e.g. 5 = SQLITE_BUSY, 8 = SQLITE_READONLY, 26 = SQLITE_NOTADB).
@@ -12,10 +33,12 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
 
     /// The primary result code (the low byte of the extended one).
     public var primaryCode: Int32 { code & 0xFF }
-    public var isBusy: Bool { primaryCode == SQLITE_BUSY || primaryCode == SQLITE_LOCKED }
-    public var isReadOnly: Bool { primaryCode == SQLITE_READONLY || primaryCode == SQLITE_PERM }
-    public var isCorrupt: Bool { primaryCode == SQLITE_CORRUPT || primaryCode == SQLITE_NOTADB }
-    public var isCannotOpen: Bool { primaryCode == SQLITE_CANTOPEN }
+    /// The primary result code by name.
+    public var resultCode: SQLiteResultCode { SQLiteResultCode(rawValue: primaryCode) }
+    public var isBusy: Bool { resultCode == .busy || resultCode == .locked }
+    public var isReadOnly: Bool { resultCode == .readOnly || resultCode == .permission }
+    public var isCorrupt: Bool { resultCode == .corrupt || resultCode == .notADatabase }
+    public var isCannotOpen: Bool { resultCode == .cannotOpen }
 
     public init(code: Int32, message: String, operation: String) {
         self.code = code

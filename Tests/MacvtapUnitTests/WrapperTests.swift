@@ -1,6 +1,9 @@
 import Foundation
 import MacvtapKit
 import MacvtapLibvirt
+import MacvtapNetlink
+import MacvtapPostgres
+import MacvtapSQLite
 import MacvtapSystem
 import MacvtapTestSupport
 import MacvtapXML
@@ -46,5 +49,54 @@ struct WrapperTests {
             try XMLDocument(source: .file(directory.path))
         }
         #expect(directoryError.description.contains("is a directory"))
+    }
+}
+
+@Suite("Wrapper errors: one result-code shape (named codes, == and ~=)")
+struct WrapperResultCodeTests {
+    @Test("Each wrapper's errors match their named codes in a switch, and only those")
+    func namedCodesMatch() throws {
+        func libvirtCode(_ error: any Error) -> String {
+            switch error {
+            case LibvirtError.Code.noDomain: "no domain"
+            case LibvirtError.Code.noSupport: "no support"
+            default: "other"
+            }
+        }
+        let connection = try LibvirtConnection(uri: "test:///default", readOnly: true)
+        defer { connection.close() }
+        do {
+            _ = try connection.lookupDomain("no-such-domain-here")
+            Issue.record("the test driver found a domain that does not exist")
+        } catch {
+            #expect(libvirtCode(error) == "no domain", "\(error)")
+            #expect(error.resultCode == .noDomain)
+        }
+
+        func sqliteCode(_ error: any Error) -> String {
+            switch error {
+            case SQLiteResultCode.cannotOpen: "cannot open"
+            case SQLiteResultCode.busy: "busy"
+            default: "other"
+            }
+        }
+        do {
+            _ = try SQLiteDatabase(path: "/proc/no-such-dir/ledger.sqlite", mode: .readWriteCreate, busyTimeout: .seconds(1))
+            Issue.record("SQLite opened a database where no directory exists")
+        } catch {
+            #expect(sqliteCode(error) == "cannot open", "\(error)")
+        }
+
+        let exists = NetlinkError(code: NetlinkResultCode.exist.rawValue, message: "Object exists", operation: "adding a link")
+        switch exists as any Error {
+        case NetlinkResultCode.noDevice: Issue.record("an existing object matched no-device")
+        case NetlinkResultCode.exist: #expect(exists.isExisting)
+        default: Issue.record("NLE_EXIST did not match .exist")
+        }
+        let unique = PostgresError(kind: .statement, sqlState: "23505", message: "duplicate key", operation: "reserving")
+        switch unique as any Error {
+        case PostgresResultCode.uniqueViolation: #expect(unique.isUniqueViolation && !unique.isTransient)
+        default: Issue.record("SQLSTATE 23505 did not match .uniqueViolation")
+        }
     }
 }
