@@ -87,9 +87,15 @@ let package = Package(
             dependencies: ["CSystem"],
             swiftSettings: strictSettings
         ),
+        // The model: documents, interfaces, MAC addresses, positions, splices.
+        .target(
+            name: "MacvtapModel",
+            dependencies: ["MacvtapXML", "MacvtapSystem"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "MacvtapKit",
-            dependencies: ["MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapPostgres", "MacvtapSystem", "MacvtapNetlink"],
+            dependencies: ["MacvtapModel", "MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapPostgres", "MacvtapSystem", "MacvtapNetlink"],
             swiftSettings: strictSettings
         ),
         // The language server (`virt-macvtap lsp`): LSP messages as Codable types over MacvtapKit's engine.

@@ -27,7 +27,7 @@ public final class NetworkDocument {
     /// `<portgroup>` elements with a `<vlan>` inside.
     public let portGroupVLANs: [SourcePosition]
 
-    let root: XMLElement
+    package let root: XMLElement
 
     /// Reads a network; nil when the root is not `<network>`.
     public init?(_ document: XMLDocument) {
@@ -78,7 +78,7 @@ public struct NetworkSummary: Sendable, Hashable {
     /// The fleet host the file belongs to; nil for the unnamed host.
     public var host: String?
 
-    init(file: String, name: String, mode: MacvtapMode?, devices: [String], position: SourcePosition) {
+    package init(file: String, name: String, mode: MacvtapMode?, devices: [String], position: SourcePosition) {
         self.file = file
         self.name = name
         self.mode = mode

@@ -1,13 +1,13 @@
 /// The kernel's rules for interface names (dev_valid_name).
-enum LinuxInterfaceName {
+package enum LinuxInterfaceName {
     /// The device an interface name refers to when the kernel looks it up by ioctl: an IP alias
     /// label `eth0:1` resolves to `eth0` (libvirt starts a macvtap on `eth0:1` as on `eth0`).
-    static func device(of name: String) -> String {
+    package static func device(of name: String) -> String {
         guard let colon = name.firstIndex(of: ":"), colon != name.startIndex else { return name }
         return String(name[..<colon])
     }
 
-    static func problem(with name: String) -> String? {
+    package static func problem(with name: String) -> String? {
         if name.isEmpty { return "is empty" }
         if name.utf8.count > 15 { return "is \(name.utf8.count) bytes; Linux interface names have at most 15" }
         if name == "." || name == ".." { return "is not a valid interface name" }

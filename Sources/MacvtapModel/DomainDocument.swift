@@ -12,9 +12,9 @@ public final class DomainDocument {
     /// Every `<interface>` under `<devices>`, in document order; all their MACs count for uniqueness.
     public let interfaces: [InterfaceEntry]
 
-    let root: XMLElement
-    let devices: XMLElement?
-    let interfaceElements: [XMLElement]
+    package let root: XMLElement
+    package let devices: XMLElement?
+    package let interfaceElements: [XMLElement]
 
     /// One `<interface>` of the domain, of any type, with its element's position; `direct` is set for `type='direct'`.
     public struct InterfaceEntry: Sendable, Hashable {
@@ -187,13 +187,13 @@ public enum DomainDocumentError: Error, Sendable, CustomStringConvertible {
 }
 
 /// An immutable heap copy of a direct interface, compared by value.
-final class DirectInterfaceBox: Sendable, Hashable {
-    let value: DirectInterface
+package final class DirectInterfaceBox: Sendable, Hashable {
+    package let value: DirectInterface
 
-    init(_ value: DirectInterface) {
+    package init(_ value: DirectInterface) {
         self.value = value
     }
 
-    static func == (lhs: DirectInterfaceBox, rhs: DirectInterfaceBox) -> Bool { lhs.value == rhs.value }
-    func hash(into hasher: inout Hasher) { hasher.combine(value) }
+    package static func == (lhs: DirectInterfaceBox, rhs: DirectInterfaceBox) -> Bool { lhs.value == rhs.value }
+    package func hash(into hasher: inout Hasher) { hasher.combine(value) }
 }

@@ -3,9 +3,9 @@ import Synchronization
 
 /// Work spread over all cores with results kept in order: linting files, parsing a host's
 /// domains, scanning a fleet of hosts.
-enum Concurrently {
+package enum Concurrently {
     /// `transform(index)` for every index in `0..<count`, run in parallel; results in index order.
-    static func map<Element: Sendable>(_ count: Int, _ transform: @Sendable (Int) -> Element) -> [Element] {
+    package static func map<Element: Sendable>(_ count: Int, _ transform: @Sendable (Int) -> Element) -> [Element] {
         let results = Mutex<[Element?]>(Array(repeating: nil, count: count))
         DispatchQueue.concurrentPerform(iterations: count) { index in
             let element = transform(index)
@@ -15,7 +15,7 @@ enum Concurrently {
     }
 
     /// Like `map`, for work that can fail: the first failure (in index order) is thrown.
-    static func map<Element: Sendable, Failure: Error>(
+    package static func map<Element: Sendable, Failure: Error>(
         _ count: Int, _ transform: @Sendable (Int) throws(Failure) -> Element
     ) throws(Failure) -> [Element] {
         let results = map(count) { index -> Result<Element, Failure> in

@@ -1,24 +1,24 @@
-import MacvtapXML
+package import MacvtapXML
 
 /// A domain document made ready for a libvirt that is not its own host (the oracle's sandbox,
 /// `lint --libvirt`'s embedded driver): a name of the caller's, no UUID (documents share them),
 /// and `type='qemu'` where it said kvm (the verdict is then about the XML, not about whether
 /// this machine has KVM; the QEMU driver's checks are the same). Edits are made on the bytes,
 /// so everything else is as written.
-struct PreparedDocument {
-    let name: String
-    let text: String
+package struct PreparedDocument {
+    package let name: String
+    package let text: String
     /// Each `<interface>` as written, for the hot-plug.
-    let interfaces: [String]
+    package let interfaces: [String]
     private let original: XMLDocument?
 
-    init(_ source: String, name: String) {
+    package init(_ source: String, name: String) {
         self.init(Array(source.utf8), parsed: try? XMLDocument(bytes: Array(source.utf8), fileName: name), name: name)
     }
 
     /// From a document parsed already (lint's own parse); nil when it did not parse, and
     /// libvirt then gets the text as it is, and refuses it as it would anyway.
-    init(_ bytes: [UInt8], parsed document: XMLDocument?, name: String) {
+    package init(_ bytes: [UInt8], parsed document: XMLDocument?, name: String) {
         self.name = name
         guard let document, let root = document.root else {
             text = String(decoding: bytes, as: UTF8.self)
@@ -39,18 +39,18 @@ struct PreparedDocument {
     }
 
     /// The edit that gives the domain `name` (its `<name>` element written by libxml2).
-    static func renaming(_ root: XMLElement, to name: String) -> [(Range<Int>, [UInt8])] {
+    package static func renaming(_ root: XMLElement, to name: String) -> [(Range<Int>, [UInt8])] {
         guard let range = root.firstChild(named: "name")?.byteRange,
             let replacement = try? XMLFragmentWriter.serialize(XMLElementSpec("name", text: name))
         else { return [] }
         return [(range, replacement)]
     }
 
-    static func interfaceElements(of root: XMLElement) -> [XMLElement] {
+    package static func interfaceElements(of root: XMLElement) -> [XMLElement] {
         root.firstChild(named: "devices")?.children(named: "interface") ?? []
     }
 
-    static func apply(_ edits: [(Range<Int>, [UInt8])], to bytes: [UInt8]) -> [UInt8] {
+    package static func apply(_ edits: [(Range<Int>, [UInt8])], to bytes: [UInt8]) -> [UInt8] {
         var result = bytes
         for (range, replacement) in edits.sorted(by: { $0.0.lowerBound > $1.0.lowerBound }) {
             result.replaceSubrange(range, with: replacement)
@@ -60,7 +60,7 @@ struct PreparedDocument {
 
     /// The prepared text without any `<interface>`, named `name`, with ACPI (PCI hot-plug
     /// needs it on machine type pc).
-    func withoutInterfaces(name: String) -> String {
+    package func withoutInterfaces(name: String) -> String {
         let bytes = Array(text.utf8)
         guard let document = try? XMLDocument(bytes: bytes, fileName: name), let root = document.root else { return text }
         var edits: [(Range<Int>, [UInt8])] = Self.interfaceElements(of: root).compactMap { element in
@@ -85,7 +85,7 @@ struct PreparedDocument {
 
     /// What the XML libvirt kept lost or changed, interface by interface: every attribute,
     /// child element and leaf text of the original must still be there with the same value.
-    func rewrites(readBack: String) -> [String] {
+    package func rewrites(readBack: String) -> [String] {
         guard let original, let originalRoot = original.root else { return [] }
         var found: [String] = []
         if original.source.starts(with: Array("<!DOCTYPE".utf8)) || String(decoding: original.source.prefix(4096), as: UTF8.self).contains("<!DOCTYPE") {

@@ -27,7 +27,7 @@ public struct NetworkInterfaceSpec: Sendable, Hashable {
         return self
     }
 
-    static func checkName(_ name: String, field: InterfaceField) throws(InterfaceSpecError) {
+    package static func checkName(_ name: String, field: InterfaceField) throws(InterfaceSpecError) {
         guard !name.isEmpty, !name.contains("/"), !name.contains(where: { $0.isNewline }) else {
             throw InterfaceSpecError(
                 field: field, value: name, problem: "is not a name libvirt accepts (empty, or with '/')",

@@ -64,6 +64,19 @@ public struct DirectInterface: Sendable, Hashable {
         public var portID: Located<String>?
         /// Attributes libvirt does not read on `<source>` (a `mod='bridge'` typo lands here).
         public var unknownAttributes: [XMLAttribute]
+
+        package init(
+            position: SourcePosition, dev: Located<String>?, mode: Located<String>?, network: Located<String>?,
+            portGroup: Located<String>?, portID: Located<String>?, unknownAttributes: [XMLAttribute]
+        ) {
+            self.position = position
+            self.dev = dev
+            self.mode = mode
+            self.network = network
+            self.portGroup = portGroup
+            self.portID = portID
+            self.unknownAttributes = unknownAttributes
+        }
     }
 
     /// `<virtualport type>` and its `<parameters>` (802.1Qbg, 802.1Qbh, Open vSwitch).
@@ -100,12 +113,12 @@ public struct DirectInterface: Sendable, Hashable {
         return MacvtapMode(libvirtName: written.value)
     }
 
-    static let modelledChildren: Set<String> = [
+    package static let modelledChildren: Set<String> = [
         "mac", "source", "model", "target", "alias", "virtualport", "vlan", "link", "mtu", "bandwidth",
         "driver", "address", "boot", "rom", "acpi", "filterref", "coalesce", "tune",
     ]
     /// The rest of libvirt 9.0's `interface-options` (domaincommon.rng).
-    static let otherSchemaChildren: Set<String> = [
+    package static let otherSchemaChildren: Set<String> = [
         "ip", "route", "script", "downscript", "backenddomain", "backend", "guest", "portForward", "port",
         "teaming", "actual",
     ]
@@ -113,7 +126,7 @@ public struct DirectInterface: Sendable, Hashable {
     /// What the lint cache keeps of a direct interface: all that the cross-file and live-host
     /// rules read (position, source device and mode, a `<vlan>`'s position, the MAC). A test
     /// holds a cached lint to an uncached one.
-    init(cachedAt position: SourcePosition, mac: Located<String>?, source: Source?, vlanPosition: SourcePosition?) {
+    package init(cachedAt position: SourcePosition, mac: Located<String>?, source: Source?, vlanPosition: SourcePosition?) {
         self.position = position
         self.mac = mac
         self.source = source
@@ -225,7 +238,7 @@ public struct DirectInterface: Sendable, Hashable {
         unknownChildren = unknown
     }
 
-    static func attribute(_ name: String, of element: XMLElement) -> Located<String>? {
+    package static func attribute(_ name: String, of element: XMLElement) -> Located<String>? {
         guard let value = element.attribute(name) else { return nil }
         return Located(value, at: element.position(ofAttribute: name) ?? element.position)
     }

@@ -62,7 +62,7 @@ public struct DirectInterfaceSpec: Sendable, Hashable {
         return self
     }
 
-    static func checkMAC(_ mac: MACAddress) throws(InterfaceSpecError) {
+    package static func checkMAC(_ mac: MACAddress) throws(InterfaceSpecError) {
         if mac.isMulticast {
             throw InterfaceSpecError(
                 field: .mac, value: mac.description,
@@ -100,7 +100,7 @@ public struct DirectInterfaceSpec: Sendable, Hashable {
 
     /// A name both libvirt (`deviceName`) and the kernel (`dev_valid_name`: at most 15 bytes,
     /// no `/`, `:` or whitespace, not `.` or `..`) accept.
-    static func checkDeviceName(_ name: String, field: InterfaceField) throws(InterfaceSpecError) {
+    package static func checkDeviceName(_ name: String, field: InterfaceField) throws(InterfaceSpecError) {
         let fix = name.isEmpty ? "name a host interface, e.g. eth0" : "use the kernel's name for the \(field.noun) (ip -br link)"
         if let problem = LinuxInterfaceName.problem(with: name) {
             throw InterfaceSpecError(field: field, value: name, problem: problem, fix: fix)
@@ -113,7 +113,7 @@ public struct DirectInterfaceSpec: Sendable, Hashable {
     }
 
     /// `[a-zA-Z0-9\-_]`: libvirt's pattern for model names and (after `ua-`) user aliases.
-    static func isWordByte(_ byte: UInt8) -> Bool {
+    package static func isWordByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
