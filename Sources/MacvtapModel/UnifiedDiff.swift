@@ -23,9 +23,9 @@ public enum UnifiedDiff {
     }
 
     private struct Line: Equatable {
-        var text: String
-        var hasNewline: Bool
-        var missingNewline: String { hasNewline ? "" : "\\ No newline at end of file\n" }
+        package var text: String
+        package var hasNewline: Bool
+        package var missingNewline: String { hasNewline ? "" : "\\ No newline at end of file\n" }
     }
 
     private static func lines(_ bytes: [UInt8]) -> [Line] {

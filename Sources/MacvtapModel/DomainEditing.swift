@@ -67,7 +67,7 @@ extension DomainDocument {
 
     /// The indentation step the document uses, read from an element nested one level in its
     /// parent on separate lines; two spaces (libvirt's own) when nothing shows it.
-    var indentUnit: String {
+    package var indentUnit: String {
         for (parent, child) in [(devices, interfaceElements.first), (root, devices)] {
             guard let parentRange = parent?.byteRange, let childRange = child?.byteRange,
                 let outer = Splice.indentation(before: parentRange.lowerBound, in: xml.source),
@@ -112,8 +112,8 @@ extension DomainDocument {
 }
 
 /// Byte-level helpers for splicing a document's source.
-enum Splice {
-    static func replacing(_ range: Range<Int>, in source: [UInt8], with replacement: [UInt8]) -> [UInt8] {
+package enum Splice {
+    package static func replacing(_ range: Range<Int>, in source: [UInt8], with replacement: [UInt8]) -> [UInt8] {
         var result = source
         result.replaceSubrange(range, with: replacement)
         return result
@@ -121,7 +121,7 @@ enum Splice {
 
     /// The whitespace between the start of the line and `offset`, or nil if anything else
     /// stands before `offset` on its line.
-    static func indentation(before offset: Int, in source: [UInt8]) -> String? {
+    package static func indentation(before offset: Int, in source: [UInt8]) -> String? {
         var index = offset
         while index > 0, source[index - 1] == 0x20 || source[index - 1] == 0x09 { index -= 1 }
         guard index == 0 || source[index - 1] == UInt8(ascii: "\n") else { return nil }
@@ -130,7 +130,7 @@ enum Splice {
 
     /// The index of the line break ending the line that `offset` is on, if only whitespace
     /// stands between `offset` and it.
-    static func lineBreak(after offset: Int, in source: [UInt8]) -> Int? {
+    package static func lineBreak(after offset: Int, in source: [UInt8]) -> Int? {
         var index = offset
         while index < source.count, source[index] == 0x20 || source[index] == 0x09 || source[index] == 0x0D {
             index += 1
@@ -142,7 +142,7 @@ enum Splice {
     /// lines when it stands alone on them; when it starts a line but shares its last line with
     /// other content, also the line break and indentation before it (the inverse of inserting
     /// "\n" + indent + element); otherwise just `range`.
-    static func wholeLines(around range: Range<Int>, in source: [UInt8]) -> Range<Int> {
+    package static func wholeLines(around range: Range<Int>, in source: [UInt8]) -> Range<Int> {
         var start = range.lowerBound
         while start > 0, source[start - 1] == 0x20 || source[start - 1] == 0x09 { start -= 1 }
         guard start == 0 || source[start - 1] == UInt8(ascii: "\n") else { return range }
