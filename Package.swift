@@ -93,9 +93,15 @@ let package = Package(
             dependencies: ["MacvtapXML", "MacvtapSystem"],
             swiftSettings: strictSettings
         ),
+        // The lint engine: rules, reporters, the cache, schema location, libvirt's define layer.
+        .target(
+            name: "MacvtapLint",
+            dependencies: ["MacvtapModel", "MacvtapXML", "MacvtapLibvirt", "MacvtapSystem"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "MacvtapKit",
-            dependencies: ["MacvtapModel", "MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapPostgres", "MacvtapSystem", "MacvtapNetlink"],
+            dependencies: ["MacvtapModel", "MacvtapLint", "MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapPostgres", "MacvtapSystem", "MacvtapNetlink"],
             swiftSettings: strictSettings
         ),
         // The language server (`virt-macvtap lsp`): LSP messages as Codable types over MacvtapKit's engine.

@@ -1,1 +1,2 @@
+@_exported public import MacvtapLint
 @_exported public import MacvtapModel

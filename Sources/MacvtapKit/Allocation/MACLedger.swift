@@ -166,3 +166,18 @@ public enum LedgerError: Error, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension MACAllocator {
+    /// `count` free addresses under 52:54:00, none in `taken` nor reserved in `ledger` (when it
+    /// exists): what `generate` and `edit --add-direct` use.
+    public static func freeQEMUAddresses(
+        count: Int, excluding taken: Set<MACAddress>, ledger: LedgerLocation = .resolve(nil)
+    ) throws(LedgerError) -> [MACAddress] {
+        let reserved = try ledger.open(forWriting: false)?.reservedMACs() ?? []
+        do {
+            return try MACAllocator(space: .qemuDefault).allocate(count: count, taken: taken.union(reserved)).map(\.mac)
+        } catch {
+            throw .allocation(error)
+        }
+    }
+}

@@ -77,7 +77,6 @@ extension HostInventory {
         return order.compactMap { byName[$0] }
     }
 
-
     /// Scans named hosts at once; each result on its own, so that one host down does not
     /// hide the others.
     public static func scan(

@@ -207,13 +207,3 @@ public enum LiveReports {
 
     private static func encode(_ value: some Encodable) -> String { JSONOutput.encode(value) }
 }
-
-/// Pretty, key-sorted JSON for every command's `--format json`.
-enum JSONOutput {
-    static func encode(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
-    }
-}

@@ -1,20 +1,20 @@
-import MacvtapXML
+package import MacvtapXML
 
 /// One use of a MAC, source device or target name somewhere in the linted files or on a host.
 /// A class: the sharing rules group, filter and copy every use of a device, and as ~250-byte
 /// values those copies cost 57 MB at the end of a 10,000-file run against 49 MB as references.
-final class InterfaceUse {
-    let summary: DocumentSummary
-    let entry: DomainDocument.InterfaceEntry
+package final class InterfaceUse {
+    package let summary: DocumentSummary
+    package let entry: DomainDocument.InterfaceEntry
     /// The macvtap's lower device and mode: the direct interface's own, or for an
     /// `<interface type='network'>` those of the macvtap network it names, when that network
     /// has exactly one device (a larger pool lets libvirt choose).
-    let device: String?
-    let mode: MacvtapMode?
+    package let device: String?
+    package let mode: MacvtapMode?
     /// The network the macvtap comes from, for messages.
-    let network: String?
+    package let network: String?
 
-    init(summary: DocumentSummary, entry: DomainDocument.InterfaceEntry, networks: [String: NetworkSummary] = [:]) {
+    package init(summary: DocumentSummary, entry: DomainDocument.InterfaceEntry, networks: [String: NetworkSummary] = [:]) {
         self.summary = summary
         self.entry = entry
         if let direct = entry.direct {
@@ -35,25 +35,25 @@ final class InterfaceUse {
     }
 
     /// Where a finding about the device goes: `<source dev>`, or `<source network>`.
-    var devicePosition: SourcePosition {
+    package var devicePosition: SourcePosition {
         entry.direct?.source?.dev?.position ?? entry.sourceNetwork?.position ?? entry.position
     }
 
     /// ` (through network 'lan')` for a network-backed use.
-    var through: String { network.map { " (through network '\($0)')" } ?? "" }
+    package var through: String { network.map { " (through network '\($0)')" } ?? "" }
 }
 
 extension [DocumentSummary] {
-    var interfaceUses: [InterfaceUse] { interfaceUses(through: [:]) }
+    package var interfaceUses: [InterfaceUse] { interfaceUses(through: [:]) }
 
     /// Every interface use, `type='network'` ones resolved through `networks` (by name).
-    func interfaceUses(through networks: [String: NetworkSummary]) -> [InterfaceUse] {
+    package func interfaceUses(through networks: [String: NetworkSummary]) -> [InterfaceUse] {
         flatMap { summary in summary.interfaces.map { InterfaceUse(summary: summary, entry: $0, networks: networks) } }
     }
 
     /// Every use of a value (a MAC, a target name) after its first use by another domain in
     /// another file, with that first use.
-    func repeatedUses<Key: Hashable>(of key: (InterfaceUse) -> Key?) -> [(use: InterfaceUse, first: InterfaceUse)] {
+    package func repeatedUses<Key: Hashable>(of key: (InterfaceUse) -> Key?) -> [(use: InterfaceUse, first: InterfaceUse)] {
         var firstUse: [Key: InterfaceUse] = [:]
         var repeats: [(InterfaceUse, InterfaceUse)] = []
         for use in interfaceUses {
@@ -185,10 +185,10 @@ public struct MixedModesRule: CrossDocumentRule {
 }
 
 /// The uses of each source device, for the sharing rules (files and hosts alike).
-struct SourceDeviceUses {
-    var byDevice: [(device: String, uses: [InterfaceUse])]
+package struct SourceDeviceUses {
+    package var byDevice: [(device: String, uses: [InterfaceUse])]
 
-    init(_ uses: [InterfaceUse]) {
+    package init(_ uses: [InterfaceUse]) {
         var grouped: [String: [InterfaceUse]] = [:]
         for use in uses {
             guard let device = use.device, !device.isEmpty else { continue }
@@ -200,19 +200,19 @@ struct SourceDeviceUses {
 
     /// Whether `other` conflicts with `use`: an interface of the same file, or of another domain
     /// (the same domain seen elsewhere — live XML, a host copy — does not count).
-    static func conflicts(_ other: InterfaceUse, with use: InterfaceUse) -> Bool {
+    package static func conflicts(_ other: InterfaceUse, with use: InterfaceUse) -> Bool {
         other.summary.file == use.summary.file || !other.summary.isSameDomain(as: use.summary)
     }
 
     /// The first conflicting use among `candidates` other than `use` itself. Searched lazily:
     /// thousands of domains share one uplink, and the answer is almost always near the front.
-    static func firstConflict(with use: InterfaceUse, at index: Int?, among candidates: [(offset: Int, use: InterfaceUse)]) -> InterfaceUse? {
+    package static func firstConflict(with use: InterfaceUse, at index: Int?, among candidates: [(offset: Int, use: InterfaceUse)]) -> InterfaceUse? {
         candidates.lazy.first { $0.offset != index && conflicts($0.use, with: use) }?.use
     }
 
     /// With `laterOnly` (files among themselves), only the later of two conflicting uses is
     /// reported, the earlier one as its related location: that is where the fix belongs.
-    func passthroughConflicts(reportOnly files: Set<String>?, host: String?, laterOnly: Bool = false) -> [Violation] {
+    package func passthroughConflicts(reportOnly files: Set<String>?, host: String?, laterOnly: Bool = false) -> [Violation] {
         var violations: [Violation] = []
         let location = host.map { " on \($0)" } ?? ""
         for (device, uses) in byDevice {
@@ -255,7 +255,7 @@ struct SourceDeviceUses {
     /// With `minorityOnly` (files among themselves), only the uses in a mode other than the
     /// device's most common one (the first one's, on a tie) are reported, with up to three uses
     /// of that mode as related locations: the use that differs is where the fix belongs.
-    func mixedModes(elsewhere: String = "elsewhere", minorityOnly: Bool = false) -> [Violation] {
+    package func mixedModes(elsewhere: String = "elsewhere", minorityOnly: Bool = false) -> [Violation] {
         var violations: [Violation] = []
         for (device, uses) in byDevice {
             var byMode: [MacvtapMode: [(offset: Int, use: InterfaceUse)]] = [:]
@@ -290,7 +290,7 @@ struct SourceDeviceUses {
 extension InterfaceUse {
     /// This use as a related location of a finding on `finding` (none when it has no file:
     /// a host's domain), naming its host when the two are on different hosts.
-    func relatedLocations(with finding: InterfaceUse, atMAC: Bool = false) -> [RelatedLocation] {
+    package func relatedLocations(with finding: InterfaceUse, atMAC: Bool = false) -> [RelatedLocation] {
         guard !summary.isHostCopy else { return [] }
         if atMAC, let mac = entry.mac {
             return [RelatedLocation(file: summary.file, position: mac.position, message: "\(summary.label) uses MAC \(mac.value)\(hostNote(comparedWith: finding))")]
@@ -305,7 +305,7 @@ extension InterfaceUse {
     }
 
     /// ` (host hv-a)` when this use is on another fleet host than `other`.
-    func hostNote(comparedWith other: InterfaceUse) -> String {
+    package func hostNote(comparedWith other: InterfaceUse) -> String {
         guard summary.host != other.summary.host else { return "" }
         return " (host \(summary.host ?? "unnamed"))"
     }
@@ -346,7 +346,7 @@ public struct TargetDuplicateAcrossDomainsRule: CrossDocumentRule {
 
 extension [NetworkSummary] {
     /// The first network of each name.
-    var byName: [String: NetworkSummary] {
+    package var byName: [String: NetworkSummary] {
         Dictionary(map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 }

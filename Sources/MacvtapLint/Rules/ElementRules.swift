@@ -21,7 +21,7 @@ public struct VirtualPortInvalidRule: DirectInterfaceRule {
             Example.nic("<source dev='eth0'/><virtualport type='802.1Qbh'><parameters profileid='finance'/></virtualport>"),
         ])
 
-    static let parametersByType: [String: (required: [String], allowed: Set<String>)] = [
+    package static let parametersByType: [String: (required: [String], allowed: Set<String>)] = [
         "802.1Qbg": (["managerid", "typeid", "typeidversion"], ["managerid", "typeid", "typeidversion", "instanceid"]),
         "802.1Qbh": (["profileid"], ["profileid"]),
         "openvswitch": ([], ["profileid", "interfaceid"]),

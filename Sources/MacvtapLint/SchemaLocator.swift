@@ -82,7 +82,7 @@ public enum SchemaLocator {
         do { return try RelaxNGSchema(contentsOfFile: path) } catch { throw .invalid(error) }
     }
 
-    static func find(
+    package static func find(
         _ name: String, in directories: [String], advice: String
     ) throws(SchemaNotFound)
         -> String
@@ -96,7 +96,7 @@ public enum SchemaLocator {
         throw SchemaNotFound(name: name, searched: directories, advice: advice)
     }
 
-    static func runningExecutableDirectory() -> String? {
+    package static func runningExecutableDirectory() -> String? {
         guard let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else {
             return nil
         }
@@ -120,7 +120,6 @@ public enum SchemaLocator {
         return nil
     }
 }
-
 
 /// The directory of libvirt schemas a run validates against, and where it came from.
 public struct LibvirtSchemas: Sendable, Equatable, CustomStringConvertible {

@@ -86,16 +86,16 @@ public struct TextEdit: Sendable, Hashable, Codable {
 /// Turns `CorrectionEdit`s into byte edits on one parsed document.
 /// Created for every linted file but does nothing until a finding carries a fix: the element
 /// list is built on first use.
-final class CorrectionResolver {
-    let document: XMLDocument
+package final class CorrectionResolver {
+    package let document: XMLDocument
     private lazy var elements: [XMLElement] = document.root?.selfAndDescendants ?? []
 
-    init(_ document: XMLDocument) {
+    package init(_ document: XMLDocument) {
         self.document = document
     }
 
     /// Nil when an edit no longer matches the document (it moved): the fix is then not offered.
-    func resolve(_ intent: CorrectionIntent) -> Correction? {
+    package func resolve(_ intent: CorrectionIntent) -> Correction? {
         var edits: [TextEdit] = []
         for edit in intent.edits {
             guard let resolved = resolve(edit) else { return nil }

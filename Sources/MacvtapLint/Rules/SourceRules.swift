@@ -23,7 +23,7 @@ public struct SourceMissingRule: InterfaceRule {
 
     /// The interface types whose `<source>` libvirt requires, and the attribute that names what
     /// they connect to (nil where the element alone is required by this rule).
-    static let requiredSource: [String: String?] = [
+    package static let requiredSource: [String: String?] = [
         "direct": "dev", "bridge": "bridge", "network": "network", "vhostuser": nil, "udp": nil, "mcast": nil,
         "server": nil, "client": nil, "vdpa": nil, "vds": nil, "internal": nil,
     ]

@@ -8,8 +8,8 @@ public protocol NetworkRule: Rule {
 }
 
 /// Example builders for network rules.
-enum NetworkExample {
-    static func network(_ forward: String, _ extra: String = "", name: String = "lan", attributes: String = "") -> String {
+package enum NetworkExample {
+    package static func network(_ forward: String, _ extra: String = "", name: String = "lan", attributes: String = "") -> String {
         """
         <network\(attributes.isEmpty ? "" : " " + attributes)>
           <name>\(name)</name>
@@ -18,19 +18,19 @@ enum NetworkExample {
         """
     }
 
-    static func pool(_ mode: String, _ devices: [String] = ["eth0"], markMode: Bool = false) -> String {
+    package static func pool(_ mode: String, _ devices: [String] = ["eth0"], markMode: Bool = false) -> String {
         "<forward \(markMode ? "↓" : "")mode='\(mode)'>" + devices.map { "<interface dev='\($0)'/>" }.joined() + "</forward>"
     }
 }
 
 extension NetworkDocument {
-    var label: String { name?.value ?? "" }
+    package var label: String { name?.value ?? "" }
 }
 
 /// The `network-forward-mode-invalid` rule: <forward mode> is not one of libvirt's forwarding types (they are lower case).
 public struct NetworkForwardModeInvalidRule: NetworkRule {
     public init() {}
-    static let known = ["none", "nat", "route", "open", "bridge", "private", "vepa", "passthrough", "hostdev"]
+    package static let known = ["none", "nat", "route", "open", "bridge", "private", "vepa", "passthrough", "hostdev"]
     public static let description = RuleDescription(
         id: "network-forward-mode-invalid", name: "Unknown network forward mode",
         summary: "<forward mode> is not one of libvirt's forwarding types (they are lower case).",
@@ -124,7 +124,7 @@ public struct NetworkForwardPoolRule: NetworkRule {
 /// The `network-unsupported-in-macvtap-mode` rule: in forward modes bridge (with devices), vepa, private and passthrough: <ip>, <mac>, <dns>, <domain>, <bandwidth>, <mtu>, a bridge name or STP/delay options, a <vlan> (but in passthrough mode), and a <virtualport> other than 802.1Qbg/802.1Qbh.
 public struct NetworkUnsupportedInMacvtapModeRule: NetworkRule {
     public init() {}
-    static let layerThree = ["ip", "mac", "dns", "domain"]
+    package static let layerThree = ["ip", "mac", "dns", "domain"]
     public static let description = RuleDescription(
         id: "network-unsupported-in-macvtap-mode", name: "What a macvtap network cannot have",
         summary: "In forward modes bridge (with devices), vepa, private and passthrough: <ip>, <mac>, <dns>, <domain>, "

@@ -122,7 +122,7 @@ public enum LintFixer {
     }
 
     /// Two edits touch the same bytes (two insertions at one point count as touching).
-    static func overlaps(_ a: TextEdit, _ b: TextEdit) -> Bool {
+    package static func overlaps(_ a: TextEdit, _ b: TextEdit) -> Bool {
         if a.start == a.end || b.start == b.end { return a.start <= b.end && b.start <= a.end }
         return a.start < b.end && b.start < a.end
     }

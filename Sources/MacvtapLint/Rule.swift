@@ -190,19 +190,19 @@ extension LiveHostRule {
 
 /// Which libvirt release a lint run judges for, worked out once and only when a rule asks: the
 /// installed library's version costs loading libvirt, which most runs never need.
-final class JudgedRelease: Sendable {
+package final class JudgedRelease: Sendable {
     private let compute: @Sendable () -> LibvirtRelease?
     private let cached = Mutex<LibvirtRelease??>(nil)
 
-    init(_ compute: @escaping @Sendable () -> LibvirtRelease?) {
+    package init(_ compute: @escaping @Sendable () -> LibvirtRelease?) {
         self.compute = compute
     }
 
-    convenience init(fixed release: LibvirtRelease) {
+    package convenience init(fixed release: LibvirtRelease) {
         self.init { release }
     }
 
-    var value: LibvirtRelease? {
+    package var value: LibvirtRelease? {
         if let known = cached.withLock({ $0 }) { return known }
         let value = compute()
         cached.withLock { $0 = .some(value) }
@@ -223,7 +223,7 @@ public struct LintDocument {
         self.release = libvirtRelease.map(JudgedRelease.init(fixed:))
     }
 
-    init(domain: DomainDocument, hotplug: Bool, release: JudgedRelease) {
+    package init(domain: DomainDocument, hotplug: Bool, release: JudgedRelease) {
         self.domain = domain
         self.hotplugIntended = hotplug
         self.release = release
@@ -272,7 +272,7 @@ public struct LintDocument {
     }
 
     /// Whether the domain declares `<controller type='pci' index='N'>` (bus N exists).
-    func hasPCIController(index: UInt64) -> Bool {
+    package func hasPCIController(index: UInt64) -> Bool {
         deviceElements.contains { device in
             device.name == "controller" && device.attribute("type") == "pci"
                 && device.attribute("index").flatMap { UInt64($0) } == index
@@ -285,4 +285,3 @@ public struct LintDocument {
         return type == "kvm" || type == "qemu"
     }
 }
-

@@ -1,25 +1,25 @@
-import MacvtapXML
+package import MacvtapXML
 
 /// Turns libxml2's RelaxNG errors into readable findings: the generic cascade messages
 /// ("failed to validate content", "Invalid sequence in interleave") are dropped when a more
 /// specific error exists, and each message names the element and what was expected.
-enum SchemaFindings {
-    static let genericFragments = [
+package enum SchemaFindings {
+    package static let genericFragments = [
         "failed to validate content", "Invalid sequence in interleave", "failed to validate attributes",
         "Element domain has extra content", "Extra element",
     ]
 
-    struct Problem {
-        var position: SourcePosition
-        var lines: ClosedRange<Int>
-        var message: String
+    package struct Problem {
+        package var position: SourcePosition
+        package var lines: ClosedRange<Int>
+        package var message: String
     }
 
     /// Readable problems, each placed on the element it is about. libxml2 gives interleave
     /// errors no node; the element named in the message (searched within `scope`) stands in.
     /// With `narrowing`, a generic failure of a container (`<devices>`, `<domain>`) is pinned on
     /// the child, attribute or grandchild at fault (see ``SchemaFaultFinder``).
-    static func readable(
+    package static func readable(
         _ diagnostics: [XMLDiagnostic], schemaName: String, within scope: XMLElement, narrowing: SchemaFaultFinder? = nil
     ) -> [Problem] {
         let specific = diagnostics.filter { diagnostic in !isGeneric(diagnostic) }
@@ -53,13 +53,13 @@ enum SchemaFindings {
         }
     }
 
-    static func isGeneric(_ diagnostic: XMLDiagnostic) -> Bool {
+    package static func isGeneric(_ diagnostic: XMLDiagnostic) -> Bool {
         genericFragments.contains { diagnostic.message.contains($0) }
     }
 
     /// The element a diagnostic is about: the one at its position, else the first one named
     /// in its message.
-    static func locate(_ diagnostic: XMLDiagnostic, in scope: XMLElement) -> XMLElement? {
+    package static func locate(_ diagnostic: XMLDiagnostic, in scope: XMLElement) -> XMLElement? {
         var stack = [scope]
         let name = diagnostic.elementName ?? namedElement(in: diagnostic.message)
         var firstNamed: XMLElement?
@@ -72,14 +72,14 @@ enum SchemaFindings {
     }
 
     /// `Extra element devices in interleave` → `devices`.
-    static func namedElement(in message: String) -> String? {
+    package static func namedElement(in message: String) -> String? {
         for (prefix, suffix) in [("Extra element ", " in interleave"), ("Element ", " failed"), ("Did not expect element ", " there")] {
             if let name = message.between(prefix, suffix) { return name }
         }
         return nil
     }
 
-    static func rewrite(_ diagnostic: XMLDiagnostic) -> String {
+    package static func rewrite(_ diagnostic: XMLDiagnostic) -> String {
         let element = diagnostic.elementName.map { "<\($0)>" } ?? "element"
         let text = diagnostic.message
         if let attribute = text.between("Invalid attribute ", " for element") {
@@ -118,21 +118,21 @@ enum SchemaFindings {
 /// Deleting one candidate at a time from the document's bytes and validating again tells which
 /// child clears the parent's failure; then which of that child's attributes or children does,
 /// down to the smallest part. Only files that already fail the schema pay for the trials.
-struct SchemaFaultFinder {
-    let document: XMLDocument
-    let schema: RelaxNGSchema
+package struct SchemaFaultFinder {
+    package let document: XMLDocument
+    package let schema: RelaxNGSchema
     /// Trials per reported failure: a `<devices>` of a few dozen devices and their parts.
-    var budget = 200
+    package var budget = 200
 
-    struct Fault {
-        var position: SourcePosition
-        var lines: ClosedRange<Int>
-        var message: String
+    package struct Fault {
+        package var position: SourcePosition
+        package var lines: ClosedRange<Int>
+        package var message: String
     }
 
     /// The parts of `container` at fault, or nothing when no deletion tells (the container
     /// itself lacks something).
-    func faults(under container: XMLElement) -> [Fault] {
+    package func faults(under container: XMLElement) -> [Fault] {
         guard document.hasByteSpans else { return [] }
         var trials = 0
         let line = container.position.line
@@ -202,13 +202,13 @@ struct SchemaFaultFinder {
     }
 
     /// `<interface type='direct'>`: the element and its type, which selects the schema's branch.
-    static func describe(_ element: XMLElement) -> String {
+    package static func describe(_ element: XMLElement) -> String {
         element.attribute("type").map { "<\(element.qualifiedName) type='\($0)'>" } ?? "<\(element.qualifiedName)>"
     }
 }
 
 extension String {
-    func between(_ prefix: String, _ suffix: String) -> String? {
+    package func between(_ prefix: String, _ suffix: String) -> String? {
         guard let start = firstRange(of: prefix), let end = self[start.upperBound...].firstRange(of: suffix) else {
             return nil
         }

@@ -58,7 +58,7 @@ public enum RulesDocumentation {
 }
 
 extension String {
-    func padding(_ width: Int) -> String {
+    package func padding(_ width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }

@@ -2,48 +2,48 @@
 /// and a `partialFingerprints` value that stays the same when lines move.
 public enum SARIFReporter: LintReporter {
     public static let identifier = "sarif"
-    static let fingerprintKey = "virtMacvtapFinding/v1"
+    package static let fingerprintKey = "virtMacvtapFinding/v1"
 
-    struct Log: Encodable {
-        var schema = "https://json.schemastore.org/sarif-2.1.0.json"
-        var version = "2.1.0"
-        var runs: [Run]
+    package struct Log: Encodable {
+        package var schema = "https://json.schemastore.org/sarif-2.1.0.json"
+        package var version = "2.1.0"
+        package var runs: [Run]
 
-        enum CodingKeys: String, CodingKey {
+        package enum CodingKeys: String, CodingKey {
             case schema = "$schema"
             case version, runs
         }
     }
 
-    struct Run: Encodable {
-        var tool: Tool
-        var results: [Result]
-        var columnKind = "unicodeCodePoints"
+    package struct Run: Encodable {
+        package var tool: Tool
+        package var results: [Result]
+        package var columnKind = "unicodeCodePoints"
     }
 
-    struct Tool: Encodable { var driver: Driver }
+    package struct Tool: Encodable { var driver: Driver }
 
-    struct Driver: Encodable {
-        var name = "virt-macvtap"
-        var version = Versions.tool
-        var informationUri = "https://libvirt.org/formatdomain.html#direct-attachment-to-physical-interface"
-        var rules: [Rule]
-        var properties: DriverProperties?
+    package struct Driver: Encodable {
+        package var name = "virt-macvtap"
+        package var version = Versions.tool
+        package var informationUri = "https://libvirt.org/formatdomain.html#direct-attachment-to-physical-interface"
+        package var rules: [Rule]
+        package var properties: DriverProperties?
     }
 
     /// Which libvirt schemas the run validated against (the tool component's property bag, §3.19.22).
-    struct DriverProperties: Encodable {
-        var libvirtSchemas: SchemaProperties
+    package struct DriverProperties: Encodable {
+        package var libvirtSchemas: SchemaProperties
     }
 
-    struct SchemaProperties: Encodable {
+    package struct SchemaProperties: Encodable {
         /// `bundled`, `installed` or `environment` (`VIRT_MACVTAP_LIBVIRT_SCHEMA_DIR`).
-        var origin: String
+        package var origin: String
         /// The bundled copy's libvirt release (`11.3`).
-        var libvirtRelease: String?
-        var directory: String
+        package var libvirtRelease: String?
+        package var directory: String
 
-        init(_ schemas: LibvirtSchemas) {
+        package init(_ schemas: LibvirtSchemas) {
             switch schemas.origin {
             case .environment: origin = "environment"
             case .installed: origin = "installed"
@@ -55,75 +55,75 @@ public enum SARIFReporter: LintReporter {
         }
     }
 
-    struct Text: Encodable { var text: String }
+    package struct Text: Encodable { var text: String }
 
-    struct Rule: Encodable {
-        var id: String
-        var name: String
-        var shortDescription: Text
-        var fullDescription: Text
-        var help: Text
-        var defaultConfiguration: Configuration
-        var properties: Properties
+    package struct Rule: Encodable {
+        package var id: String
+        package var name: String
+        package var shortDescription: Text
+        package var fullDescription: Text
+        package var help: Text
+        package var defaultConfiguration: Configuration
+        package var properties: Properties
     }
 
-    struct Configuration: Encodable { var level: String }
+    package struct Configuration: Encodable { var level: String }
 
-    struct Properties: Encodable {
-        var tags: [String]
-        var libvirtReference: String
-        var libvirtEnforcement: String
+    package struct Properties: Encodable {
+        package var tags: [String]
+        package var libvirtReference: String
+        package var libvirtEnforcement: String
     }
 
-    struct Result: Encodable {
-        var ruleId: String
-        var ruleIndex: Int
-        var level: String
-        var message: Text
-        var locations: [Location]
+    package struct Result: Encodable {
+        package var ruleId: String
+        package var ruleIndex: Int
+        package var level: String
+        package var message: Text
+        package var locations: [Location]
         /// The other uses a cross-file finding involves (SARIF §3.27.22), each with its own id.
         /// The finding's fix (SARIF §3.27.30), when its text is known now (not a fresh MAC).
-        var fixes: [Fix]?
-        var relatedLocations: [Location]?
-        var partialFingerprints: [String: String]
+        package var fixes: [Fix]?
+        package var relatedLocations: [Location]?
+        package var partialFingerprints: [String: String]
     }
 
-    struct Fix: Encodable {
-        var description: Text
-        var artifactChanges: [ArtifactChange]
+    package struct Fix: Encodable {
+        package var description: Text
+        package var artifactChanges: [ArtifactChange]
     }
-    struct ArtifactChange: Encodable {
-        var artifactLocation: ArtifactLocation
-        var replacements: [Replacement]
+    package struct ArtifactChange: Encodable {
+        package var artifactLocation: ArtifactLocation
+        package var replacements: [Replacement]
     }
-    struct Replacement: Encodable {
-        var deletedRegion: EditRegion
-        var insertedContent: Text?
+    package struct Replacement: Encodable {
+        package var deletedRegion: EditRegion
+        package var insertedContent: Text?
     }
     /// An edit's region: columns are 1-based, the end column exclusive (an insertion is empty).
-    struct EditRegion: Encodable {
-        var startLine: Int
-        var startColumn: Int
-        var endLine: Int
-        var endColumn: Int
+    package struct EditRegion: Encodable {
+        package var startLine: Int
+        package var startColumn: Int
+        package var endLine: Int
+        package var endColumn: Int
     }
 
-    struct Location: Encodable {
-        var id: Int?
-        var physicalLocation: PhysicalLocation
-        var message: Text?
+    package struct Location: Encodable {
+        package var id: Int?
+        package var physicalLocation: PhysicalLocation
+        package var message: Text?
     }
-    struct PhysicalLocation: Encodable {
-        var artifactLocation: ArtifactLocation
-        var region: Region
+    package struct PhysicalLocation: Encodable {
+        package var artifactLocation: ArtifactLocation
+        package var region: Region
     }
-    struct ArtifactLocation: Encodable { var uri: String }
-    struct Region: Encodable {
-        var startLine: Int
-        var startColumn: Int
+    package struct ArtifactLocation: Encodable { var uri: String }
+    package struct Region: Encodable {
+        package var startLine: Int
+        package var startColumn: Int
     }
 
-    static func level(_ severity: Severity) -> String {
+    package static func level(_ severity: Severity) -> String {
         switch severity {
         case .error: "error"
         case .warning: "warning"
@@ -172,7 +172,7 @@ public enum SARIFReporter: LintReporter {
             ]))
     }
 
-    static func fixes(_ finding: Finding) -> [Fix]? {
+    package static func fixes(_ finding: Finding) -> [Fix]? {
         guard let correction = finding.correction, !correction.isDeferred, correction.applicability != .displayOnly else { return nil }
         return [
             Fix(
@@ -190,7 +190,7 @@ public enum SARIFReporter: LintReporter {
     }
 
     /// Percent-encodes what a URI reference cannot carry as is; paths stay relative.
-    static func uri(_ path: String) -> String {
+    package static func uri(_ path: String) -> String {
         var allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/".unicodeScalars)
         allowed.insert(":")
         return path.unicodeScalars.map { scalar in
@@ -200,7 +200,7 @@ public enum SARIFReporter: LintReporter {
 
     /// Stable across runs and line moves: the file and the finding's `identity` (rule, domain,
     /// message without line references), hashed with 64-bit FNV-1a.
-    static func fingerprint(_ finding: Finding) -> String {
+    package static func fingerprint(_ finding: Finding) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in "\(finding.file)|\(finding.identity)".utf8 {
             hash ^= UInt64(byte)
@@ -211,7 +211,7 @@ public enum SARIFReporter: LintReporter {
 }
 
 extension String {
-    func leftPadded(_ width: Int) -> String {
+    package func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -2,7 +2,7 @@ import Dispatch
 import FoundationEssentials
 import MacvtapLibvirt
 import MacvtapSystem
-import MacvtapXML
+package import MacvtapXML
 import Synchronization
 
 /// The result of one lint run: findings as data, plus what could not be read.
@@ -231,11 +231,11 @@ public final class Linter: Sendable {
     }
 
     private struct FileResult: Sendable {
-        var findings: [Finding] = []
-        var summary: DocumentSummary?
-        var network: NetworkSummary?
-        var suppressions = Suppressions.none
-        var readError: String?
+        package var findings: [Finding] = []
+        package var summary: DocumentSummary?
+        package var network: NetworkSummary?
+        package var suppressions = Suppressions.none
+        package var readError: String?
     }
 
     /// `lintOne`, through the cache for files: a known content is not parsed again.
@@ -432,7 +432,7 @@ public final class Linter: Sendable {
 /// domain.rng is most of a one-file lint, so the command line starts it before it has parsed its
 /// arguments (`Linter.prefetchSchemas`), and a process that lints many times compiles once.
 /// A schema file changed on disk is therefore seen by the next process, not by this one.
-final class SchemaCompilation: @unchecked Sendable {
+package final class SchemaCompilation: @unchecked Sendable {
     // @unchecked: `compiled` is written once on the compiling thread before `done` is
     // signalled, and read only after waiting on `done`.
     private let done = DispatchGroup()
@@ -445,7 +445,7 @@ final class SchemaCompilation: @unchecked Sendable {
 
     /// Finds and compiles each schema in the background. The first (libvirt's, the big one)
     /// gets a thread of its own that starts at once; the others share Dispatch's pool.
-    static func prefetch(_ locators: [@Sendable () -> String?]) {
+    package static func prefetch(_ locators: [@Sendable () -> String?]) {
         for (index, locate) in locators.enumerated() {
             locating.enter()
             let work: @Sendable () -> Void = {
@@ -469,7 +469,7 @@ final class SchemaCompilation: @unchecked Sendable {
     }
 
     /// The process's compilation of the schema at `path`, started now if it is not yet.
-    static func shared(path: String) -> SchemaCompilation {
+    package static func shared(path: String) -> SchemaCompilation {
         locating.wait()
         if let compilation = registered(path: path) {
             compilation.startInBackground()
@@ -479,7 +479,7 @@ final class SchemaCompilation: @unchecked Sendable {
     }
 
     /// Blocks until every compilation started in this process is done.
-    static func waitForAll() {
+    package static func waitForAll() {
         locating.wait()
         for compilation in byPath.withLock({ Array($0.values) }) { _ = compilation.result }
     }
@@ -506,7 +506,7 @@ final class SchemaCompilation: @unchecked Sendable {
         done.leave()
     }
 
-    var result: Result<RelaxNGSchema, XMLParseError> {
+    package var result: Result<RelaxNGSchema, XMLParseError> {
         done.wait()
         return compiled!
     }

@@ -1,6 +1,6 @@
 extension CorrectionIntent {
     /// A new MAC from the allocator in place of `mac` (unsafe: the guest's address changes).
-    static func freshMAC(for mac: Located<String>) -> CorrectionIntent {
+    package static func freshMAC(for mac: Located<String>) -> CorrectionIntent {
         CorrectionIntent(.unsafe, "give the interface a new MAC under 52:54:00", [.replaceValue(attributeAt: mac.position, name: "address", with: .freshMAC)])
     }
 }

@@ -110,12 +110,12 @@ public enum TextReporter: LintReporter {
 public enum JSONReporter: LintReporter {
     public static let identifier = "json"
 
-    struct Document: Encodable {
-        var tool = "virt-macvtap"
-        var version = Versions.tool
-        var files: Int
-        var summary: [String: Int]
-        var findings: [Finding]
+    package struct Document: Encodable {
+        package var tool = "virt-macvtap"
+        package var version = Versions.tool
+        package var files: Int
+        package var summary: [String: Int]
+        package var findings: [Finding]
     }
 
     public static func render(_ report: LintReport, rules: [RuleDescription]) -> String {
@@ -126,7 +126,7 @@ public enum JSONReporter: LintReporter {
         return encode(document)
     }
 
-    static func encode(_ value: some Encodable) -> String {
+    package static func encode(_ value: some Encodable) -> String {
         JSONOutput.encode(value) + "\n"
     }
 }
@@ -153,12 +153,12 @@ public enum GitHubReporter: LintReporter {
     }
 
     /// Escaping from GitHub's toolkit (command.ts): data escapes %, CR, LF; properties also : and ,.
-    static func data(_ text: String) -> String {
+    package static func data(_ text: String) -> String {
         text.replacing("%", with: "%25").replacing("\r", with: "%0D")
             .replacing("\n", with: "%0A")
     }
 
-    static func property(_ text: String) -> String {
+    package static func property(_ text: String) -> String {
         data(text).replacing(":", with: "%3A").replacing(",", with: "%2C")
     }
 }

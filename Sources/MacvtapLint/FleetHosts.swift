@@ -63,13 +63,13 @@ public struct FleetHosts: Sendable, Equatable {
         return result
     }
 
-    static func anchor(_ pattern: String, at directory: String) -> String {
+    package static func anchor(_ pattern: String, at directory: String) -> String {
         let absolute = pattern.hasPrefix("/") ? pattern : directory + "/" + pattern
         return standardized(absolute)
     }
 
     /// `a/./b/../c` → `a/c`, without touching the file system (patterns are not paths yet).
-    static func standardized(_ path: String) -> String {
+    package static func standardized(_ path: String) -> String {
         var parts: [Substring] = []
         for part in path.split(separator: "/", omittingEmptySubsequences: true) {
             if part == "." { continue }

@@ -1,6 +1,6 @@
 import FoundationEssentials
-import MacvtapSystem
-import MacvtapXML
+package import MacvtapSystem
+package import MacvtapXML
 import Synchronization
 
 /// The per-file lint cache: for each file content (a 128-bit hash of its bytes), the findings of
@@ -21,17 +21,17 @@ public final class LintCache: Sendable {
     private let fresh = Mutex<[ContentKey: [UInt8]]>([:])
     private let seen = Mutex<[String: PathRecord]>([:])
 
-    struct ContentKey: Hashable, Sendable {
-        var high: UInt64
-        var low: UInt64
+    package struct ContentKey: Hashable, Sendable {
+        package var high: UInt64
+        package var low: UInt64
 
-        init(high: UInt64, low: UInt64) {
+        package init(high: UInt64, low: UInt64) {
             self.high = high
             self.low = low
         }
 
         /// Two FNV-1a 64 hashes with different offset bases, and the length.
-        init(_ bytes: [UInt8]) {
+        package init(_ bytes: [UInt8]) {
             var a: UInt64 = 0xcbf2_9ce4_8422_2325
             var b: UInt64 = 0x8422_2325_cbf2_9ce4 ^ UInt64(bytes.count)
             for byte in bytes {
@@ -44,17 +44,17 @@ public final class LintCache: Sendable {
         }
 
         /// This content judged under another condition (a fleet host's libvirt release).
-        func mixing(_ text: String) -> ContentKey {
+        package func mixing(_ text: String) -> ContentKey {
             ContentKey(Array("\(high)-\(low)-\(text)".utf8))
         }
     }
 
-    struct PathRecord: Sendable, Hashable {
-        var status: FileStatus
-        var key: ContentKey
+    package struct PathRecord: Sendable, Hashable {
+        package var status: FileStatus
+        package var key: ContentKey
     }
 
-    static let magic = Array("virt-macvtap lint cache 1\n".utf8)
+    package static let magic = Array("virt-macvtap lint cache 1\n".utf8)
 
     /// Below this many files a run lints directly: reading the pack would cost more than the
     /// parsing it saves (a pre-commit run over the files a commit touches, a one-file check).
@@ -110,20 +110,20 @@ public final class LintCache: Sendable {
 
     /// The content key of the file at `path`: from the pack's record when `status` matches it,
     /// else nil (the caller reads and hashes the file).
-    func knownKey(path: String, status: FileStatus) -> ContentKey? {
+    package func knownKey(path: String, status: FileStatus) -> ContentKey? {
         guard let record = records[path], record.status == status else { return nil }
         return record.key
     }
 
     /// A cached result for this content, as `file`.
-    func result(for key: ContentKey, file: String) -> CachedFile? {
+    package func result(for key: ContentKey, file: String) -> CachedFile? {
         guard let range = entries[key] else { return nil }
         var reader = ByteReader(pack[range])
         return CachedFile.decode(&reader, file: file)
     }
 
     /// Notes what this run saw: the file's record, and its encoded result when new.
-    func remember(path: String, status: FileStatus?, key: ContentKey, encoded: [UInt8]?) {
+    package func remember(path: String, status: FileStatus?, key: ContentKey, encoded: [UInt8]?) {
         if let status { seen.withLock { $0[path] = PathRecord(status: status, key: key) } }
         if let encoded { fresh.withLock { $0[key] = encoded } }
     }
@@ -198,13 +198,13 @@ public final class LintCache: Sendable {
 }
 
 /// What the cache keeps of one file's lint.
-struct CachedFile {
-    var findings: [Finding]
-    var summary: DocumentSummary?
-    var network: NetworkSummary?
-    var suppressions: Suppressions
+package struct CachedFile {
+    package var findings: [Finding]
+    package var summary: DocumentSummary?
+    package var network: NetworkSummary?
+    package var suppressions: Suppressions
 
-    func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var writer = ByteWriter()
         writer.int(findings.count)
         for finding in findings { writer.finding(finding) }
@@ -233,7 +233,7 @@ struct CachedFile {
         return writer.buffer
     }
 
-    static func decode(_ reader: inout ByteReader, file: String) -> CachedFile? {
+    package static func decode(_ reader: inout ByteReader, file: String) -> CachedFile? {
         guard let count = reader.int(), count >= 0 else { return nil }
         var findings: [Finding] = []
         for _ in 0..<count {
@@ -272,31 +272,31 @@ struct CachedFile {
 }
 
 /// Little-endian, length-prefixed values.
-struct ByteWriter {
-    var buffer: [UInt8] = []
+package struct ByteWriter {
+    package var buffer: [UInt8] = []
 
-    mutating func bytes(_ bytes: some Sequence<UInt8>) { buffer.append(contentsOf: bytes) }
-    mutating func uint64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { buffer.append(contentsOf: $0) } }
-    mutating func int(_ value: Int) { uint64(UInt64(bitPattern: Int64(value))) }
-    mutating func bool(_ value: Bool) { buffer.append(value ? 1 : 0) }
-    mutating func string(_ value: String) {
+    package mutating func bytes(_ bytes: some Sequence<UInt8>) { buffer.append(contentsOf: bytes) }
+    package mutating func uint64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { buffer.append(contentsOf: $0) } }
+    package mutating func int(_ value: Int) { uint64(UInt64(bitPattern: Int64(value))) }
+    package mutating func bool(_ value: Bool) { buffer.append(value ? 1 : 0) }
+    package mutating func string(_ value: String) {
         let utf8 = Array(value.utf8)
         int(utf8.count)
         buffer.append(contentsOf: utf8)
     }
-    mutating func optionalString(_ value: String?) {
+    package mutating func optionalString(_ value: String?) {
         bool(value != nil)
         if let value { string(value) }
     }
-    mutating func strings(_ values: [String]) {
+    package mutating func strings(_ values: [String]) {
         int(values.count)
         for value in values { string(value) }
     }
-    mutating func position(_ value: SourcePosition) {
+    package mutating func position(_ value: SourcePosition) {
         int(value.line)
         int(value.column)
     }
-    mutating func located(_ value: Located<String>?) {
+    package mutating func located(_ value: Located<String>?) {
         bool(value != nil)
         if let value {
             string(value.value)
@@ -304,7 +304,7 @@ struct ByteWriter {
         }
     }
 
-    mutating func finding(_ finding: Finding) {
+    package mutating func finding(_ finding: Finding) {
         string(finding.ruleID)
         string(finding.severity.rawValue)
         int(finding.line)
@@ -335,7 +335,7 @@ struct ByteWriter {
         }
     }
 
-    mutating func interface(_ entry: DomainDocument.InterfaceEntry) {
+    package mutating func interface(_ entry: DomainDocument.InterfaceEntry) {
         int(entry.index)
         position(entry.position)
         located(entry.type)
@@ -361,41 +361,41 @@ struct ByteWriter {
     }
 }
 
-struct ByteReader {
-    let bytes: ArraySlice<UInt8>
-    var offset: Int
+package struct ByteReader {
+    package let bytes: ArraySlice<UInt8>
+    package var offset: Int
 
-    init(_ bytes: ArraySlice<UInt8>) {
+    package init(_ bytes: ArraySlice<UInt8>) {
         self.bytes = bytes
         offset = bytes.startIndex
     }
 
-    mutating func uint64() -> UInt64? {
+    package mutating func uint64() -> UInt64? {
         guard offset + 8 <= bytes.endIndex else { return nil }
         var value: UInt64 = 0
         for index in 0..<8 { value |= UInt64(bytes[offset + index]) << (8 * UInt64(index)) }
         offset += 8
         return value
     }
-    mutating func int() -> Int? { uint64().map { Int(Int64(bitPattern: $0)) } }
-    mutating func bool() -> Bool? {
+    package mutating func int() -> Int? { uint64().map { Int(Int64(bitPattern: $0)) } }
+    package mutating func bool() -> Bool? {
         guard offset < bytes.endIndex else { return nil }
         defer { offset += 1 }
         return bytes[offset] != 0
     }
-    mutating func string() -> String? {
+    package mutating func string() -> String? {
         guard let count = int(), count >= 0, offset + count <= bytes.endIndex else { return nil }
         defer { offset += count }
         return String(decoding: bytes[offset..<(offset + count)], as: UTF8.self)
     }
     /// `.some(nil)` for an absent value; nil when the bytes end or lie.
-    mutating func optionalString() -> String?? {
+    package mutating func optionalString() -> String?? {
         guard let present = bool() else { return nil }
         guard present else { return .some(nil) }
         guard let value = string() else { return nil }
         return .some(value)
     }
-    mutating func strings() -> [String]? {
+    package mutating func strings() -> [String]? {
         guard let count = int(), count >= 0, count <= bytes.count else { return nil }
         var values: [String] = []
         for _ in 0..<count {
@@ -404,18 +404,18 @@ struct ByteReader {
         }
         return values
     }
-    mutating func position() -> SourcePosition? {
+    package mutating func position() -> SourcePosition? {
         guard let line = int(), let column = int() else { return nil }
         return SourcePosition(line: line, column: column)
     }
-    mutating func located() -> Located<String>?? {
+    package mutating func located() -> Located<String>?? {
         guard let present = bool() else { return nil }
         guard present else { return .some(nil) }
         guard let value = string(), let position = position() else { return nil }
         return .some(Located(value, at: position))
     }
 
-    mutating func finding(file: String) -> Finding? {
+    package mutating func finding(file: String) -> Finding? {
         guard let ruleID = string(), let severity = string().flatMap(Severity.init(rawValue:)), let line = int(), let column = int(),
             let message = string(), let fix = optionalString(), let domain = optionalString(), let enforcement = optionalString(),
             let relatedCount = int()
@@ -452,7 +452,7 @@ struct ByteReader {
             correction: correction)
     }
 
-    mutating func interface() -> DomainDocument.InterfaceEntry? {
+    package mutating func interface() -> DomainDocument.InterfaceEntry? {
         guard let index = int(), let entryPosition = self.position(), let type = located(), let mac = located(), let alias = located(),
             let target = located(), let network = located(), let hasDirect = bool()
         else { return nil }

@@ -1,7 +1,7 @@
 import FoundationEssentials
 import MacvtapLibvirt
 import MacvtapSystem
-import MacvtapXML
+package import MacvtapXML
 import Synchronization
 
 #if canImport(Glibc)
@@ -38,7 +38,7 @@ public struct LibvirtNotJudgedRule: Rule {
 }
 
 /// What the layer says about one domain.
-enum LibvirtLayerVerdict {
+package enum LibvirtLayerVerdict {
     case defined
     case refused(Violation)
     case notJudged(Violation)
@@ -136,7 +136,7 @@ public final class LibvirtDefineLayer: Sendable {
     }
 
     /// libvirt's refusal of `domain`, placed on the element it names, or why it was not judged.
-    func verdict(for domain: DomainDocument) -> LibvirtLayerVerdict {
+    package func verdict(for domain: DomainDocument) -> LibvirtLayerVerdict {
         guard let root = domain.xml.root, root.name == "domain" else { return .defined }
         let originalName = domain.name?.value
         let number = counter.wrappingAdd(1, ordering: .relaxed).oldValue
@@ -202,7 +202,7 @@ public final class LibvirtDefineLayer: Sendable {
 
     /// The element a libvirt message is about: the one it names with an attribute value it
     /// quotes, else the first one holding a quoted value, else the domain.
-    static func locate(_ message: String, in root: XMLElement) -> SourcePosition {
+    package static func locate(_ message: String, in root: XMLElement) -> SourcePosition {
         let quoted = message.split(separator: "'", omittingEmptySubsequences: false).enumerated()
             .filter { $0.offset % 2 == 1 }.map { String($0.element) }
         var elements: [XMLElement] = []

@@ -1,13 +1,13 @@
-import MacvtapXML
+package import MacvtapXML
 
 /// Reports every value after its first use, within one domain.
-struct DuplicateFinder<Key: Hashable> {
+package struct DuplicateFinder<Key: Hashable> {
     private var first: [Key: SourcePosition] = [:]
-    var violations: [Violation] = []
+    package var violations: [Violation] = []
 
     /// `position` identifies the use (and is what later messages cite); the violation is
     /// reported at `reportAt` when given (e.g. the `<mac>` inside the `<interface>`).
-    mutating func record(
+    package mutating func record(
         _ key: Key, at position: SourcePosition, message: (SourcePosition) -> String, fix: String,
         reportAt: SourcePosition? = nil
     ) {
@@ -134,7 +134,7 @@ public struct LiveDumpRule: DocumentRule {
 
 /// Rules that look at every device of the domain, not only interfaces.
 extension LintDocument {
-    var deviceElements: [XMLElement] {
+    package var deviceElements: [XMLElement] {
         domain.xml.root?.firstChild(named: "devices")?.children ?? []
     }
 }
@@ -246,11 +246,11 @@ public struct PCIAddressDuplicateRule: DocumentRule {
         return finder.violations
     }
 
-    static func hex(_ value: UInt64, _ width: Int) -> String {
+    package static func hex(_ value: UInt64, _ width: Int) -> String {
         String(value, radix: 16).leftPadded(width)
     }
 
-    static func number(_ text: String?) -> UInt64? {
+    package static func number(_ text: String?) -> UInt64? {
         guard let text else { return 0 }
         if text.hasPrefix("0x") || text.hasPrefix("0X") { return UInt64(text.dropFirst(2), radix: 16) }
         return UInt64(text)

@@ -1,4 +1,4 @@
-import MacvtapXML
+package import MacvtapXML
 
 /// Inline suppression comments:
 ///
@@ -8,15 +8,15 @@ import MacvtapXML
 ///
 /// `all` stands for every rule.
 public struct Suppressions: Sendable {
-    static let marker = "virt-macvtap:"
-    var fileWide: Set<String> = []
-    var ranges: [(lines: ClosedRange<Int>, rules: Set<String>)] = []
+    package static let marker = "virt-macvtap:"
+    package var fileWide: Set<String> = []
+    package var ranges: [(lines: ClosedRange<Int>, rules: Set<String>)] = []
 
     public static let none = Suppressions()
 
-    init() {}
+    package init() {}
 
-    init(_ document: XMLDocument) {
+    package init(_ document: XMLDocument) {
         guard document.source.containsBytes(Array(Self.marker.utf8)) else { return }
         for comment in document.comments {
             if let rules = Self.rules(in: comment, directive: "disable-file") { fileWide.formUnion(rules) }
@@ -36,7 +36,7 @@ public struct Suppressions: Sendable {
     }
 
     /// The rule ids of a `virt-macvtap: DIRECTIVE a b c` comment, or nil if it is another comment.
-    static func rules(in comment: String, directive: String) -> Set<String>? {
+    package static func rules(in comment: String, directive: String) -> Set<String>? {
         let words = comment.split(whereSeparator: { $0.isWhitespace || $0 == "," }).map(String.init)
         guard let index = words.firstIndex(of: marker), index + 1 < words.count, words[index + 1] == directive else {
             return nil
@@ -46,7 +46,7 @@ public struct Suppressions: Sendable {
 }
 
 extension [UInt8] {
-    func containsBytes(_ needle: [UInt8]) -> Bool {
+    package func containsBytes(_ needle: [UInt8]) -> Bool {
         guard let first = needle.first, needle.count <= count else { return false }
         return withUnsafeBufferPointer { haystack in
             var index = 0

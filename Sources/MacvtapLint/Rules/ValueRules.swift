@@ -5,7 +5,7 @@ public struct AttributeValueInvalidRule: InterfaceRule {
 
     /// Element (nil = the interface itself), attribute, the values libvirt 9.0 accepts there on
     /// a direct interface (a hostdev interface's driver is kvm, vfio or xen, for instance).
-    static let enumerations: [(element: String?, attribute: String, values: [String])] = [
+    package static let enumerations: [(element: String?, attribute: String, values: [String])] = [
         (nil, "trustGuestRxFilters", ["yes", "no"]),
         ("mac", "type", ["generated", "static"]),
         ("mac", "check", ["yes", "no"]),
@@ -63,7 +63,7 @@ public struct ModelUnknownRule: DirectInterfaceRule {
 
     /// libvirt's model names for QEMU plus QEMU 7.2's x86 network devices and their aliases, which
     /// libvirt passes through.
-    static let knownModels: Set<String> = [
+    package static let knownModels: Set<String> = [
         "virtio", "virtio-transitional", "virtio-non-transitional", "e1000", "e1000e", "igb", "rtl8139", "vmxnet3",
         "ne2k_pci", "ne2k_isa", "pcnet", "tulip", "rocker", "usb-net", "i82550", "i82551", "i82557a", "i82557b",
         "i82557c", "i82558a", "i82558b", "i82559a", "i82559b", "i82559c", "i82559er", "i82562", "i82801",
@@ -85,7 +85,7 @@ public struct ModelUnknownRule: DirectInterfaceRule {
 
     /// libvirt's own model names, which it matches in any case and writes back in lower case
     /// ('VIRTIO' is read back as 'virtio'); QEMU's other device names are passed on as written.
-    static let libvirtModels: Set<String> = ["virtio", "virtio-transitional", "virtio-non-transitional", "e1000", "e1000e", "igb", "rtl8139", "vmxnet3", "usb-net"]
+    package static let libvirtModels: Set<String> = ["virtio", "virtio-transitional", "virtio-non-transitional", "e1000", "e1000e", "igb", "rtl8139", "vmxnet3", "usb-net"]
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
         guard document.isQEMUDomain, let model = interface.model, !model.value.isEmpty,
@@ -125,7 +125,7 @@ public struct HotplugRefusedRule: InterfaceRule {
         ])
 
     /// The `<interface>` of a one-NIC example domain, alone: device XML for attach-device.
-    static func deviceXML(_ domain: String) -> String {
+    package static func deviceXML(_ domain: String) -> String {
         guard let start = domain.range(of: "<interface"), let end = domain.range(of: "</interface>") else { return domain }
         return String(domain[start.lowerBound..<end.upperBound])
     }

@@ -1,0 +1,11 @@
+import FoundationEssentials
+
+/// Pretty, key-sorted JSON for every command's `--format json`.
+package enum JSONOutput {
+    package static func encode(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(value) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
