@@ -134,10 +134,18 @@ let package = Package(
             dependencies: ["MacvtapKit", "MacvtapXML", "MacvtapSystem"],
             swiftSettings: strictSettings
         ),
+        // The oracle: lint's claims against a real libvirtd, and the real-world corpus. A test
+        // harness, in no library product: only virt-macvtap-oracle and the tests use it.
+        .target(
+            name: "MacvtapOracle",
+            dependencies: ["MacvtapKit", "MacvtapLibvirt", "MacvtapXML", "MacvtapSystem"],
+            swiftSettings: strictSettings
+        ),
         // The differential harness: lint's claims against a real libvirtd (scripts/oracle).
         .executableTarget(
             name: "virt-macvtap-oracle",
             dependencies: [
+                "MacvtapOracle",
                 "MacvtapKit",
                 "MacvtapLibvirt",
                 "MacvtapSystem",
@@ -165,12 +173,12 @@ let package = Package(
         ),
         .testTarget(
             name: "MacvtapCorpusTests",
-            dependencies: ["MacvtapKit", "MacvtapXML", "MacvtapTestSupport"],
+            dependencies: ["MacvtapKit", "MacvtapOracle", "MacvtapXML", "MacvtapTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "MacvtapLiveTests",
-            dependencies: ["MacvtapKit", "MacvtapXML", "MacvtapLibvirt", "MacvtapSystem", "VirtMacvtapCommands", "MacvtapTestSupport"],
+            dependencies: ["MacvtapKit", "MacvtapOracle", "MacvtapXML", "MacvtapLibvirt", "MacvtapSystem", "VirtMacvtapCommands", "MacvtapTestSupport"],
             swiftSettings: strictSettings
         ),
     ],

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
 import MacvtapKit
+import MacvtapOracle
 import MacvtapLibvirt
 import MacvtapSystem
 

@@ -1,5 +1,6 @@
 import Foundation
 import MacvtapKit
+import MacvtapOracle
 import MacvtapTestSupport
 import MacvtapXML
 import Testing

@@ -1,0 +1,2 @@
+// The oracle judges the whole library.
+@_exported public import MacvtapKit
