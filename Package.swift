@@ -99,9 +99,15 @@ let package = Package(
             dependencies: ["MacvtapModel", "MacvtapXML", "MacvtapLibvirt", "MacvtapSystem"],
             swiftSettings: strictSettings
         ),
+        // MAC allocation's ledgers: SQLite on one machine, PostgreSQL for a fleet, reconciliation.
+        .target(
+            name: "MacvtapAllocation",
+            dependencies: ["MacvtapModel", "MacvtapSQLite", "MacvtapPostgres", "MacvtapSystem"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "MacvtapKit",
-            dependencies: ["MacvtapModel", "MacvtapLint", "MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapPostgres", "MacvtapSystem", "MacvtapNetlink"],
+            dependencies: ["MacvtapModel", "MacvtapLint", "MacvtapAllocation", "MacvtapXML", "MacvtapLibvirt", "MacvtapSQLite", "MacvtapPostgres", "MacvtapSystem", "MacvtapNetlink"],
             swiftSettings: strictSettings
         ),
         // The language server (`virt-macvtap lsp`): LSP messages as Codable types over MacvtapKit's engine.

@@ -1,2 +1,3 @@
+@_exported public import MacvtapAllocation
 @_exported public import MacvtapLint
 @_exported public import MacvtapModel

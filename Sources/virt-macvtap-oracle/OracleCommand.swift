@@ -1,8 +1,8 @@
 import ArgumentParser
 import FoundationEssentials
 import MacvtapKit
-import MacvtapOracle
 import MacvtapLibvirt
+import MacvtapOracle
 import MacvtapSystem
 
 /// The differential harness: every oracle case through a real libvirtd and through lint, the

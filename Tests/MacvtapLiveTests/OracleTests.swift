@@ -1,7 +1,7 @@
 import Foundation
 import MacvtapKit
-import MacvtapOracle
 import MacvtapLibvirt
+import MacvtapOracle
 import MacvtapTestSupport
 import Testing
 

@@ -91,7 +91,7 @@ public enum LedgerLocation: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `user:secret@` → `user:***@`, and a `password=` query parameter → `password=***`.
-    static func redacted(_ url: String) -> String {
+    package static func redacted(_ url: String) -> String {
         url.replacing(/(:\/\/[^\/\s:@]*:)[^@\s\/]*@/) { match in "\(match.output.1)***@" }
             .replacing(/([?&]password=)[^&\s]*/) { match in "\(match.output.1)***" }
     }

@@ -1,5 +1,5 @@
 import FoundationEssentials
-import MacvtapPostgres
+package import MacvtapPostgres
 import MacvtapSystem
 
 /// The shared ledger: a PostgreSQL database that a fleet's admins, CI runners and provisioning
@@ -14,7 +14,7 @@ public final class PostgresLedger: MACLedger {
     private var ledgerName: String { location.description }
 
     /// The schema's versions, applied in order on first use. Never edit one that shipped: add one.
-    static let migrations: [(version: Int, description: String, sql: String)] = [
+    package static let migrations: [(version: Int, description: String, sql: String)] = [
         (
             1, "batches, addresses and the reservations view",
             """
@@ -42,16 +42,16 @@ public final class PostgresLedger: MACLedger {
             "CREATE INDEX batches_reserved_at ON virt_macvtap.batches (reserved_at);"
         ),
     ]
-    static var latestVersion: Int { migrations.last!.version }
+    package static var latestVersion: Int { migrations.last!.version }
     /// Marks the schema as ours: a `virt_macvtap` schema without it belongs to someone else.
-    static let schemaComment = "virt-macvtap MAC ledger"
+    package static let schemaComment = "virt-macvtap MAC ledger"
     /// pg_advisory_xact_lock key ('VMTV'): concurrent first users wait for the one migrating.
-    static let migrationLockKey = 0x564D_5456
+    package static let migrationLockKey = 0x564D_5456
     /// Batches up to this size are inserted with one parameterised INSERT; larger ones with COPY.
-    static let copyThreshold = 1000
+    package static let copyThreshold = 1000
     /// How many times a transaction is tried when other clients take the chosen addresses
     /// first or the server reports a serialization failure or deadlock.
-    static let maximumAttempts = 16
+    package static let maximumAttempts = 16
 
     private static let timestamp = "to_char(reserved_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
     private static let reservationsOf =
@@ -311,7 +311,7 @@ public final class PostgresLedger: MACLedger {
         case taken([Reservation])
         case again
 
-        var isDone: Bool {
+        package var isDone: Bool {
             if case .done = self { return true }
             return false
         }
@@ -342,7 +342,7 @@ public final class PostgresLedger: MACLedger {
         }
     }
 
-    static func map(_ error: PostgresError, ledger: String, lockTimeout: Duration) -> LedgerError {
+    package static func map(_ error: PostgresError, ledger: String, lockTimeout: Duration) -> LedgerError {
         switch error.kind {
         case .connect:
             return error.isAuthenticationFailure

@@ -15,7 +15,7 @@ public final class SQLiteLedger: MACLedger {
     private let database: SQLiteDatabase
     /// 'VMTV': marks the file as ours, so --ledger pointing at another application's database
     /// is refused instead of changed.
-    static let applicationID: Int64 = 0x564D_5456
+    package static let applicationID: Int64 = 0x564D_5456
 
     /// `$XDG_STATE_HOME/virt-macvtap/ledger.sqlite`, else `~/.local/state/virt-macvtap/ledger.sqlite`.
     public static func defaultPath(environment: [String: String]? = nil) -> String {
