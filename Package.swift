@@ -8,7 +8,14 @@ import PackageDescription
 //                              the only code that touches C pointers (libxml2, libvirt, SQLite,
 //                              libpq, POSIX files and threads, libnl's rtnetlink); libvirt, libpq
 //                              and libnl are dlopen'ed through MacvtapSystem's DynamicLibraries
-//   MacvtapKit                 plain Swift: model, rules, editing, allocation
+//   MacvtapModel               plain Swift: documents, interfaces, MACs, splices, document
+//                              summaries and the host inventory as data
+//   MacvtapLint                the rules, the engine, reporters, the cache, schema location
+//   MacvtapAllocation          the MAC ledgers (SQLite, PostgreSQL)
+//   MacvtapKit                 live operations (libvirt sessions, attach/detach/day-two, host
+//                              scans, host networking), file editing, the lint front end; it
+//                              re-exports the three above (the MacvtapKit product)
+//   MacvtapOracle              the oracle and the real-world corpus (in no library product)
 //   MacvtapLanguageServer      the LSP server (Codable messages; no I/O of its own)
 //   VirtMacvtapCommands        thin argument-parser commands (a library: tests run them in-process)
 //   virt-macvtap               the executable: main.swift calls VirtMacvtapCLI.main()

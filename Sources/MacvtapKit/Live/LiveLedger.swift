@@ -5,7 +5,7 @@ public enum LiveLedger {
     /// Records those of `macs` the ledger does not hold yet, for `domain` on `uri`; returns the
     /// ones recorded now (the ones to give back if the attach fails). A MAC the ledger already
     /// holds (reserved for this domain beforehand, typically) keeps its reservation. Refused
-    /// (``LedgerError/alreadyReserved(_:ledger:)``) when another client recorded one meanwhile.
+    /// (`LedgerError.alreadyReserved`) when another client recorded one meanwhile.
     public static func record(_ macs: [MACAddress], domain: String, uri: String, in ledger: any MACLedger) throws(LedgerError) -> [MACAddress] {
         let held = Set(try ledger.reservations(of: macs).map(\.mac))
         let new = macs.filter { !held.contains($0) }
