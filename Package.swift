@@ -129,8 +129,8 @@ let package = Package(
             dependencies: [
                 "MacvtapKit",
                 "MacvtapLanguageServer",
+                // The process's standard streams and files (no C library of its own).
                 "MacvtapSystem",
-                "MacvtapNetlink",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -1,6 +1,5 @@
 import ArgumentParser
 import MacvtapKit
-import MacvtapNetlink
 import MacvtapSystem
 
 struct HostShim: ParsableCommand {
@@ -75,25 +74,18 @@ struct HostShim: ParsableCommand {
         var environment = HostShimEnvironment.standard()
         if let root { environment.root = root.hasSuffix("/") && root.count > 1 ? String(root.dropLast()) : root }
         do {
-            let netlink: RouteNetlink
-            do {
-                netlink = try RouteNetlink()
-            } catch {
-                throw HostShimError.netlink(error)
-            }
+            let session = try HostShimSession(environment: environment)
             if remove {
-                let record = try HostShims.findRecord(device: device, name: name, netlink: netlink, environment: environment)
+                let record = try session.findRecord(device: device, name: name)
                 if dryRun {
                     printLine("dry run: would delete link \(record.name) (macvlan on \(record.device), \(record.address))")
                     for file in record.files { printLine("dry run: would remove \(file)") }
                     return
                 }
-                for line in try HostShims.remove(record, netlink: netlink, environment: environment) { printLine(line) }
+                for line in try session.remove(record) { printLine(line) }
                 return
             }
-            let plan = try HostShims.plan(
-                HostShimRequest(device: device, address: address ?? "", name: name, persist: persist.map(\.stack)),
-                netlink: netlink, environment: environment)
+            let plan = try session.plan(HostShimRequest(device: device, address: address ?? "", name: name, persist: persist.map(\.stack)))
             for note in plan.notes { StandardStream.error.write("virt-macvtap: note: \(note)\n") }
             if dryRun {
                 printLine("dry run: would create \(plan.name): macvlan in bridge mode on \(plan.device), address \(plan.address), up")
@@ -103,11 +95,11 @@ struct HostShim: ParsableCommand {
                 }
                 return
             }
-            let link = try HostShims.create(plan, netlink: netlink, environment: environment)
+            let link = try session.create(plan)
             printLine("created \(link.name): macvlan in bridge mode on \(plan.device), \(link.mac ?? "?"), address \(plan.address), \(link.isUp ? "up" : "DOWN")")
             for file in plan.files { printLine("wrote \(file.path)") }
             printLine("guests in bridge mode on \(plan.device) are now reachable from this host; vepa guests only through a switch port with hairpin (reflective relay), private guests never")
-        } catch let error as HostShimError {
+        } catch {
             switch error {
             case .refused(let message): throw CommandFailure.refused(message)
             default: throw CommandFailure.system(error.description)

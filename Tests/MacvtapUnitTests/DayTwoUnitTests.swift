@@ -70,10 +70,8 @@ struct DayTwoUnitTests {
 
     /// Plans only: the netlink socket reads this namespace's links and addresses, changes nothing.
     static func plan(_ stack: NetworkStack?, root: String, device: String = "lo", address: String = "198.51.100.77/24") throws -> HostShimPlan {
-        let netlink = try RouteNetlink()
-        return try HostShims.plan(
-            HostShimRequest(device: device, address: address, persist: .some(stack)), netlink: netlink,
-            environment: HostShimEnvironment(root: root, recordPath: root + "/state/host-shims.json"))
+        let session = try HostShimSession(environment: HostShimEnvironment(root: root, recordPath: root + "/state/host-shims.json"))
+        return try session.plan(HostShimRequest(device: device, address: address, persist: .some(stack)))
     }
 
     @Test("host-shim --persist writes each stack's own format: a NetworkManager keyfile (0600, mode=2), an ifupdown stanza, networkd files with a drop-in")

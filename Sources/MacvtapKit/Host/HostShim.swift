@@ -128,7 +128,7 @@ public enum HostShims {
     static let marker = "Written by virt-macvtap host-shim"
 
     /// Checks the request against the namespace and plans the files; changes nothing.
-    public static func plan(
+    package static func plan(
         _ request: HostShimRequest, netlink: RouteNetlink, environment: HostShimEnvironment
     ) throws(HostShimError) -> HostShimPlan {
         let name = request.name ?? HostShimRequest.defaultName(for: request.device)
@@ -284,7 +284,7 @@ public enum HostShims {
     }
 
     /// Creates the shim (and its files), records it, and returns the link as the kernel shows it.
-    public static func create(
+    package static func create(
         _ plan: HostShimPlan, netlink: RouteNetlink, environment: HostShimEnvironment
     ) throws(HostShimError) -> NetworkLink {
         var records = try loadRecords(environment)
@@ -326,7 +326,7 @@ public enum HostShims {
 
     /// The record of the shim named `name` (default for `device`) made in this namespace, and
     /// whether the kernel still shows that very link (same name, parent and MAC).
-    public static func findRecord(
+    package static func findRecord(
         device: String, name: String?, netlink: RouteNetlink, environment: HostShimEnvironment
     ) throws(HostShimError) -> HostShimRecord {
         let name = name ?? HostShimRequest.defaultName(for: device)
@@ -343,7 +343,7 @@ public enum HostShims {
 
     /// Removes the recorded shim: the link (only when it is still the one made: a macvlan on
     /// the same device with the same MAC) and the files that still carry our marker.
-    public static func remove(
+    package static func remove(
         _ record: HostShimRecord, netlink: RouteNetlink, environment: HostShimEnvironment
     ) throws(HostShimError) -> [String] {
         var done: [String] = []
@@ -410,5 +410,50 @@ public enum HostShims {
             try FileIO.createDirectories(atPath: String(path[..<slash]), mode: 0o700)
         }
         try FileIO.replaceAtomically(atPath: path, with: Array(JSONOutput.encode(records).utf8), creating: true, newFileMode: 0o600)
+    }
+}
+
+/// `host-shim`'s work on this host through one netlink socket, opened once: plan, create, find
+/// and remove the shims this tool made (the socket stays inside; callers see plain values).
+public final class HostShimSession {
+    private let netlink: RouteNetlink
+    public let environment: HostShimEnvironment
+
+    /// The shim a session created, as the kernel shows it.
+    public struct Link: Sendable, Hashable {
+        public var name: String
+        public var mac: String?
+        public var isUp: Bool
+    }
+
+    /// Opens the netlink socket (libnl is loaded on first use).
+    public init(environment: HostShimEnvironment) throws(HostShimError) {
+        do {
+            netlink = try RouteNetlink()
+        } catch {
+            throw .netlink(error)
+        }
+        self.environment = environment
+    }
+
+    /// Checks the request against the namespace and plans the files; changes nothing.
+    public func plan(_ request: HostShimRequest) throws(HostShimError) -> HostShimPlan {
+        try HostShims.plan(request, netlink: netlink, environment: environment)
+    }
+
+    /// Creates the planned shim (and its files) and records it.
+    public func create(_ plan: HostShimPlan) throws(HostShimError) -> Link {
+        let link = try HostShims.create(plan, netlink: netlink, environment: environment)
+        return Link(name: link.name, mac: link.mac, isUp: link.isUp)
+    }
+
+    /// The record of the shim named `name` (default for `device`) made in this namespace.
+    public func findRecord(device: String, name: String?) throws(HostShimError) -> HostShimRecord {
+        try HostShims.findRecord(device: device, name: name, netlink: netlink, environment: environment)
+    }
+
+    /// Removes the recorded shim and its files; one line per thing done.
+    public func remove(_ record: HostShimRecord) throws(HostShimError) -> [String] {
+        try HostShims.remove(record, netlink: netlink, environment: environment)
     }
 }
