@@ -67,8 +67,8 @@ extension RuleDescription {
         example.contains(marker) ? example.filter { $0 != marker } : example
     }
 
-    /// The 1-based line and (UTF-8 byte) column each marker stands for in the unmarked text,
-    /// as findings count them.
+    /// The 1-based line and column (in Unicode code points) each marker stands for in the
+    /// unmarked text, as findings count them (`SourcePosition`).
     public static func markedPositions(_ example: String) -> [ExamplePosition] {
         var positions: [ExamplePosition] = []
         var line = 1
@@ -80,14 +80,14 @@ extension RuleDescription {
                 line += 1
                 column = 1
             } else {
-                column += character.utf8.count
+                column += character.unicodeScalars.count
             }
         }
         return positions
     }
 }
 
-/// A line and column in a rule example (1-based; columns in UTF-8 bytes, as findings count them).
+/// A line and column in a rule example (1-based; columns in Unicode code points, as findings count them).
 public struct ExamplePosition: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var line: Int
     public var column: Int

@@ -6,7 +6,7 @@ public struct XMLElementSpec: Sendable, Hashable {
     public var name: String
     public var attributes: [(name: String, value: String)]
     public var children: [XMLElementSpec]
-    /// Text content, written after the children (escaped by libxml2).
+    /// Text content, written before the children (escaped by libxml2).
     public var text: String?
 
     public init(

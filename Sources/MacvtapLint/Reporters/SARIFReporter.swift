@@ -81,9 +81,9 @@ public enum SARIFReporter: LintReporter {
         package var level: String
         package var message: Text
         package var locations: [Location]
-        /// The other uses a cross-file finding involves (SARIF §3.27.22), each with its own id.
         /// The finding's fix (SARIF §3.27.30), when its text is known now (not a fresh MAC).
         package var fixes: [Fix]?
+        /// The other uses a cross-file finding involves (SARIF §3.27.22), each with its own id.
         package var relatedLocations: [Location]?
         package var partialFingerprints: [String: String]
     }
