@@ -2,6 +2,7 @@
 // this module empty.
 #if canImport(Testing)
     package import Foundation
+    import Synchronization
     import Testing
     import VirtMacvtapCommands
 
@@ -62,6 +63,8 @@
             _ arguments: [String], shellPrefix: String? = nil, wrapper: String? = nil, executable: URL = Tool.executable
         ) throws -> CommandResult {
             let process = Process()
+            // Another user (setpriv) may not be able to enter the checkout: run an installed copy.
+            let executable = wrapper?.contains("setpriv") == true && executable == Tool.executable ? try stagedForOtherUsers() : executable
             if shellPrefix != nil || wrapper != nil {
                 process.executableURL = URL(fileURLWithPath: "/bin/bash")
                 let quoted = ([executable.path] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
@@ -86,6 +89,20 @@
     }
 
     extension Tool {
+        private static let staged = Mutex<URL?>(nil)
+
+        /// One installed copy per test process, for runs as another user.
+        static func stagedForOtherUsers() throws -> URL {
+            try staged.withLock { copy in
+                if let copy { return copy }
+                let directory = FileManager.default.temporaryDirectory.appendingPathComponent("virt-macvtap-installed-\(getpid())")
+                try? FileManager.default.removeItem(at: directory)
+                let made = try stagedInstall(in: directory)
+                copy = made
+                return made
+            }
+        }
+
         /// A copy of the executable laid out as an installation (`PREFIX/bin/virt-macvtap`, its
         /// schemas in `PREFIX/share/virt-macvtap/schemas`) under `directory`, readable by every user:
         /// for runs as another user, who may not be able to enter the checkout (Debian 12 makes home
