@@ -1,3 +1,4 @@
+import MacvtapXML
 /// The `target-dev-invalid` rule: a target name with a prefix libvirt owns (vnet, macvtap, macvlan; vif for Xen) in a definition.
 public struct TargetDevInvalidRule: InterfaceRule {
     public init() {}
@@ -203,12 +204,18 @@ public struct PCIOnlyOptionRule: DirectInterfaceRule {
                     at: type.position, "unsupported configuration: cannot use CCW address type for device using machine type '\(document.machineType ?? "pc")'",
                     fix: "use a PCI address, or remove <address> to let libvirt choose"))
         }
-        if let type = interface.address?.attribute("type"), type.value != "pci" {
+        // The address libvirt validates: the (first) <address>, or for a usb-net NIC without one the
+        // USB port libvirt 11.x gives it (9.0 refuses to place it at all: address-type-unsupported).
+        let usbNet = interface.model?.value.lowercased() == "usb-net"
+        let addressType = interface.address?.attribute("type")?.value ?? (usbNet && document.isQEMUDomain && document.judgesAsLibvirt11 ? "usb" : nil)
+        if let addressType, addressType != "pci" {
+            let placed = interface.address == nil ? " (libvirt puts a usb-net NIC on USB)" : ""
             if let index = interface.acpiIndex {
-                violations.append(Violation(at: index.position, "ACPI index is only supported for PCI devices", fix: "remove <acpi> or use a PCI address"))
+                violations.append(Violation(at: index.position, "unsupported configuration: ACPI index is only supported for PCI devices\(placed)", fix: "remove <acpi> or use a PCI address"))
             }
-            if let rom = interface.rom, rom.attribute("bar") != nil || rom.attribute("file") != nil {
-                violations.append(Violation(at: rom.position, "ROM tuning is only supported for PCI devices", fix: "remove the ROM tuning"))
+            // Any of enabled=, bar=, file= is ROM tuning to libvirt (romenabled, rombar, romfile).
+            if let rom = interface.rom, rom.attribute("enabled") != nil || rom.attribute("bar") != nil || rom.attribute("file") != nil {
+                violations.append(Violation(at: rom.position, "unsupported configuration: ROM tuning is only supported for PCI devices\(placed)", fix: "remove <rom>"))
             }
         }
         return violations
@@ -337,6 +344,18 @@ public struct AddressTypeUnsupportedRule: InterfaceRule {
             Example.nic("<source dev='eth0' mode='bridge'/><model type='usb-net'/><address type='usb' bus='0' port='1'/>"),
         ])
 
+    /// Whether a device libvirt puts on the command line after this NIC gets a PCI slot libvirt
+    /// chooses itself: a later NIC, or a video, sound, balloon, RNG or watchdog device, without an
+    /// address of its own.
+    static func laterDeviceTakesAPCISlot(after interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> Bool {
+        let placesItself = { (element: XMLElement) in element.firstChild(named: "address") == nil }
+        if document.domain.interfaces.dropFirst(interface.index + 1).contains(where: { placesItself(document.domain.element(of: $0)) }) { return true }
+        return document.deviceElements.contains { element in
+            ["video", "sound", "rng", "watchdog"].contains(element.name) && placesItself(element)
+                || (element.name == "memballoon" && element.attribute("model") != "none" && placesItself(element))
+        }
+    }
+
     public func check(_ interface: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
         guard document.isQEMUDomain, document.isX86Domain else { return [] }
         let element = document.domain.element(of: interface)
@@ -356,6 +375,15 @@ public struct AddressTypeUnsupportedRule: InterfaceRule {
             return []
         }
         let isVirtio = DirectInterface.isVirtioModel(model)
+        if model == "usb-net", type == "pci" {
+            // A PCI address libvirt must fill in (none given, or 0000:00:00) it cannot fill for a USB
+            // device in 9.0; an explicit one QEMU refuses at start.
+            let empty = ["domain", "bus", "slot"].allSatisfy { (PCIAddressDuplicateRule.number(address.attribute($0)) ?? 0) == 0 }
+            if empty && !document.judgesAsLibvirt11 {
+                return [Violation(at: position, "internal error: Cannot automatically add a new PCI bus for a device with connect flags 00 (a usb-net NIC is a USB device)", fix: "use <address type='usb' bus='0' port='1'/>, or model virtio for a PCI address", enforcement: .define)]
+            }
+            return [Violation(at: position, "Device 'usb-net' can't go on PCI bus (QEMU, at start)", fix: "use <address type='usb' bus='0' port='1'/>, or model virtio for a PCI address")]
+        }
         switch type {
         case "usb" where model == "usb-net":
             return []
@@ -375,6 +403,10 @@ public struct AddressTypeUnsupportedRule: InterfaceRule {
                 Violation(
                     at: position, "No 'virtio-bus' bus found: a \(document.machineType ?? "pc") machine has no virtio-mmio bus", fix: "use a PCI address, or remove <address> to let libvirt choose")
             ]
+        case "virtio-mmio" where !isVirtio && Self.laterDeviceTakesAPCISlot(after: interface, in: document):
+            // libvirt reserves no PCI slot for it and QEMU puts the NIC on the PCI bus's first free
+            // slot — the one libvirt gives the next device it places itself.
+            return [Violation(at: position, "PCI: slot N function 0 not available (QEMU puts a '\(model.isEmpty ? "rtl8139" : model)' NIC with a virtio-mmio address on the first free PCI slot, which libvirt gives to a device after it)", fix: "use a PCI address, or remove <address> to let libvirt choose")]
         default:
             return []
         }
