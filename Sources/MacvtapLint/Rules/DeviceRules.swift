@@ -1,4 +1,5 @@
 import MacvtapXML
+
 /// The `target-dev-invalid` rule: a target name with a prefix libvirt owns (vnet, macvtap, macvlan; vif for Xen) in a definition.
 public struct TargetDevInvalidRule: InterfaceRule {
     public init() {}
@@ -380,7 +381,11 @@ public struct AddressTypeUnsupportedRule: InterfaceRule {
             // device in 9.0; an explicit one QEMU refuses at start.
             let empty = ["domain", "bus", "slot"].allSatisfy { (PCIAddressDuplicateRule.number(address.attribute($0)) ?? 0) == 0 }
             if empty && !document.judgesAsLibvirt11 {
-                return [Violation(at: position, "internal error: Cannot automatically add a new PCI bus for a device with connect flags 00 (a usb-net NIC is a USB device)", fix: "use <address type='usb' bus='0' port='1'/>, or model virtio for a PCI address", enforcement: .define)]
+                return [
+                    Violation(
+                        at: position, "internal error: Cannot automatically add a new PCI bus for a device with connect flags 00 (a usb-net NIC is a USB device)",
+                        fix: "use <address type='usb' bus='0' port='1'/>, or model virtio for a PCI address", enforcement: .define)
+                ]
             }
             return [Violation(at: position, "Device 'usb-net' can't go on PCI bus (QEMU, at start)", fix: "use <address type='usb' bus='0' port='1'/>, or model virtio for a PCI address")]
         }
@@ -406,7 +411,12 @@ public struct AddressTypeUnsupportedRule: InterfaceRule {
         case "virtio-mmio" where !isVirtio && Self.laterDeviceTakesAPCISlot(after: interface, in: document):
             // libvirt reserves no PCI slot for it and QEMU puts the NIC on the PCI bus's first free
             // slot — the one libvirt gives the next device it places itself.
-            return [Violation(at: position, "PCI: slot N function 0 not available (QEMU puts a '\(model.isEmpty ? "rtl8139" : model)' NIC with a virtio-mmio address on the first free PCI slot, which libvirt gives to a device after it)", fix: "use a PCI address, or remove <address> to let libvirt choose")]
+            return [
+                Violation(
+                    at: position,
+                    "PCI: slot N function 0 not available (QEMU puts a '\(model.isEmpty ? "rtl8139" : model)' NIC with a virtio-mmio address on the first free PCI slot, which libvirt gives to a device after it)",
+                    fix: "use a PCI address, or remove <address> to let libvirt choose")
+            ]
         default:
             return []
         }
