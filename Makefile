@@ -6,7 +6,7 @@ CONFIGURATION ?= release
 STATIC ?= --static-swift-stdlib
 SWIFT ?= swift
 CORPUS_DIR = $(CURDIR)/.corpus/libvirt
-# The one definition is Versions.tool (Sources/MacvtapKit/Versions.swift); scripts/version reads it.
+# The one definition is Versions.tool (Sources/MacvtapLint/Versions.swift); scripts/version reads it.
 VERSION := $(shell scripts/version)
 ARCH := $(shell dpkg --print-architecture)
 DEB = dist/virt-macvtap_$(VERSION)_$(ARCH).deb
