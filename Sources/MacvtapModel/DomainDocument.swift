@@ -23,9 +23,10 @@ public final class DomainDocument {
         public var position: SourcePosition
         public var type: Located<String>?
         public var mac: Located<String>?
-        /// `<mac currentAddress=…>`: the MAC the guest gave the NIC, which libvirt ≥ 11.2 reports
-        /// in a running domain's live XML when it differs from `address`.
-        public var currentMAC: Located<String>?
+        /// `<mac currentAddress=…>`, parsed: the MAC the guest gave the NIC, which libvirt ≥ 11.2
+        /// reports in a running domain's live XML when it differs from `address`. Kept as an
+        /// address, not text with a position: every summary of a fleet carries the field.
+        public var currentMAC: MACAddress?
         public var alias: Located<String>?
         public var targetDev: Located<String>?
         /// `<source network=…>` of a `type='network'` interface (and of the live XML of a
@@ -59,7 +60,7 @@ public final class DomainDocument {
 
         /// The MAC the guest set (`currentAddress`), when it differs from the configured one.
         public var currentMACAddress: MACAddress? {
-            currentMAC.flatMap { MACAddress($0.value) }.flatMap { $0 == macAddress ? nil : $0 }
+            currentMAC.flatMap { $0 == macAddress ? nil : $0 }
         }
 
         /// Every MAC this NIC holds on the wire: the configured one and the one the guest set.
@@ -110,7 +111,7 @@ public final class DomainDocument {
                 targetDev: element.firstChild(named: "target").flatMap { DirectInterface.attribute("dev", of: $0) },
                 direct: type?.value == "direct" ? DirectInterface(element) : nil,
                 sourceNetwork: element.firstChild(named: "source").flatMap { DirectInterface.attribute("network", of: $0) })
-            entry.currentMAC = mac.flatMap { DirectInterface.attribute("currentAddress", of: $0) }
+            entry.currentMAC = mac?.attribute("currentAddress").flatMap(MACAddress.init)
             return entry
         }
     }
