@@ -59,11 +59,18 @@ public struct LintOutcome: Sendable {
     /// With fixes: the files changed (applied or previewed), how many fixes, how many unsafe
     /// ones were held back.
     public var fixes: FixRun?
-    /// One line each about what the run could not do fully (a libvirt layer that did not
-    /// start, architectures it could not judge), for the front end to show beside the report.
-    public var notes: [String] = []
+    /// What the run could not do fully, for the front end to word beside the report.
+    public var notes: [LintNote] = []
     /// One line per host that could not be checked; its files were linted without it.
     public var unreachableHosts: [String] = []
+}
+
+/// Something a lint run could not do fully (the front end words it: it knows its flag names).
+public enum LintNote: Sendable, Equatable {
+    /// libvirt's layer was asked for and did not start; why.
+    case libvirtLayerSkipped(String)
+    /// libvirt's layer could not judge these domains (no emulator for their architecture).
+    case libvirtCouldNotJudge(String)
 }
 
 /// Why a lint run could not run at all.
@@ -159,7 +166,7 @@ public enum LintRun {
                     scratchParents: LibvirtDefineLayer.defaultScratchParents(environment: request.environment))
             } catch {
                 layerUnavailable = error.reason
-                outcome.notes.append("the libvirt layer was skipped: \(error.reason)")
+                outcome.notes.append(.libvirtLayerSkipped(error.reason))
             }
         }
         // The scratch root goes however the run ends.
@@ -211,7 +218,7 @@ public enum LintRun {
             outcome.fixes = run
             outcome.report = run.report
         }
-        outcome.notes += (layer?.notJudged ?? []).map { "libvirt could not judge \($0)" }
+        outcome.notes += (layer?.notJudged ?? []).map(LintNote.libvirtCouldNotJudge)
         return outcome
     }
 

@@ -153,7 +153,7 @@ public final class LibvirtDefineLayer: Sendable {
         let verdict = { [verdicts] in verdicts.refusal(defining: prepared.text, forQEMU: type == "qemu" || type == "kvm") }
         guard let refusal = takesFileUUID ? fixedUUIDs.withLock({ _ in verdict() }) : verdict() else { return .defined }
         let message = originalName.map { refusal.message.replacing(name, with: $0) } ?? refusal.message
-        if refusal.message.contains("Cannot check QEMU binary") || refusal.message.lowercased().contains("no emulator") {
+        if Self.lacksEmulator(refusal.message) {
             let arch = root.firstChild(named: "os")?.firstChild(named: "type")?.attribute("arch") ?? "its architecture"
             unjudged.withLock { _ = $0.insert("domains for \(arch): \(refusal.message)") }
             return .notJudged(
@@ -194,10 +194,16 @@ public final class LibvirtDefineLayer: Sendable {
             error.map { error in original.map { error.message.replacing(name, with: $0) } ?? error.message }
         }
         var judgement = Judgement(refusal: words(asked.refusal), validatingRefusal: words(asked.validatingRefusal), inactiveXML: asked.inactiveXML)
-        if let refusal = judgement.refusal, refusal.contains("Cannot check QEMU binary") || refusal.lowercased().contains("no emulator") {
+        if let refusal = judgement.refusal, Self.lacksEmulator(refusal) {
             judgement = Judgement(notJudged: refusal)
         }
         return judgement
+    }
+
+    /// Whether libvirt refused a domain only because this host has no emulator for it: a fact
+    /// about the host, not about the file.
+    public static func lacksEmulator(_ message: String) -> Bool {
+        message.contains("Cannot check QEMU binary") || message.lowercased().contains("no emulator")
     }
 
     /// The element a libvirt message is about: the one it names with an attribute value it

@@ -167,8 +167,10 @@ struct Lint: ParsableCommand {
         files.finish()
         for line in outcome.unreachableHosts { StandardStream.error.write("virt-macvtap: error: \(line)\n") }
         for note in outcome.notes {
-            let worded = note.replacing("the libvirt layer", with: "the --libvirt layer").replacing("libvirt could not judge", with: "--libvirt could not judge")
-            StandardStream.error.write("virt-macvtap: note: \(worded)\n")
+            switch note {
+            case .libvirtLayerSkipped(let reason): StandardStream.error.write("virt-macvtap: note: the --libvirt layer was skipped: \(reason)\n")
+            case .libvirtCouldNotJudge(let what): StandardStream.error.write("virt-macvtap: note: --libvirt could not judge \(what)\n")
+            }
         }
         if let run = outcome.fixes {
             let heldBack = run.unsafeHeldBack > 0 ? "; \(run.unsafeHeldBack) unsafe \(run.unsafeHeldBack == 1 ? "fix" : "fixes") held back (--unsafe-fixes)" : ""

@@ -38,11 +38,6 @@ enum LiveOutputFormat: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
-/// The MACs the ledger holds reserved (none when there is no ledger yet).
-func ledgerReservations(_ location: LedgerLocation) throws -> Set<MACAddress> {
-    try location.open(forWriting: false)?.reservedMACs() ?? []
-}
-
 /// `attach`'s ledger: `--ledger`, or none with `--no-ledger` (said on stderr, because then the
 /// MACs it uses are recorded nowhere).
 struct AttachLedgerOptions: ParsableArguments {
