@@ -1,4 +1,6 @@
 internal import CLibvirt
+import Dispatch
+import Synchronization
 
 #if canImport(Glibc)
     internal import Glibc
@@ -64,9 +66,14 @@ public final class LibvirtConnection {
 
     /// Every domain, running or not, in libvirt's order.
     public func allDomains() throws(LibvirtError) -> [LibvirtDomain] {
+        try allDomains(flags: 0)
+    }
+
+    /// The domains `virConnectListAllDomains` lists with `flags` (VIR_CONNECT_LIST_DOMAINS_*).
+    func allDomains(flags: UInt32) throws(LibvirtError) -> [LibvirtDomain] {
         let connection = try open("listing domains")
         var domains: UnsafeMutablePointer<virDomainPtr?>?
-        let count = api.connectListAllDomains(connection, &domains, 0)
+        let count = api.connectListAllDomains(connection, &domains, flags)
         guard count >= 0, let domains else { throw LibvirtError.last(operation: "listing domains on \(uri)") }
         defer { free(domains) }
         return (0..<Int(count)).compactMap { index in
@@ -259,4 +266,66 @@ public struct HostInterfaceRecord: Sendable {
     public var name: String?
     public var mac: String?
     public var nodeDeviceXML: String?
+}
+
+extension LibvirtConnection {
+    /// Runs `reads` at once, each on a thread of its own, and returns when all are done. Each
+    /// read is lent this connection: libvirt's connections are thread-safe and its client
+    /// carries calls from several threads over one socket; the error each call reads is its
+    /// own thread's; and the connection cannot be closed meanwhile, since this call holds it.
+    public func concurrently(_ reads: [@Sendable (LibvirtConnection) -> Void]) {
+        let lent = LentConnection(connection: self)
+        LibvirtCalls.run(reads.count, width: reads.count) { reads[$0](lent.connection) }
+    }
+
+    /// Every domain with its record (state, autostart, definitions), read `width` calls at a
+    /// time: which domains run and which autostart come from two listings, so each domain
+    /// costs only its XML reads. A domain that vanished meanwhile has its error as its record.
+    public func allDomainRecords(width: Int = 8) throws(LibvirtError) -> [(domain: LibvirtDomain, record: Result<DomainRecord, LibvirtError>)] {
+        let domains = try allDomains()
+        let active = Set(try allDomains(flags: UInt32(VIR_CONNECT_LIST_DOMAINS_ACTIVE.rawValue)).map(\.uuid))
+        let autostarted = Set(try allDomains(flags: UInt32(VIR_CONNECT_LIST_DOMAINS_AUTOSTART.rawValue)).map(\.uuid))
+        let records = Mutex<[Result<DomainRecord, LibvirtError>?]>(Array(repeating: nil, count: domains.count))
+        LibvirtCalls.run(domains.count, width: width) { index in
+            let domain = domains[index]
+            let isActive = active.contains(domain.uuid)
+            let record = Result { () throws(LibvirtError) in
+                DomainRecord(
+                    name: domain.name, uuid: domain.uuid.isEmpty ? nil : domain.uuid, isActive: isActive,
+                    autostarts: autostarted.contains(domain.uuid), liveXML: isActive ? try domain.xml(inactive: false) : nil,
+                    inactiveXML: try domain.xml(inactive: true))
+            }
+            records.withLock { $0[index] = record }
+        }
+        return zip(domains, records.withLock { $0 }).map { ($0, $1!) }
+    }
+}
+
+/// The connection as `concurrently` lends it to its threads (see there why that is safe).
+private struct LentConnection: @unchecked Sendable {
+    let connection: LibvirtConnection
+}
+
+/// libvirt calls spread over threads that mostly wait on the daemon: more threads than cores
+/// (a queue of our own targets libdispatch's overcommitting pool, unlike `concurrentPerform`,
+/// which stops at one thread per core). libvirtd serves five calls of one client at a time by
+/// default (max_client_requests), so a few more threads than that keep it busy.
+enum LibvirtCalls {
+    private static let queue = DispatchQueue(label: "virt-macvtap.libvirt-calls", attributes: .concurrent)
+
+    static func run(_ count: Int, width: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        guard count > 0 else { return }
+        let next = Atomic<Int>(0)
+        let group = DispatchGroup()
+        for _ in 0..<min(width, count) {
+            queue.async(group: group) {
+                while true {
+                    let index = next.add(1, ordering: .relaxed).oldValue
+                    guard index < count else { return }
+                    body(index)
+                }
+            }
+        }
+        group.wait()
+    }
 }

@@ -161,10 +161,25 @@ public final class Linter: Sendable {
             if let progress { progress(done.add(1, ordering: .relaxed).newValue, sources.count) }
             return result
         }
+        cache?.save()
+        return try combine(fileResults, sources: sources, hosts: hosts, fleet: fleet, hostInventories: hostInventories, directory: directory)
+    }
+
+    /// Lints domain documents already parsed (a live domain's copies, as a host scan read
+    /// them), on their own and against `hosts`, without reading or parsing them again.
+    package func lint(parsed documents: [DomainDocument], hosts: [HostInventory] = []) throws(LintSetupError) -> LintReport {
+        let fileResults = documents.map { lintDomain($0, file: $0.fileName, release: nil) }
+        return try combine(fileResults, sources: [], hosts: hosts, fleet: FleetHosts(), hostInventories: [:], directory: "")
+    }
+
+    /// The cross-file and host rules over the files' results, and the report.
+    private func combine(
+        _ fileResults: [FileResult], sources: [DocumentSource], hosts: [HostInventory], fleet: FleetHosts,
+        hostInventories: [String: HostInventory], directory: String
+    ) throws(LintSetupError) -> LintReport {
         for compilation in [domainSchema, interfaceSchema].compactMap({ $0 }) {
             if case .failure(let error) = compilation.result { throw .schema(.invalid(error)) }
         }
-        cache?.save()
         var findings = fileResults.flatMap(\.findings)
         var summaries = fileResults.compactMap(\.summary)
         var networks = fileResults.compactMap(\.network)
@@ -298,6 +313,13 @@ public final class Linter: Sendable {
                     fix: "lint domain XML (virsh dumpxml), interface device XML or network XML (virsh net-dumpxml)"), file: file, domain: nil, to: &result.findings)
             return result
         }
+        return lintDomain(domain, file: file, release: release)
+    }
+
+    /// The per-document rules, the schemas and libvirt's verdict over one parsed domain.
+    private func lintDomain(_ domain: DomainDocument, file: String, release: LibvirtRelease?) -> FileResult {
+        var result = FileResult()
+        let xml = domain.xml
         let document = LintDocument(domain: domain, hotplug: configuration.hotplug, release: release.map(JudgedRelease.init(fixed:)) ?? judgedRelease)
         let label = domain.name?.value
         let resolver = CorrectionResolver(xml)

@@ -28,3 +28,13 @@ package enum Concurrently {
         return try results.map { (result) throws(Failure) in try result.get() }
     }
 }
+
+/// A value made on a worker thread and handed whole to the thread that joins the work (a parsed
+/// document, say): never used by two threads at once, so its type need not be `Sendable`.
+package struct Handover<Value>: @unchecked Sendable {
+    package let value: Value
+
+    package init(_ value: Value) {
+        self.value = value
+    }
+}

@@ -133,7 +133,7 @@ public final class DomainDocument {
     /// netPrefix vif for Xen). Case-sensitive, as libvirt's STRPREFIX.
     public var ownedTargetPrefixes: [String] {
         let type = hypervisorType?.value
-        return DirectInterfaceSpec.reservedTargetPrefixes + (type == "xen" ? ["vif"] : [])
+        return ["vnet", "macvtap", "macvlan"] + (type == "xen" ? ["vif"] : [])
     }
 
     /// The prefix `name` starts with when libvirt owns such names, else nil.

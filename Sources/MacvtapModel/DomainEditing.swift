@@ -5,9 +5,15 @@ extension DomainDocument {
     /// The document's bytes with `interface` added after the last existing interface (or as
     /// the last device), indented like its siblings.
     public func addingInterface(_ interface: XMLElementSpec) throws(DomainDocumentError) -> [UInt8] {
+        try addingInterfaces([interface])
+    }
+
+    /// The document's bytes with `interfaces` added, in order, after the last existing
+    /// interface (or as the last devices), indented like their siblings: one splice.
+    public func addingInterfaces(_ interfaces: [XMLElementSpec]) throws(DomainDocumentError) -> [UInt8] {
         let source = xml.source
         guard let devices else {
-            return try insertingNewDevices(containing: interface)
+            return try insertingNewDevices(containing: interfaces)
         }
         guard let devicesRange = devices.byteRange, let devicesTag = devices.startTagRange else {
             throw notEditable
@@ -18,26 +24,25 @@ extension DomainDocument {
                 Splice.indentation(before: anchorRange.lowerBound, in: source)
                 ?? Splice.indentation(before: devicesRange.lowerBound, in: source).map { $0 + indentUnit }
                 ?? indentUnit
-            let fragment = try serialize(interface, baseIndent: indent)
+            var lines: [UInt8] = []
+            for interface in interfaces { lines += Array(indent.utf8) + (try serialize(interface, baseIndent: indent)) + [0x0A] }
             if let lineEnd = Splice.lineBreak(after: anchorRange.upperBound, in: source) {
                 // New lines after the anchor's line: the anchor's own line stays untouched.
-                return Splice.replacing(
-                    (lineEnd + 1)..<(lineEnd + 1), in: source, with: Array(indent.utf8) + fragment + [0x0A])
+                return Splice.replacing((lineEnd + 1)..<(lineEnd + 1), in: source, with: lines)
             }
             return Splice.replacing(
-                anchorRange.upperBound..<anchorRange.upperBound, in: source,
-                with: Array(("\n" + indent).utf8) + fragment)
+                anchorRange.upperBound..<anchorRange.upperBound, in: source, with: [0x0A] + lines.dropLast())
         }
         let devicesIndent = Splice.indentation(before: devicesRange.lowerBound, in: source) ?? ""
         let childIndent = devicesIndent + indentUnit
         if devicesTag.upperBound == devicesRange.upperBound {
             // `<devices/>`: the element itself must become an open/close pair.
-            let expanded = XMLElementSpec("devices", children: [interface])
+            let expanded = XMLElementSpec("devices", children: interfaces)
             let fragment = try serialize(expanded, baseIndent: devicesIndent)
             return Splice.replacing(devicesRange, in: source, with: fragment)
         }
-        let fragment = try serialize(interface, baseIndent: childIndent)
-        var insertion = Array(("\n" + childIndent).utf8) + fragment
+        var insertion: [UInt8] = []
+        for interface in interfaces { insertion += Array(("\n" + childIndent).utf8) + (try serialize(interface, baseIndent: childIndent)) }
         let between = source[devicesTag.upperBound..<devicesRange.upperBound]
         if !between.contains(UInt8(ascii: "\n")) {
             insertion += Array(("\n" + devicesIndent).utf8)
@@ -94,11 +99,11 @@ extension DomainDocument {
         }
     }
 
-    private func insertingNewDevices(containing interface: XMLElementSpec) throws(DomainDocumentError) -> [UInt8] {
+    private func insertingNewDevices(containing interfaces: [XMLElementSpec]) throws(DomainDocumentError) -> [UInt8] {
         guard let rootRange = root.byteRange, let rootTag = root.startTagRange else { throw notEditable }
         let rootIndent = Splice.indentation(before: rootRange.lowerBound, in: xml.source) ?? ""
         let devicesIndent = rootIndent + indentUnit
-        let fragment = try serialize(XMLElementSpec("devices", children: [interface]), baseIndent: devicesIndent)
+        let fragment = try serialize(XMLElementSpec("devices", children: interfaces), baseIndent: devicesIndent)
         if let last = root.children.last?.byteRange {
             return Splice.replacing(
                 last.upperBound..<last.upperBound, in: xml.source,

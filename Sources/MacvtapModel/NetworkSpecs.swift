@@ -18,15 +18,6 @@ public struct NetworkInterfaceSpec: Sendable, Hashable {
         self.alias = alias
     }
 
-    /// Checks the values as `DirectInterfaceSpec.validated()` does, and the network's name as
-    /// libvirt does (not empty, no '/').
-    public func validated() throws(InterfaceSpecError) -> NetworkInterfaceSpec {
-        try Self.checkName(network, field: .network)
-        if let portgroup { try Self.checkName(portgroup, field: .portgroup) }
-        _ = try DirectInterfaceSpec(sourceDevice: "eth0", mac: mac, model: model, alias: alias).validated()
-        return self
-    }
-
     package static func checkName(_ name: String, field: InterfaceField) throws(InterfaceSpecError) {
         guard !name.isEmpty, !name.contains("/"), !name.contains(where: { $0.isNewline }) else {
             throw InterfaceSpecError(
@@ -72,14 +63,14 @@ public struct MacvtapNetworkSpec: Sendable, Hashable {
     /// What libvirt would refuse at define or when a guest starts (see the network rules).
     public func validated() throws(InterfaceSpecError) -> MacvtapNetworkSpec {
         try NetworkInterfaceSpec.checkName(name, field: .networkName)
-        for device in devices { try DirectInterfaceSpec.checkDeviceName(device, field: .poolDevice) }
+        for device in devices { try Self.checkDeviceName(device, field: .poolDevice) }
         if let duplicate = devices.first(where: { device in devices.filter { $0 == device }.count > 1 }) {
             throw InterfaceSpecError(
                 field: .poolDevice, value: duplicate, problem: "is listed twice (libvirt: \"interface '\(duplicate)' can only be listed once\")",
                 fix: "name each device once")
         }
         if let physicalFunction {
-            try DirectInterfaceSpec.checkDeviceName(physicalFunction, field: .physicalFunction)
+            try Self.checkDeviceName(physicalFunction, field: .physicalFunction)
             guard mode == .passthrough, devices.isEmpty else {
                 throw InterfaceSpecError(
                     field: .physicalFunction, value: physicalFunction,
@@ -92,6 +83,15 @@ public struct MacvtapNetworkSpec: Sendable, Hashable {
                 fix: "name at least one host device")
         }
         return self
+    }
+
+    /// A pool device the kernel can name: the predicate the source-dev-invalid rule applies.
+    private static func checkDeviceName(_ name: String, field: InterfaceField) throws(InterfaceSpecError) {
+        if let problem = LinuxInterfaceName.problem(with: name) {
+            throw InterfaceSpecError(
+                field: field, value: name, problem: problem,
+                fix: name.isEmpty ? "name a host interface, e.g. eth0" : "use the kernel's name for the \(field.noun) (ip -br link)")
+        }
     }
 
     public var elementSpec: XMLElementSpec {

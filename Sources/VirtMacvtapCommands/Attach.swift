@@ -96,30 +96,54 @@ struct Attach: ParsableCommand {
         if count > 1 || source.count > 1, shape.target != nil || shape.alias != nil {
             throw ValidationError("--target and --alias name one NIC; leave them out when attaching several")
         }
+        // The values typed are judged here, by the lint rules, so that a bad one is a usage error.
+        var judged: Set<RequestedNIC> = []
+        for nic in requestedNICs where judged.insert(nic).inserted {
+            do {
+                _ = try nic.validated()
+            } catch {
+                throw ValidationError(error.commandLineDescription)
+            }
+        }
+    }
+
+    /// One NIC per --source (or --count on one), or the one on --network.
+    var requestedNICs: [RequestedNIC] {
+        let explicitMAC = mac.address
+        if let network {
+            return [
+                .network(NetworkInterfaceSpec(network: network, portgroup: portgroup, mac: explicitMAC, model: shape.model, alias: shape.alias))
+            ]
+        }
+        let devices = source.count > 1 ? source : Array(repeating: source.first ?? "", count: count)
+        return devices.map { .direct(shape.spec(source: $0, mac: explicitMAC)) }
     }
 
     func run() throws {
         let explicitMAC = mac.address
-        if let network {
-            try attachThroughNetwork(network, mac: explicitMAC)
-            return
+        let request = AttachRequest(domain: domain, interfaces: requestedNICs, scope: scope.options(persistent: persistent))
+        var renderer: InterfaceRenderer?
+        if network == nil {
+            do {
+                renderer = InterfaceRenderer(schema: try SchemaLocator.loadInterfaceSchema())
+            } catch {
+                throw CommandFailure.system("\(error)")
+            }
         }
-        let devices = source.count > 1 ? source : Array(repeating: source[0], count: count)
-        let request = AttachRequest(
-            domain: domain, interfaces: devices.map { shape.spec(source: $0, mac: explicitMAC) },
-            scope: scope.options(persistent: persistent))
-        let renderer: InterfaceRenderer
-        do {
-            renderer = InterfaceRenderer(schema: try SchemaLocator.loadInterfaceSchema())
-        } catch {
-            throw CommandFailure.system("\(error)")
+        // The ledger and the rules are ready while libvirt is still loading (StartupWork); the
+        // connection's refusal (permission, daemon down) is still the one reported first.
+        let ledgerRead = Result { () throws in
+            let ledger = try ledgerOptions.open(forWriting: !dryRun)
+            return (ledger, try ledgerOptions.reservedForOthers(in: ledger, domain: domain, explicit: explicitMAC))
         }
-        let (session, ledger, reserved, linter) = try preflightContext(explicit: explicitMAC)
-        let plan = try session.planAttach(request, renderer: renderer, reserved: reserved, linter: linter)
+        let linter = Result { try attachLinter() }
+        let session = try connection.open(readOnly: dryRun)
+        let (ledger, reserved) = try ledgerRead.get()
+        let plan = try session.planAttach(request, renderer: renderer, reserved: reserved, linter: try linter.get())
         printAdvice(plan.notes)
         guard plan.refusals.isEmpty else { throw LiveError.refused(plan.notes) }
         if dryRun {
-            printDryRun(json: LiveReports.json(plan), deviceXML: plan.deviceXML, domain: plan.domain, copies: plan.copies, uri: plan.uri)
+            printDryRun(plan)
             return
         }
         let recorded = try ledgerOptions.record(plan.interfaces.map(\.mac), domain: plan.domain, uri: plan.uri, in: ledger)
@@ -150,56 +174,13 @@ struct Attach: ParsableCommand {
 }
 
 extension Attach {
-    /// `--network NAME`: one `<interface type='network'>`, checked, attached and confirmed.
-    func attachThroughNetwork(_ network: String, mac: MACAddress?) throws {
-        let request = NetworkAttachRequest(
-            domain: domain,
-            interface: NetworkInterfaceSpec(network: network, portgroup: portgroup, mac: mac, model: shape.model, alias: shape.alias),
-            scope: scope.options(persistent: persistent))
-        let (session, ledger, reserved, linter) = try preflightContext(explicit: mac)
-        let plan = try session.planNetworkAttach(request, reserved: reserved, linter: linter)
-        printAdvice(plan.notes)
-        guard plan.refusals.isEmpty else { throw LiveError.refused(plan.notes) }
-        if dryRun {
-            printDryRun(json: LiveReports.json(plan), deviceXML: [plan.deviceXML], domain: plan.domain, copies: plan.copies, uri: plan.uri)
-            return
-        }
-        let recorded = try ledgerOptions.record([plan.mac], domain: plan.domain, uri: plan.uri, in: ledger)
-        let report: NetworkAttachReport
-        do {
-            report = try session.attachNetwork(plan)
-        } catch {
-            ledgerOptions.giveBack(recorded, to: ledger)
-            throw error
-        }
-        if case .notAttached = report.state { ledgerOptions.giveBack(recorded, to: ledger) }
-        printLine(format == .json ? LiveReports.json(report) : LiveReports.text(report))
-        if !report.succeeded {
-            throw CommandFailure.unconfirmed("attach of \(report.mac) through network \(network) not confirmed: \(report.state)")
-        }
-    }
-}
-
-extension Attach {
-    /// What both attach paths plan with: the connection (opened first, so libvirt's refusal —
-    /// permission, daemon down — is the one reported), the ledger, what it holds for others, and
-    /// `lint -c`'s rules.
-    func preflightContext(explicit: MACAddress?) throws -> (session: LiveSession, ledger: (any MACLedger)?, reserved: Set<MACAddress>, linter: Linter) {
-        let session = try connection.open(readOnly: dryRun)
-        let ledger = try ledgerOptions.open(forWriting: !dryRun)
-        let reserved = try ledgerOptions.reservedForOthers(in: ledger, domain: domain, explicit: explicit)
-        return (session, ledger, reserved, try attachLinter())
-    }
-}
-
-extension Attach {
     /// `--dry-run`: the plan as JSON, or the device XML and one line saying nothing changed.
-    func printDryRun(json: @autoclosure () -> String, deviceXML: [String], domain: String, copies: DomainCopies, uri: String) {
+    func printDryRun(_ plan: AttachPlan) {
         guard format == .text else {
-            printLine(json())
+            printLine(LiveReports.json(plan))
             return
         }
-        for xml in deviceXML { printLine(xml.hasSuffix("\n") ? String(xml.dropLast()) : xml) }
-        printLine("dry run: checks passed; nothing was attached to \(domain) (\(copies)) on \(uri)")
+        for xml in plan.deviceXML { printLine(xml.hasSuffix("\n") ? String(xml.dropLast()) : xml) }
+        printLine("dry run: checks passed; nothing was attached to \(plan.domain) (\(plan.copies)) on \(plan.uri)")
     }
 }

@@ -39,7 +39,6 @@ enum CommandFailure: Error {
         case let live as LiveError:
             switch live {
             case .usage(let message): return ([message], usageStatus)
-            case .invalidInterface(let invalid): return ([invalid.commandLineDescription], usageStatus)
             case .libvirt: return ([live.description], systemStatus)
             case .refused(let notes): return (notes.filter { $0.kind == .refusal }.map(\.description), refusedStatus)
             }

@@ -98,7 +98,6 @@ struct EditTests {
         (DirectInterfaceSpec(sourceDevice: ""), InterfaceField.sourceDevice),
         (DirectInterfaceSpec(sourceDevice: "averyveryverylongname"), InterfaceField.sourceDevice),
         (DirectInterfaceSpec(sourceDevice: "eth0/1"), InterfaceField.sourceDevice),
-        (DirectInterfaceSpec(sourceDevice: "eth0:1"), InterfaceField.sourceDevice),
         (DirectInterfaceSpec(sourceDevice: "eth0", targetDevice: "macvtap3"), InterfaceField.targetDevice),
         (DirectInterfaceSpec(sourceDevice: "eth0", targetDevice: "vnet0"), InterfaceField.targetDevice),
         (DirectInterfaceSpec(sourceDevice: "eth0", mac: MACAddress("01:00:5e:00:00:01")), InterfaceField.mac),
@@ -111,6 +110,16 @@ struct EditTests {
         let error = try #require(throws: InterfaceSpecError.self) { try spec.validated() }
         #expect(error.field == field)
         #expect(!error.description.contains("--"), "the library names no command-line option: \(error)")
+        // Judged by the rule that judges the same value in a file: its id is in the problem.
+        #expect(error.problem.contains("[") && error.problem.hasSuffix("]"), "\(error)")
+    }
+
+    @Test("A value is judged by the lint rules alone: what they accept (an alias label, which the kernel resolves to its device) is accepted")
+    func valuesAreJudgedByTheRules() throws {
+        #expect(throws: Never.self) { try DirectInterfaceSpec(sourceDevice: "eth0:1").validated() }
+        let lint = try Linter(configuration: LintConfiguration())
+            .lint([.memory(Array("<interface type='direct'><source dev='eth0:1' mode='bridge'/></interface>".utf8), name: "nic.xml")])
+        #expect(!lint.findings.contains { $0.ruleID == "source-dev-invalid" })
     }
 }
 

@@ -1,26 +1,106 @@
-public import MacvtapLibvirt
+import MacvtapLibvirt
+import MacvtapXML
 
-/// What `attach` was asked for: one spec per NIC (a nil MAC means "pick a free one").
+/// One NIC `attach` adds: a macvtap on a host device (`<interface type='direct'>`), or an
+/// interface on a libvirt network, which chooses the device and (for macvtap forward modes)
+/// the mode. Both go through the same plan, record, attach, confirm and give-back.
+public enum RequestedNIC: Sendable, Hashable {
+    case direct(DirectInterfaceSpec)
+    case network(NetworkInterfaceSpec)
+
+    /// The MAC asked for, or chosen; nil until chosen.
+    public var mac: MACAddress? {
+        switch self {
+        case .direct(let spec): spec.mac
+        case .network(let spec): spec.mac
+        }
+    }
+
+    public func with(mac: MACAddress) -> RequestedNIC {
+        switch self {
+        case .direct(let spec): .direct(spec.with(mac: mac))
+        case .network(let spec): .network(spec.with(mac: mac))
+        }
+    }
+
+    /// The host device a direct NIC sits on; nil for a network's (the network chooses).
+    public var sourceDevice: String? {
+        if case .direct(let spec) = self { return spec.sourceDevice }
+        return nil
+    }
+
+    /// The libvirt network of a network NIC.
+    public var network: String? {
+        if case .network(let spec) = self { return spec.network }
+        return nil
+    }
+
+    /// The macvtap mode asked for; nil for a network's (its forward mode decides).
+    public var mode: MacvtapMode? {
+        if case .direct(let spec) = self { return spec.mode }
+        return nil
+    }
+
+    var elementSpec: XMLElementSpec {
+        switch self {
+        case .direct(let spec): spec.elementSpec
+        case .network(let spec): spec.elementSpec
+        }
+    }
+
+    /// The values judged by the lint rules that judge them in files (see `validated()` of each spec).
+    public func validated() throws(InterfaceSpecError) -> RequestedNIC {
+        switch self {
+        case .direct(let spec): .direct(try spec.validated())
+        case .network(let spec): .network(try spec.validated())
+        }
+    }
+
+    /// The device XML sent to libvirt; a direct NIC is checked against our interface schema.
+    func rendered(by renderer: InterfaceRenderer?) throws(InterfaceRenderError) -> [UInt8] {
+        switch self {
+        case .direct(let spec):
+            if let renderer { return try renderer.render(spec) }
+            do {
+                return try XMLFragmentWriter.serialize(spec.elementSpec) + [0x0A]
+            } catch {
+                throw .unrepresentable(error)
+            }
+        case .network(let spec): return try spec.rendered()
+        }
+    }
+}
+
+/// What `attach` was asked for: one NIC each (a nil MAC means "pick a free one").
 public struct AttachRequest: Sendable {
     public var domain: String
-    public var interfaces: [DirectInterfaceSpec]
+    public var interfaces: [RequestedNIC]
     public var scope: ScopeOptions
 
-    public init(domain: String, interfaces: [DirectInterfaceSpec], scope: ScopeOptions) {
+    public init(domain: String, interfaces: [RequestedNIC], scope: ScopeOptions) {
         self.domain = domain
         self.interfaces = interfaces
         self.scope = scope
+    }
+
+    /// Direct NICs only (`attach --source`).
+    public init(domain: String, interfaces: [DirectInterfaceSpec], scope: ScopeOptions) {
+        self.init(domain: domain, interfaces: interfaces.map(RequestedNIC.direct), scope: scope)
     }
 }
 
 /// A NIC of an attach plan: what was asked for, with the MAC chosen for it.
 public struct PlannedNIC: Sendable, Hashable {
-    public var spec: DirectInterfaceSpec
+    public var spec: RequestedNIC
     public var mac: MACAddress
 
-    public init(spec: DirectInterfaceSpec, mac: MACAddress) {
+    public init(spec: RequestedNIC, mac: MACAddress) {
         self.spec = spec.with(mac: mac)
         self.mac = mac
+    }
+
+    public init(spec: DirectInterfaceSpec, mac: MACAddress) {
+        self.init(spec: .direct(spec), mac: mac)
     }
 }
 
@@ -32,9 +112,12 @@ public struct AttachPlan: Sendable {
     public var interfaces: [PlannedNIC]
     /// The device XML sent to libvirt, one per NIC.
     public var deviceXML: [String]
-    public var scope: DeviceScope
     public var copies: DomainCopies
     public var notes: [PreflightNote]
+    /// The flags the change is made with.
+    var scope: DeviceScope
+    /// The domain the preflight looked up: the attach does not look it up again.
+    var target: LibvirtDomain?
 
     public var refusals: [PreflightNote] { notes.filter { $0.kind == .refusal } }
 }
@@ -103,14 +186,12 @@ public struct AttachReport: Sendable {
 /// Runs lint rules on the domain with the new NICs added, and keeps what the addition caused.
 public protocol AttachLinting: Sendable {
     /// What linting `after` against `hosts` finds that linting `before` does not.
-    func newFindings(before: [UInt8], after: [UInt8], name: String, hosts: [HostInventory]) -> [Finding]
+    func newFindings(before: DomainDocument, after: DomainDocument, hosts: [HostInventory]) -> [Finding]
 }
 
 extension Linter: AttachLinting {
-    public func newFindings(before: [UInt8], after: [UInt8], name: String, hosts: [HostInventory]) -> [Finding] {
-        guard let old = try? lint([.memory(before, name: name)], hosts: hosts),
-            let new = try? lint([.memory(after, name: name)], hosts: hosts)
-        else {
+    public func newFindings(before: DomainDocument, after: DomainDocument, hosts: [HostInventory]) -> [Finding] {
+        guard let old = try? lint(parsed: [before], hosts: hosts), let new = try? lint(parsed: [after], hosts: hosts) else {
             return []
         }
         // By identity, not text: the added NIC moves the lines that messages quote.
@@ -143,47 +224,53 @@ extension LiveSession {
     /// The preflight: nothing on the host changes. Throws for a missing domain or libvirt failure;
     /// refusals are in the plan's notes: the lint rules' errors over the domain with its new
     /// NICs against the host (what `lint -c` says of the same conflict, with the rule's id),
-    /// and what only attach knows (the domain must run for --live, be persistent for --config).
+    /// and what only attach knows (the domain must run for --live, be persistent for --config;
+    /// a network must be active for a live NIC on it).
+    /// The domain is looked up once; the host's domains (this one among them) are read and
+    /// parsed once, by the inventory scan; the values are judged once, by the rules.
+    /// `renderer` checks direct NICs against our interface schema.
     public func planAttach(
-        _ request: AttachRequest, renderer: InterfaceRenderer, reserved: Set<MACAddress> = [],
+        _ request: AttachRequest, renderer: InterfaceRenderer? = nil, reserved: Set<MACAddress> = [],
         linter: any AttachLinting
     ) throws(LiveError) -> AttachPlan {
         try request.scope.validate()
-        var specs: [DirectInterfaceSpec] = []
-        // A value the user typed that cannot be valid is a usage error (exit 2), as in every command.
-        for spec in request.interfaces {
-            do {
-                specs.append(try spec.validated())
-            } catch {
-                throw .invalidInterface(error)
+        let domain = try lookup(request.domain)
+        let scan: HostInventory.FocusedScan
+        do {
+            scan = try HostInventory.scan(connection, focus: domain)
+        } catch {
+            throw .libvirt(error)
+        }
+        let inventory = scan.inventory
+        let (scope, copies) = request.scope.resolve(domainIsActive: scan.state.isActive)
+        var notes = scopeRefusals(domain: domain.name, state: scan.state, isPersistent: scan.isPersistent, copies: copies, for: .attach)
+        if copies.contains(.live) {
+            for name in Set(request.interfaces.compactMap(\.network)).sorted() {
+                // An unknown network is the network-on-host rule's to say; an inactive one only
+                // matters to a live NIC.
+                guard let network = inventory.networks?.first(where: { $0.name == name }), !network.isActive else { continue }
+                notes.append(PreflightNote(.refusal, "network '\(name)' is not active on \(uri)", fix: "start it: virsh net-start \(name)"))
             }
         }
-        let domain = try lookup(request.domain)
-        let state = try state(of: domain)
-        let (scope, copies) = request.scope.resolve(domainIsActive: state.isActive)
-        var notes = scopeRefusals(domain: domain, state: state, copies: copies)
-        let inventory = try inventory()
-        let checked = AttachPreflight.check(specs, domainName: domain.name, inventory: inventory, reserved: reserved)
-        specs = checked.specs
-        notes += checked.notes
+        let chosen = AttachPreflight.choosingMACs(for: request.interfaces, inventory: inventory, reserved: reserved)
+        notes += chosen.notes
+        let nics = chosen.nics
 
         var deviceXML: [String] = []
-        for spec in specs {
+        for nic in nics {
             do {
-                deviceXML.append(String(decoding: try renderer.render(spec), as: UTF8.self))
+                deviceXML.append(String(decoding: try nic.rendered(by: renderer), as: UTF8.self))
             } catch {
                 notes.append(PreflightNote(.refusal, error.description))
             }
         }
-        if deviceXML.count == specs.count {
-            let copy: DomainCopies = copies.contains(.config) ? .config : .live
-            notes += AttachPreflight.ruleNotes(
-                adding: specs, to: try document(of: domain, copy: copy), inventory: inventory, linter: linter)
+        let copy: DomainCopies = copies.contains(.config) ? .config : .live
+        if deviceXML.count == nics.count, let original = scan.copies[copy] {
+            notes += AttachPreflight.ruleNotes(adding: nics, to: original, inventory: inventory, linter: linter)
         }
         return AttachPlan(
-            domain: domain.name, uri: uri, interfaces: specs.compactMap { spec in spec.mac.map { PlannedNIC(spec: spec, mac: $0) } },
-            deviceXML: deviceXML, scope: scope, copies: copies,
-            notes: notes)
+            domain: domain.name, uri: uri, interfaces: nics.compactMap { nic in nic.mac.map { PlannedNIC(spec: nic, mac: $0) } },
+            deviceXML: deviceXML, copies: copies, notes: notes, scope: scope, target: domain)
     }
 
     /// Attaches every NIC of the plan, checking each in the domain XML; on a failure, detaches
@@ -194,7 +281,7 @@ extension LiveSession {
         _ plan: AttachPlan, detachTimeout: Duration = .seconds(10), attached: (Int) -> Void = { _ in }
     ) throws(LiveError) -> AttachReport {
         guard plan.refusals.isEmpty else { throw .refused(plan.notes) }
-        let domain = try lookup(plan.domain)
+        let domain = if let target = plan.target { target } else { try lookup(plan.domain) }
         var report = AttachReport(
             domain: plan.domain, uri: plan.uri, copies: plan.copies,
             entries: plan.interfaces.map { AttachReport.Entry(requested: $0, state: .notAttempted, view: nil) })

@@ -4,9 +4,11 @@
 /// source devices and modes themselves is a lint rule, run over the domain with its new NICs
 /// and the host's inventory (`lint -c`'s rule set). Pure: the inventory is data.
 public enum AttachPreflight {
-    public static func check(
-        _ requested: [DirectInterfaceSpec], domainName: String, inventory: HostInventory, reserved: Set<MACAddress> = []
-    ) -> (specs: [DirectInterfaceSpec], notes: [PreflightNote]) {
+    /// The NICs with a MAC each: the ones asked for as given, the others from the allocator,
+    /// outside every MAC the host uses, the ledger's reservations and each other.
+    public static func choosingMACs(
+        for requested: [RequestedNIC], inventory: HostInventory, reserved: Set<MACAddress> = []
+    ) -> (nics: [RequestedNIC], notes: [PreflightNote]) {
         var notes: [PreflightNote] = []
         for mac in Set(requested.compactMap(\.mac)).sorted(by: { $0.description < $1.description }) where reserved.contains(mac) {
             notes.append(
@@ -21,24 +23,38 @@ public enum AttachPreflight {
             return (requested, notes + [PreflightNote(.refusal, error.description)])
         }
         var freshIterator = fresh.makeIterator()
-        return (requested.map { spec in spec.mac == nil ? spec.with(mac: freshIterator.next()!) : spec }, notes)
+        return (requested.map { nic in nic.mac == nil ? nic.with(mac: freshIterator.next()!) : nic }, notes)
     }
 
-    /// What the lint rules say of `original` (the domain as libvirt gave it) with `specs`
+    /// `choosingMACs` for direct NICs.
+    public static func check(
+        _ requested: [DirectInterfaceSpec], domainName: String, inventory: HostInventory, reserved: Set<MACAddress> = []
+    ) -> (specs: [DirectInterfaceSpec], notes: [PreflightNote]) {
+        let chosen = choosingMACs(for: requested.map(RequestedNIC.direct), inventory: inventory, reserved: reserved)
+        return (
+            chosen.nics.compactMap { nic in
+                if case .direct(let spec) = nic { return spec }
+                return nil
+            }, chosen.notes
+        )
+    }
+
+    /// What the lint rules say of `original` (the domain as libvirt gave it) with `nics`
     /// added, against `inventory`, that they do not say of `original` alone: errors refuse the
     /// attach, warnings are advice, each in the rule's words with its id (what `lint -c` prints
     /// for the same conflict).
     public static func ruleNotes(
+        adding nics: [RequestedNIC], to original: DomainDocument, inventory: HostInventory, linter: any AttachLinting
+    ) -> [PreflightNote] {
+        guard let added = try? original.addingInterfaces(nics.map(\.elementSpec)) else { return [] }
+        return ruleNotes(before: original, after: added, inventory: inventory, linter: linter)
+    }
+
+    /// `ruleNotes` for direct NICs.
+    public static func ruleNotes(
         adding specs: [DirectInterfaceSpec], to original: DomainDocument, inventory: HostInventory, linter: any AttachLinting
     ) -> [PreflightNote] {
-        var after = original.xml.source
-        for spec in specs {
-            guard let document = try? DomainDocument(bytes: after, fileName: original.fileName),
-                let added = try? document.addingInterface(spec.elementSpec)
-            else { break }
-            after = added
-        }
-        return ruleNotes(before: original, after: after, inventory: inventory, linter: linter)
+        ruleNotes(adding: specs.map(RequestedNIC.direct), to: original, inventory: inventory, linter: linter)
     }
 
     /// What the lint rules say of `after` (`before` changed) against `inventory` that they do
@@ -46,7 +62,8 @@ public enum AttachPreflight {
     public static func ruleNotes(
         before: DomainDocument, after: [UInt8], inventory: HostInventory, linter: any AttachLinting
     ) -> [PreflightNote] {
-        linter.newFindings(before: before.xml.source, after: after, name: before.fileName, hosts: [inventory])
+        guard let changed = try? DomainDocument(bytes: after, fileName: before.fileName) else { return [] }
+        return linter.newFindings(before: before, after: changed, hosts: [inventory])
             .filter { $0.severity >= .warning }
             .map { PreflightNote($0.severity == .error ? .refusal : .advice, $0.message, fix: $0.fix, ruleID: $0.ruleID) }
     }

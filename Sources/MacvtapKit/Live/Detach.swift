@@ -97,13 +97,8 @@ extension LiveSession {
         let domain = try lookup(request.domain)
         let state = try state(of: domain)
         let (scope, copies) = request.scope.resolve(domainIsActive: state.isActive)
-        if copies.contains(.live), !state.isActive {
-            throw .refused([
-                PreflightNote(
-                    .refusal, "domain '\(domain.name)' is \(state): there is no live NIC to detach",
-                    fix: "change its persistent definition (config) instead")
-            ])
-        }
+        let refusals = scopeRefusals(domain: domain.name, state: state, isPersistent: domain.isPersistent, copies: copies, for: .detach)
+        if !refusals.isEmpty { throw .refused(refusals) }
         let copy: DomainCopies = copies.contains(.live) ? .live : .config
         let document = try document(of: domain, copy: copy)
         let direct = try matchingDirectNICs(request.selector, in: document, domain: domain.name, copy: copy)

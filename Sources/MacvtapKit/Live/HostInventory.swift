@@ -13,43 +13,85 @@ extension HostInventory {
 
     /// Reads a host's inventory over an open connection.
     public static func scan(_ connection: LibvirtConnection) throws(LibvirtError) -> HostInventory {
+        try scan(connection, focus: nil).inventory
+    }
+
+    /// The inventory, and `focus`'s own copies whole (the domain a live command changes): read
+    /// and parsed once, by the scan, for the preflight's rules to lint as they are.
+    struct FocusedScan {
+        var inventory: HostInventory
+        /// The focus domain's definition: the persistent copy and, while it runs, the live one.
+        var copies: [DomainCopies: DomainDocument] = [:]
+        var state: DomainState = .noState
+        var isPersistent = false
+    }
+
+    /// Every read at once: libvirt's client carries calls from several threads over one socket
+    /// and each mostly waits on the daemon, so the scan takes about as long as its slowest read.
+    static func scan(_ connection: LibvirtConnection, focus: LibvirtDomain?) throws(LibvirtError) -> FocusedScan {
         let uri = connection.uri
-        let domains = try connection.allDomains()
-        // Each call mostly waits on the daemon: the domains are read and parsed side by side
-        // (libvirt's client carries calls from several threads over one socket), while this
-        // thread lists the host's interfaces.
-        let perDomain = Mutex<[Result<[DocumentSummary], LibvirtError>]>([])
-        let domainsRead = DispatchGroup()
-        DispatchQueue.global(qos: .userInitiated).async(group: domainsRead) {
-            let results = Concurrently.map(domains.count) { index in
-                Result { () throws(LibvirtError) in documentSummaries(of: try domains[index].record(), uri: uri) }
-            }
-            perDomain.withLock { $0 = results }
-        }
-        let hostRecords = Result { () throws(LibvirtError) in try connection.hostInterfaces() }
-        let networks = try? connection.networks().compactMap { HostNetwork(xml: $0.xml, isActive: $0.isActive) }
-        domainsRead.wait()
+        let domainRecords = Mutex<Result<[(LibvirtDomain, Result<(Bool, Handover<[(DomainCopies, DomainDocument)]>), LibvirtError>)], LibvirtError>?>(nil)
+        let focusFacts = Mutex<Result<(DomainState, Bool), LibvirtError>?>(nil)
+        let hostRecords = Mutex<Result<[HostInterfaceRecord], LibvirtError>?>(nil)
+        let networks = Mutex<[HostNetwork]?>(nil)
+        let release = Mutex<LibvirtRelease?>(nil)
+        connection.concurrently([
+            { connection in
+                let read = Result { () throws(LibvirtError) in
+                    let records = try connection.allDomainRecords()
+                    // Parsed once every read is in: parsing beside the reads takes the cores
+                    // libvirtd needs to format the definitions (measured slower on 2 cores).
+                    let parsed = Concurrently.map(records.count) { index in
+                        records[index].record.map { record in (record.autostarts, Handover(documents(of: record, uri: uri))) }
+                    }
+                    return zip(records, parsed).map { ($0.domain, $1) }
+                }
+                domainRecords.withLock { $0 = read }
+            },
+            { connection in hostRecords.withLock { $0 = Result { () throws(LibvirtError) in try connection.hostInterfaces() } } },
+            { connection in
+                networks.withLock { $0 = try? connection.networks().compactMap { HostNetwork(xml: $0.xml, isActive: $0.isActive) } }
+            },
+            { connection in release.withLock { $0 = (try? connection.libraryVersion()).map { LibvirtRelease(libraryVersion: $0) } } },
+            { _ in
+                guard let focus else { return }
+                focusFacts.withLock { $0 = Result { () throws(LibvirtError) in (try focus.state(), focus.isPersistent) } }
+            },
+        ])
+
+        var result = FocusedScan(inventory: HostInventory(uri: uri, domains: [], hostInterfaces: [], networks: nil))
         var summaries: [DocumentSummary] = []
-        for result in perDomain.withLock({ $0 }) { summaries += try result.get() }
-        var inventory = HostInventory(
-            uri: uri, domains: summaries, hostInterfaces: mergedHostInterfaces(try hostRecords.get(), domains: summaries),
-            networks: networks)
-        inventory.libvirtRelease = (try? connection.libraryVersion()).map { LibvirtRelease(libraryVersion: $0) }
-        return inventory
+        for (domain, read) in try domainRecords.withLock({ $0 })!.get() {
+            let (autostarts, handover) = try read.get()
+            let copies = handover.value
+            let isFocus = focus.map { domain.uuid == $0.uuid } ?? false
+            for (copy, document) in copies {
+                var summary = DocumentSummary(document)
+                summary.isHostCopy = true
+                summary.isLiveCopy = copy == .live
+                summary.autostarts = autostarts
+                summaries.append(summary)
+                if isFocus { result.copies[copy] = document }
+            }
+        }
+        if let facts = try focusFacts.withLock({ $0 })?.get() {
+            (result.state, result.isPersistent) = facts
+        }
+        let records = try hostRecords.withLock { $0 }?.get() ?? []
+        result.inventory = HostInventory(
+            uri: uri, domains: summaries, hostInterfaces: mergedHostInterfaces(records, domains: summaries),
+            networks: networks.withLock { $0 })
+        result.inventory.libvirtRelease = release.withLock { $0 }
+        return result
     }
 
     /// A domain's inactive XML and, while it runs, its live XML, parsed (unparsable XML is left
     /// out: libvirt produced it, so it does not happen).
-    private static func documentSummaries(of record: DomainRecord, uri: String) -> [DocumentSummary] {
-        let versions = [("inactive", record.inactiveXML)] + (record.liveXML.map { [("live", $0)] } ?? [])
-        return versions.compactMap { label, xml in
-            let name = "\(uri) domain '\(record.name)' (\(label) XML)"
-            guard let document = try? DomainDocument(bytes: Array(xml.utf8), fileName: name) else { return nil }
-            var summary = DocumentSummary(document)
-            summary.isHostCopy = true
-            summary.isLiveCopy = label == "live"
-            summary.autostarts = record.autostarts
-            return summary
+    private static func documents(of record: DomainRecord, uri: String) -> [(DomainCopies, DomainDocument)] {
+        let versions = [(DomainCopies.config, record.inactiveXML)] + (record.liveXML.map { [(DomainCopies.live, $0)] } ?? [])
+        return versions.compactMap { copy, xml in
+            let name = "\(uri) domain '\(record.name)' (\(copy == .live ? "live" : "inactive") XML)"
+            return (try? DomainDocument(bytes: Array(xml.utf8), fileName: name)).map { (copy, $0) }
         }
     }
 

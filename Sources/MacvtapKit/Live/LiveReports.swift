@@ -6,10 +6,14 @@ public enum LiveReports {
         var lines: [String] = []
         for entry in report.entries {
             let mac = entry.requested.mac.description
+            let network = entry.requested.spec.network
             if entry.state == .attached, let view = entry.view {
-                lines.append("attached \(mac) to \(report.domain) (\(report.copies)): \(describe(view))")
+                let through = network.map { " through network \($0)" } ?? ""
+                lines.append("attached \(mac) to \(report.domain) (\(report.copies))\(through): \(describe(view))")
+            } else if let network {
+                lines.append("\(mac) through network \(network): \(entry.state)")
             } else {
-                lines.append("\(mac) on \(entry.requested.spec.sourceDevice): \(entry.state)")
+                lines.append("\(mac) on \(entry.requested.spec.sourceDevice ?? "?"): \(entry.state)")
             }
         }
         return lines.joined(separator: "\n")
@@ -59,8 +63,11 @@ public enum LiveReports {
     public static func json(_ report: AttachReport) -> String {
         struct Entry: Encodable {
             var mac: String?
-            var source: String
-            var mode: String
+            /// The host device asked for; for a network's NIC, the one libvirt chose (in `nic`).
+            var source: String?
+            /// The mode asked for; for a network's NIC, its forward mode (in `nic`).
+            var mode: String?
+            var network: String?
             var state: String
             var nic: DirectNICView?
         }
@@ -79,7 +86,7 @@ public enum LiveReports {
                 interfaces: report.entries.map {
                     Entry(
                         mac: $0.requested.mac.description, source: $0.requested.spec.sourceDevice,
-                        mode: $0.requested.spec.mode.rawValue, state: $0.state.description, nic: $0.view)
+                        mode: $0.requested.spec.mode?.rawValue, network: $0.requested.spec.network, state: $0.state.description, nic: $0.view)
                 }))
     }
 
@@ -117,35 +124,6 @@ public enum LiveReports {
             Output(
                 domain: report.domain, uri: report.uri, copies: report.copies.description, succeeded: report.succeeded,
                 interfaces: report.entries.map { Entry(nic: $0.nic, removed: $0.result.isRemoved, result: $0.result.description) }))
-    }
-
-    /// `attach --network`: the NIC as the XML shows it, with the device and mode libvirt chose.
-    public static func text(_ report: NetworkAttachReport) -> String {
-        if report.state == .attached, let view = report.view {
-            return "attached \(report.mac) to \(report.domain) (\(report.copies)) through network \(report.network): \(describe(view))"
-        }
-        return "\(report.mac) through network \(report.network): \(report.state)"
-    }
-
-    public static func json(_ report: NetworkAttachReport) -> String {
-        struct Output: Encodable {
-            var domain: String
-            var uri: String
-            var copies: String
-            var succeeded: Bool
-            var mac: String
-            var network: String
-            var state: String
-            var nic: DirectNICView?
-        }
-        return encode(
-            Output(
-                domain: report.domain, uri: report.uri, copies: report.copies.description, succeeded: report.succeeded,
-                mac: report.mac.description, network: report.network, state: report.state.description, nic: report.view))
-    }
-
-    public static func json(_ plan: NetworkAttachPlan) -> String {
-        dryRun(domain: plan.domain, uri: plan.uri, copies: plan.copies, notes: plan.notes, deviceXML: [plan.deviceXML])
     }
 
     /// `set-link` / `change-mode`: one line per step, then the NIC as the XML shows it now.

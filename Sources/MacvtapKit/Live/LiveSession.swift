@@ -54,8 +54,6 @@ public struct ScopeOptions: Sendable, Hashable {
 public enum LiveError: Error, Sendable, CustomStringConvertible {
     /// Options that contradict each other.
     case usage(String)
-    /// A requested interface value that cannot be valid (a usage error).
-    case invalidInterface(InterfaceSpecError)
     /// libvirt failed (daemon down, wrong URI, permission, or it rejected the change).
     case libvirt(LibvirtError)
     /// Preflight refused before anything changed.
@@ -64,7 +62,6 @@ public enum LiveError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .usage(let message): message
-        case .invalidInterface(let error): error.description
         case .libvirt(let error): LiveError.describe(error)
         case .refused(let notes): notes.filter { $0.kind == .refusal }.map(\.description).joined(separator: "\n")
         }
@@ -229,6 +226,41 @@ public final class LiveSession {
             throw .libvirt(
                 LibvirtError(code: 0, domain: 0, message: error.description, operation: "reading domain '\(domain.name)'"))
         }
+    }
+
+    /// What a live command does to a NIC, for the words of its scope refusals.
+    enum NICChange {
+        case attach, change, detach
+
+        /// Why a live change of a domain that does not run is refused, and what to do.
+        func nothingRunning(_ domain: String, _ state: DomainState) -> PreflightNote {
+            switch self {
+            case .attach:
+                PreflightNote(
+                    .refusal, "domain '\(domain)' is \(state), so there is no running guest to attach to",
+                    fix: "start it first, or change only its persistent definition (config)")
+            case .change:
+                PreflightNote(
+                    .refusal, "domain '\(domain)' is \(state): there is no running NIC to change", fix: "change its persistent definition (config) instead")
+            case .detach:
+                PreflightNote(
+                    .refusal, "domain '\(domain)' is \(state): there is no live NIC to detach", fix: "change its persistent definition (config) instead")
+            }
+        }
+    }
+
+    /// The refusals every live command shares: a live change needs a running domain, a config
+    /// change a persistent one (libvirt refuses both the same way, later and less clearly).
+    func scopeRefusals(domain: String, state: DomainState, isPersistent: @autoclosure () -> Bool, copies: DomainCopies, for change: NICChange) -> [PreflightNote] {
+        var notes: [PreflightNote] = []
+        if copies.contains(.live), !state.isActive { notes.append(change.nothingRunning(domain, state)) }
+        if copies.contains(.config), !isPersistent() {
+            notes.append(
+                PreflightNote(
+                    .refusal, "domain '\(domain)' is transient: it has no persistent definition to change",
+                    fix: "change only the running domain (live)" + (change == .attach ? ", or define the domain first (virsh define)" : "")))
+        }
+        return notes
     }
 
     func state(of domain: LibvirtDomain) throws(LiveError) -> DomainState {

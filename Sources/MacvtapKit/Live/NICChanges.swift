@@ -139,20 +139,8 @@ extension LiveSession {
         let domain = try lookup(reference)
         let state = try state(of: domain)
         let (_, copies) = options.resolve(domainIsActive: state.isActive)
-        if copies.contains(.live), !state.isActive {
-            throw .refused([
-                PreflightNote(
-                    .refusal, "domain '\(domain.name)' is \(state): there is no running NIC to change",
-                    fix: "change its persistent definition (config) instead")
-            ])
-        }
-        if copies.contains(.config), !domain.isPersistent {
-            throw .refused([
-                PreflightNote(
-                    .refusal, "domain '\(domain.name)' is transient: it has no persistent definition to change",
-                    fix: "change only the running domain (live)")
-            ])
-        }
+        let refusals = scopeRefusals(domain: domain.name, state: state, isPersistent: domain.isPersistent, copies: copies, for: .change)
+        if !refusals.isEmpty { throw .refused(refusals) }
         let lead: DomainCopies = copies.contains(.live) ? .live : .config
         let document = try document(of: domain, copy: lead)
         let nic = try uniqueDirectNIC(selector, in: document, domain: domain.name, copy: lead)

@@ -217,7 +217,7 @@ public struct LinkStateInvalidRule: DirectInterfaceRule {
 }
 
 /// The `model-invalid` rule: <model type> may only use letters, digits, '-' and '_'.
-public struct ModelInvalidRule: DirectInterfaceRule {
+public struct ModelInvalidRule: InterfaceRule {
     public init() {}
     public static let description = RuleDescription(
         id: "model-invalid", name: "Invalid NIC model name",
@@ -229,7 +229,9 @@ public struct ModelInvalidRule: DirectInterfaceRule {
         triggering: [Example.nic("<source dev='eth0'/><model ↓type='virtio net'/>"), Example.nic("<source dev='eth0'/><model ↓type=''/>")],
         nonTriggering: [Example.nic(Example.goodBody())])
 
-    public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
+    public func check(_ entry: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
+        // libvirt reads <model type> for every interface type (virDomainNetDefParseXML).
+        let interface = entry.direct ?? DirectInterface(document.domain.element(of: entry))
         guard let model = interface.model else { return [] }
         if model.value.isEmpty {
             return [
