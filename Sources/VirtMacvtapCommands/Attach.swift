@@ -121,7 +121,7 @@ struct Attach: ParsableCommand {
 
     func run() throws {
         let explicitMAC = mac.address
-        let request = AttachRequest(domain: domain, interfaces: requestedNICs, scope: scope.options(persistent: persistent))
+        let request = AttachRequest(domain: domain, interfaces: requestedNICs, copies: try scope.copies(persistent: persistent))
         var renderer: InterfaceRenderer?
         if network == nil {
             do {

@@ -46,7 +46,7 @@ struct ChangeMode: ParsableCommand {
         let linter = try attachLinter()
         let report = try session.changeMode(
             ChangeModeRequest(
-                domain: domain, selector: nic.selector, mode: mode, scope: scope.options(),
+                domain: domain, selector: nic.selector, mode: mode, copies: try scope.copies(),
                 timeout: timeout.duration),
             linter: linter)
         try finish(report, format: format, what: "change-mode to \(mode)")

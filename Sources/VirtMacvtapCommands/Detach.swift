@@ -76,7 +76,7 @@ struct Detach: ParsableCommand {
         let selector: NICSelector =
             if let mac { .mac(mac) } else if let target { .target(target) } else if let alias { .alias(alias) } else { .source(source!) }
         let request = DetachRequest(
-            domain: domain, selector: selector, all: all, scope: scope.options(persistent: persistent),
+            domain: domain, selector: selector, all: all, copies: try scope.copies(persistent: persistent),
             timeout: timeout.duration)
         let session = try connection.open(readOnly: false, receivesEvents: true)
         let report = try session.detach(request)

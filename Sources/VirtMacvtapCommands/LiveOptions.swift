@@ -14,7 +14,8 @@ struct ConnectionOptions: ParsableArguments {
     }
 }
 
-/// `--live / --config / --current / --persistent`, as in virsh.
+/// `--live / --config / --current` (and each command's `--persistent`), as in virsh: parsed
+/// into the library's one type for it, `DomainCopies`.
 struct ScopeFlags: ParsableArguments {
     @Flag(name: .long, help: "Change the running domain.")
     var live = false
@@ -23,8 +24,19 @@ struct ScopeFlags: ParsableArguments {
     @Flag(name: .long, help: "Live if the domain runs, else config (the default).")
     var current = false
 
-    func options(persistent: Bool = false) -> ScopeOptions {
-        ScopeOptions(live: live, config: config, current: current, persistent: persistent)
+    func validate() throws {
+        if current && (live || config) {
+            throw ValidationError("--current cannot be combined with --live or --config")
+        }
+    }
+
+    /// The copies asked for; `persistent` is the command's own `--persistent`.
+    func copies(persistent: Bool = false) throws -> DomainCopies {
+        if current && persistent { throw ValidationError("--current cannot be combined with --persistent") }
+        var copies: DomainCopies = persistent ? .persistent : .current
+        if live { copies.insert(.live) }
+        if config { copies.insert(.config) }
+        return copies
     }
 }
 

@@ -38,7 +38,7 @@ struct SetLink: ParsableCommand {
     func run() throws {
         let session = try connection.open(readOnly: false)
         let report = try session.setLink(
-            SetLinkRequest(domain: domain, selector: nic.selector, state: state, scope: scope.options()))
+            SetLinkRequest(domain: domain, selector: nic.selector, state: state, copies: try scope.copies()))
         try finish(report, format: format, what: "set-link \(state)")
     }
 }

@@ -46,7 +46,7 @@ extension LiveSandboxTests {
         let renderer = InterfaceRenderer(schema: try SchemaLocator.loadInterfaceSchema())
         let request = AttachRequest(
             domain: "vm2", interfaces: Array(repeating: DirectInterfaceSpec(sourceDevice: "eth0", mode: .bridge), count: 4),
-            scope: ScopeOptions(live: true))
+            copies: .live)
         let plan = try session.planAttach(request, renderer: renderer, linter: try Linter(configuration: Linter.attachConfiguration))
         try #require(plan.refusals.isEmpty)
         let report = try session.attach(plan) { index in

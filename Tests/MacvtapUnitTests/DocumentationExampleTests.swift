@@ -25,7 +25,7 @@ struct DocumentationExampleTests {
         let request = AttachRequest(
             domain: "vm1",
             interfaces: [DirectInterfaceSpec(sourceDevice: "eth0", mode: .bridge)],
-            scope: ScopeOptions(live: true))
+            copies: .live)
         let renderer = InterfaceRenderer(schema: try SchemaLocator.loadInterfaceSchema())
         let plan = try session.planAttach(
             request, renderer: renderer, linter: try Linter(configuration: Linter.attachConfiguration))

@@ -15,19 +15,20 @@ struct LiveUnitTests {
 
     @Test("--live/--config/--current/--persistent mean what they mean in virsh")
     func scopes() throws {
-        func copies(_ options: ScopeOptions, active: Bool) -> String { options.resolve(domainIsActive: active).copies.description }
-        #expect(copies(ScopeOptions(), active: true) == "live")
-        #expect(copies(ScopeOptions(), active: false) == "config")
-        #expect(copies(ScopeOptions(current: true), active: true) == "live")
-        #expect(copies(ScopeOptions(live: true), active: true) == "live")
-        #expect(copies(ScopeOptions(config: true), active: true) == "config")
-        #expect(copies(ScopeOptions(live: true, config: true), active: true) == "live+config")
-        #expect(copies(ScopeOptions(persistent: true), active: true) == "live+config")
-        #expect(copies(ScopeOptions(persistent: true), active: false) == "config")
-        #expect(ScopeOptions().resolve(domainIsActive: true).scope.isEmpty, "no option is VIR_DOMAIN_AFFECT_CURRENT (0)")
-        #expect(throws: LiveError.self) { try ScopeOptions(live: true, current: true).validate() }
-        #expect(throws: LiveError.self) { try ScopeOptions(current: true, persistent: true).validate() }
-        try ScopeOptions(live: true, config: true).validate()
+        func copies(_ asked: DomainCopies, active: Bool) -> String { asked.resolved(domainIsActive: active).description }
+        #expect(copies(.current, active: true) == "live")
+        #expect(copies(.current, active: false) == "config")
+        #expect(copies(.live, active: true) == "live")
+        #expect(copies(.config, active: true) == "config")
+        #expect(copies([.live, .config], active: true) == "live+config")
+        #expect(copies(.persistent, active: true) == "live+config")
+        #expect(copies(.persistent, active: false) == "config")
+        #expect(copies([.persistent, .live], active: false) == "live+config", "--persistent --live asks for the running copy outright")
+        // virsh's exclusions are the command line's (usage errors, exit 2), before anything connects.
+        for arguments in [["--live", "--current"], ["--config", "--current"], ["--persistent", "--current"]] {
+            let usage = try Tool.run(["attach", "vm1", "--source", "eth0", "-c", "test:///nonexistent/host.xml"] + arguments)
+            #expect(usage.status == 2 && usage.standardError.contains("--current cannot be combined"), "\(arguments): \(usage.standardError)")
+        }
     }
 
     static func domain(_ name: String, _ interfaces: String) throws -> DocumentSummary {

@@ -1,6 +1,6 @@
 import Foundation
 import FoundationEssentials
-public import MacvtapNetlink
+package import MacvtapNetlink
 public import MacvtapSystem
 
 /// The network configuration system that recreates a shim at boot.
@@ -64,12 +64,37 @@ public struct HostShimRecord: Sendable, Hashable, Codable {
     public var files: [String]
 }
 
+/// A libnl call or a kernel answer that failed: what we were doing, and libnl's error number
+/// and message (the wrapper module's `NetlinkError` stays below this library's API).
+public struct NetlinkFailure: Error, Sendable, CustomStringConvertible {
+    public var operation: String
+    public var message: String
+    /// libnl's error number (NLE_*), positive; -1 when libnl could not be loaded.
+    public var code: Int
+    /// The kernel refused for lack of privilege (CAP_NET_ADMIN).
+    public var isPermission: Bool
+
+    init(_ error: NetlinkError) {
+        operation = error.operation
+        message = error.message
+        code = error.code
+        isPermission = error.isPermission
+    }
+
+    public var description: String { "\(operation): \(message)" }
+}
+
 /// Why `host-shim` did not do what was asked.
 public enum HostShimError: Error, Sendable, CustomStringConvertible {
     /// Checked before anything changed: one line with what to do.
     case refused(String)
-    case netlink(NetlinkError)
+    case netlink(NetlinkFailure)
     case file(FileError)
+
+    /// libnl or the kernel failed: the wrapper's error, as this library reports it.
+    static func netlink(_ error: NetlinkError) -> HostShimError {
+        .netlink(NetlinkFailure(error))
+    }
 
     public var description: String {
         switch self {

@@ -75,17 +75,18 @@ public enum RequestedNIC: Sendable, Hashable {
 public struct AttachRequest: Sendable {
     public var domain: String
     public var interfaces: [RequestedNIC]
-    public var scope: ScopeOptions
+    /// The copies asked for (`.current` unless told).
+    public var copies: DomainCopies
 
-    public init(domain: String, interfaces: [RequestedNIC], scope: ScopeOptions) {
+    public init(domain: String, interfaces: [RequestedNIC], copies: DomainCopies = .current) {
         self.domain = domain
         self.interfaces = interfaces
-        self.scope = scope
+        self.copies = copies
     }
 
     /// Direct NICs only (`attach --source`).
-    public init(domain: String, interfaces: [DirectInterfaceSpec], scope: ScopeOptions) {
-        self.init(domain: domain, interfaces: interfaces.map(RequestedNIC.direct), scope: scope)
+    public init(domain: String, interfaces: [DirectInterfaceSpec], copies: DomainCopies = .current) {
+        self.init(domain: domain, interfaces: interfaces.map(RequestedNIC.direct), copies: copies)
     }
 }
 
@@ -112,10 +113,9 @@ public struct AttachPlan: Sendable {
     public var interfaces: [PlannedNIC]
     /// The device XML sent to libvirt, one per NIC.
     public var deviceXML: [String]
+    /// The copies changed (the request resolved against the domain's state).
     public var copies: DomainCopies
     public var notes: [PreflightNote]
-    /// The flags the change is made with.
-    var scope: DeviceScope
     /// The domain the preflight looked up: the attach does not look it up again.
     var target: LibvirtDomain?
 
@@ -233,7 +233,6 @@ extension LiveSession {
         _ request: AttachRequest, renderer: InterfaceRenderer? = nil, reserved: Set<MACAddress> = [],
         linter: any AttachLinting
     ) throws(LiveError) -> AttachPlan {
-        try request.scope.validate()
         let domain = try lookup(request.domain)
         let scan: HostInventory.FocusedScan
         do {
@@ -242,7 +241,7 @@ extension LiveSession {
             throw .libvirt(error)
         }
         let inventory = scan.inventory
-        let (scope, copies) = request.scope.resolve(domainIsActive: scan.state.isActive)
+        let copies = request.copies.resolved(domainIsActive: scan.state.isActive)
         var notes = scopeRefusals(domain: domain.name, state: scan.state, isPersistent: scan.isPersistent, copies: copies, for: .attach)
         if copies.contains(.live) {
             for name in Set(request.interfaces.compactMap(\.network)).sorted() {
@@ -270,7 +269,7 @@ extension LiveSession {
         }
         return AttachPlan(
             domain: domain.name, uri: uri, interfaces: nics.compactMap { nic in nic.mac.map { PlannedNIC(spec: nic, mac: $0) } },
-            deviceXML: deviceXML, copies: copies, notes: notes, scope: scope, target: domain)
+            deviceXML: deviceXML, copies: copies, notes: notes, target: domain)
     }
 
     /// Attaches every NIC of the plan, checking each in the domain XML; on a failure, detaches
@@ -288,7 +287,7 @@ extension LiveSession {
         var sent: [Int] = []
         for (index, nic) in plan.interfaces.enumerated() {
             do {
-                try domain.attachDevice(plan.deviceXML[index], scope: plan.scope)
+                try domain.attachDevice(plan.deviceXML[index], scope: DeviceScope(plan.copies))
                 sent.append(index)
                 attached(index)
             } catch {
@@ -349,7 +348,7 @@ extension LiveSession {
             }
             let mac = report.entries[index].requested.mac
             do throws(LiveError) {
-                let outcome = try session.removeNIC(mac: mac, from: domain, scope: plan.scope, copies: plan.copies, timeout: timeout)
+                let outcome = try session.removeNIC(mac: mac, from: domain, copies: plan.copies, timeout: timeout)
                 report.entries[index].state = outcome.isRemoved ? .rolledBack : .stillAttached(reason: outcome.description)
             } catch {
                 report.entries[index].state = .unknown(reason: "rollback failed: \(error)")

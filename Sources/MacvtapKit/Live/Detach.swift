@@ -1,4 +1,4 @@
-public import MacvtapLibvirt
+import MacvtapLibvirt
 
 /// Which direct NIC(s) `detach` means.
 public enum NICSelector: Sendable, Hashable, CustomStringConvertible {
@@ -32,15 +32,16 @@ public struct DetachRequest: Sendable {
     public var selector: NICSelector
     /// With `.source`: every NIC on that device instead of refusing when there are several.
     public var all: Bool
-    public var scope: ScopeOptions
+    /// The copies asked for (`.current` unless told).
+    public var copies: DomainCopies
     /// How long to wait, from the request, for the guest to release each NIC.
     public var timeout: Duration
 
-    public init(domain: String, selector: NICSelector, all: Bool, scope: ScopeOptions, timeout: Duration) {
+    public init(domain: String, selector: NICSelector, all: Bool, copies: DomainCopies = .current, timeout: Duration) {
         self.domain = domain
         self.selector = selector
         self.all = all
-        self.scope = scope
+        self.copies = copies
         self.timeout = timeout
     }
 }
@@ -92,11 +93,10 @@ public struct DetachReport: Sendable {
 
 extension LiveSession {
     /// Finds the NICs the request means, or refuses (none, ambiguous, not a direct NIC).
-    public func detachTargets(_ request: DetachRequest) throws(LiveError) -> (domain: LibvirtDomain, nics: [DirectNICView], copies: DomainCopies, scope: DeviceScope) {
-        try request.scope.validate()
+    func detachTargets(_ request: DetachRequest) throws(LiveError) -> (domain: LibvirtDomain, nics: [DirectNICView], copies: DomainCopies) {
         let domain = try lookup(request.domain)
         let state = try state(of: domain)
-        let (scope, copies) = request.scope.resolve(domainIsActive: state.isActive)
+        let copies = request.copies.resolved(domainIsActive: state.isActive)
         let refusals = scopeRefusals(domain: domain.name, state: state, isPersistent: domain.isPersistent, copies: copies, for: .detach)
         if !refusals.isEmpty { throw .refused(refusals) }
         let copy: DomainCopies = copies.contains(.live) ? .live : .config
@@ -114,7 +114,7 @@ extension LiveSession {
                     fix: "name one by its MAC" + (request.selector.isSource ? ", or ask for all of them" : ""))
             ])
         }
-        return (domain, direct.map(DirectNICView.init), copies, scope)
+        return (domain, direct.map(DirectNICView.init), copies)
     }
 
     /// Detaches the NICs found by `detachTargets`, one at a time, each confirmed in the XML.
@@ -124,7 +124,7 @@ extension LiveSession {
         for nic in targets.nics {
             guard let mac = MACAddress(nic.mac) else { continue }
             let result = try removeNIC(
-                mac: mac, from: targets.domain, scope: targets.scope, copies: targets.copies, timeout: request.timeout)
+                mac: mac, from: targets.domain, copies: targets.copies, timeout: request.timeout)
             report.entries.append(DetachReport.Entry(nic: nic, result: result))
         }
         return report
@@ -133,7 +133,7 @@ extension LiveSession {
     /// Sends the detach for the NIC with `mac` and waits for it to leave every copy in `copies`.
     /// For the live copy that is libvirt's device-removed event, then a re-read of the live XML.
     func removeNIC(
-        mac: MACAddress, from domain: LibvirtDomain, scope: DeviceScope, copies: DomainCopies, timeout: Duration
+        mac: MACAddress, from domain: LibvirtDomain, copies: DomainCopies, timeout: Duration
     ) throws(LiveError) -> RemovalResult {
         let clock = ContinuousClock()
         let start = clock.now
@@ -155,7 +155,7 @@ extension LiveSession {
         }
         defer { watch?.cancel() }
         do {
-            try domain.detachDevice(deviceXML, scope: scope)
+            try domain.detachDevice(deviceXML, scope: DeviceScope(copies))
         } catch {
             // libvirt itself waits a few seconds for the guest inside this call; a daemon that
             // dies meanwhile may or may not have sent the unplug request.

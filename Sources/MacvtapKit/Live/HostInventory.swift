@@ -1,18 +1,22 @@
 import Dispatch
-public import MacvtapLibvirt
+import MacvtapLibvirt
 import MacvtapXML
 import Synchronization
 
 extension HostInventory {
     /// Reads a host's inventory over a read-only connection.
-    public static func scan(uri: String) throws(LibvirtError) -> HostInventory {
-        let connection = try LibvirtConnection(uri: uri, readOnly: true)
-        defer { connection.close() }
-        return try scan(connection)
+    public static func scan(uri: String) throws(LibvirtFailure) -> HostInventory {
+        do throws(LibvirtError) {
+            let connection = try LibvirtConnection(uri: uri, readOnly: true)
+            defer { connection.close() }
+            return try scan(connection)
+        } catch {
+            throw LibvirtFailure(error)
+        }
     }
 
     /// Reads a host's inventory over an open connection.
-    public static func scan(_ connection: LibvirtConnection) throws(LibvirtError) -> HostInventory {
+    static func scan(_ connection: LibvirtConnection) throws(LibvirtError) -> HostInventory {
         try scan(connection, focus: nil).inventory
     }
 
@@ -123,10 +127,10 @@ extension HostInventory {
     /// hide the others.
     public static func scan(
         named hosts: [(name: String, uri: String)], progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
-    ) -> [(name: String, result: Result<HostInventory, LibvirtError>)] {
+    ) -> [(name: String, result: Result<HostInventory, LibvirtFailure>)] {
         let done = Atomic<Int>(0)
         let results = Concurrently.map(hosts.count) { index in
-            let result = Result { () throws(LibvirtError) in try scan(uri: hosts[index].uri) }
+            let result = Result { () throws(LibvirtFailure) in try scan(uri: hosts[index].uri) }
             progress?(done.add(1, ordering: .relaxed).newValue, hosts.count)
             return result
         }
@@ -136,9 +140,9 @@ extension HostInventory {
     /// Scans several hosts at once (a fleet); the first failure is reported.
     public static func scan(
         uris: [String], progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
-    ) throws(LibvirtError) -> [HostInventory] {
+    ) throws(LibvirtFailure) -> [HostInventory] {
         let done = Atomic<Int>(0)
-        return try Concurrently.map(uris.count) { (index) throws(LibvirtError) in
+        return try Concurrently.map(uris.count) { (index) throws(LibvirtFailure) in
             defer { progress?(done.add(1, ordering: .relaxed).newValue, uris.count) }
             return try scan(uri: uris[index])
         }

@@ -1,52 +1,44 @@
 import Dispatch
 import FoundationEssentials
-public import MacvtapLibvirt
+import MacvtapLibvirt
 import MacvtapSystem
 
-/// The copies of a domain definition a change touches, after `--current` is resolved.
+/// Which copies of a domain's definition a change touches: the running domain (`live`), its
+/// persistent definition (`config`), or both: virsh's `--live`, `--config`, `--current` and
+/// `--persistent`, as one value. As asked, it may name neither (`current`: the running copy
+/// when the domain runs, else the persistent one) or ask for the running copy only when there
+/// is one (`persistent`); `resolved(domainIsActive:)` turns the request into the copies changed.
 public struct DomainCopies: OptionSet, Sendable, Hashable, CustomStringConvertible {
     public let rawValue: Int
     public init(rawValue: Int) { self.rawValue = rawValue }
     public static let live = DomainCopies(rawValue: 1)
     public static let config = DomainCopies(rawValue: 2)
+    /// As asked: the running copy too, when the domain runs.
+    public static let liveWhenRunning = DomainCopies(rawValue: 4)
+    /// As asked, `--current` (or no option): live when the domain runs, else config.
+    public static let current: DomainCopies = []
+    /// As asked, `--persistent`: config, and live too when the domain runs.
+    public static let persistent: DomainCopies = [.config, .liveWhenRunning]
+
+    /// The copies a change asked as `self` touches on a domain that runs or not.
+    public func resolved(domainIsActive: Bool) -> DomainCopies {
+        var copies = intersection([.live, .config])
+        if contains(.liveWhenRunning), domainIsActive { copies.insert(.live) }
+        if copies.isEmpty { copies = domainIsActive ? .live : .config }
+        return copies
+    }
 
     public var description: String {
         [contains(.live) ? "live" : nil, contains(.config) ? "config" : nil].compactMap { $0 }.joined(separator: "+")
     }
 }
 
-/// `--live / --config / --current / --persistent`, with virsh's meanings and exclusions.
-public struct ScopeOptions: Sendable, Hashable {
-    public var live: Bool
-    public var config: Bool
-    public var current: Bool
-    public var persistent: Bool
-
-    public init(live: Bool = false, config: Bool = false, current: Bool = false, persistent: Bool = false) {
-        self.live = live
-        self.config = config
-        self.current = current
-        self.persistent = persistent
-    }
-
-    /// virsh refuses these combinations the same way.
-    public func validate() throws(LiveError) {
-        if current && (live || config || persistent) {
-            throw .usage("the current copy cannot be combined with live, config or persistent")
-        }
-    }
-
-    /// The flags for libvirt and the copies they end up changing. `--persistent` is config,
-    /// plus live when the domain runs; no option is `--current`: live when it runs, else config.
-    public func resolve(domainIsActive: Bool) -> (scope: DeviceScope, copies: DomainCopies) {
-        var scope: DeviceScope = []
-        if config || persistent { scope.insert(.config) }
-        if live || (persistent && domainIsActive) { scope.insert(.live) }
-        var copies: DomainCopies = []
-        if scope.contains(.live) { copies.insert(.live) }
-        if scope.contains(.config) { copies.insert(.config) }
-        if copies.isEmpty { copies = domainIsActive ? .live : .config }
-        return (scope, copies)
+extension DeviceScope {
+    /// libvirt's flags for changing resolved `copies`.
+    init(_ copies: DomainCopies) {
+        self = []
+        if copies.contains(.live) { insert(.live) }
+        if copies.contains(.config) { insert(.config) }
     }
 }
 
@@ -55,36 +47,18 @@ public enum LiveError: Error, Sendable, CustomStringConvertible {
     /// Options that contradict each other.
     case usage(String)
     /// libvirt failed (daemon down, wrong URI, permission, or it rejected the change).
-    case libvirt(LibvirtError)
+    case libvirt(LibvirtFailure)
     /// Preflight refused before anything changed.
     case refused([PreflightNote])
 
     public var description: String {
         switch self {
         case .usage(let message): message
-        case .libvirt(let error): LiveError.describe(error)
+        case .libvirt(let failure): failure.description
         case .refused(let notes): notes.filter { $0.kind == .refusal }.map(\.description).joined(separator: "\n")
         }
     }
 
-    /// One line for a libvirt error, with what to do for the common causes.
-    public static func describe(_ error: LibvirtError) -> String {
-        var hint = ""
-        let message = error.message
-        if message.contains("Permission denied") || message.contains("authentication")
-            || message.contains("access denied")
-        {
-            hint = "; run as root or as a member of the libvirt group, or use a qemu:///session URI"
-        } else if message.contains("system bus") || message.contains("polkit") {
-            // Non-root access to qemu:///system is authorised through polkit over D-Bus.
-            hint = "; a non-root user needs polkit (and a running D-Bus system bus) or the libvirt group: run as root, or use a qemu:///session URI"
-        } else if message.contains("Failed to connect socket") || message.contains("No such file or directory") && message.contains("sock") {
-            hint = "; is libvirtd (or virtqemud) running? Check the URI with -c or LIBVIRT_DEFAULT_URI"
-        } else if error.is(.noDomain) {
-            hint = "; `virsh list --all` shows the names"
-        }
-        return "\(error.operation): \(message)\(hint)"
-    }
 }
 
 /// One finding of a preflight: a refusal stops the command, advice is printed and it goes on.
@@ -164,7 +138,7 @@ public struct DirectNICView: Sendable, Hashable, Codable {
 
 /// A connection for the live commands, with the domain XML reading they share.
 public final class LiveSession {
-    public let connection: LibvirtConnection
+    let connection: LibvirtConnection
 
     /// Opens `uri`: read-only for `list`; `detach` needs events (the device-removed event).
     /// `attach` goes without: starting the event loop costs time on every call, and only a

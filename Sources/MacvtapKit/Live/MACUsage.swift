@@ -1,4 +1,4 @@
-public import MacvtapLibvirt
+import MacvtapLibvirt
 import MacvtapXML
 
 /// Who uses which MAC across the places `mac` commands look: every domain (live and inactive
@@ -31,7 +31,7 @@ public struct MACUsage: Sendable {
             case .success(let inventory): inventories.append(inventory)
             case .failure(let error):
                 guard toleratingUnreachable else { throw .libvirt(error) }
-                usage.unreachable.append((uri, LiveError.describe(error)))
+                usage.unreachable.append((uri, error.description))
             }
         }
         for inventory in inventories {
@@ -109,12 +109,12 @@ private struct MACUser: Sendable {
 
 /// Why the used addresses could not be gathered: a host that could not be scanned, a file that could not be read.
 public enum MACUsageError: Error, Sendable, CustomStringConvertible {
-    case libvirt(LibvirtError)
+    case libvirt(LibvirtFailure)
     case file(String)
 
     public var description: String {
         switch self {
-        case .libvirt(let error): LiveError.describe(error)
+        case .libvirt(let failure): failure.description
         case .file(let message): "excluded file: \(message)"
         }
     }

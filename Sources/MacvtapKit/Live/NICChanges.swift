@@ -13,13 +13,14 @@ public struct SetLinkRequest: Sendable {
     /// `.mac`, `.target` or `.alias`: one NIC.
     public var selector: NICSelector
     public var state: LinkState
-    public var scope: ScopeOptions
+    /// The copies asked for (`.current` unless told).
+    public var copies: DomainCopies
 
-    public init(domain: String, selector: NICSelector, state: LinkState, scope: ScopeOptions) {
+    public init(domain: String, selector: NICSelector, state: LinkState, copies: DomainCopies = .current) {
         self.domain = domain
         self.selector = selector
         self.state = state
-        self.scope = scope
+        self.copies = copies
     }
 }
 
@@ -29,15 +30,16 @@ public struct ChangeModeRequest: Sendable {
     /// `.mac`, `.target` or `.alias`: one NIC.
     public var selector: NICSelector
     public var mode: MacvtapMode
-    public var scope: ScopeOptions
+    /// The copies asked for (`.current` unless told).
+    public var copies: DomainCopies
     /// How long the guest may take to release the NIC before it is plugged in again.
     public var timeout: Duration
 
-    public init(domain: String, selector: NICSelector, mode: MacvtapMode, scope: ScopeOptions, timeout: Duration) {
+    public init(domain: String, selector: NICSelector, mode: MacvtapMode, copies: DomainCopies = .current, timeout: Duration) {
         self.domain = domain
         self.selector = selector
         self.mode = mode
-        self.scope = scope
+        self.copies = copies
         self.timeout = timeout
     }
 }
@@ -133,12 +135,11 @@ extension LiveSession {
     /// Resolves the scope, refuses a live change of a domain that does not run, and finds the
     /// NIC in the copy that leads (live when it is changed, else config). Returns its MAC.
     private func changeTarget(
-        domain reference: String, selector: NICSelector, scope options: ScopeOptions
+        domain reference: String, selector: NICSelector, copies asked: DomainCopies
     ) throws(LiveError) -> (domain: LibvirtDomain, copies: DomainCopies, document: DomainDocument, nic: DomainDocument.InterfaceEntry, mac: MACAddress) {
-        try options.validate()
         let domain = try lookup(reference)
         let state = try state(of: domain)
-        let (_, copies) = options.resolve(domainIsActive: state.isActive)
+        let copies = asked.resolved(domainIsActive: state.isActive)
         let refusals = scopeRefusals(domain: domain.name, state: state, isPersistent: domain.isPersistent, copies: copies, for: .change)
         if !refusals.isEmpty { throw .refused(refusals) }
         let lead: DomainCopies = copies.contains(.live) ? .live : .config
@@ -169,7 +170,7 @@ extension LiveSession {
     /// Sets the link state of one NIC in each copy asked for (virDomainUpdateDeviceFlags, as
     /// `virsh domif-setlink` does), then reads each copy back.
     public func setLink(_ request: SetLinkRequest) throws(LiveError) -> NICChangeReport {
-        let target = try changeTarget(domain: request.domain, selector: request.selector, scope: request.scope)
+        let target = try changeTarget(domain: request.domain, selector: request.selector, copies: request.copies)
         var report = NICChangeReport(
             domain: target.domain.name, uri: uri, copies: target.copies, before: DirectNICView(target.nic), after: nil,
             steps: [], notes: [])
@@ -224,7 +225,7 @@ extension LiveSession {
     /// anything changes, the lint rules judge the domain with the new mode against the host
     /// (attach's preflight: passthrough exclusivity, mixed modes).
     public func changeMode(_ request: ChangeModeRequest, linter: any AttachLinting) throws(LiveError) -> NICChangeReport {
-        let target = try changeTarget(domain: request.domain, selector: request.selector, scope: request.scope)
+        let target = try changeTarget(domain: request.domain, selector: request.selector, copies: request.copies)
         var report = NICChangeReport(
             domain: target.domain.name, uri: uri, copies: target.copies, before: DirectNICView(target.nic), after: nil,
             steps: [], notes: [])
@@ -291,7 +292,7 @@ extension LiveSession {
         replacement.setMode(newMode)
         let unplug = "detach the \(oldMode) NIC from the running domain"
         let session = connection.receivesEvents ? self : try LiveSession(uri: uri, readOnly: false, receivesEvents: true)
-        let removal = try session.removeNIC(mac: mac, from: domain, scope: .live, copies: .live, timeout: timeout)
+        let removal = try session.removeNIC(mac: mac, from: domain, copies: .live, timeout: timeout)
         guard removal.isRemoved else {
             // A guest that refused left the NIC as it was; a timeout leaves the unplug pending.
             let outcome: NICChangeStep.Outcome = removal == .refusedByGuest ? .refused : .unconfirmed
