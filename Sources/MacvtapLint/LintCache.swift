@@ -1,6 +1,6 @@
 import FoundationEssentials
 package import MacvtapSystem
-package import MacvtapXML
+import MacvtapXML
 import Synchronization
 
 /// The per-file lint cache: for each file content (a 128-bit hash of its bytes), the findings of
@@ -80,7 +80,7 @@ public final class LintCache: Sendable {
     public static func configurationKey(
         configuration: LintConfiguration, schemaFiles: [String], judgedRelease: LibvirtRelease? = nil, fleet: FleetHosts = FleetHosts()
     ) -> String {
-        var text = "format 2\n\(Versions.tool)\nhotplug \(configuration.hotplug)\n"
+        var text = "format 3\n\(Versions.tool)\nhotplug \(configuration.hotplug)\n"
         // Findings depend on the release they are judged for: -c's host, --libvirt-version, a fleet host's.
         text += "judged \(judgedRelease?.description ?? "installed")\nfleet releases \(fleet.releaseKey)\n"
         text += "disable \(configuration.disable.sorted())\nenable \(configuration.enable.sorted())\n"
@@ -118,8 +118,7 @@ public final class LintCache: Sendable {
     /// A cached result for this content, as `file`.
     package func result(for key: ContentKey, file: String) -> CachedFile? {
         guard let range = entries[key] else { return nil }
-        var reader = ByteReader(pack[range])
-        return CachedFile.decode(&reader, file: file)
+        return CachedFile.decode(pack[range], file: file)
     }
 
     /// Notes what this run saw: the file's record, and its encoded result when new.
@@ -197,77 +196,38 @@ public final class LintCache: Sendable {
     }
 }
 
-/// What the cache keeps of one file's lint.
-package struct CachedFile {
+/// What the cache keeps of one file's lint, stored in its own `Codable` form (`CompactCoding`):
+/// what a cached run reads is what a fresh run produced, field for field.
+package struct CachedFile: Codable {
     package var findings: [Finding]
     package var summary: DocumentSummary?
     package var network: NetworkSummary?
     package var suppressions: Suppressions
 
-    package func encoded() -> [UInt8] {
-        var writer = ByteWriter()
-        writer.int(findings.count)
-        for finding in findings { writer.finding(finding) }
-        writer.bool(summary != nil)
-        if let summary {
-            writer.optionalString(summary.domainName)
-            writer.optionalString(summary.uuid)
-            writer.strings(summary.ownedTargetPrefixes)
-            writer.int(summary.interfaces.count)
-            for entry in summary.interfaces { writer.interface(entry) }
-        }
-        writer.bool(network != nil)
-        if let network {
-            writer.string(network.name)
-            writer.optionalString(network.mode?.rawValue)
-            writer.strings(network.devices)
-            writer.position(network.position)
-        }
-        writer.strings(suppressions.fileWide.sorted())
-        writer.int(suppressions.ranges.count)
-        for range in suppressions.ranges {
-            writer.int(range.lines.lowerBound)
-            writer.int(range.lines.upperBound)
-            writer.strings(range.rules.sorted())
-        }
-        return writer.buffer
+    package init(findings: [Finding], summary: DocumentSummary?, network: NetworkSummary?, suppressions: Suppressions) {
+        self.findings = findings
+        self.summary = summary
+        self.network = network
+        self.suppressions = suppressions
     }
 
-    package static func decode(_ reader: inout ByteReader, file: String) -> CachedFile? {
-        guard let count = reader.int(), count >= 0 else { return nil }
-        var findings: [Finding] = []
-        for _ in 0..<count {
-            guard let finding = reader.finding(file: file) else { return nil }
-            findings.append(finding)
-        }
-        var summary: DocumentSummary?
-        guard let hasSummary = reader.bool() else { return nil }
-        if hasSummary {
-            guard let name = reader.optionalString(), let uuid = reader.optionalString(), let owned = reader.strings(),
-                let interfaceCount = reader.int(), interfaceCount >= 0
-            else { return nil }
-            var interfaces: [DomainDocument.InterfaceEntry] = []
-            for _ in 0..<interfaceCount {
-                guard let entry = reader.interface() else { return nil }
-                interfaces.append(entry)
+    package func encoded() -> [UInt8] {
+        (try? CompactCoding.encode(self)) ?? []
+    }
+
+    /// The stored result as the result for `file`: the same content may sit at another path.
+    package static func decode(_ bytes: ArraySlice<UInt8>, file: String) -> CachedFile? {
+        guard var cached = try? CompactCoding.decode(CachedFile.self, from: bytes) else { return nil }
+        for index in cached.findings.indices {
+            let stored = cached.findings[index].file
+            cached.findings[index].file = file
+            for related in cached.findings[index].related?.indices ?? [].indices where cached.findings[index].related?[related].file == stored {
+                cached.findings[index].related?[related].file = file
             }
-            summary = DocumentSummary(file: file, domainName: name, uuid: uuid, interfaces: interfaces, ownedTargetPrefixes: owned)
         }
-        var network: NetworkSummary?
-        guard let hasNetwork = reader.bool() else { return nil }
-        if hasNetwork {
-            guard let name = reader.string(), let mode = reader.optionalString(), let devices = reader.strings(), let position = reader.position()
-            else { return nil }
-            network = NetworkSummary(file: file, name: name, mode: mode.flatMap(MacvtapMode.init(libvirtName:)), devices: devices, position: position)
-        }
-        var suppressions = Suppressions()
-        guard let fileWide = reader.strings(), let ranges = reader.int(), ranges >= 0 else { return nil }
-        suppressions.fileWide = Set(fileWide)
-        for _ in 0..<ranges {
-            guard let lower = reader.int(), let upper = reader.int(), lower <= upper, let rules = reader.strings() else { return nil }
-            suppressions.ranges.append((lower...upper, Set(rules)))
-        }
-        return CachedFile(findings: findings, summary: summary, network: network, suppressions: suppressions)
+        cached.summary?.file = file
+        cached.network?.file = file
+        return cached
     }
 }
 
@@ -291,73 +251,6 @@ package struct ByteWriter {
     package mutating func strings(_ values: [String]) {
         int(values.count)
         for value in values { string(value) }
-    }
-    package mutating func position(_ value: SourcePosition) {
-        int(value.line)
-        int(value.column)
-    }
-    package mutating func located(_ value: Located<String>?) {
-        bool(value != nil)
-        if let value {
-            string(value.value)
-            position(value.position)
-        }
-    }
-
-    package mutating func finding(_ finding: Finding) {
-        string(finding.ruleID)
-        string(finding.severity.rawValue)
-        int(finding.line)
-        int(finding.column)
-        string(finding.message)
-        optionalString(finding.fix)
-        optionalString(finding.domain)
-        optionalString(finding.enforcement?.rawValue)
-        int(finding.related?.count ?? -1)
-        for related in finding.related ?? [] {
-            string(related.file)
-            position(SourcePosition(line: related.line, column: related.column))
-            string(related.message)
-        }
-        bool(finding.correction != nil)
-        if let correction = finding.correction {
-            string(correction.applicability.rawValue)
-            string(correction.message)
-            int(correction.edits.count)
-            for edit in correction.edits {
-                int(edit.start)
-                int(edit.end)
-                string(edit.replacement)
-                bool(edit.freshMAC)
-                position(SourcePosition(line: edit.startLine, column: edit.startColumn))
-                position(SourcePosition(line: edit.endLine, column: edit.endColumn))
-            }
-        }
-    }
-
-    package mutating func interface(_ entry: DomainDocument.InterfaceEntry) {
-        int(entry.index)
-        position(entry.position)
-        located(entry.type)
-        located(entry.mac)
-        located(entry.alias)
-        located(entry.targetDev)
-        located(entry.sourceNetwork)
-        bool(entry.direct != nil)
-        if let direct = entry.direct {
-            position(direct.position)
-            bool(direct.source != nil)
-            if let source = direct.source {
-                position(source.position)
-                located(source.dev)
-                located(source.mode)
-                located(source.network)
-                located(source.portGroup)
-                located(source.portID)
-            }
-            bool(direct.vlan != nil)
-            if let vlan = direct.vlan { position(vlan.position) }
-        }
     }
 }
 
@@ -403,81 +296,5 @@ package struct ByteReader {
             values.append(value)
         }
         return values
-    }
-    package mutating func position() -> SourcePosition? {
-        guard let line = int(), let column = int() else { return nil }
-        return SourcePosition(line: line, column: column)
-    }
-    package mutating func located() -> Located<String>?? {
-        guard let present = bool() else { return nil }
-        guard present else { return .some(nil) }
-        guard let value = string(), let position = position() else { return nil }
-        return .some(Located(value, at: position))
-    }
-
-    package mutating func finding(file: String) -> Finding? {
-        guard let ruleID = string(), let severity = string().flatMap(Severity.init(rawValue:)), let line = int(), let column = int(),
-            let message = string(), let fix = optionalString(), let domain = optionalString(), let enforcement = optionalString(),
-            let relatedCount = int()
-        else { return nil }
-        var related: [RelatedLocation]?
-        if relatedCount >= 0 {
-            var list: [RelatedLocation] = []
-            for _ in 0..<relatedCount {
-                guard let file = string(), let position = position(), let message = string() else { return nil }
-                list.append(RelatedLocation(file: file, position: position, message: message))
-            }
-            related = list
-        }
-        var correction: Correction?
-        guard let hasCorrection = bool() else { return nil }
-        if hasCorrection {
-            guard let applicability = string().flatMap(FixApplicability.init(rawValue:)), let message = string(), let count = int(), count >= 0
-            else { return nil }
-            var edits: [TextEdit] = []
-            for _ in 0..<count {
-                guard let start = int(), let end = int(), let replacement = string(), let freshMAC = bool(), let from = position(),
-                    let to = position()
-                else { return nil }
-                edits.append(
-                    TextEdit(
-                        start: start, end: end, replacement: replacement, freshMAC: freshMAC, startLine: from.line,
-                        startColumn: from.column, endLine: to.line, endColumn: to.column))
-            }
-            correction = Correction(applicability: applicability, message: message, edits: edits)
-        }
-        return Finding(
-            ruleID: ruleID, severity: severity, file: file, position: SourcePosition(line: line, column: column), message: message,
-            fix: fix, domain: domain, enforcement: enforcement.flatMap(Enforcement.init(rawValue:)), related: related,
-            correction: correction)
-    }
-
-    package mutating func interface() -> DomainDocument.InterfaceEntry? {
-        guard let index = int(), let entryPosition = self.position(), let type = located(), let mac = located(), let alias = located(),
-            let target = located(), let network = located(), let hasDirect = bool()
-        else { return nil }
-        var direct: DirectInterface?
-        if hasDirect {
-            guard let directPosition = self.position(), let hasSource = bool() else { return nil }
-            var source: DirectInterface.Source?
-            if hasSource {
-                guard let sourcePosition = self.position(), let dev = located(), let mode = located(), let sourceNetwork = located(),
-                    let portGroup = located(), let portID = located()
-                else { return nil }
-                source = DirectInterface.Source(
-                    position: sourcePosition, dev: dev, mode: mode, network: sourceNetwork, portGroup: portGroup, portID: portID,
-                    unknownAttributes: [])
-            }
-            guard let hasVLAN = bool() else { return nil }
-            var vlanPosition: SourcePosition?
-            if hasVLAN {
-                guard let position = self.position() else { return nil }
-                vlanPosition = position
-            }
-            direct = DirectInterface(cachedAt: directPosition, mac: mac, source: source, vlanPosition: vlanPosition)
-        }
-        return DomainDocument.InterfaceEntry(
-            index: index, position: entryPosition, type: type, mac: mac, alias: alias, targetDev: target, direct: direct,
-            sourceNetwork: network)
     }
 }

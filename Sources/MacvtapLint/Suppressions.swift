@@ -7,12 +7,31 @@ package import MacvtapXML
 /// - `<!-- virt-macvtap: disable-file RULE [RULE…] -->` anywhere silences them for the file.
 ///
 /// `all` stands for every rule.
-public struct Suppressions: Sendable {
+public struct Suppressions: Sendable, Codable {
     package static let marker = "virt-macvtap:"
     package var fileWide: Set<String> = []
     package var ranges: [(lines: ClosedRange<Int>, rules: Set<String>)] = []
 
     public static let none = Suppressions()
+
+    private struct StoredRange: Codable {
+        var lines: ClosedRange<Int>
+        var rules: [String]
+    }
+
+    private enum CodingKeys: String, CodingKey { case fileWide, ranges }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        fileWide = Set(try container.decode([String].self, forKey: .fileWide))
+        ranges = try container.decode([StoredRange].self, forKey: .ranges).map { ($0.lines, Set($0.rules)) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(fileWide.sorted(), forKey: .fileWide)
+        try container.encode(ranges.map { StoredRange(lines: $0.lines, rules: $0.rules.sorted()) }, forKey: .ranges)
+    }
 
     package init() {}
 

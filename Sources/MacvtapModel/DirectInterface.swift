@@ -123,40 +123,6 @@ public struct DirectInterface: Sendable, Hashable {
         "teaming", "actual",
     ]
 
-    /// What the lint cache keeps of a direct interface: all that the cross-file and live-host
-    /// rules read (position, source device and mode, a `<vlan>`'s position, the MAC). A test
-    /// holds a cached lint to an uncached one.
-    package init(cachedAt position: SourcePosition, mac: Located<String>?, source: Source?, vlanPosition: SourcePosition?) {
-        self.position = position
-        self.mac = mac
-        self.source = source
-        vlan = vlanPosition.map { VLAN(position: $0, trunk: nil, tags: []) }
-        trustGuestRxFilters = nil
-        macType = nil
-        macCheck = nil
-        macElementCount = mac == nil ? 0 : 1
-        sourceElementCount = source == nil ? 0 : 1
-        model = nil
-        targetDev = nil
-        targetManaged = nil
-        alias = nil
-        virtualPort = nil
-        linkState = nil
-        mtu = nil
-        bandwidth = nil
-        driver = nil
-        address = nil
-        bootOrder = nil
-        bootLoadParm = nil
-        rom = nil
-        acpiIndex = nil
-        filterRef = nil
-        coalesceRxFramesMax = nil
-        tuneSndbuf = nil
-        otherChildren = []
-        unknownChildren = []
-    }
-
     public init(_ element: XMLElement) {
         position = element.position
         trustGuestRxFilters = Self.attribute("trustGuestRxFilters", of: element)

@@ -11,6 +11,8 @@ public struct Located<Value: Sendable & Hashable>: Sendable, Hashable {
     }
 }
 
+extension Located: Codable where Value: Codable {}
+
 /// A plain-Swift snapshot of an element subtree: name, attributes and children with positions.
 /// Rules use it for the parts of an interface that have no dedicated field.
 public struct ElementRecord: Sendable, Hashable {

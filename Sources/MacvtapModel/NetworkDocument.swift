@@ -69,7 +69,7 @@ public final class NetworkDocument {
 }
 
 /// The Sendable facts about a linted network that the cross-file rules need.
-public struct NetworkSummary: Sendable, Hashable {
+public struct NetworkSummary: Sendable, Hashable, Codable {
     public var file: String
     public var name: String
     public var mode: MacvtapMode?

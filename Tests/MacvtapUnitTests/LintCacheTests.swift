@@ -1,6 +1,7 @@
 import Foundation
 import MacvtapKit
 import MacvtapTestSupport
+import MacvtapXML
 import Testing
 
 /// The lint cache: a cached lint says exactly what an uncached one says — cold, warm, after a
@@ -50,6 +51,41 @@ struct LintCacheTests {
         let changed = try Self.lint(files, cache: nil)
         #expect(changed != uncached && changed.contains("mac-duplicate-across-domains"))
         #expect(try Self.lint(files, cache: cache) == changed, "the run after a change differs")
+    }
+
+    @Test(
+        "What the cache stores of a file reads back field for field: findings with fixes and related places, the summary's interfaces (a guest-set MAC, a target name, a VLAN, a network), suppressions"
+    )
+    func aCachedFileReadsBackAsItWasStored() throws {
+        let xml = """
+            <domain type='kvm'><name>web</name><uuid>6f1c0a32-9d3e-4c5b-8f7a-2b1e0c9d8a71</uuid>
+              <!-- virt-macvtap: disable-file mac-foreign-oui -->
+              <devices>
+                <interface type='direct'><mac address='52:54:00:AA:00:01' currentAddress='52:54:00:aa:00:99'/>
+                  <source dev='eth0' mode='VEPA'/><target dev='web-lan'/><vlan><tag id='42'/></vlan><model type='virtio'/></interface>
+                <!-- virt-macvtap: disable model-missing -->
+                <interface type='network'><mac address='00:11:22:33:44:55'/><source network='lan'/></interface>
+              </devices>
+            </domain>
+            """
+        let document = try DomainDocument(bytes: Array(xml.utf8), fileName: "web.xml")
+        let report = try Linter(configuration: LintConfiguration()).lint([.memory(Array(xml.utf8), name: "web.xml")])
+        #expect(report.findings.contains { $0.correction != nil }, "the sample has a finding with a fix")
+        let stored = CachedFile(
+            findings: report.findings, summary: DocumentSummary(document), network: nil, suppressions: Suppressions(document.xml))
+        let read = try #require(CachedFile.decode(stored.encoded()[...], file: "web.xml"))
+        #expect(read.findings == stored.findings)
+        #expect(read.summary?.interfaces == stored.summary?.interfaces)
+        #expect(read.summary?.interfaces.first?.currentMACAddress?.description == "52:54:00:aa:00:99")
+        #expect(read.summary?.interfaces.first?.targetDev?.value == "web-lan")
+        #expect(read.summary?.interfaces.first?.direct?.vlanPosition != nil)
+        #expect(read.summary?.interfaces.last?.sourceNetwork?.value == "lan")
+        #expect(read.summary?.uuid == stored.summary?.uuid && read.summary?.ownedTargetPrefixes == stored.summary?.ownedTargetPrefixes)
+        #expect(read.suppressions.fileWide == stored.suppressions.fileWide && read.suppressions.ranges.count == stored.suppressions.ranges.count)
+        // The same content at another path is that path's result.
+        let elsewhere = try #require(CachedFile.decode(stored.encoded()[...], file: "copy/web.xml"))
+        #expect(elsewhere.findings.allSatisfy { $0.file == "copy/web.xml" } && elsewhere.summary?.file == "copy/web.xml")
+        #expect(CachedFile.decode(stored.encoded().dropLast(3), file: "web.xml") == nil, "a truncated entry is no result")
     }
 
     @Test("A corrupt pack is ignored and rewritten; another configuration has a pack of its own")

@@ -5,7 +5,7 @@ package import MacvtapXML
 /// values those copies cost 57 MB at the end of a 10,000-file run against 49 MB as references.
 package final class InterfaceUse {
     package let summary: DocumentSummary
-    package let entry: DomainDocument.InterfaceEntry
+    package let entry: SummaryInterface
     /// The macvtap's lower device and mode: the direct interface's own, or for an
     /// `<interface type='network'>` those of the macvtap network it names, when that network
     /// has exactly one device (a larger pool lets libvirt choose).
@@ -14,7 +14,7 @@ package final class InterfaceUse {
     /// The network the macvtap comes from, for messages.
     package let network: String?
 
-    package init(summary: DocumentSummary, entry: DomainDocument.InterfaceEntry, networks: [String: NetworkSummary] = [:]) {
+    package init(summary: DocumentSummary, entry: SummaryInterface, networks: [String: NetworkSummary] = [:]) {
         self.summary = summary
         self.entry = entry
         if let direct = entry.direct {

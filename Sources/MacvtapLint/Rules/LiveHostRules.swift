@@ -72,10 +72,10 @@ public struct SourceDevOnHostRule: LiveHostRule {
                             at: dev.position,
                             "source device '\(dev.value)' on \(host.uri) is wireless: an access point drops frames from MAC addresses it did not associate, so a macvtap on it never carries guest traffic",
                             fix: "use a wired device, or a routed or NAT libvirt network for Wi-Fi hosts", file: use.summary.file, domain: use.summary.domainName))
-                } else if let vlan = use.entry.direct?.vlan, notVirtualFunctions.contains(dev.value) {
+                } else if let vlanPosition = use.entry.direct?.vlanPosition, notVirtualFunctions.contains(dev.value) {
                     violations.append(
                         Violation(
-                            at: vlan.position, "vlan can only be set for SR-IOV VFs, but \(dev.value) is not a VF on \(host.uri)",
+                            at: vlanPosition, "vlan can only be set for SR-IOV VFs, but \(dev.value) is not a VF on \(host.uri)",
                             fix: "use a VLAN sub-interface (\(dev.value).N) as the source device, or an SR-IOV VF in passthrough mode", file: use.summary.file, domain: use.summary.domainName))
                 }
             }
@@ -250,13 +250,13 @@ public struct TargetDevOnHostRule: LiveHostRule {
         for host in hosts {
             let names = Set(host.hostInterfaces.map(\.name))
             for use in documents.interfaceUses {
-                guard let target = use.entry.direct?.targetDev, names.contains(target.value),
+                guard use.entry.direct != nil, let target = use.entry.targetDev, names.contains(target.value),
                     // libvirt replaces these names with its own (target-dev-invalid says so).
                     use.summary.keepsTargetName(target.value)
                 else { continue }
                 // Linting a running domain's XML: its own macvtap has the name.
                 let own = host.domains.filter { $0.isLiveCopy && $0.isSameDomain(as: use.summary) }
-                    .flatMap(\.interfaces).contains { $0.direct?.targetDev?.value == target.value }
+                    .flatMap(\.interfaces).contains { $0.direct != nil && $0.targetDev?.value == target.value }
                 guard !own else { continue }
                 violations.append(
                     Violation(
