@@ -23,7 +23,12 @@ package enum CompactCoding {
     }
 
     final class Storage {
-        var bytes: [UInt8] = []
+        var bytes: [UInt8]
+
+        init() {
+            bytes = []
+            bytes.reserveCapacity(512)
+        }
 
         func integer(_ value: Int64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
         func string(_ value: String) {
@@ -121,15 +126,17 @@ private struct CompactEncoder: Encoder {
     struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
         let storage: CompactCoding.Storage
         var codingPath: [any CodingKey] { [] }
-        private var value: SingleValue { SingleValue(storage: storage) }
 
         init(storage: CompactCoding.Storage) { self.storage = storage }
 
         mutating func encodeNil(forKey key: Key) { storage.bytes.append(0) }
-        mutating func encode(_ value: some Encodable, forKey key: Key) throws {
-            var single = self.value
-            try single.encode(value)
-        }
+        // A property's value as it is: a keyed optional comes through encodeIfPresent below.
+        mutating func encode(_ value: some Encodable, forKey key: Key) throws { try value.encode(to: CompactEncoder(storage: storage)) }
+        mutating func encode(_ value: Bool, forKey key: Key) { storage.bytes.append(value ? 1 : 0) }
+        mutating func encode(_ value: String, forKey key: Key) { storage.string(value) }
+        mutating func encode(_ value: Int, forKey key: Key) { storage.integer(Int64(value)) }
+        mutating func encode(_ value: Int64, forKey key: Key) { storage.integer(value) }
+        mutating func encode(_ value: UInt64, forKey key: Key) { storage.integer(Int64(bitPattern: value)) }
         // Synthesized conformances write optionals with encodeIfPresent, whose default skips a
         // nil: here every optional is a presence byte, then the value.
         mutating func encodeIfPresent(_ value: (some Encodable)?, forKey key: Key) throws {
@@ -137,11 +144,22 @@ private struct CompactEncoder: Encoder {
             storage.bytes.append(1)
             try encode(value, forKey: key)
         }
-        mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { try present(value, key) }
-        mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { try present(value, key) }
+        mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) {
+            guard let value else { return storage.bytes.append(0) }
+            storage.bytes.append(contentsOf: [1, value ? 1 : 0])
+        }
+        mutating func encodeIfPresent(_ value: String?, forKey key: Key) {
+            guard let value else { return storage.bytes.append(0) }
+            storage.bytes.append(1)
+            storage.string(value)
+        }
         mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { try present(value, key) }
         mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws { try present(value, key) }
-        mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { try present(value, key) }
+        mutating func encodeIfPresent(_ value: Int?, forKey key: Key) {
+            guard let value else { return storage.bytes.append(0) }
+            storage.bytes.append(1)
+            storage.integer(Int64(value))
+        }
         mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { try present(value, key) }
         mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws { try present(value, key) }
         mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { try present(value, key) }
@@ -194,6 +212,14 @@ private struct CompactEncoder: Encoder {
         mutating func encode(_ value: some Encodable) throws {
             var single = SingleValue(storage: storage)
             try single.encode(value)
+            added()
+        }
+        mutating func encode(_ value: String) {
+            storage.string(value)
+            added()
+        }
+        mutating func encode(_ value: Int) {
+            storage.integer(Int64(value))
             added()
         }
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
@@ -307,6 +333,11 @@ private struct CompactDecoder: Decoder {
             guard !isAtEnd else { throw CompactCoding.Failure(description: "a collection has fewer elements than asked for") }
             defer { currentIndex += 1 }
             return try SingleValue(reader: reader).decode(type)
+        }
+        mutating func decode(_ type: String.Type) throws -> String {
+            guard !isAtEnd else { throw CompactCoding.Failure(description: "a collection has fewer elements than asked for") }
+            defer { currentIndex += 1 }
+            return try reader.string()
         }
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) -> KeyedDecodingContainer<NestedKey> {
             currentIndex += 1
