@@ -17,6 +17,10 @@ enum StartupWork {
 
     /// Starts what the command in `arguments` (subcommand first) will need.
     static func begin(_ arguments: [String]) {
+        // A lint compiles libvirt's domain.rng: the default one starts now, before argument-parser
+        // runs (nothing but the subcommand's name is read here); `Lint.prefetchSchemas` asks for
+        // the one its options name right after parsing, the same compilation when they agree.
+        if arguments.first == "lint" { Linter.prefetchSchemas(configuration: LintConfiguration()) }
         let asksLibvirtHost = arguments.contains { connectOptionWidth($0) != nil }
         if let command = arguments.first, libvirtCommands.contains(command) || asksLibvirtHost {
             LiveSession.loadLibvirtInBackground()
