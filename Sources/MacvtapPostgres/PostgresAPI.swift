@@ -7,10 +7,8 @@ internal import MacvtapSystem
 
 /// libpq's functions, resolved from libpq.so.5 the first time a ledger URL is opened.
 ///
-/// Linking libpq would load it and about 25 libraries it depends on (Kerberos, LDAP, GnuTLS,
-/// OpenSSL, SASL) in every process: measured here, a one-file `lint` went from 16 to 28 ms
-/// and `generate` paid the same. Loaded here, only a PostgreSQL ledger pays, and the tool runs
-/// where libpq5 is not installed.
+/// Only a PostgreSQL ledger pays for loading libpq and the ~25 libraries it needs, and the tool
+/// runs where libpq5 is not installed (why, measured: ARCHITECTURE.md, under the layer diagram).
 struct PostgresAPI: @unchecked Sendable {
     // @unchecked: the table is written once, in `load`, and only read afterwards; the pointers
     // are to functions in a library that stays loaded for the life of the process.
