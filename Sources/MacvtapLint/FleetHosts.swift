@@ -12,11 +12,17 @@ public struct FleetHostConfiguration: Sendable, Codable, Equatable {
     /// The libvirt release the host runs (`"libvirt": "11.3"`): its files' findings are judged
     /// for it (without `-c`, where the host itself answers).
     public var libvirt: LibvirtRelease?
+    /// This host's devices whose switch port reflects frames (hairpin); nil: the top level's.
+    public var hairpin: [String]?
+    /// This host's devices with a bridge-mode macvlan shim; nil: the top level's.
+    public var shims: [String]?
 
-    public init(files: [String], uri: String? = nil, libvirt: LibvirtRelease? = nil) {
+    public init(files: [String], uri: String? = nil, libvirt: LibvirtRelease? = nil, hairpin: [String]? = nil, shims: [String]? = nil) {
         self.files = files
         self.uri = uri
         self.libvirt = libvirt
+        self.hairpin = hairpin
+        self.shims = shims
     }
 }
 

@@ -15,6 +15,11 @@ public struct LintConfiguration: Sendable, Codable, Equatable {
     public var severity: [String: Severity] = [:]
     /// The fleet's hypervisors and the files of each (patterns relative to the configuration).
     public var hosts: [String: FleetHostConfiguration] = [:]
+    /// Devices whose switch port reflects frames back (hairpin), on every host unless a host
+    /// names its own (`reach`, and the reachability advice of lint).
+    public var hairpin: [String] = []
+    /// Devices on which the host has a bridge-mode macvlan shim, where no live host says so.
+    public var shims: [String] = []
     /// The domains' interfaces are about to be hot-plugged into running domains (`attach`), so
     /// refusals that only a hot-plug meets apply to whole domains too. Device XML (a bare
     /// `<interface>`, meant for attach-device) is always judged as hot-plugged. Not read from
@@ -37,6 +42,18 @@ public struct LintConfiguration: Sendable, Codable, Equatable {
         failLevel = try container.decodeIfPresent(Severity.self, forKey: .failLevel)
         severity = try container.decodeIfPresent([String: Severity].self, forKey: .severity) ?? [:]
         hosts = try container.decodeIfPresent([String: FleetHostConfiguration].self, forKey: .hosts) ?? [:]
+        hairpin = try container.decodeIfPresent([String].self, forKey: .hairpin) ?? []
+        shims = try container.decodeIfPresent([String].self, forKey: .shims) ?? []
+    }
+
+    /// What the configuration says of devices that files cannot say, per fleet host (nil: the
+    /// top level, for files without a host and hosts that name nothing of their own).
+    public var reachFacts: [String?: ReachFacts] {
+        var facts: [String?: ReachFacts] = [nil: ReachFacts(hairpin: Set(hairpin), shims: Set(shims))]
+        for (name, host) in hosts {
+            facts[name] = ReachFacts(hairpin: Set(host.hairpin ?? hairpin), shims: Set(host.shims ?? shims))
+        }
+        return facts
     }
 
     /// Reads a configuration file; nil when `path` does not exist.
@@ -90,6 +107,8 @@ public struct LintConfiguration: Sendable, Codable, Equatable {
         result.failLevel = overrides.failLevel ?? failLevel
         result.severity.merge(overrides.severity) { _, new in new }
         result.hosts.merge(overrides.hosts) { _, new in new }
+        result.hairpin += overrides.hairpin
+        result.shims += overrides.shims
         return result
     }
 

@@ -208,13 +208,15 @@ public final class Linter: Sendable {
         }
 
         var crossViolations: [(RuleDescription, Violation)] = []
+        let reachFacts = configuration.reachFacts
         for rule in crossDocumentRules {
             if type(of: rule).scope == .fleet {
-                crossViolations += rule.check(summaries, networks: networks).map { (type(of: rule).description, $0) }
+                crossViolations += rule.check(summaries, networks: networks, facts: reachFacts[nil] ?? ReachFacts()).map { (type(of: rule).description, $0) }
                 continue
             }
             for host in hostOrder {
-                crossViolations += rule.check(byHost[host]!, networks: networksByHost[host] ?? []).map { (type(of: rule).description, $0) }
+                let facts = reachFacts[host] ?? reachFacts[nil] ?? ReachFacts()
+                crossViolations += rule.check(byHost[host]!, networks: networksByHost[host] ?? [], facts: facts).map { (type(of: rule).description, $0) }
             }
         }
         for rule in liveHostRules {

@@ -164,6 +164,9 @@ public protocol CrossDocumentRule: Rule {
     /// With the `<network>` files of the same documents' host, for rules that look through
     /// networks; by default the networks do not matter.
     func check(_ documents: [DocumentSummary], networks: [NetworkSummary]) -> [Violation]
+    /// With what the configuration says of the host's devices (hairpin ports, shims), for the
+    /// rules about reachability; by default those facts do not matter.
+    func check(_ documents: [DocumentSummary], networks: [NetworkSummary], facts: ReachFacts) -> [Violation]
 }
 
 extension CrossDocumentRule {
@@ -171,6 +174,10 @@ extension CrossDocumentRule {
 
     public func check(_ documents: [DocumentSummary], networks: [NetworkSummary]) -> [Violation] {
         check(documents)
+    }
+
+    public func check(_ documents: [DocumentSummary], networks: [NetworkSummary], facts: ReachFacts) -> [Violation] {
+        check(documents, networks: networks)
     }
 }
 

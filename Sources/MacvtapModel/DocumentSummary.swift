@@ -93,6 +93,8 @@ public struct SummaryInterface: Sendable, Hashable, Codable {
     public var sourceNetwork: Located<String>?
     /// Set for `type='direct'`.
     public var direct: Direct?
+    /// `<link state='down'/>`: the guest's NIC carries nothing.
+    public var linkDown: Bool
 
     /// What a direct interface's summary keeps: its `<source>` and whether it has a `<vlan>`.
     public struct Direct: Sendable, Hashable, Codable {
@@ -128,6 +130,7 @@ public struct SummaryInterface: Sendable, Hashable, Codable {
         alias = entry.alias
         targetDev = entry.targetDev
         sourceNetwork = entry.sourceNetwork
+        linkDown = entry.direct?.linkState?.value == "down"
         direct = entry.direct.map { direct in
             Direct(
                 position: direct.position,

@@ -12,6 +12,14 @@ public enum LibvirtURI {
         return fallback
     }
 
+    /// Whether `uri` names a daemon on this machine (`qemu:///system`, `test:///default`,
+    /// `qemu+unix:///system`): no host part, so its links are this machine's.
+    public static func isLocal(_ uri: String) -> Bool {
+        guard let range = uri.range(of: "://") else { return false }
+        let rest = uri[range.upperBound...]
+        return rest.hasPrefix("/") || rest.hasPrefix("localhost/")
+    }
+
     /// `text` with the password of every `scheme://user:password@host` in it replaced by `***`:
     /// secrets in URIs are never printed.
     public static func redacted(_ text: String) -> String {

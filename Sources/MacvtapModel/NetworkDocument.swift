@@ -86,6 +86,15 @@ public struct NetworkSummary: Sendable, Hashable, Codable {
         self.position = position
     }
 
+    /// A host's network (`virsh net-list`), as a `<network>` file would summarise it.
+    public init(hostNetwork network: HostInventory.HostNetwork, uri: String) {
+        file = "\(uri) network '\(network.name)'"
+        name = network.name
+        mode = network.devices.isEmpty ? nil : network.forwardMode.flatMap(MacvtapMode.init(libvirtName:))
+        devices = network.devices
+        position = SourcePosition(line: 1, column: 1)
+    }
+
     public init(_ network: NetworkDocument) {
         file = network.fileName
         name = network.name?.value ?? ""

@@ -83,8 +83,15 @@ public struct VEPANeedsHairpinRule: CrossDocumentRule, NetworkRule {
     }
 
     public func check(_ documents: [DocumentSummary]) -> [Violation] {
+        check(documents, networks: [], facts: ReachFacts())
+    }
+
+    /// A device whose switch port is declared hairpin (`"hairpin"` in `.virt-macvtap.json`)
+    /// needs no advice: its VEPA guests reach each other (`reach` says the same).
+    public func check(_ documents: [DocumentSummary], networks: [NetworkSummary], facts: ReachFacts) -> [Violation] {
         // Interfaces of a vepa network are the network's finding, not their own.
-        SourceDeviceUses(documents.interfaceUses).byDevice.compactMap { device, uses in
+        SourceDeviceUses(documents.interfaceUses).byDevice.filter { !facts.hairpin.contains($0.device) && !facts.hairpin.contains(Reachability.vlanParts($0.device).device) }.compactMap {
+            device, uses in
             let vepa = uses.filter { $0.mode == .vepa && $0.entry.direct != nil }
             guard let first = vepa.first, let direct = first.entry.direct else { return nil }
             let defaulted = direct.source?.mode == nil
@@ -114,24 +121,25 @@ public struct HostGuestUnreachableRule: CrossDocumentRule {
         nonTriggering: [Example.domain("    <interface type='network'><source network='default'/></interface>")])
 
     public func check(_ documents: [DocumentSummary]) -> [Violation] {
-        check(documents, networks: [])
+        check(documents, networks: [], facts: ReachFacts())
     }
 
-    /// Through a macvtap network the guests' NICs are macvtaps all the same.
-    public func check(_ documents: [DocumentSummary], networks: [NetworkSummary]) -> [Violation] {
-        let macvtapNetworks = Set(networks.filter { $0.mode != nil && !$0.devices.isEmpty }.map(\.name))
-        for document in documents {
-            if let entry = document.interfaces.first(where: { entry in
-                entry.direct != nil || entry.sourceNetwork.map { macvtapNetworks.contains($0.value) } == true
-            }) {
-                return [
-                    Violation(
-                        at: entry.position,
-                        "the host cannot reach guests through their macvtap source device (first seen here)",
-                        fix: "for host↔guest traffic give the host a macvlan in bridge mode on the same device (virt-macvtap host-shim DEV --address ADDR), or use a second NIC",
-                        file: document.file, domain: document.domainName)
-                ]
-            }
+    /// The reachability model decides (`reach` shows the same pairs): said at the first guest
+    /// NIC the host does not reach — through a macvtap network too — unless a hairpin port or
+    /// a shim (`.virt-macvtap.json`) lets it reach every one.
+    public func check(_ documents: [DocumentSummary], networks: [NetworkSummary], facts: ReachFacts) -> [Violation] {
+        for use in documents.interfaceUses(through: networks.byName) {
+            guard let guest = Reachability.endpoint(for: use) else { continue }
+            let (verdict, reason) = Reachability.verdict(from: Reachability.hostEndpoint(on: guest.device), to: guest, facts: facts)
+            guard verdict == .never else { continue }
+            return [
+                Violation(
+                    at: use.entry.position,
+                    "the host cannot reach guests through their macvtap source device (first seen here: \(reason))",
+                    fix:
+                        "for host↔guest traffic give the host a macvlan in bridge mode on the same device (virt-macvtap host-shim DEV --address ADDR), or use a second NIC; `virt-macvtap reach` shows every pair",
+                    file: use.summary.file, domain: use.summary.domainName)
+            ]
         }
         return []
     }

@@ -1,0 +1,139 @@
+import FoundationEssentials
+import MacvtapNetlink
+import MacvtapSystem
+import MacvtapXML
+
+/// What `reach` is asked: files (domains and networks), live hosts, or both.
+public struct ReachRequest: Sendable {
+    /// Files, directories (searched for `*.xml`) and `-` for standard input.
+    public var inputs: [String]
+    /// libvirt hosts whose running domains (live XML) are read.
+    public var connect: [String] = []
+    /// Every fleet host of the configuration that has a URI.
+    public var fleetHosts = false
+    /// The configuration file; nil: `.virt-macvtap.json` found from the current directory up.
+    public var configurationPath: String?
+    public var currentDirectory: String
+
+    public init(inputs: [String], currentDirectory: String) {
+        self.inputs = inputs
+        self.currentDirectory = currentDirectory
+    }
+}
+
+/// Who reaches whom, per host and device, and what could not be read.
+public struct ReachOutcome: Sendable {
+    public var segments: [ReachSegment]
+    /// One line per host that could not be read.
+    public var unreachableHosts: [String] = []
+    /// Where the facts files cannot give came from, per host (`-c` URIs: the host's own links
+    /// when it is this machine).
+    public var factSources: [String] = []
+}
+
+/// The `reach` front end: files and hosts into `Reachability`'s segments.
+public enum ReachRun {
+    public static func perform(_ request: ReachRequest) throws(LintRunError) -> ReachOutcome {
+        var configuration = LintConfiguration()
+        var configurationDirectory = request.currentDirectory
+        do {
+            if let path = request.configurationPath ?? LintConfiguration.discover(from: request.currentDirectory) {
+                guard let loaded = try LintConfiguration.load(path: path) else { throw LintRunError.setup("configuration file \(path) does not exist") }
+                configuration = loaded
+                let absolute = path.hasPrefix("/") ? path : request.currentDirectory + "/" + path
+                configurationDirectory = String(absolute[..<(absolute.lastIndex(of: "/") ?? absolute.endIndex)])
+            }
+        } catch let error as LintRunError {
+            throw error
+        } catch {
+            throw .setup((error as? LintConfigurationError)?.description ?? "\(error)")
+        }
+        let fleet = FleetHosts(configuration.hosts, relativeTo: configurationDirectory)
+        var facts = configuration.reachFacts
+        var documents: [DocumentSummary] = []
+        var networks: [NetworkSummary] = []
+        if !request.inputs.isEmpty {
+            let sources: [DocumentSource]
+            do {
+                sources = try LintInputs.expand(request.inputs)
+            } catch {
+                throw .input(error)
+            }
+            for source in sources {
+                guard let xml = try? XMLDocument(source: source) else {
+                    throw .setup("\(source.displayName) cannot be read or is not well-formed XML; `virt-macvtap lint \(source.displayName)` says why")
+                }
+                var host: String?
+                if case .file(let path) = source {
+                    do {
+                        host = try fleet.host(forFile: path, currentDirectory: request.currentDirectory)
+                    } catch {
+                        throw .setup(error.description)
+                    }
+                }
+                if let network = NetworkDocument(xml) {
+                    var summary = NetworkSummary(network)
+                    summary.host = host
+                    networks.append(summary)
+                } else if let domain = try? DomainDocument(xml, allowDeviceXML: true) {
+                    var summary = DocumentSummary(domain)
+                    summary.host = host
+                    documents.append(summary)
+                }
+            }
+        }
+        var outcome = ReachOutcome(segments: [])
+        var hosts: [(name: String, uri: String)] = request.connect.map { (LibvirtURI.redacted($0), $0) }
+        if request.fleetHosts {
+            let withURI = fleet.hosts.filter { $0.uri != nil }
+            guard !withURI.isEmpty else { throw .noFleetHostURI }
+            hosts += withURI.map { ($0.name, $0.uri!) }
+        }
+        let localLinks = hosts.isEmpty ? nil : LocalLinkFacts.read()
+        for (label, result) in HostInventory.scan(named: hosts) {
+            switch result {
+            case .success(let inventory):
+                // A running guest is what its live XML says; a shut-off one reaches no one.
+                for var summary in inventory.domains where summary.isLiveCopy {
+                    summary.host = label
+                    documents.append(summary)
+                }
+                for network in inventory.networks ?? [] {
+                    var summary = NetworkSummary(hostNetwork: network, uri: inventory.uri)
+                    summary.host = label
+                    networks.append(summary)
+                }
+                let configured = facts[label] ?? facts[nil] ?? ReachFacts()
+                if LibvirtURI.isLocal(inventory.uri), let localLinks {
+                    facts[label] = ReachFacts(
+                        hairpin: configured.hairpin, shims: configured.shims.union(localLinks.shims), down: localLinks.down)
+                    outcome.factSources.append("\(label): shims and links down from this machine's links; hairpin ports from the configuration")
+                } else {
+                    facts[label] = configured
+                    outcome.factSources.append("\(label): a remote host: shims and hairpin ports from the configuration (\"shims\", \"hairpin\")")
+                }
+            case .failure(let error):
+                outcome.unreachableHosts.append("host \(label) could not be read (\(LibvirtURI.redacted(error.description)))")
+            }
+        }
+        outcome.segments = Reachability.segments(of: documents, networks: networks, facts: facts)
+        return outcome
+    }
+}
+
+/// What this machine's links say about reachability: the devices that carry a bridge-mode
+/// macvlan (a shim: `host-shim`'s or anyone's) and the devices that are down.
+enum LocalLinkFacts {
+    static func read() -> (shims: Set<String>, down: Set<String>)? {
+        guard let netlink = try? RouteNetlink() else { return nil }
+        defer { netlink.close() }
+        guard let links = try? netlink.links() else { return nil }
+        let byIndex = Dictionary(links.map { ($0.index, $0) }, uniquingKeysWith: { first, _ in first })
+        var shims: Set<String> = []
+        for link in links where link.kind == "macvlan" && link.macvlanMode == "bridge" {
+            if let parent = link.parentIndex.flatMap({ byIndex[$0] }) { shims.insert(parent.name) }
+        }
+        let down = Set(links.filter { !$0.isUp && $0.kind != "macvtap" && $0.kind != "macvlan" }.map(\.name))
+        return (shims, down)
+    }
+}
