@@ -187,20 +187,30 @@ public enum Reachability {
         return (.onlyThroughHairpin, "\(why): frames go to the switch and come back only through a hairpin port (none declared for \(from.device))")
     }
 
+    /// The host's address is on its shim when it has one there (a bridge-mode macvlan, so it
+    /// reaches as a bridge-mode guest would), else on the lower device itself, whose own frames
+    /// reach its macvtaps only when the switch port reflects them.
     private static func hostAndGuest(_ guest: ReachEndpoint, facts: ReachFacts) -> (ReachVerdict, String) {
         if guest.mode == .passthrough {
             return (.never, "\(guest.name) is in passthrough mode: it owns \(guest.device)")
         }
-        if hasHairpin(guest.device, facts) {
-            return (.reaches, "the hairpin port of \(vlanParts(guest.device).device) reflects the host's frames back to the guest")
-        }
+        let physical = vlanParts(guest.device).device
         if facts.shims.contains(guest.device) {
-            if guest.mode == .bridge { return (.reaches, "through the host's bridge-mode shim on \(guest.device)") }
-            return (
-                .never,
-                "\(guest.name) is in \(guest.mode?.rawValue ?? "vepa") mode: the host's shim on \(guest.device) reaches only bridge-mode guests without a hairpin port"
-            )
+            switch guest.mode {
+            case .bridge: return (.reaches, "through the host's bridge-mode shim on \(guest.device)")
+            case .private:
+                return (.never, "\(guest.name) is in private mode: it drops frames from the host's shim (another macvlan on \(guest.device)), even through a hairpin port")
+            default:
+                if hasHairpin(guest.device, facts) { return (.reaches, "from the host's shim through the hairpin port of \(physical) (vepa)") }
+                return (.onlyThroughHairpin, "vepa mode: the host's shim reaches it only through a hairpin port (none declared for \(physical))")
+            }
         }
-        return (.never, "the lower device never hands the host's frames to its own macvtaps; add a shim (virt-macvtap host-shim \(guest.device)) or a hairpin port")
+        if hasHairpin(guest.device, facts) {
+            return (.reaches, "the hairpin port of \(physical) reflects the host's frames back to the guest")
+        }
+        return (
+            .onlyThroughHairpin,
+            "the lower device never hands the host's own frames to its macvtaps; only a hairpin port would reflect them (or give the host a shim: virt-macvtap host-shim \(guest.device))"
+        )
     }
 }

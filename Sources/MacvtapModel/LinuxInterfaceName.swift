@@ -16,4 +16,16 @@ package enum LinuxInterfaceName {
         if name.contains(":") { return "contains ':'" }
         return nil
     }
+
+    /// The VLAN device a guest in VLAN `vlan` of `device` sits on: `eth0` and 15 → `eth0.15` (the
+    /// name `ip link add link eth0 name eth0.15 type vlan id 15` and every network stack use), or
+    /// nil when that name would pass the kernel's 15 bytes; `vlanFallbackName` is then the one to
+    /// give the VLAN device instead.
+    package static func vlanDevice(of device: String, vlan: Int) -> String? {
+        let name = "\(device).\(vlan)"
+        return name.utf8.count <= 15 ? name : nil
+    }
+
+    /// A VLAN device name that always fits: `vlan15` (the kernel's own VLAN_NAME_TYPE_PLUS_VID_NO_PAD).
+    package static func vlanFallbackName(vlan: Int) -> String { "vlan\(vlan)" }
 }

@@ -56,6 +56,16 @@ enum MACChoice: ExpressibleByArgument, Equatable {
     }
 }
 
+/// `--vlan N`: an 802.1Q VLAN id, 1–4094 (0 and 4095 are reserved).
+struct VLANID: ExpressibleByArgument, Equatable {
+    var value: Int
+
+    init?(argument: String) {
+        guard let value = Int(argument), (1...4094).contains(value) else { return nil }
+        self.value = value
+    }
+}
+
 /// A non-negative, finite number of seconds (`--timeout`).
 struct Seconds: ExpressibleByArgument, Equatable {
     var value: Double

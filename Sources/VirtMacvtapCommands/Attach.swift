@@ -32,6 +32,7 @@ struct Attach: ParsableCommand {
               virt-macvtap -c qemu+ssh://root@host2/system attach vm3 --source enp3s0f0v1 \\
                   --mode passthrough
               virt-macvtap attach vm1 --network lan --live --config
+              virt-macvtap attach vm1 --source eth0 --vlan 15 --mode bridge
             """
     )
 
@@ -96,6 +97,8 @@ struct Attach: ParsableCommand {
         if count > 1 || source.count > 1, shape.target != nil || shape.alias != nil {
             throw ValidationError("--target and --alias name one NIC; leave them out when attaching several")
         }
+        if shape.vlan != nil, network != nil { throw ValidationError("--vlan goes with --source: a network's guests get the network's devices") }
+        for device in source { _ = try shape.sourceDevice(for: device, vlan: shape.vlan) }
         // The values typed are judged here, by the lint rules, so that a bad one is a usage error.
         var judged: Set<RequestedNIC> = []
         for nic in requestedNICs where judged.insert(nic).inserted {

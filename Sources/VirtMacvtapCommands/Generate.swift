@@ -18,6 +18,7 @@ struct Generate: ParsableCommand {
               virt-macvtap generate --source eth1 --mode passthrough \\
                   --mac 52:54:00:12:34:56
               virt-macvtap generate --source eth0 --count 3
+              virt-macvtap generate --source eth0 --vlan 15 --mode bridge
               virt-macvtap generate --network lan --portgroup web
             """
     )

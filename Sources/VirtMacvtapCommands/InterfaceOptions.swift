@@ -18,6 +18,10 @@ struct InterfaceOptions: ParsableArguments {
         return shape.spec(source: source, mac: mac)
     }
 
+    func validate() throws {
+        if let source { _ = try shape.sourceDevice(for: source, vlan: shape.vlan) }
+    }
+
     var target: String? { shape.target }
     var alias: String? { shape.alias }
 }
@@ -45,10 +49,30 @@ struct InterfaceShapeOptions: ParsableArguments {
     @Flag(name: .long, help: "Let the guest change the host-side MAC filter (trustGuestRxFilters='yes').")
     var trustGuestRxFilters = false
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Put the guest in this 802.1Q VLAN: the source becomes the VLAN device DEV.N (eth0 --vlan 15 → eth0.15), which must exist on the host (virt-macvtap lint -c checks it). libvirt's own <vlan> works on direct interfaces only in passthrough mode on an SR-IOV VF.",
+            valueName: "N"))
+    var vlan: VLANID?
+
+    /// The source device for `source`: itself, or its VLAN device with --vlan.
+    func sourceDevice(for source: String, vlan: VLANID?) throws -> String {
+        guard let vlan else { return source }
+        guard !source.isEmpty else { return source }
+        guard let device = LinuxInterfaceName.vlanDevice(of: source, vlan: vlan.value) else {
+            throw ValidationError(
+                "--vlan \(vlan.value) on \(source): '\(source).\(vlan.value)' would pass the kernel's 15 bytes for an interface name; "
+                    + "create the VLAN device under a shorter name (ip link add link \(source) name \(LinuxInterfaceName.vlanFallbackName(vlan: vlan.value)) type vlan id \(vlan.value)) "
+                    + "and give it as --source \(LinuxInterfaceName.vlanFallbackName(vlan: vlan.value)) without --vlan")
+        }
+        return device
+    }
+
     func spec(source: String, mac: MACAddress?) -> DirectInterfaceSpec {
         DirectInterfaceSpec(
-            sourceDevice: source, mode: mode, mac: mac, model: model, targetDevice: target, alias: alias,
-            trustGuestRxFilters: trustGuestRxFilters)
+            sourceDevice: (try? sourceDevice(for: source, vlan: vlan)) ?? source, mode: mode, mac: mac, model: model, targetDevice: target,
+            alias: alias, trustGuestRxFilters: trustGuestRxFilters)
     }
 }
 

@@ -131,7 +131,7 @@ public struct HostGuestUnreachableRule: CrossDocumentRule {
         for use in documents.interfaceUses(through: networks.byName) {
             guard let guest = Reachability.endpoint(for: use) else { continue }
             let (verdict, reason) = Reachability.verdict(from: Reachability.hostEndpoint(on: guest.device), to: guest, facts: facts)
-            guard verdict == .never else { continue }
+            guard verdict != .reaches else { continue }
             return [
                 Violation(
                     at: use.entry.position,
