@@ -1,3 +1,4 @@
+import Dispatch
 import FoundationEssentials
 package import MacvtapSystem
 import MacvtapXML
@@ -122,14 +123,34 @@ public final class LintCache: Sendable {
     }
 
     /// Notes what this run saw: the file's record, and its encoded result when new.
-    package func remember(path: String, status: FileStatus?, key: ContentKey, encoded: [UInt8]?) {
+    /// Encoded here, on the thread that linted the file: the files' threads share that work.
+    package func remember(path: String, status: FileStatus?, key: ContentKey, result: CachedFile?) {
         if let status { seen.withLock { $0[path] = PathRecord(status: status, key: key) } }
-        if let encoded { fresh.withLock { $0[key] = encoded } }
+        if let encoded = result?.encoded() { fresh.withLock { $0[key] = encoded } }
     }
 
     /// Writes the pack when this run learned anything: the records of every path it or an
     /// earlier run saw (this run's win), and the entries those records name — so a run over a
     /// few files keeps what a run over the whole repository stored.
+    /// Writes the pack on a thread of its own, while the caller goes on (the cross-file rules, the
+    /// report).
+    /// `waitForSaves()` must run before the process ends.
+    public func saveInBackground() {
+        Self.saves.enter()
+        let save: @Sendable () -> Void = { [self] in
+            self.save()
+            Self.saves.leave()
+        }
+        if !DetachedThread.start(save) { save() }
+    }
+
+    private static let saves = DispatchGroup()
+
+    /// Blocks until every pack a `saveInBackground` started is written.
+    public static func waitForSaves() {
+        saves.wait()
+    }
+
     public func save() {
         let seen = seen.withLock { $0 }
         let fresh = fresh.withLock { $0 }

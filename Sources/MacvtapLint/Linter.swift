@@ -134,10 +134,12 @@ public final class Linter: Sendable {
         SchemaCompilation.prefetch(locators)
     }
 
-    /// Blocks until every background schema compilation of the process is done. Call it before
-    /// the process ends: libxml2 compiling on another thread while the process exits can crash.
+    /// Blocks until every background schema compilation and lint-cache write of the process is
+    /// done. Call it before the process ends: libxml2 compiling on another thread while the
+    /// process exits can crash, and a pack half written is lost.
     public static func waitForSchemaCompilations() {
         SchemaCompilation.waitForAll()
+        LintCache.waitForSaves()
     }
 
     /// Lints `sources` in parallel (all cores), then across them, then against `hosts`.
@@ -161,7 +163,7 @@ public final class Linter: Sendable {
             if let progress { progress(done.add(1, ordering: .relaxed).newValue, sources.count) }
             return result
         }
-        cache?.save()
+        cache?.saveInBackground()
         return try combine(fileResults, sources: sources, hosts: hosts, fleet: fleet, hostInventories: hostInventories, directory: directory)
     }
 
@@ -271,13 +273,14 @@ public final class Linter: Sendable {
         }
         guard let key else { return lintOne(source, release: release) }
         if let cached = cache.result(for: key, file: path) {
-            cache.remember(path: path, status: status, key: key, encoded: nil)
+            cache.remember(path: path, status: status, key: key, result: nil)
             return FileResult(findings: cached.findings, summary: cached.summary, network: cached.network, suppressions: cached.suppressions)
         }
         guard let content = bytes ?? (try? FileIO.readFile(atPath: path)) else { return lintOne(source, release: release) }
         let result = lintOne(.memory(content, name: path), release: release)
-        let encoded = CachedFile(findings: result.findings, summary: result.summary, network: result.network, suppressions: result.suppressions).encoded()
-        cache.remember(path: path, status: status, key: key, encoded: encoded)
+        cache.remember(
+            path: path, status: status, key: key,
+            result: CachedFile(findings: result.findings, summary: result.summary, network: result.network, suppressions: result.suppressions))
         return result
     }
 
