@@ -105,21 +105,13 @@ public enum LintRun {
     public static func perform(
         _ request: LintRequest, progress: (@Sendable (_ what: String, _ done: Int, _ total: Int) -> Void)? = nil
     ) throws(LintRunError) -> LintOutcome {
-        var configuration = LintConfiguration()
-        var configurationDirectory = request.currentDirectory
+        var configuration: LintConfiguration
+        let configurationDirectory: String
         do {
-            if let path = request.configurationPath ?? LintConfiguration.discover(from: request.currentDirectory) {
-                guard let loaded = try LintConfiguration.load(path: path) else {
-                    throw LintRunError.setup("configuration file \(path) does not exist")
-                }
-                configuration = loaded
-                let absolute = path.hasPrefix("/") ? path : request.currentDirectory + "/" + path
-                configurationDirectory = String(absolute[..<(absolute.lastIndex(of: "/") ?? absolute.endIndex)])
-            }
-        } catch let error as LintRunError {
-            throw error
+            (configuration, configurationDirectory) = try LintConfiguration.applicable(
+                path: request.configurationPath, currentDirectory: request.currentDirectory)
         } catch {
-            throw .setup((error as? LintConfigurationError)?.description ?? "\(error)")
+            throw .setup(error.description)
         }
         var fleet = FleetHosts(configuration.hosts, relativeTo: configurationDirectory)
         for pattern in request.hostPatterns {

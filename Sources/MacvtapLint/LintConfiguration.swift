@@ -72,6 +72,20 @@ public struct LintConfiguration: Sendable, Codable, Equatable {
         return configuration
     }
 
+    /// The configuration a run uses: `path` when given (it must exist), else the nearest
+    /// `.virt-macvtap.json` from `currentDirectory` up, else the defaults; with the directory
+    /// its relative paths (fleet host patterns) are relative to.
+    public static func applicable(
+        path: String?, currentDirectory: String
+    ) throws(LintConfigurationError) -> (
+        configuration: LintConfiguration, directory: String
+    ) {
+        guard let path = path ?? discover(from: currentDirectory) else { return (LintConfiguration(), currentDirectory) }
+        guard let loaded = try load(path: path) else { throw LintConfigurationError(path: path, problem: "does not exist") }
+        let absolute = path.hasPrefix("/") ? path : currentDirectory + "/" + path
+        return (loaded, String(absolute[..<(absolute.lastIndex(of: "/") ?? absolute.endIndex)]))
+    }
+
     /// The configuration file that applies in `directory`: the nearest one walking up to the
     /// repository root (the directory holding `.git`).
     public static func discover(from directory: String) -> String? {

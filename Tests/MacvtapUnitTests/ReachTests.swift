@@ -59,7 +59,7 @@ struct ReachTests {
         "lint's advice says what reach says: host-guest-unreachable exactly when the host does not reach every guest, vepa-needs-hairpin on every device where a pair needs a hairpin port and on none declared hairpin (200 random topologies)"
     )
     func lintAndReachAgree() throws {
-        var random = ReachSplitMix(seed: 24)
+        var random = SeededGenerator(seed: 24)
         let modes = ["vepa", "bridge", "private", "passthrough"]
         let devices = ["eth0", "eth1", "eth0.15"]
         var checked = 0
@@ -173,18 +173,5 @@ struct VLANOptionTests {
         // reach sees the VLAN: the guest reaches VLAN 200's LAN and nothing untagged.
         let reach = try Tool.run(["reach", file.path])
         #expect(reach.standardOutput.contains("LAN (VLAN 200)") && reach.standardOutput.contains("→ LAN (VLAN 200): reaches"), "\(reach.standardOutput)")
-    }
-}
-
-/// A small deterministic generator for the random topologies.
-struct ReachSplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -34,19 +34,13 @@ public struct ReachOutcome: Sendable {
 /// The `reach` front end: files and hosts into `Reachability`'s segments.
 public enum ReachRun {
     public static func perform(_ request: ReachRequest) throws(LintRunError) -> ReachOutcome {
-        var configuration = LintConfiguration()
-        var configurationDirectory = request.currentDirectory
+        let configuration: LintConfiguration
+        let configurationDirectory: String
         do {
-            if let path = request.configurationPath ?? LintConfiguration.discover(from: request.currentDirectory) {
-                guard let loaded = try LintConfiguration.load(path: path) else { throw LintRunError.setup("configuration file \(path) does not exist") }
-                configuration = loaded
-                let absolute = path.hasPrefix("/") ? path : request.currentDirectory + "/" + path
-                configurationDirectory = String(absolute[..<(absolute.lastIndex(of: "/") ?? absolute.endIndex)])
-            }
-        } catch let error as LintRunError {
-            throw error
+            (configuration, configurationDirectory) = try LintConfiguration.applicable(
+                path: request.configurationPath, currentDirectory: request.currentDirectory)
         } catch {
-            throw .setup((error as? LintConfigurationError)?.description ?? "\(error)")
+            throw .setup(error.description)
         }
         let fleet = FleetHosts(configuration.hosts, relativeTo: configurationDirectory)
         var facts = configuration.reachFacts
