@@ -137,7 +137,7 @@ public final class Linter: Sendable {
     /// Blocks until every background schema compilation and lint-cache write of the process is
     /// done. Call it before the process ends: libxml2 compiling on another thread while the
     /// process exits can crash, and a pack half written is lost.
-    public static func waitForSchemaCompilations() {
+    public static func waitForBackgroundWork() {
         SchemaCompilation.waitForAll()
         LintCache.waitForSaves()
     }

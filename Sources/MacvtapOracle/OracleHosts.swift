@@ -63,7 +63,7 @@ public enum OracleRun {
         // The linter first, its schemas (this release's bundled copy) compiled before libvirt is
         // asked: a schema that does not compile fails at once, by name.
         let linter = try Linter(configuration: ParityJudge.lintConfiguration, libvirtRelease: LibvirtRelease(libraryVersion: number))
-        Linter.waitForSchemaCompilations()
+        Linter.waitForBackgroundWork()
         let oracle = LibvirtOracle(uri: host.uri, restoreDevices: checkout.map { host.sandboxRestorer(checkout: $0) }, skip: host.skip)
         // An interrupted run's domains would otherwise be part of the host lint -c sees.
         try oracle.removeLeftovers()

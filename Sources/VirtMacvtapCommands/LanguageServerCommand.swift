@@ -34,7 +34,7 @@ struct LanguageServerCommand: ParsableCommand {
 
     func run() throws {
         let server = LanguageServer(ledger: ledgerChoice.ledger, libvirtRelease: libvirtVersion)
-        defer { Linter.waitForSchemaCompilations() }
+        defer { Linter.waitForBackgroundWork() }
         reading: while server.exitStatus == nil {
             // Short waits only while a debounced lint is due.
             switch try StandardInputStream.next(waitingAtMost: server.hasPendingWork ? 50 : 1_000) {

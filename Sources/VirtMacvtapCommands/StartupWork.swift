@@ -29,7 +29,7 @@ enum StartupWork {
 
     /// Waits for everything `begin` started.
     static func finish() {
-        Linter.waitForSchemaCompilations()
+        Linter.waitForBackgroundWork()
         LiveSession.waitForLibvirtLoad()
     }
 }

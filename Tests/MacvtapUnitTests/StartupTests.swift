@@ -22,7 +22,7 @@ struct StartupTests {
         let good = try Fixtures.bytes(Fixtures.examplesDirectory.appendingPathComponent("lint/good/app02.xml"))
 
         Linter.prefetchSchemas(configuration: LintConfiguration(), domainSchemaPath: domainSchema)
-        Linter.waitForSchemaCompilations()
+        Linter.waitForBackgroundWork()
         // A second compile would now fail: the linter must use the one prefetched.
         try Data("<grammar/>".utf8).write(to: URL(fileURLWithPath: domainSchema))
         for _ in 0..<2 {
@@ -48,7 +48,7 @@ struct StartupTests {
         defer { try? FileManager.default.removeItem(at: schemas) }
         let domainSchema = schemas.appendingPathComponent("domain.rng").path
         Linter.prefetchSchemas(configuration: LintConfiguration(disable: ["libvirt-schema"]), domainSchemaPath: domainSchema)
-        Linter.waitForSchemaCompilations()
+        Linter.waitForBackgroundWork()
         try Data("<grammar/>".utf8).write(to: URL(fileURLWithPath: domainSchema))
         // Nothing was compiled from the good file, so the linter compiles the broken one now.
         let linter = try Linter(configuration: LintConfiguration(), domainSchemaPath: domainSchema)

@@ -226,7 +226,11 @@ public struct ModelInvalidRule: InterfaceRule {
             + "type='' is taken as no model (the guest gets QEMU's default, rtl8139 on a pc machine); only define "
             + "--validate (the schema) refuses it.",
         severity: .error, enforcement: .define, reference: "D14",
-        triggering: [Example.nic("<source dev='eth0'/><model ↓type='virtio net'/>"), Example.nic("<source dev='eth0'/><model ↓type=''/>")],
+        triggering: [
+            Example.nic("<source dev='eth0'/><model ↓type='virtio net'/>"), Example.nic("<source dev='eth0'/><model ↓type=''/>"),
+            // libvirt parses the model of every interface type: a network's NIC is refused the same way.
+            Example.domain("    <interface type='network'><mac address='52:54:00:00:00:01'/><source network='default'/><model ↓type='virtio net'/></interface>"),
+        ],
         nonTriggering: [Example.nic(Example.goodBody())])
 
     public func check(_ entry: DomainDocument.InterfaceEntry, in document: LintDocument) -> [Violation] {
