@@ -37,6 +37,7 @@ struct LibvirtAPI: @unchecked Sendable {
     let interfaceGetName: @convention(c) (OpaquePointer?) -> UnsafePointer<CChar>?
     let interfaceGetMACString: @convention(c) (OpaquePointer?) -> UnsafePointer<CChar>?
     let interfaceFree: @convention(c) (OpaquePointer?) -> Int32
+    let interfaceGetXMLDesc: @convention(c) (OpaquePointer?, UInt32) -> UnsafeMutablePointer<CChar>?
     let connectListAllNodeDevices: @convention(c) (ConnectPtr?, UnsafeMutablePointer<UnsafeMutablePointer<OpaquePointer?>?>?, UInt32) -> Int32
     let nodeDeviceGetXMLDesc: @convention(c) (OpaquePointer?, UInt32) -> UnsafeMutablePointer<CChar>?
     let nodeDeviceFree: @convention(c) (OpaquePointer?) -> Int32
@@ -129,6 +130,7 @@ struct LibvirtAPI: @unchecked Sendable {
             interfaceGetName: symbol("virInterfaceGetName"),
             interfaceGetMACString: symbol("virInterfaceGetMACString"),
             interfaceFree: symbol("virInterfaceFree"),
+            interfaceGetXMLDesc: symbol("virInterfaceGetXMLDesc"),
             connectListAllNodeDevices: symbol("virConnectListAllNodeDevices"),
             nodeDeviceGetXMLDesc: symbol("virNodeDeviceGetXMLDesc"),
             nodeDeviceFree: symbol("virNodeDeviceFree"),

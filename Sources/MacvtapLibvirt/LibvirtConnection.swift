@@ -152,7 +152,17 @@ public final class LibvirtConnection {
                 guard let interface = interfaces[index] else { continue }
                 let name = api.interfaceGetName(interface).map { String(cString: $0) } ?? ""
                 let mac = api.interfaceGetMACString(interface).map { String(cString: $0) }
-                records.append(HostInterfaceRecord(name: name, mac: mac, nodeDeviceXML: nil))
+                // The description says what the MAC cannot: the device's kind, MTU and link
+                // state, and a bridge's ports or a bond's slaves with its mode (only the master
+                // is listed; its ports are inside its description).
+                var description: String?
+                if let xml = api.interfaceGetXMLDesc(interface, 0) {
+                    description = String(cString: xml)
+                    free(xml)
+                } else {
+                    api.resetLastError()
+                }
+                records.append(HostInterfaceRecord(name: name, mac: mac, interfaceXML: description))
                 _ = api.interfaceFree(interface)
             }
         } else {
@@ -265,7 +275,16 @@ public struct NetworkRecord: Sendable {
 public struct HostInterfaceRecord: Sendable {
     public var name: String?
     public var mac: String?
+    /// `virInterfaceGetXMLDesc` of a listed interface.
+    public var interfaceXML: String?
     public var nodeDeviceXML: String?
+
+    public init(name: String?, mac: String?, interfaceXML: String? = nil, nodeDeviceXML: String? = nil) {
+        self.name = name
+        self.mac = mac
+        self.interfaceXML = interfaceXML
+        self.nodeDeviceXML = nodeDeviceXML
+    }
 }
 
 extension LibvirtConnection {

@@ -210,7 +210,10 @@ public final class Linter: Sendable {
         }
 
         var crossViolations: [(RuleDescription, Violation)] = []
-        let reachFacts = configuration.reachFacts
+        // What a live host shows joins what the configuration declares, as `reach` does.
+        var reachFacts = configuration.reachFacts
+        if hosts.count == 1 { reachFacts[nil] = (reachFacts[nil] ?? ReachFacts()).observing(hosts[0]) }
+        for (name, inventory) in hostInventories { reachFacts[name] = (reachFacts[name] ?? reachFacts[nil] ?? ReachFacts()).observing(inventory) }
         for rule in crossDocumentRules {
             if type(of: rule).scope == .fleet {
                 crossViolations += rule.check(summaries, networks: networks, facts: reachFacts[nil] ?? ReachFacts()).map { (type(of: rule).description, $0) }

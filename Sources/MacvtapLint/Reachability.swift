@@ -17,6 +17,18 @@ public struct ReachFacts: Sendable, Hashable, Codable {
     }
 }
 
+extension ReachFacts {
+    /// These facts with what a live host shows: its devices that are down or without carrier
+    /// (as libvirt or the kernel reports them) and the devices that carry a shim (when the
+    /// kernel's links were read: a local host).
+    public func observing(_ host: HostInventory) -> ReachFacts {
+        var facts = self
+        facts.down.formUnion(host.hostInterfaces.filter(\.isDown).map(\.name))
+        facts.shims.formUnion(host.hostInterfaces.filter(\.isShim).compactMap(\.lowerDevice))
+        return facts
+    }
+}
+
 /// Whether one endpoint's frames reach another over macvtap.
 public enum ReachVerdict: String, Sendable, Codable, CaseIterable {
     case reaches

@@ -26,6 +26,9 @@ struct NetlinkAPI: @unchecked Sendable {
     let linkGetLink: @convention(c) (Pointer?) -> Int32
     let linkGetAddress: @convention(c) (Pointer?) -> Pointer?
     let linkGetFlags: @convention(c) (Pointer?) -> UInt32
+    let linkGetMaster: @convention(c) (Pointer?) -> Int32
+    let linkGetMTU: @convention(c) (Pointer?) -> UInt32
+    let linkGetOperState: @convention(c) (Pointer?) -> UInt8
     let linkSetName: @convention(c) (Pointer?, UnsafePointer<CChar>?) -> Void
     let linkSetLink: @convention(c) (Pointer?, Int32) -> Void
     let linkSetFlags: @convention(c) (Pointer?, UInt32) -> Void
@@ -45,6 +48,13 @@ struct NetlinkAPI: @unchecked Sendable {
     let addressAdd: @convention(c) (Pointer?, Pointer?, Int32) -> Int32
     let addressGetIndex: @convention(c) (Pointer?) -> Int32
     let addressGetLocal: @convention(c) (Pointer?) -> Pointer?
+    let neighbourAllocCache: @convention(c) (Pointer?, UnsafeMutablePointer<Pointer?>?) -> Int32
+    let neighbourGetIndex: @convention(c) (Pointer?) -> Int32
+    let neighbourGetDestination: @convention(c) (Pointer?) -> Pointer?
+    let neighbourGetLinkAddress: @convention(c) (Pointer?) -> Pointer?
+    let neighbourGetState: @convention(c) (Pointer?) -> Int32
+    let vlanAlloc: @convention(c) () -> Pointer?
+    let vlanSetID: @convention(c) (Pointer?, UInt16) -> Int32
     let cacheFirst: @convention(c) (Pointer?) -> Pointer?
     let cacheNext: @convention(c) (Pointer?) -> Pointer?
     let cacheFree: @convention(c) (Pointer?) -> Void
@@ -90,6 +100,9 @@ struct NetlinkAPI: @unchecked Sendable {
             linkGetLink: symbol("rtnl_link_get_link"),
             linkGetAddress: symbol("rtnl_link_get_addr"),
             linkGetFlags: symbol("rtnl_link_get_flags"),
+            linkGetMaster: symbol("rtnl_link_get_master"),
+            linkGetMTU: symbol("rtnl_link_get_mtu"),
+            linkGetOperState: symbol("rtnl_link_get_operstate"),
             linkSetName: symbol("rtnl_link_set_name"),
             linkSetLink: symbol("rtnl_link_set_link"),
             linkSetFlags: symbol("rtnl_link_set_flags"),
@@ -109,6 +122,13 @@ struct NetlinkAPI: @unchecked Sendable {
             addressAdd: symbol("rtnl_addr_add"),
             addressGetIndex: symbol("rtnl_addr_get_ifindex"),
             addressGetLocal: symbol("rtnl_addr_get_local"),
+            neighbourAllocCache: symbol("rtnl_neigh_alloc_cache"),
+            neighbourGetIndex: symbol("rtnl_neigh_get_ifindex"),
+            neighbourGetDestination: symbol("rtnl_neigh_get_dst"),
+            neighbourGetLinkAddress: symbol("rtnl_neigh_get_lladdr"),
+            neighbourGetState: symbol("rtnl_neigh_get_state"),
+            vlanAlloc: symbol("rtnl_link_vlan_alloc"),
+            vlanSetID: symbol("rtnl_link_vlan_set_id"),
             cacheFirst: symbol("nl_cache_get_first"),
             cacheNext: symbol("nl_cache_get_next"),
             cacheFree: symbol("nl_cache_free"),

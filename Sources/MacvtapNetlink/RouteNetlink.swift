@@ -17,6 +17,11 @@ public struct NetworkLink: Sendable, Hashable {
     public var isUp: Bool
     /// For a macvlan or macvtap: its mode's name (`bridge`, `vepa`, `private`, `passthru`).
     public var macvlanMode: String?
+    /// The index of the bridge, bond or Open vSwitch datapath this link is a port of.
+    public var masterIndex: Int32?
+    public var mtu: Int = 0
+    /// RFC 2863's operational state as `ip link` names it (`up`, `down`, `lowerlayerdown`, …).
+    public var operationalState: String = "unknown"
 }
 
 /// An address on a link (`ip addr`).
@@ -27,6 +32,17 @@ public struct NetworkAddress: Sendable, Hashable {
 
     /// The address without its prefix length.
     public var host: String { String(address.split(separator: "/", maxSplits: 1).first ?? "") }
+}
+
+/// An entry of the kernel's neighbour table (`ip neigh`): an address another machine on a
+/// link answered for, with its MAC.
+public struct NeighbourEntry: Sendable, Hashable {
+    public var linkIndex: Int32
+    /// `192.0.2.11` or `fe80::5054:ff:fe00:1`.
+    public var address: String
+    public var mac: String
+    /// `reachable`, `stale`, `delay`, `probe`, `permanent` or `noarp`.
+    public var state: String
 }
 
 /// One rtnetlink socket in the network namespace the process runs in. Owns the libnl socket
@@ -85,10 +101,15 @@ public final class RouteNetlink {
                 default: nil
                 }
         }
+        let master = api.linkGetMaster(link)
+        // IF_OPER_* (linux/if.h), by the names `ip link` prints.
+        let states = ["unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up"]
+        let state = Int(api.linkGetOperState(link))
         return NetworkLink(
             index: api.linkGetIndex(link), name: api.linkGetName(link).map { String(cString: $0) } ?? "",
             kind: kind, parentIndex: parent > 0 ? parent : nil, mac: string(api.linkGetAddress(link)),
-            isUp: api.linkGetFlags(link) & UInt32(IFF_UP) != 0, macvlanMode: mode)
+            isUp: api.linkGetFlags(link) & UInt32(IFF_UP) != 0, macvlanMode: mode, masterIndex: master > 0 ? master : nil,
+            mtu: Int(api.linkGetMTU(link)), operationalState: state < states.count ? states[state] : "unknown")
     }
 
     /// The link named `name`, or nil when the namespace has none.
@@ -133,6 +154,47 @@ public final class RouteNetlink {
             object = api.cacheNext(current)
         }
         return result
+    }
+
+    /// The neighbour table's entries that have a MAC (answered, or entered by hand).
+    public func neighbours() throws(NetlinkError) -> [NeighbourEntry] {
+        var cache: OpaquePointer?
+        try check(api.neighbourAllocCache(socket, &cache), "listing the neighbour table")
+        defer { api.cacheFree(cache) }
+        // NUD_* (linux/neighbour.h); INCOMPLETE and FAILED entries have no MAC to report.
+        let states: [(Int32, String)] = [(0x02, "reachable"), (0x04, "stale"), (0x08, "delay"), (0x10, "probe"), (0x40, "noarp"), (0x80, "permanent")]
+        var result: [NeighbourEntry] = []
+        var object = api.cacheFirst(cache)
+        while let current = object {
+            object = api.cacheNext(current)
+            let state = api.neighbourGetState(current)
+            guard let name = states.first(where: { state & $0.0 != 0 })?.1,
+                let address = string(api.neighbourGetDestination(current)), let mac = string(api.neighbourGetLinkAddress(current))
+            else { continue }
+            result.append(
+                NeighbourEntry(
+                    linkIndex: api.neighbourGetIndex(current), address: String(address.split(separator: "/").first ?? ""), mac: mac,
+                    state: name))
+        }
+        return result
+    }
+
+    /// Creates the 802.1Q link `name` for VLAN `id` on the link with index `parent`, up (`ip link
+    /// add link PARENT name NAME type vlan id ID up`). A kernel without 802.1Q answers with
+    /// `NetlinkResultCode.operationNotSupported`.
+    public func addVLAN(named name: String, id: UInt16, parent: Int32) throws(NetlinkError) -> NetworkLink {
+        let operation = "creating VLAN link '\(name)'"
+        guard let link = api.vlanAlloc() else { throw NetlinkError(code: 5, message: "out of memory", operation: operation) }
+        defer { api.linkPut(link) }
+        api.linkSetName(link, name)
+        api.linkSetLink(link, parent)
+        try check(api.vlanSetID(link, id), operation)
+        api.linkSetFlags(link, UInt32(IFF_UP))
+        try check(api.linkAdd(socket, link, NLM_F_CREATE | NLM_F_EXCL), operation)
+        guard let created = try self.link(named: name) else {
+            throw NetlinkError(code: 12, message: "the kernel accepted it but does not list it", operation: operation)
+        }
+        return created
     }
 
     /// Whether `text` is an address with a prefix length libnl understands (`192.0.2.2/24`,

@@ -7,6 +7,15 @@ public struct DirectNICRow: Sendable, Hashable, Codable {
     public var nic: DirectNICView
     /// "live+config", "live" (hot-plugged only) or "config" (takes effect at next start).
     public var copies: String
+    /// With `list --addresses`: what this machine's neighbour table has for the NIC's MACs.
+    public var addresses: [GuestAddress]?
+
+    /// The row with its addresses from `neighbours` (by lowercase MAC).
+    public func withAddresses(from neighbours: [String: [GuestAddress]]) -> DirectNICRow {
+        var row = self
+        row.addresses = [nic.mac, nic.currentMAC].compactMap { $0 }.flatMap { neighbours[$0.lowercased()] ?? [] }
+        return row
+    }
 }
 
 extension LiveSession {

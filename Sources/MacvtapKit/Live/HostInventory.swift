@@ -1,5 +1,6 @@
 import Dispatch
 import MacvtapLibvirt
+import MacvtapNetlink
 import MacvtapXML
 import Synchronization
 
@@ -39,6 +40,7 @@ extension HostInventory {
         let hostRecords = Mutex<Result<[HostInterfaceRecord], LibvirtError>?>(nil)
         let networks = Mutex<[HostNetwork]?>(nil)
         let release = Mutex<LibvirtRelease?>(nil)
+        let kernelLinks = Mutex<[NetworkLink]>([])
         connection.concurrently([
             { connection in
                 let read = Result { () throws(LibvirtError) in
@@ -55,6 +57,11 @@ extension HostInventory {
             { connection in hostRecords.withLock { $0 = Result { () throws(LibvirtError) in try connection.hostInterfaces() } } },
             { connection in
                 networks.withLock { $0 = try? connection.networks().compactMap { HostNetwork(xml: $0.xml, isActive: $0.isActive) } }
+            },
+            { _ in
+                guard LibvirtURI.isLocal(uri), let netlink = try? RouteNetlink() else { return }
+                defer { netlink.close() }
+                kernelLinks.withLock { $0 = (try? netlink.links()) ?? [] }
             },
             { connection in release.withLock { $0 = (try? connection.libraryVersion()).map { LibvirtRelease(libraryVersion: $0) } } },
             { _ in
@@ -83,7 +90,8 @@ extension HostInventory {
         }
         let records = try hostRecords.withLock { $0 }?.get() ?? []
         result.inventory = HostInventory(
-            uri: uri, domains: summaries, hostInterfaces: mergedHostInterfaces(records, domains: summaries),
+            uri: uri, domains: summaries,
+            hostInterfaces: withKernelFacts(mergedHostInterfaces(records, domains: summaries), links: kernelLinks.withLock { $0 }),
             networks: networks.withLock { $0 })
         result.inventory.libvirtRelease = release.withLock { $0 }
         return result
@@ -106,21 +114,46 @@ extension HostInventory {
         var byName: [String: HostInterface] = [:]
         var order: [String] = []
         for record in records {
-            guard var found = hostInterface(from: record), !guestTaps.contains(found.name) else { continue }
-            // The loopback device's MAC never reaches a wire; a passthrough macvtap on lo once
-            // gave it a guest's MAC for good (the oracle found that), and it must not count.
-            if found.name == "lo" { found.mac = nil }
-            if var known = byName[found.name] {
-                known.mac = known.mac ?? found.mac
-                known.isWireless = known.isWireless || found.isWireless
-                known.isVirtualFunction = known.isVirtualFunction ?? found.isVirtualFunction
-                byName[found.name] = known
-            } else {
-                byName[found.name] = found
-                order.append(found.name)
+            for var found in hostInterfaces(from: record) where !guestTaps.contains(found.name) {
+                // The loopback device's MAC never reaches a wire; a passthrough macvtap on lo once
+                // gave it a guest's MAC for good (the oracle found that), and it must not count.
+                if found.name == "lo" { found.mac = nil }
+                if byName[found.name] != nil {
+                    byName[found.name]!.merge(found)
+                } else {
+                    byName[found.name] = found
+                    order.append(found.name)
+                }
             }
         }
         return order.compactMap { byName[$0] }
+    }
+
+    /// The kernel's word on kind, master (Open vSwitch too, which libvirt does not see), state
+    /// and MTU, for the devices that are the same device: same name and same MAC. A local URI
+    /// can still reach a libvirtd in another network namespace, whose `eth0` is not ours.
+    static func withKernelFacts(_ interfaces: [HostInterface], links: [NetworkLink]) -> [HostInterface] {
+        guard !links.isEmpty else { return interfaces }
+        let byName = Dictionary(links.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let byIndex = Dictionary(links.map { ($0.index, $0) }, uniquingKeysWith: { first, _ in first })
+        return interfaces.map { interface in
+            guard let link = byName[interface.name], let mac = interface.mac, link.mac.flatMap(MACAddress.init) == mac else { return interface }
+            var kernel = HostInterface(
+                name: link.name, mac: mac, kind: link.kind, linkState: link.operationalState, mtu: link.mtu > 0 ? link.mtu : nil)
+            kernel.lowerDevice = link.parentIndex.flatMap { byIndex[$0]?.name }
+            kernel.macvlanMode = link.macvlanMode
+            if let master = link.masterIndex.flatMap({ byIndex[$0] }) {
+                kernel.master = HostInterface.Master(name: master.name, kind: master.kind ?? "master")
+            }
+            var merged = interface
+            // The kernel's facts are read now and exactly; libvirt's may be a cached description.
+            kernel.merge(merged)
+            merged = kernel
+            merged.isWireless = interface.isWireless
+            merged.isVirtualFunction = interface.isVirtualFunction
+            merged.bondMode = interface.bondMode
+            return merged
+        }
     }
 
     /// Scans named hosts at once; each result on its own, so that one host down does not
@@ -148,10 +181,19 @@ extension HostInventory {
         }
     }
 
-    private static func hostInterface(from record: HostInterfaceRecord) -> HostInterface? {
+    private static func hostInterfaces(from record: HostInterfaceRecord) -> [HostInterface] {
         if let name = record.name {
-            return HostInterface(name: name, mac: record.mac.flatMap(MACAddress.init))
+            let described = record.interfaceXML.map(HostInterface.described(by:)) ?? []
+            guard var listed = described.first(where: { $0.name == name }) else {
+                return [HostInterface(name: name, mac: record.mac.flatMap(MACAddress.init))]
+            }
+            listed.mac = listed.mac ?? record.mac.flatMap(MACAddress.init)
+            return [listed] + described.filter { $0.name != name }
         }
+        return nodeDeviceInterface(from: record).map { [$0] } ?? []
+    }
+
+    private static func nodeDeviceInterface(from record: HostInterfaceRecord) -> HostInterface? {
         guard let xml = record.nodeDeviceXML,
             let document = try? XMLDocument(bytes: Array(xml.utf8), fileName: "nodedev"),
             let capability = document.root?.children(named: "capability").first(where: {
@@ -162,6 +204,8 @@ extension HostInventory {
         let mac = capability.firstChild(named: "address").flatMap { MACAddress($0.textContent) }
         let isWireless = capability.children(named: "capability").contains { $0.attribute("type") == "80211" }
         let parent = document.root?.firstChild(named: "parent")?.textContent
-        return HostInterface(name: name, mac: mac, isWireless: isWireless, isVirtualFunction: parent == "computer" ? false : nil)
+        return HostInterface(
+            name: name, mac: mac, isWireless: isWireless, isVirtualFunction: parent == "computer" ? false : nil,
+            linkState: capability.firstChild(named: "link")?.attribute("state"))
     }
 }

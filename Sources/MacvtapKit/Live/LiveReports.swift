@@ -39,14 +39,32 @@ public enum LiveReports {
     }
 
     public static func table(_ rows: [DirectNICRow]) -> String {
-        let header = ["DOMAIN", "STATE", "MAC", "SOURCE", "NETWORK", "MODE", "MODEL", "TARGET", "ALIAS", "IN"]
+        let withAddresses = rows.contains { $0.addresses != nil }
+        let header = ["DOMAIN", "STATE", "MAC", "SOURCE", "NETWORK", "MODE", "MODEL", "TARGET", "ALIAS", "IN"] + (withAddresses ? ["ADDRESSES"] : [])
         let cells = rows.map { row in
             [
                 row.domain, row.state, row.nic.mac + (row.nic.currentMAC.map { " (guest: \($0))" } ?? ""), row.nic.source ?? "-", row.nic.network ?? "-", row.nic.mode, row.nic.model ?? "-",
                 row.nic.target ?? "-", row.nic.alias ?? "-", row.copies,
-            ]
+            ] + (withAddresses ? [addressCell(row.addresses ?? [])] : [])
         }
         return formatTable(header: header, rows: cells)
+    }
+
+    /// `192.0.2.11 (mv-eth0, reachable), …`, or `-` with none seen.
+    static func addressCell(_ addresses: [GuestAddress]) -> String {
+        addresses.isEmpty ? "-" : addresses.map { "\($0.address) (\($0.seenOn), \($0.state))" }.joined(separator: ", ")
+    }
+
+    /// `list --stale`: one row per macvtap no domain owns, with what removal did.
+    public static func table(_ links: [StaleMacvtap]) -> String {
+        guard !links.isEmpty else { return "no stale macvtap links" }
+        let removal = links.contains { $0.removal != nil }
+        let header = ["LINK", "MAC", "DEVICE", "MODE", "STATE"] + (removal ? ["REMOVAL"] : [])
+        return formatTable(
+            header: header,
+            rows: links.map { link in
+                [link.name, link.mac ?? "-", link.lowerDevice ?? "-", link.mode ?? "-", link.linkState ?? "-"] + (removal ? [link.removal ?? "-"] : [])
+            })
     }
 
     /// Columns padded to their widest cell, two spaces apart.
@@ -181,6 +199,10 @@ public enum LiveReports {
 
     public static func json(_ rows: [DirectNICRow]) -> String {
         encode(rows)
+    }
+
+    public static func json(_ links: [StaleMacvtap]) -> String {
+        encode(links)
     }
 
     private static func encode(_ value: some Encodable) -> String { JSONOutput.encode(value) }

@@ -1,5 +1,4 @@
 import FoundationEssentials
-import MacvtapNetlink
 import MacvtapSystem
 import MacvtapXML
 
@@ -83,7 +82,6 @@ public enum ReachRun {
             guard !withURI.isEmpty else { throw .noFleetHostURI }
             hosts += withURI.map { ($0.name, $0.uri!) }
         }
-        let localLinks = hosts.isEmpty ? nil : LocalLinkFacts.read()
         for (label, result) in HostInventory.scan(named: hosts) {
             switch result {
             case .success(let inventory):
@@ -97,37 +95,16 @@ public enum ReachRun {
                     summary.host = label
                     networks.append(summary)
                 }
-                let configured = facts[label] ?? facts[nil] ?? ReachFacts()
-                if LibvirtURI.isLocal(inventory.uri), let localLinks {
-                    facts[label] = ReachFacts(
-                        hairpin: configured.hairpin, shims: configured.shims.union(localLinks.shims), down: localLinks.down)
-                    outcome.factSources.append("\(label): shims and links down from this machine's links; hairpin ports from the configuration")
-                } else {
-                    facts[label] = configured
-                    outcome.factSources.append("\(label): a remote host: shims and hairpin ports from the configuration (\"shims\", \"hairpin\")")
-                }
+                facts[label] = (facts[label] ?? facts[nil] ?? ReachFacts()).observing(inventory)
+                outcome.factSources.append(
+                    LibvirtURI.isLocal(inventory.uri)
+                        ? "\(label): links down and shims from the host's links; hairpin ports from the configuration"
+                        : "\(label): links down as libvirt reports them; shims and hairpin ports from the configuration (\"shims\", \"hairpin\")")
             case .failure(let error):
                 outcome.unreachableHosts.append("host \(label) could not be read (\(LibvirtURI.redacted(error.description)))")
             }
         }
         outcome.segments = Reachability.segments(of: documents, networks: networks, facts: facts)
         return outcome
-    }
-}
-
-/// What this machine's links say about reachability: the devices that carry a bridge-mode
-/// macvlan (a shim: `host-shim`'s or anyone's) and the devices that are down.
-enum LocalLinkFacts {
-    static func read() -> (shims: Set<String>, down: Set<String>)? {
-        guard let netlink = try? RouteNetlink() else { return nil }
-        defer { netlink.close() }
-        guard let links = try? netlink.links() else { return nil }
-        let byIndex = Dictionary(links.map { ($0.index, $0) }, uniquingKeysWith: { first, _ in first })
-        var shims: Set<String> = []
-        for link in links where link.kind == "macvlan" && link.macvlanMode == "bridge" {
-            if let parent = link.parentIndex.flatMap({ byIndex[$0] }) { shims.insert(parent.name) }
-        }
-        let down = Set(links.filter { !$0.isUp && $0.kind != "macvtap" && $0.kind != "macvlan" }.map(\.name))
-        return (shims, down)
     }
 }

@@ -1,0 +1,119 @@
+import Foundation
+import MacvtapTestSupport
+import Testing
+
+/// The host checks against the sandbox's real libvirtd and kernel (part of the serialized live
+/// suite): a bridge port, a device that is down, a small MTU, a stale macvtap, and the guests'
+/// addresses from the neighbour table.
+extension LiveSandboxTests {
+    static let inHost = "ip netns exec vmtap"
+
+    static func file(_ name: String, sources: [String]) throws -> String {
+        let interfaces = sources.enumerated().map { index, source in
+            "<interface type='direct'><mac address='52:54:00:7e:b0:0\(index)'/><source dev='\(source)' mode='bridge'/><model type='virtio'/></interface>"
+        }.joined()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(getpid()).xml").path
+        try """
+        <domain type='kvm'>
+          <name>\(name)</name>
+          <memory unit='MiB'>64</memory>
+          <os><type arch='x86_64'>hvm</type></os>
+          <devices>\(interfaces)</devices>
+        </domain>
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("a bridge port, a device without carrier and a 1400-byte MTU: lint -c says so, attach refuses the port, and libvirt itself fails on it with EBUSY")
+    func hostDeviceRulesMatchTheKernelAndLibvirt() throws {
+        defer { _ = try? Sandbox.shell("\(Self.inHost) ip link del vmt-br 2>/dev/null; \(Self.inHost) ip link del vmt-p0 2>/dev/null") }
+        try Sandbox.shell(
+            "\(Self.inHost) ip link add vmt-br type bridge && \(Self.inHost) ip link add vmt-p0 type veth peer name vmt-p1 "
+                + "&& \(Self.inHost) ip link set vmt-p0 master vmt-br && \(Self.inHost) ip link set vmt-p1 mtu 1400 "
+                + "&& \(Self.inHost) ip link set vmt-p0 up && \(Self.inHost) ip link set vmt-br up")
+        let path = try Self.file("devices", sources: ["vmt-p0", "vmt-p1", "eth0"])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        // Read through libvirt only (outside the host's namespace): a remote host looks like this.
+        for wrapper in [nil, Self.inHost] {
+            let lint = try Tool.run(["lint", "-c", "qemu:///system", "--format", "json", path], wrapper: wrapper)
+            let findings = try #require(JSONSerialization.jsonObject(with: Data(lint.standardOutput.utf8)) as? [String: Any])["findings"] as? [[String: Any]] ?? []
+            let ids = findings.compactMap { $0["ruleID"] as? String }
+            let messages = findings.compactMap { $0["message"] as? String }
+            #expect(ids.contains("source-dev-enslaved") && messages.contains { $0.contains("'vmt-p0'") && $0.contains("bridge 'vmt-br'") }, "\(lint.standardOutput)")
+            // vmt-p1 is administratively down; vmt-p0 is up but its peer is not: no carrier.
+            #expect(messages.contains { $0.contains("'vmt-p1'") && $0.contains("is down") }, "\(messages)")
+            #expect(messages.contains { $0.contains("'vmt-p0'") && $0.contains("no carrier") }, "\(messages)")
+            #expect(messages.contains { $0.contains("'vmt-p1'") && $0.contains("MTU 1400") }, "\(messages)")
+            #expect(!messages.contains { $0.contains("'eth0'") && ($0.contains("MTU") || $0.contains("down") || $0.contains("port of")) }, "\(messages)")
+        }
+        // attach's preflight runs the same rule and refuses before libvirt is asked.
+        let refused = try Tool.run(["attach", "vm1", "--source", "vmt-p0", "--mode", "bridge", "--live"])
+        #expect(refused.status == 1 && refused.standardError.contains("source-dev-enslaved"), "\(refused)")
+        // libvirt itself, asked directly: the kernel refuses the macvtap on a bridge port.
+        let xml = "<interface type='direct'><mac address='52:54:00:7e:b0:09'/><source dev='vmt-p0' mode='bridge'/><model type='virtio'/></interface>"
+        let direct = try Sandbox.shell("printf '%s' \"\(xml)\" > /tmp/vmt-nic.xml && virsh -c qemu:///system attach-device vm1 /tmp/vmt-nic.xml --live")
+        #expect(direct.status != 0 && (direct.standardOutput + direct.standardError).contains("Device or resource busy"), "\(direct)")
+        #expect(try Sandbox.macs("vm1").isEmpty)
+    }
+
+    @Test("a macvtap no domain owns: lint -c and list --stale report it and not the guests' own; --remove-stale deletes it only where the kernel shows it")
+    func staleMacvtapsAreFoundAndRemovedOnlyWhenAsked() throws {
+        try Sandbox.reset()
+        defer {
+            _ = try? Sandbox.shell("\(Self.inHost) ip link del macvtap9 2>/dev/null")
+            try? Sandbox.reset()
+        }
+        let attached = try Tool.run(["attach", "vm1", "--source", "eth0", "--mode", "bridge", "--live"])
+        #expect(attached.status == 0, "\(attached)")
+        try Sandbox.shell("\(Self.inHost) ip link add link eth1 name macvtap9 type macvtap mode vepa")
+        let owned = try #require(try Sandbox.directNICs("vm1").first?["nic"] as? [String: Any])["target"] as? String
+        let path = try Self.file("stale", sources: ["eth1"])
+        defer { try? FileManager.default.removeItem(atPath: path) }
+
+        let lint = try Tool.run(["lint", "-c", "qemu:///system", path])
+        #expect(lint.standardOutput.contains("macvtap link 'macvtap9'") && lint.standardOutput.contains("[macvtap-stale]"), "\(lint.standardOutput)")
+        #expect(!lint.standardOutput.contains("macvtap link '\(owned ?? "?")'"), "\(lint.standardOutput)")
+
+        let listed = try Tool.run(["list", "--stale", "--format", "json"], wrapper: Self.inHost)
+        let links = try #require(JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [[String: Any]])
+        #expect(links.map { $0["name"] as? String } == ["macvtap9"], "\(listed)")
+        #expect(links.first?["lowerDevice"] as? String == "eth1" && links.first?["mode"] as? String == "vepa")
+        // Listing removes nothing.
+        #expect(try Sandbox.shell("\(Self.inHost) ip link show macvtap9").status == 0)
+
+        // Outside the host's namespace the kernel shows no such link: kept, and the status says so.
+        let elsewhere = try Tool.run(["list", "--stale", "--remove-stale"])
+        #expect(elsewhere.status == 1 && elsewhere.standardOutput.contains("kept"), "\(elsewhere)")
+        #expect(try Sandbox.shell("\(Self.inHost) ip link show macvtap9").status == 0)
+
+        let removed = try Tool.run(["list", "--stale", "--remove-stale"], wrapper: Self.inHost)
+        #expect(removed.status == 0 && removed.standardOutput.contains("removed"), "\(removed)")
+        #expect(try Sandbox.shell("\(Self.inHost) ip link show macvtap9").status != 0)
+        #expect(try Sandbox.shell("\(Self.inHost) ip link show \(owned ?? "?")").status == 0, "the guest's own macvtap must stay")
+    }
+
+    @Test("list --addresses: after vm1 boots on eth0, the host's shim sees 192.0.2.11 for its NIC (--probe), and says where")
+    func guestAddressesComeFromTheShimsNeighbourTable() throws {
+        try Sandbox.reset()
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("addresses-state-\(getpid())").path
+        defer {
+            _ = try? Tool.run(["host-shim", "eth0", "--remove"], shellPrefix: "export XDG_STATE_HOME='\(state)';", wrapper: Self.inHost)
+            try? Sandbox.reset()
+        }
+        let attached = try Tool.run(["attach", "vm1", "--source", "eth0", "--mode", "bridge", "--live"])
+        #expect(attached.status == 0, "\(attached)")
+        #expect(try Sandbox.lanReaches("192.0.2.11"))
+        let shim = try Tool.run(["host-shim", "eth0", "--address", "192.0.2.2/24"], shellPrefix: "export XDG_STATE_HOME='\(state)';", wrapper: Self.inHost)
+        #expect(shim.status == 0, "\(shim)")
+        let mac = try #require(try Sandbox.macs("vm1").first)
+
+        let listed = try Tool.run(["list", "vm1", "--addresses", "--probe", "--format", "json"], wrapper: Self.inHost)
+        let rows = try #require(JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [[String: Any]])
+        let row = try #require(rows.first { ($0["nic"] as? [String: Any])?["mac"] as? String == mac }, "\(listed)")
+        let addresses = row["addresses"] as? [[String: Any]] ?? []
+        #expect(addresses.contains { $0["address"] as? String == "192.0.2.11" && $0["seenOn"] as? String == "mv-eth0" }, "\(listed)")
+        // Without --probe the entry stays while it is fresh; the table shows it too.
+        let text = try Tool.run(["list", "vm1", "--addresses"], wrapper: Self.inHost)
+        #expect(text.standardOutput.contains("ADDRESSES") && text.standardOutput.contains("192.0.2.11 (mv-eth0"), "\(text)")
+    }
+}
