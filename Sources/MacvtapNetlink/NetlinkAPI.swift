@@ -158,6 +158,8 @@ public struct NetlinkResultCode: RawRepresentable, Hashable, Sendable, CustomStr
     /// libnl could not be loaded (not one of libnl's numbers).
     public static let notLoaded = NetlinkResultCode(rawValue: -1)
     public static let exist = NetlinkResultCode(rawValue: 6)
+    /// NLE_OPNOTSUPP: the kernel does not know the link kind ("Unknown device type").
+    public static let operationNotSupported = NetlinkResultCode(rawValue: 10)
     public static let objectNotFound = NetlinkResultCode(rawValue: 12)
     public static let noAccess = NetlinkResultCode(rawValue: 27)
     public static let permission = NetlinkResultCode(rawValue: 28)

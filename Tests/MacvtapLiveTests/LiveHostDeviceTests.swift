@@ -116,4 +116,46 @@ extension LiveSandboxTests {
         let text = try Tool.run(["list", "vm1", "--addresses"], wrapper: Self.inHost)
         #expect(text.standardOutput.contains("ADDRESSES") && text.standardOutput.contains("192.0.2.11 (mv-eth0"), "\(text)")
     }
+
+    @Test("host-vlan: where the kernel has 802.1Q, DEV.N is made, recorded and removed; where it has not (this machine kind), one line names the missing support and nothing changes")
+    func hostVLANMakesOrRefusesAsTheKernelAllows() throws {
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("vlan-state-\(getpid())").path
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("vlan-root-\(getpid())").path
+        defer {
+            _ = try? Sandbox.shell("ip netns del vmt-vlan-probe 2>/dev/null; \(Self.inHost) ip link del eth1.15 2>/dev/null")
+            try? FileManager.default.removeItem(atPath: state)
+            try? FileManager.default.removeItem(atPath: root)
+        }
+        // Support is detected as the issue asks: a VLAN link in a scratch namespace.
+        let supported = try Sandbox.shell(
+            "ip netns add vmt-vlan-probe && ip netns exec vmt-vlan-probe ip link add vp0 type veth peer name vp1 "
+                + "&& ip netns exec vmt-vlan-probe ip link add link vp0 name vp0.15 type vlan id 15").status == 0
+        try FileManager.default.createDirectory(atPath: root + "/etc/network", withIntermediateDirectories: true)
+        try "source /etc/network/interfaces.d/*\n".write(toFile: root + "/etc/network/interfaces", atomically: true, encoding: .utf8)
+        let environment = "export XDG_STATE_HOME='\(state)';"
+        let made = try Tool.run(["host-vlan", "eth1", "15", "--persist", "ifupdown", "--root", root], shellPrefix: environment, wrapper: Self.inHost)
+        let stanza = root + "/etc/network/interfaces.d/virt-macvtap-eth1.15"
+        if supported {
+            print("host-vlan: this kernel has 802.1Q: the VLAN device is made and removed")
+            #expect(made.status == 0 && made.standardOutput.contains("created eth1.15"), "\(made)")
+            #expect(try Sandbox.shell("\(Self.inHost) ip -d link show eth1.15").standardOutput.contains("vlan protocol 802.1Q id 15"))
+            #expect(FileManager.default.fileExists(atPath: stanza))
+            let removed = try Tool.run(["host-vlan", "eth1", "15", "--remove"], shellPrefix: environment, wrapper: Self.inHost)
+            #expect(removed.status == 0 && removed.standardOutput.contains("deleted link eth1.15"), "\(removed)")
+            #expect(try Sandbox.shell("\(Self.inHost) ip link show eth1.15").status != 0)
+            #expect(!FileManager.default.fileExists(atPath: stanza))
+        } else {
+            print("host-vlan: this kernel has no 802.1Q: the refusal is tested")
+            #expect(made.status == 1, "\(made)")
+            #expect(made.standardError.split(separator: "\n").count == 1 && made.standardError.contains("no 802.1Q VLAN support"), "\(made.standardError)")
+            #expect(made.standardError.contains("nothing was changed"))
+            #expect(try Sandbox.shell("\(Self.inHost) ip link show eth1.15").status != 0)
+            #expect(!FileManager.default.fileExists(atPath: stanza), "no file may be written when the link cannot be made")
+            let records = (try? String(contentsOfFile: state + "/virt-macvtap/host-shims.json", encoding: .utf8)) ?? "[]"
+            #expect(!records.contains("eth1.15"), "\(records)")
+            // Nothing was made, so nothing is recorded to remove.
+            let remove = try Tool.run(["host-vlan", "eth1", "15", "--remove"], shellPrefix: environment, wrapper: Self.inHost)
+            #expect(remove.status == 1 && remove.standardError.contains("no record"), "\(remove)")
+        }
+    }
 }

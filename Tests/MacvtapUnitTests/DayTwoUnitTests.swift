@@ -97,6 +97,39 @@ struct DayTwoUnitTests {
         #expect(networkd.contains(root + "/etc/systemd/network/50-virt-macvtap-mv-lo.netdev"))
     }
 
+    @Test("host-vlan --persist writes DEV.N in each stack's format (networkd netdev + drop-in VLAN=, a NetworkManager vlan keyfile, an ifupdown stanza), without an address; a name past 15 bytes is refused with the one to use")
+    func vlanPersistFormats() throws {
+        let root = try Self.scratchRoot("vlan-formats")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let session = try HostShimSession(environment: HostShimEnvironment(root: root, recordPath: root + "/state/host-shims.json"))
+        func plan(_ stack: NetworkStack, device: String = "lo", name: String? = nil) throws -> HostShimPlan {
+            try session.plan(HostVLANRequest(device: device, id: 15, name: name, persist: .some(stack)))
+        }
+        let keyfile = try #require(try plan(.networkmanager).files.first)
+        #expect(keyfile.path == root + "/etc/NetworkManager/system-connections/virt-macvtap-lo.15.nmconnection" && keyfile.mode == 0o600)
+        #expect(keyfile.content.contains("type=vlan") && keyfile.content.contains("[vlan]\nparent=lo\nid=15"), "\(keyfile.content)")
+        #expect(keyfile.content.contains("[ipv4]\nmethod=disabled") && !keyfile.content.contains("address1"))
+        let stanza = try #require(try plan(.ifupdown).files.first)
+        #expect(stanza.content.contains("iface lo.15 inet manual") && stanza.content.contains("ip link add link lo name lo.15 type vlan id 15"))
+        #expect(stanza.content.contains("Written by virt-macvtap host-vlan"))
+        try FileManager.default.createDirectory(atPath: root + "/etc/systemd/network", withIntermediateDirectories: true)
+        try "[Match]\nName=lo\n".write(toFile: root + "/etc/systemd/network/10-lo.network", atomically: true, encoding: .utf8)
+        let networkd = try plan(.networkd)
+        let byPath = Dictionary(networkd.files.map { ($0.path, $0.content) }, uniquingKeysWith: { first, _ in first })
+        #expect(byPath[root + "/etc/systemd/network/50-virt-macvtap-lo.15.netdev"]?.contains("Kind=vlan\n\n[VLAN]\nId=15") == true, "\(byPath)")
+        #expect(byPath[root + "/etc/systemd/network/10-lo.network.d/virt-macvtap-lo.15.conf"]?.contains("VLAN=lo.15") == true, "\(byPath)")
+        #expect(networkd.vlanID == 15 && networkd.address.isEmpty)
+        #expect(try plan(.ifupdown, name: "vlan15").name == "vlan15")
+
+        let long = try Tool.run(["host-vlan", "averyveryverylong0", "15"])
+        #expect(long.status == 1 && long.standardError.contains("--name vlan15"), "\(long)")
+        #expect(long.standardError.split(separator: "\n").count == 1)
+        for bad in ["0", "4095", "x"] {
+            let usage = try Tool.run(["host-vlan", "lo", bad])
+            #expect(usage.status == 2, "\(bad): \(usage)")
+        }
+    }
+
     @Test("host-shim --persist auto: NetworkManager when it runs, netplan noted and written as networkd, ifupdown; a file it did not write is never replaced")
     func persistDetection() throws {
         let root = try Self.scratchRoot("shim-detect")

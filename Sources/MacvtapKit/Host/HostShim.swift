@@ -33,6 +33,25 @@ public struct HostShimRequest: Sendable {
     }
 }
 
+/// What `host-vlan` was asked to create: the 802.1Q device that puts macvtap guests in VLAN
+/// `id` of `device` (their source device is then `DEV.N`).
+public struct HostVLANRequest: Sendable {
+    public var device: String
+    /// 1–4094.
+    public var id: Int
+    /// The VLAN device's name; nil: `DEV.N`.
+    public var name: String?
+    /// Also write boot-time configuration: nil none, `.some(nil)` detect the stack.
+    public var persist: NetworkStack??
+
+    public init(device: String, id: Int, name: String? = nil, persist: NetworkStack?? = nil) {
+        self.device = device
+        self.id = id
+        self.name = name
+        self.persist = persist
+    }
+}
+
 /// A file the shim's boot-time configuration consists of.
 public struct ShimFile: Sendable, Hashable, Codable {
     public var path: String
@@ -45,18 +64,24 @@ public struct ShimFile: Sendable, Hashable, Codable {
 public struct HostShimPlan: Sendable {
     public var name: String
     public var device: String
+    /// The shim's address; empty for a VLAN device.
     public var address: String
+    /// Set for a VLAN device (`host-vlan`); nil for a shim.
+    public var vlanID: Int? = nil
     public var stack: NetworkStack?
     public var files: [ShimFile]
     /// Things the user should know (netplan has no macvlan type, ifupdown's source line, …).
     public var notes: [String]
 }
 
-/// What the tool made, so `--remove` takes away exactly that.
+/// What the tool made (a shim, or a VLAN device), so `--remove` takes away exactly that.
 public struct HostShimRecord: Sendable, Hashable, Codable {
     public var name: String
     public var device: String
+    /// The shim's address; empty for a VLAN device.
     public var address: String
+    /// Set for a VLAN device (`host-vlan`); nil for a shim (and in records older than it).
+    public var vlanID: Int?
     public var mac: String?
     /// The network namespace it was made in (`net:[4026531840]`): a shim of the same name in
     /// another namespace is not ours.
@@ -150,7 +175,8 @@ public struct HostShimEnvironment: Sendable {
 /// host then reaches the guests whose macvtaps on that device are in bridge mode (a macvtap's
 /// lower device never hands their frames to the host itself).
 public enum HostShims {
-    static let marker = "Written by virt-macvtap host-shim"
+    /// What every file the tool writes carries (older shim files say "… host-shim" after it).
+    static let marker = "Written by virt-macvtap"
 
     /// Checks the request against the namespace and plans the files; changes nothing.
     package static func plan(
@@ -169,26 +195,8 @@ public enum HostShims {
         guard request.address.contains("/") else {
             throw .refused("'\(request.address)' has no prefix length; write it like 192.0.2.2/24 (the guests' subnet)")
         }
+        try checkDevice(request.device, newName: name, for: "the shim", netlink: netlink)
         try HostShimError.mapping {
-            guard let found = try netlink.link(named: request.device) else {
-                let names = (try? netlink.links().map(\.name).filter { $0 != "lo" }.sorted()) ?? []
-                throw HostShimError.refused(
-                    "device '\(request.device)' does not exist in this network namespace; use one of: \(names.prefix(8).joined(separator: ", "))")
-            }
-            let parent = found
-            if let kind = parent.kind, ["macvlan", "macvtap"].contains(kind) {
-                throw HostShimError.refused(
-                    "device '\(request.device)' is itself a \(kind); give the shim the device the guests' macvtaps sit on (its lower device)")
-            }
-            if FileIO.exists(atPath: "/sys/class/net/\(request.device)/wireless")
-                || FileIO.exists(atPath: "/sys/class/net/\(request.device)/phy80211")
-            {
-                throw HostShimError.refused(
-                    "device '\(request.device)' is wireless: an access point drops frames from MAC addresses it did not associate, so neither macvtap guests nor a shim work on it")
-            }
-            if try netlink.link(named: name) != nil {
-                throw HostShimError.refused("the name '\(name)' is taken by an existing link; give another with --name, or remove that link")
-            }
             let host = String(canonical.split(separator: "/", maxSplits: 1).first ?? "")
             let links = Dictionary(try netlink.links().map { ($0.index, $0.name) }, uniquingKeysWith: { first, _ in first })
             if let existing = try netlink.addresses().first(where: { $0.host == host }) {
@@ -197,19 +205,64 @@ public enum HostShims {
             }
         }
         var plan = HostShimPlan(name: name, device: request.device, address: canonical, stack: nil, files: [], notes: [])
-        if let persist = request.persist {
-            let stack: NetworkStack
-            if let chosen = persist { stack = chosen } else { stack = try detectStack(environment: environment, notes: &plan.notes) }
-            plan.stack = stack
-            plan.files = try files(for: stack, name: name, device: request.device, address: canonical, environment: environment, notes: &plan.notes)
-            for file in plan.files where FileIO.exists(atPath: file.path) {
-                let existing = (try? FileIO.readFile(atPath: file.path)).map { String(decoding: $0, as: UTF8.self) } ?? ""
-                guard existing.contains(marker) else {
-                    throw .refused("\(file.path) exists and was not written by virt-macvtap; it is left alone: remove it or choose another --name")
-                }
+        try planFiles(&plan, persist: request.persist, environment: environment)
+        return plan
+    }
+
+    /// Checks a VLAN device request against the namespace and plans the files; changes
+    /// nothing. Whether the kernel has 802.1Q shows only when the link is made.
+    package static func plan(
+        _ request: HostVLANRequest, netlink: RouteNetlink, environment: HostShimEnvironment
+    ) throws(HostShimError) -> HostShimPlan {
+        guard (1...4094).contains(request.id) else { throw .refused("VLAN id \(request.id) is outside 1–4094") }
+        guard let name = request.name ?? LinuxInterfaceName.vlanDevice(of: request.device, vlan: request.id) else {
+            throw .refused(
+                "'\(request.device).\(request.id)' passes the kernel's 15 bytes; name the VLAN device with --name \(LinuxInterfaceName.vlanFallbackName(vlan: request.id)) and give guests that name as their source device")
+        }
+        if let problem = LinuxInterfaceName.problem(with: name) {
+            throw .refused("VLAN device name '\(name)': \(problem); give another with --name")
+        }
+        try checkDevice(request.device, newName: name, for: "the VLAN device", netlink: netlink)
+        var plan = HostShimPlan(name: name, device: request.device, address: "", vlanID: request.id, stack: nil, files: [], notes: [])
+        try planFiles(&plan, persist: request.persist, environment: environment)
+        return plan
+    }
+
+    /// The lower device exists here, is not itself a macvlan/macvtap nor wireless, and the new
+    /// link's name is free.
+    static func checkDevice(_ device: String, newName name: String, for what: String, netlink: RouteNetlink) throws(HostShimError) {
+        try HostShimError.mapping {
+            guard let parent = try netlink.link(named: device) else {
+                let names = (try? netlink.links().map(\.name).filter { $0 != "lo" }.sorted()) ?? []
+                throw HostShimError.refused(
+                    "device '\(device)' does not exist in this network namespace; use one of: \(names.prefix(8).joined(separator: ", "))")
+            }
+            if let kind = parent.kind, ["macvlan", "macvtap"].contains(kind) {
+                throw HostShimError.refused(
+                    "device '\(device)' is itself a \(kind); give \(what) the device the guests' macvtaps sit on (its lower device)")
+            }
+            if FileIO.exists(atPath: "/sys/class/net/\(device)/wireless") || FileIO.exists(atPath: "/sys/class/net/\(device)/phy80211") {
+                throw HostShimError.refused(
+                    "device '\(device)' is wireless: an access point drops frames from MAC addresses it did not associate, so macvtap guests do not work on it")
+            }
+            if try netlink.link(named: name) != nil {
+                throw HostShimError.refused("the name '\(name)' is taken by an existing link; give another with --name, or remove that link")
             }
         }
-        return plan
+    }
+
+    static func planFiles(_ plan: inout HostShimPlan, persist: NetworkStack??, environment: HostShimEnvironment) throws(HostShimError) {
+        guard let persist else { return }
+        let stack: NetworkStack
+        if let chosen = persist { stack = chosen } else { stack = try detectStack(environment: environment, notes: &plan.notes) }
+        plan.stack = stack
+        plan.files = try files(for: stack, plan: plan, environment: environment, notes: &plan.notes)
+        for file in plan.files where FileIO.exists(atPath: file.path) {
+            let existing = (try? FileIO.readFile(atPath: file.path)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            guard existing.contains(marker) else {
+                throw .refused("\(file.path) exists and was not written by virt-macvtap; it is left alone: remove it or choose another --name")
+            }
+        }
     }
 
     /// Which stack this host uses: NetworkManager when it runs, netplan (rendered to networkd),
@@ -228,10 +281,11 @@ public enum HostShims {
     }
 
     static func files(
-        for stack: NetworkStack, name: String, device: String, address: String, environment: HostShimEnvironment,
-        notes: inout [String]
+        for stack: NetworkStack, plan: HostShimPlan, environment: HostShimEnvironment, notes: inout [String]
     ) throws(HostShimError) -> [ShimFile] {
-        let header = "# \(marker) (\(device), \(address)); `virt-macvtap host-shim \(device) --remove --name \(name)` removes it.\n"
+        if let id = plan.vlanID { return try vlanFiles(for: stack, name: plan.name, device: plan.device, id: id, environment: environment, notes: &notes) }
+        let (name, device, address) = (plan.name, plan.device, plan.address)
+        let header = "# \(marker) host-shim (\(device), \(address)); `virt-macvtap host-shim \(device) --remove --name \(name)` removes it.\n"
         switch stack {
         case .networkd:
             let directory = environment.path("/etc/systemd/network")
@@ -283,6 +337,55 @@ public enum HostShims {
         }
     }
 
+    /// A VLAN device's boot-time configuration: up, without an address of the host's (the
+    /// guests' macvtaps are what use it).
+    static func vlanFiles(
+        for stack: NetworkStack, name: String, device: String, id: Int, environment: HostShimEnvironment, notes: inout [String]
+    ) throws(HostShimError) -> [ShimFile] {
+        let header = "# \(marker) host-vlan (VLAN \(id) on \(device)); `virt-macvtap host-vlan \(device) \(id) --remove --name \(name)` removes it.\n"
+        switch stack {
+        case .networkd:
+            let directory = environment.path("/etc/systemd/network")
+            guard let parentNetwork = networkdFile(matching: device, environment: environment) else {
+                throw .refused(
+                    "no systemd-networkd .network file matches \(device), so nothing would add the VLAN to it at boot (VLAN=\(name)); configure \(device) with networkd first, or use --persist networkmanager|ifupdown"
+                )
+            }
+            return [
+                ShimFile(path: "\(directory)/50-virt-macvtap-\(name).netdev", content: header + "[NetDev]\nName=\(name)\nKind=vlan\n\n[VLAN]\nId=\(id)\n", mode: 0o644),
+                // A .network file is what makes networkd bring the link up; no address, none wanted.
+                ShimFile(
+                    path: "\(directory)/50-virt-macvtap-\(name).network",
+                    content: header + "[Match]\nName=\(name)\n\n[Link]\nRequiredForOnline=no\n\n[Network]\nLinkLocalAddressing=no\nConfigureWithoutCarrier=yes\n", mode: 0o644),
+                ShimFile(path: "\(directory)/\(parentNetwork).d/virt-macvtap-\(name).conf", content: header + "[Network]\nVLAN=\(name)\n", mode: 0o644),
+            ]
+        case .networkmanager:
+            return [
+                ShimFile(
+                    path: environment.path("/etc/NetworkManager/system-connections/virt-macvtap-\(name).nmconnection"),
+                    content: header
+                        + "[connection]\nid=virt-macvtap-\(name)\ntype=vlan\ninterface-name=\(name)\n\n"
+                        + "[vlan]\nparent=\(device)\nid=\(id)\n\n[ipv4]\nmethod=disabled\n\n[ipv6]\nmethod=disabled\n",
+                    mode: 0o600)
+            ]
+        case .ifupdown:
+            let interfaces = environment.path("/etc/network/interfaces")
+            let main = (try? FileIO.readFile(atPath: interfaces)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            if !main.contains("interfaces.d") {
+                notes.append("\(interfaces) does not source /etc/network/interfaces.d; add `source /etc/network/interfaces.d/*` for the VLAN device to come up at boot")
+            }
+            return [
+                ShimFile(
+                    path: environment.path("/etc/network/interfaces.d/virt-macvtap-\(name)"),
+                    content: header
+                        + "auto \(name)\niface \(name) inet manual\n"
+                        + "    pre-up ip link add link \(device) name \(name) type vlan id \(id)\n"
+                        + "    post-down ip link del \(name)\n",
+                    mode: 0o644)
+            ]
+        }
+    }
+
     /// The name of the networkd `.network` file whose `[Match] Name=` matches `device`, in
     /// networkd's own search order (the first file by name across /etc, /run and /usr/lib).
     static func networkdFile(matching device: String, environment: HostShimEnvironment) -> String? {
@@ -319,19 +422,27 @@ public enum HostShims {
             guard let parent = try netlink.link(named: plan.device) else {
                 throw NetlinkError(code: 31, message: "no such device", operation: "looking up link '\(plan.device)'")
             }
-            link = try netlink.addBridgeMacvlan(named: plan.name, parent: parent.index)
-            do {
-                try netlink.addAddress(plan.address, toLink: link.index)
-            } catch {
-                try? netlink.deleteLink(named: plan.name)
-                throw error
+            if let id = plan.vlanID {
+                link = try netlink.addVLAN(named: plan.name, id: UInt16(id), parent: parent.index)
+            } else {
+                link = try netlink.addBridgeMacvlan(named: plan.name, parent: parent.index)
+                do {
+                    try netlink.addAddress(plan.address, toLink: link.index)
+                } catch {
+                    try? netlink.deleteLink(named: plan.name)
+                    throw error
+                }
             }
         } catch {
+            if plan.vlanID != nil, error.resultCode == .operationNotSupported {
+                throw .refused(
+                    "this kernel has no 802.1Q VLAN support (creating '\(plan.name)': \(error.message)); load it (modprobe 8021q) or use a kernel built with it; nothing was changed")
+            }
             throw .netlink(error)
         }
         records.append(
             HostShimRecord(
-                name: plan.name, device: plan.device, address: plan.address, mac: link.mac, namespace: namespace,
+                name: plan.name, device: plan.device, address: plan.address, vlanID: plan.vlanID, mac: link.mac, namespace: namespace,
                 files: plan.files.map(\.path)))
         do {
             for file in plan.files {
@@ -352,16 +463,19 @@ public enum HostShims {
     /// The record of the shim named `name` (default for `device`) made in this namespace, and
     /// whether the kernel still shows that very link (same name, parent and MAC).
     package static func findRecord(
-        device: String, name: String?, netlink: RouteNetlink, environment: HostShimEnvironment
+        device: String, name: String?, vlanID: Int? = nil, netlink: RouteNetlink, environment: HostShimEnvironment
     ) throws(HostShimError) -> HostShimRecord {
-        let name = name ?? HostShimRequest.defaultName(for: device)
+        let what = vlanID == nil ? "shim" : "VLAN device"
+        let name =
+            name ?? vlanID.map { LinuxInterfaceName.vlanDevice(of: device, vlan: $0) ?? LinuxInterfaceName.vlanFallbackName(vlan: $0) }
+            ?? HostShimRequest.defaultName(for: device)
         let namespace = currentNamespace()
-        guard let record = try loadRecords(environment).first(where: { $0.name == name && $0.namespace == namespace }) else {
+        guard let record = try loadRecords(environment).first(where: { $0.name == name && $0.namespace == namespace && $0.vlanID == vlanID }) else {
             throw .refused(
-                "virt-macvtap has no record of creating '\(name)' in this network namespace (\(environment.recordPath)); it removes only shims it made")
+                "virt-macvtap has no record of creating the \(what) '\(name)' in this network namespace (\(environment.recordPath)); it removes only links it made")
         }
         guard record.device == device else {
-            throw .refused("the shim '\(name)' virt-macvtap made is on '\(record.device)', not '\(device)'")
+            throw .refused("the \(what) '\(name)' virt-macvtap made is on '\(record.device)', not '\(device)'")
         }
         return record
     }
@@ -375,9 +489,10 @@ public enum HostShims {
         try HostShimError.mapping {
             if let link = try netlink.link(named: record.name) {
                 let parent = try netlink.link(named: record.device)
-                guard link.kind == "macvlan", link.parentIndex == parent?.index, record.mac == nil || link.mac == record.mac else {
+                let kind = record.vlanID == nil ? "macvlan" : "vlan"
+                guard link.kind == kind, link.parentIndex == parent?.index, record.mac == nil || link.mac == record.mac else {
                     throw HostShimError.refused(
-                        "'\(record.name)' is no longer the macvlan virt-macvtap made on \(record.device) (kind \(link.kind ?? "device"), MAC \(link.mac ?? "?")); it is left alone")
+                        "'\(record.name)' is no longer the \(kind) virt-macvtap made on \(record.device) (kind \(link.kind ?? "device"), MAC \(link.mac ?? "?")); it is left alone")
                 }
                 try netlink.deleteLink(named: record.name)
                 done.append("deleted link \(record.name)")
@@ -472,9 +587,15 @@ public final class HostShimSession {
         return Link(name: link.name, mac: link.mac, isUp: link.isUp)
     }
 
-    /// The record of the shim named `name` (default for `device`) made in this namespace.
-    public func findRecord(device: String, name: String?) throws(HostShimError) -> HostShimRecord {
-        try HostShims.findRecord(device: device, name: name, netlink: netlink, environment: environment)
+    /// Checks a VLAN device request and plans its files; changes nothing.
+    public func plan(_ request: HostVLANRequest) throws(HostShimError) -> HostShimPlan {
+        try HostShims.plan(request, netlink: netlink, environment: environment)
+    }
+
+    /// The record of the shim named `name` (default for `device`) made in this namespace; with
+    /// `vlanID`, of that VLAN device (default name `DEV.N`).
+    public func findRecord(device: String, name: String?, vlanID: Int? = nil) throws(HostShimError) -> HostShimRecord {
+        try HostShims.findRecord(device: device, name: name, vlanID: vlanID, netlink: netlink, environment: environment)
     }
 
     /// Removes the recorded shim and its files; one line per thing done.

@@ -1,0 +1,104 @@
+import ArgumentParser
+import MacvtapKit
+import MacvtapSystem
+
+struct HostVLAN: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "host-vlan",
+        abstract: "Create the VLAN device DEV.N that puts macvtap guests in VLAN N (and persist it).",
+        discussion: """
+            A macvtap guest is in VLAN N when its source device is the 802.1Q device DEV.N: the \\
+            kernel tags what the guest sends and hands it what arrives tagged N (libvirt's \\
+            <vlan> works only in passthrough mode on an SR-IOV VF). This creates DEV.N through \\
+            rtnetlink in the network namespace the command runs in, up and without an address; \\
+            give guests --vlan N (attach, generate, edit --add-direct, change-mode) or --source \\
+            DEV.N. When DEV.N would pass the kernel's 15 bytes, name it with --name (vlanN).
+
+            --persist also writes the configuration that recreates it at boot \\
+            (systemd-networkd, NetworkManager or ifupdown; auto detects which). Files are written \\
+            atomically and never over a file the tool did not write. --remove deletes exactly \\
+            the VLAN device (and files) it recorded making. A kernel without 802.1Q support is \\
+            refused in one line, with nothing changed.
+
+            Exit codes: 0 done; 1 refused (device missing, name taken or too long, no 802.1Q in \\
+            the kernel, no record to remove); 2 usage; 3 netlink or file error (permission: run \\
+            as root).
+
+            Examples:
+              virt-macvtap host-vlan eth0 15
+              virt-macvtap host-vlan eth0 15 --persist auto --dry-run
+              virt-macvtap host-vlan enp3s0f0np0 200 --name vlan200 --persist networkd
+              virt-macvtap host-vlan eth0 15 --remove
+            """
+    )
+
+    @Argument(help: "The device that carries the VLAN (the guests' physical device).")
+    var device: String
+
+    @Argument(help: ArgumentHelp("The VLAN id, 1–4094.", valueName: "N"))
+    var vlan: VLANID
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(name: .long, help: "The VLAN device's name (default: DEV.N).")
+    var name: String?
+
+    @Option(name: .long, help: ArgumentHelp("Also write boot-time configuration.", valueName: "auto|networkd|networkmanager|ifupdown"))
+    var persist: PersistChoice?
+
+    @Option(name: .long, help: ArgumentHelp("With --persist: write the boot-time files under DIR instead of / (a host image being prepared, a chroot).", valueName: "DIR"))
+    var root: String?
+
+    @Flag(name: .long, help: "Print what would change; change nothing.")
+    var dryRun = false
+
+    @Flag(name: .long, help: "Delete the VLAN device this tool made (and its files).")
+    var remove = false
+
+    func validate() throws {
+        if remove, persist != nil || root != nil {
+            throw ValidationError("--remove takes the device and id (and --name); the files come from the record")
+        }
+        if root != nil, persist == nil { throw ValidationError("--root says where --persist writes its files; give --persist too") }
+    }
+
+    func run() throws {
+        if let uri = connection.connect, let host = LibvirtURI.remoteHost(uri) {
+            throw CommandFailure.refused("host-vlan changes the host it runs on, not \(host); run it there (ssh \(host) virt-macvtap host-vlan …)")
+        }
+        var environment = HostShimEnvironment.standard()
+        if let root { environment.root = root.hasSuffix("/") && root.count > 1 ? String(root.dropLast()) : root }
+        do {
+            let session = try HostShimSession(environment: environment)
+            if remove {
+                let record = try session.findRecord(device: device, name: name, vlanID: vlan.value)
+                if dryRun {
+                    printLine("dry run: would delete link \(record.name) (VLAN \(vlan.value) on \(record.device))")
+                    for file in record.files { printLine("dry run: would remove \(file)") }
+                    return
+                }
+                for line in try session.remove(record) { printLine(line) }
+                return
+            }
+            let plan = try session.plan(HostVLANRequest(device: device, id: vlan.value, name: name, persist: persist.map(\.stack)))
+            for note in plan.notes { StandardStream.error.write("virt-macvtap: note: \(note)\n") }
+            if dryRun {
+                printLine("dry run: would create \(plan.name): VLAN \(vlan.value) on \(plan.device), up, no address")
+                for file in plan.files {
+                    printLine("dry run: would write \(file.path) (mode \(String(file.mode, radix: 8))):")
+                    printLine(file.content.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))
+                }
+                return
+            }
+            let link = try session.create(plan)
+            printLine("created \(link.name): VLAN \(vlan.value) on \(plan.device), \(link.mac ?? "?"), \(link.isUp ? "up" : "DOWN")")
+            for file in plan.files { printLine("wrote \(file.path)") }
+            printLine("guests with source device \(link.name) (--vlan \(vlan.value) on \(plan.device)) are now in VLAN \(vlan.value)")
+        } catch {
+            switch error {
+            case .refused(let message): throw CommandFailure.refused(message)
+            default: throw CommandFailure.system(error.description)
+            }
+        }
+    }
+}
