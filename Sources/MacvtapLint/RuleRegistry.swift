@@ -31,7 +31,7 @@ public enum RuleRegistry {
     public static let liveHostRules: [any LiveHostRule.Type] = [
         MACInUseOnHostRule.self, SourceDevOnHostRule.self, MixedModesOnHostRule.self, NetworkOnHostRule.self,
         NetworkPoolExhaustedRule.self, NetworkPoolDeviceInUseRule.self, TargetDevOnHostRule.self, SourceDevEnslavedRule.self,
-        SourceDevBondModeRule.self, SourceDevDownRule.self, SourceDevMTURule.self, MacvtapStaleRule.self,
+        SourceDevBondModeRule.self, SourceDevDownRule.self, SourceDevMtuRule.self, MacvtapStaleRule.self,
     ]
 
     public static let engineRules: [any Rule.Type] = [

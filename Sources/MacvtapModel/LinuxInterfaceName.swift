@@ -26,6 +26,14 @@ package enum LinuxInterfaceName {
         return name.utf8.count <= 15 ? name : nil
     }
 
+    /// The device a VLAN device `DEV.N` sits on (`eth0.15` → `eth0`); any other name as it is.
+    package static func vlanBase(of name: String) -> String {
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return name }
+        let number = name[name.index(after: dot)...]
+        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && $0.isNumber }) else { return name }
+        return String(name[..<dot])
+    }
+
     /// A VLAN device name that always fits: `vlan15` (the kernel's own VLAN_NAME_TYPE_PLUS_VID_NO_PAD).
     package static func vlanFallbackName(vlan: Int) -> String { "vlan\(vlan)" }
 }

@@ -12,7 +12,9 @@ struct ChangeMode: ParsableCommand {
             mode and the same MAC, model, user alias and PCI address; if that attach fails, it \
             puts the old NIC back and lists each step. The persistent definition is rewritten in \
             place. The checks attach runs (passthrough exclusivity, mixed modes on the device) \
-            run first, against the domain with the new mode. The guest sees a short unplug.
+            run first, against the domain with the new mode. The guest sees a short unplug. \
+            --vlan N also moves the NIC to the VLAN device DEV.N of its device (the same \
+            replug), after the checks have found DEV.N on the host.
 
             Exit codes: 0 done and shown by the XML; 1 refused by the checks; 2 usage; 3 libvirt \
             error (the old NIC is back); 4 a step is not confirmed by the domain XML.
@@ -21,6 +23,7 @@ struct ChangeMode: ParsableCommand {
               virt-macvtap change-mode vm1 --mac 52:54:00:12:34:56 --mode bridge
               virt-macvtap change-mode vm1 --target macvtap0 --mode private --live --config
               virt-macvtap change-mode web01 --alias ua-uplink --mode vepa --config
+              virt-macvtap change-mode vm1 --mac 52:54:00:12:34:56 --mode bridge --vlan 15
             """
     )
 
@@ -32,6 +35,13 @@ struct ChangeMode: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("The new macvtap mode.", valueName: "vepa|bridge|private|passthrough"))
     var mode: MacvtapMode
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Also move the NIC into this 802.1Q VLAN: its source becomes DEV.N of its device (eth0 or eth0.10 → eth0.15), which must exist on the host (virt-macvtap host-vlan DEV N).",
+            valueName: "N"))
+    var vlan: VLANID?
 
     @OptionGroup var scope: ScopeFlags
 
@@ -46,7 +56,7 @@ struct ChangeMode: ParsableCommand {
         let linter = try attachLinter()
         let report = try session.changeMode(
             ChangeModeRequest(
-                domain: domain, selector: nic.selector, mode: mode, copies: try scope.copies(),
+                domain: domain, selector: nic.selector, mode: mode, vlan: vlan?.value, copies: try scope.copies(),
                 timeout: timeout.duration),
             linter: linter)
         try finish(report, format: format, what: "change-mode to \(mode)")

@@ -52,7 +52,7 @@ struct InterfaceShapeOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Put the guest in this 802.1Q VLAN: the source becomes the VLAN device DEV.N (eth0 --vlan 15 → eth0.15), which must exist on the host (virt-macvtap lint -c checks it). libvirt's own <vlan> works on direct interfaces only in passthrough mode on an SR-IOV VF.",
+            "Put the guest in this 802.1Q VLAN: the source becomes the VLAN device DEV.N (eth0 --vlan 15 → eth0.15), which must exist on the host (virt-macvtap host-vlan DEV N makes it; lint -c checks it). libvirt's own <vlan> works on direct interfaces only in passthrough mode on an SR-IOV VF.",
             valueName: "N"))
     var vlan: VLANID?
 
@@ -63,7 +63,7 @@ struct InterfaceShapeOptions: ParsableArguments {
         guard let device = LinuxInterfaceName.vlanDevice(of: source, vlan: vlan.value) else {
             throw ValidationError(
                 "--vlan \(vlan.value) on \(source): '\(source).\(vlan.value)' would pass the kernel's 15 bytes for an interface name; "
-                    + "create the VLAN device under a shorter name (ip link add link \(source) name \(LinuxInterfaceName.vlanFallbackName(vlan: vlan.value)) type vlan id \(vlan.value)) "
+                    + "create the VLAN device under a shorter name (virt-macvtap host-vlan \(source) \(vlan.value) --name \(LinuxInterfaceName.vlanFallbackName(vlan: vlan.value))) "
                     + "and give it as --source \(LinuxInterfaceName.vlanFallbackName(vlan: vlan.value)) without --vlan")
         }
         return device

@@ -158,4 +158,30 @@ extension LiveSandboxTests {
             #expect(remove.status == 1 && remove.standardError.contains("no record"), "\(remove)")
         }
     }
+
+    @Test("change-mode --vlan 15: the NIC moves to eth0.15 where the host has it; where it has not, the preflight refuses in host-vlan's words and the NIC stays")
+    func changeModeIntoAVLAN() throws {
+        try Sandbox.reset()
+        defer {
+            _ = try? Sandbox.shell("\(Self.inHost) ip link del eth0.15 2>/dev/null")
+            try? Sandbox.reset()
+        }
+        let attached = try Tool.run(["attach", "vm1", "--source", "eth0", "--mode", "bridge", "--live"])
+        #expect(attached.status == 0, "\(attached)")
+        let mac = try #require(try Sandbox.macs("vm1").first)
+        let hasVLAN = try Sandbox.shell("\(Self.inHost) ip link add link eth0 name eth0.15 type vlan id 15 && \(Self.inHost) ip link set eth0.15 up").status == 0
+        let change = try Tool.run(["change-mode", "vm1", "--mac", mac, "--mode", "bridge", "--vlan", "15"])
+        let source = try Sandbox.directNICs("vm1").compactMap { $0["nic"] as? [String: Any] }.first { $0["mac"] as? String == mac }?["source"] as? String
+        if hasVLAN {
+            print("change-mode --vlan: this kernel has 802.1Q: the NIC is moved")
+            #expect(change.status == 0 && source == "eth0.15", "\(change)")
+        } else {
+            print("change-mode --vlan: this kernel has no 802.1Q: the refusal is tested")
+            #expect(change.status == 1, "\(change)")
+            #expect(change.standardError.contains("VLAN device 'eth0.15' (VLAN 15 on eth0) does not exist"), "\(change.standardError)")
+            #expect(change.standardError.contains("host-vlan eth0 15"), "\(change.standardError)")
+            #expect(source == "eth0", "the NIC must stay where it was")
+        }
+    }
 }
+

@@ -98,4 +98,48 @@ struct HostDeviceRuleTests {
         let facts = ReachFacts().observing(inventory)
         #expect(facts.down.contains("eth5") && !facts.down.contains("eth0"))
     }
+
+    @Test("VLAN parity: a guest on DEV.N where a fleet host has DEV but not DEV.N is told to make it there (host-vlan), on that host only; <vlan> on a bridge-mode NIC is told the VLAN device to use")
+    func vlanDevicesAreCheckedPerHostAndTheVLANFindingNamesTheDevice() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("vlan-fleet-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let guest = { (name: String, mac: String) in
+            """
+            <domain type='kvm'>
+              <name>\(name)</name>
+              <memory unit='MiB'>64</memory>
+              <os><type arch='x86_64'>hvm</type></os>
+              <devices>
+                <interface type='direct'><mac address='\(mac)'/><source dev='eth0.15' mode='bridge'/><model type='virtio'/></interface>
+              </devices>
+            </domain>
+            """
+        }
+        for (host, mac) in [("a", "52:54:00:15:00:01"), ("b", "52:54:00:15:00:02")] {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent("hosts/\(host)"), withIntermediateDirectories: true)
+            try guest("guest-\(host)", mac).write(to: root.appendingPathComponent("hosts/\(host)/guest.xml"), atomically: true, encoding: .utf8)
+        }
+        // hv-a has eth0 and no eth0.15; hv-b (libvirt's default test host) has no eth0 at all.
+        let configuration = """
+            {"hosts": {
+              "hv-a": {"files": ["hosts/a/**"], "uri": "\(Self.hostURI)"},
+              "hv-b": {"files": ["hosts/b/**"], "uri": "test:///default"}
+            }}
+            """
+        try configuration.write(to: root.appendingPathComponent(".virt-macvtap.json"), atomically: true, encoding: .utf8)
+        let run = try FleetTests.lint(["lint", "--hosts", "hosts"], in: root)
+        let onHost = FleetTests.findings(run.findings, rule: "source-dev-on-host")
+        let onA = onHost.filter { ($0["file"] as? String)?.hasPrefix("hosts/a/") == true }
+        #expect(onA.count == 1 && (onA[0]["message"] as? String)?.contains("VLAN device 'eth0.15' (VLAN 15 on eth0) does not exist") == true, "\(onHost)")
+        #expect((onA.first?["fix"] as? String)?.contains("virt-macvtap host-vlan eth0 15") == true, "\(onA)")
+        let onB = onHost.filter { ($0["file"] as? String)?.hasPrefix("hosts/b/") == true }
+        #expect(onB.count == 1 && (onB[0]["message"] as? String)?.contains("source device 'eth0.15' does not exist") == true, "\(onB)")
+
+        let tagged = try LintTests.lint([
+            "tagged.xml": LintTests.vm1.replacingOccurrences(of: "</interface>", with: "<vlan><tag id='42'/></vlan></interface>")
+        ])
+        let finding = try #require(tagged.findings.first { $0.ruleID == "vlan-without-passthrough" })
+        #expect(finding.fix?.contains("<source dev='eth0.42'/>") == true && finding.fix?.contains("host-vlan eth0 42") == true, "\(finding)")
+    }
 }
+

@@ -30,17 +30,34 @@ public struct ChangeModeRequest: Sendable {
     /// `.mac`, `.target` or `.alias`: one NIC.
     public var selector: NICSelector
     public var mode: MacvtapMode
+    /// Also move the NIC to this 802.1Q VLAN of its device: the source becomes `DEV.N` (from
+    /// `DEV` or from another VLAN device `DEV.M` of it).
+    public var vlan: Int?
     /// The copies asked for (`.current` unless told).
     public var copies: DomainCopies
     /// How long the guest may take to release the NIC before it is plugged in again.
     public var timeout: Duration
 
-    public init(domain: String, selector: NICSelector, mode: MacvtapMode, copies: DomainCopies = .current, timeout: Duration) {
+    public init(domain: String, selector: NICSelector, mode: MacvtapMode, vlan: Int? = nil, copies: DomainCopies = .current, timeout: Duration) {
         self.domain = domain
         self.selector = selector
         self.mode = mode
+        self.vlan = vlan
         self.copies = copies
         self.timeout = timeout
+    }
+}
+
+/// Where a direct NIC sits: its mode and, when a change moves it (`--vlan`), its source device.
+struct NICPlacement: CustomStringConvertible {
+    var mode: MacvtapMode
+    /// nil: the source device stays what it is.
+    var source: String?
+
+    var description: String { "\(mode) mode" + (source.map { " on \($0)" } ?? "") }
+
+    func isShown(by view: DirectNICView) -> Bool {
+        view.mode == mode.rawValue && (source == nil || view.source == source)
     }
 }
 
@@ -229,8 +246,21 @@ extension LiveSession {
         var report = NICChangeReport(
             domain: target.domain.name, uri: uri, copies: target.copies, before: DirectNICView(target.nic), after: nil,
             steps: [], notes: [])
+        var placement = NICPlacement(mode: request.mode, source: nil)
+        if let vlan = request.vlan {
+            let current = target.nic.direct?.source?.dev?.value ?? ""
+            let base = LinuxInterfaceName.vlanBase(of: current)
+            guard let device = LinuxInterfaceName.vlanDevice(of: base, vlan: vlan) else {
+                throw .refused([
+                    PreflightNote(
+                        .refusal, "'\(base).\(vlan)' passes the kernel's 15 bytes for an interface name",
+                        fix: "create it as \(LinuxInterfaceName.vlanFallbackName(vlan: vlan)) (virt-macvtap host-vlan \(base) \(vlan) --name \(LinuxInterfaceName.vlanFallbackName(vlan: vlan))) and move the NIC there with attach/detach")
+                ])
+            }
+            placement.source = device
+        }
         var leadElement = XMLElementSpec(copying: target.document.element(of: target.nic))
-        leadElement.setMode(request.mode)
+        leadElement.place(placement)
         let changedDomain: [UInt8]
         do {
             changedDomain = try target.document.replacingInterface(target.nic, with: leadElement)
@@ -251,45 +281,47 @@ extension LiveSession {
                 report.steps.append(NICChangeStep("change the mode in the \(copy) XML", .refused, "the \(copy) XML has no NIC with MAC \(target.mac)"))
                 continue
             }
-            let copyMode = entry.direct?.effectiveMode ?? .libvirtDefault
-            if copyMode == request.mode {
-                report.steps.append(NICChangeStep("change the mode in the \(copy) XML", .confirmed, "already \(request.mode)"))
+            let current = NICPlacement(mode: entry.direct?.effectiveMode ?? .libvirtDefault, source: entry.direct?.source?.dev?.value)
+            if current.mode == placement.mode, placement.source == nil || current.source == placement.source {
+                report.steps.append(NICChangeStep("change the mode in the \(copy) XML", .confirmed, "already \(placement)"))
                 continue
             }
             if copy == .live {
-                report.steps += try replugLive(element, mac: target.mac, from: copyMode, to: request.mode, domain: target.domain, timeout: request.timeout)
+                report.steps += try replugLive(element, mac: target.mac, from: current, to: placement, domain: target.domain, timeout: request.timeout)
             } else {
-                report.steps.append(try updateConfigMode(element, mac: target.mac, to: request.mode, domain: target.domain))
+                report.steps.append(try updateConfigMode(element, mac: target.mac, to: placement, domain: target.domain))
             }
         }
         report.after = try? nicViews(in: target.domain, copies: target.copies.contains(.live) ? .live : .config).values.first?[target.mac]
         return report
     }
 
-    private func updateConfigMode(_ element: XMLElementSpec, mac: MACAddress, to mode: MacvtapMode, domain: LibvirtDomain) throws(LiveError) -> NICChangeStep {
-        let action = "rewrite the persistent definition in \(mode) mode"
+    private func updateConfigMode(_ element: XMLElementSpec, mac: MACAddress, to placement: NICPlacement, domain: LibvirtDomain) throws(LiveError) -> NICChangeStep {
+        let action = "rewrite the persistent definition in \(placement)"
         var changed = element
-        changed.setMode(mode)
+        changed.place(placement)
         let xml = try Self.deviceXML(changed)
         do {
             try domain.updateDevice(xml, scope: .config)
         } catch {
             return NICChangeStep(action, .refused, LiveError.describe(error))
         }
-        let shown = try? nicElement(mac, of: domain, copy: .config).map { DirectNICView($0.1).mode }
-        return shown == mode.rawValue
-            ? NICChangeStep(action, .confirmed, "the persistent XML shows mode \(mode)")
-            : NICChangeStep(action, .unconfirmed, "libvirt accepted it but the persistent XML shows \(shown.map { "mode \($0)" } ?? "no such NIC")")
+        let shown = (try? nicElement(mac, of: domain, copy: .config)).flatMap { $0.map { DirectNICView($0.1) } }
+        return shown.map(placement.isShown(by:)) == true
+            ? NICChangeStep(action, .confirmed, "the persistent XML shows mode \(placement.mode)" + (placement.source.map { " on \($0)" } ?? ""))
+            : NICChangeStep(
+                action, .unconfirmed, "libvirt accepted it but the persistent XML shows \(shown.map { "mode \($0.mode) on \($0.source ?? "?")" } ?? "no such NIC")")
     }
 
     /// Unplug, then plug in with the new mode; on a refused plug, the old NIC goes back.
     private func replugLive(
-        _ element: XMLElementSpec, mac: MACAddress, from oldMode: MacvtapMode, to newMode: MacvtapMode,
+        _ element: XMLElementSpec, mac: MACAddress, from oldPlacement: NICPlacement, to newPlacement: NICPlacement,
         domain: LibvirtDomain, timeout: Duration
     ) throws(LiveError) -> [NICChangeStep] {
+        let (oldMode, newMode) = (oldPlacement.mode, newPlacement.mode)
         let original = Self.replugElement(element)
         var replacement = original
-        replacement.setMode(newMode)
+        replacement.place(newPlacement)
         let unplug = "detach the \(oldMode) NIC from the running domain"
         let session = connection.receivesEvents ? self : try LiveSession(uri: uri, readOnly: false, receivesEvents: true)
         let removal = try session.removeNIC(mac: mac, from: domain, copies: .live, timeout: timeout)
@@ -299,12 +331,12 @@ extension LiveSession {
             return [NICChangeStep(unplug, outcome, removal.description), NICChangeStep("attach it in \(newMode) mode", .skipped)]
         }
         var steps = [NICChangeStep(unplug, .confirmed, "gone from the live XML")]
-        let plug = "attach it again in \(newMode) mode (same MAC, model and PCI address)"
+        let plug = "attach it again in \(newPlacement) (same MAC, model and PCI address)"
         let replacementXML = try Self.deviceXML(replacement)
         let originalXML = try Self.deviceXML(original)
         do {
             try domain.attachDevice(replacementXML, scope: .live)
-            steps.append(confirmLive(plug, mac: mac, mode: newMode, like: original, domain: domain))
+            steps.append(confirmLive(plug, mac: mac, placement: newPlacement, like: original, domain: domain))
             return steps
         } catch {
             steps.append(NICChangeStep(plug, .refused, LiveError.describe(error)))
@@ -312,23 +344,24 @@ extension LiveSession {
         let restore = "put the \(oldMode) NIC back"
         do {
             try domain.attachDevice(originalXML, scope: .live)
-            steps.append(confirmLive(restore, mac: mac, mode: oldMode, like: original, domain: domain))
+            steps.append(confirmLive(restore, mac: mac, placement: oldPlacement, like: original, domain: domain))
         } catch {
             steps.append(NICChangeStep(restore, .unconfirmed, "\(LiveError.describe(error)); the NIC is no longer in the running domain"))
         }
         return steps
     }
 
-    private func confirmLive(_ action: String, mac: MACAddress, mode: MacvtapMode, like original: XMLElementSpec, domain: LibvirtDomain) -> NICChangeStep {
+    private func confirmLive(_ action: String, mac: MACAddress, placement: NICPlacement, like original: XMLElementSpec, domain: LibvirtDomain) -> NICChangeStep {
         guard let found = try? nicElement(mac, of: domain, copy: .live) else {
             return NICChangeStep(action, .unconfirmed, "the live XML does not show MAC \(mac)")
         }
         let view = DirectNICView(found.1)
         var detail = "the live XML shows \(view.target.map { "\($0), " } ?? "")mode \(view.mode)"
+        if placement.source != nil { detail += " on \(view.source ?? "?")" }
         if let address = view.pciAddress { detail += ", PCI \(address)" }
         let wantedAddress = original.firstChild(named: "address")
-        guard view.mode == mode.rawValue, wantedAddress == nil || found.2.firstChild(named: "address") == wantedAddress else {
-            return NICChangeStep(action, .unconfirmed, detail + "; expected mode \(mode) at the same PCI address")
+        guard placement.isShown(by: view), wantedAddress == nil || found.2.firstChild(named: "address") == wantedAddress else {
+            return NICChangeStep(action, .unconfirmed, detail + "; expected \(placement) at the same PCI address")
         }
         return NICChangeStep(action, .confirmed, detail)
     }
@@ -351,9 +384,10 @@ extension LiveSession {
 
 extension XMLElementSpec {
     /// Sets `<source mode=…>` of an interface element.
-    mutating func setMode(_ mode: MacvtapMode) {
+    mutating func place(_ placement: NICPlacement) {
         var source = firstChild(named: "source") ?? XMLElementSpec("source")
-        source.setAttribute("mode", to: mode.rawValue)
+        source.setAttribute("mode", to: placement.mode.rawValue)
+        if let device = placement.source { source.setAttribute("dev", to: device) }
         setChild("source", to: source)
     }
 }

@@ -147,11 +147,19 @@ public struct VLANWithoutPassthroughRule: DirectInterfaceRule {
 
     public func check(_ interface: DirectInterface, in document: LintDocument) -> [Violation] {
         guard let vlan = interface.vlan, interface.effectiveMode != .passthrough else { return [] }
-        return [
-            Violation(
-                at: vlan.position, "unsupported configuration: interface - vlan tag not supported for this connection type",
-                fix: "use mode='passthrough' on an SR-IOV VF, or a VLAN sub-interface (eth0.42) as the source device")
-        ]
+        let ids = vlan.tags.compactMap { $0.id.flatMap { Int($0.value) } }
+        let device = interface.source?.dev?.value ?? "DEV"
+        let fix: String
+        if ids.count == 1, let id = ids.first {
+            let vlanDevice = LinuxInterfaceName.vlanDevice(of: device, vlan: id) ?? LinuxInterfaceName.vlanFallbackName(vlan: id)
+            fix =
+                "put the guest in VLAN \(id) through the VLAN device instead: remove <vlan> and use <source dev='\(vlanDevice)'/> "
+                + "(virt-macvtap host-vlan \(device) \(id)\(vlanDevice.hasPrefix("vlan") ? " --name \(vlanDevice)" : "") creates it; --vlan \(id) on attach, "
+                + "generate and edit does both), or mode='passthrough' on an SR-IOV VF"
+        } else {
+            fix = "a trunk of several VLANs reaches a guest only through passthrough of an SR-IOV VF; for one VLAN use its VLAN device (\(device).N) as the source"
+        }
+        return [Violation(at: vlan.position, "unsupported configuration: interface - vlan tag not supported for this connection type", fix: fix)]
     }
 }
 

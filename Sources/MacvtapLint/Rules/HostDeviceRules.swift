@@ -123,7 +123,7 @@ public struct SourceDevDownRule: LiveHostRule {
 }
 
 /// The `source-dev-mtu` rule: with -c URI: a source device whose MTU is not the 1500 bytes a guest's NIC assumes.
-public struct SourceDevMTURule: LiveHostRule {
+public struct SourceDevMtuRule: LiveHostRule {
     public init() {}
     public static let description = RuleDescription(
         id: "source-dev-mtu", name: "Source device MTU differs from the guest's",

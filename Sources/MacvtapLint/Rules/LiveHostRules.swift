@@ -62,6 +62,15 @@ public struct SourceDevOnHostRule: LiveHostRule {
             for use in documents.interfaceUses {
                 guard let dev = use.entry.direct?.source?.dev, !dev.value.isEmpty else { continue }
                 if !names.isEmpty, !names.contains(LinuxInterfaceName.device(of: dev.value)) {
+                    let base = LinuxInterfaceName.vlanBase(of: dev.value)
+                    if base != dev.value, names.contains(base), let vlan = Int(dev.value.dropFirst(base.count + 1)) {
+                        // A guest in a VLAN: the host has the device but not the VLAN on it (yet).
+                        violations.append(
+                            Violation(
+                                at: dev.position, "VLAN device '\(dev.value)' (VLAN \(vlan) on \(base)) does not exist on \(host.uri)",
+                                fix: "create it there: virt-macvtap host-vlan \(base) \(vlan) --persist auto", file: use.summary.file, domain: use.summary.domainName))
+                        continue
+                    }
                     violations.append(
                         Violation(
                             at: dev.position, "source device '\(dev.value)' does not exist on \(host.uri)", fix: "use one of: \(names.sorted().prefix(8).joined(separator: ", "))",

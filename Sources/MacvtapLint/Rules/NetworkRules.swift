@@ -187,7 +187,7 @@ public struct NetworkUnsupportedInMacvtapModeRule: NetworkRule {
             violations.append(
                 Violation(
                     at: position, "<vlan> element specified for network \(name), whose type doesn't support vlan configuration",
-                    fix: "use a VLAN sub-interface (eth0.42) as the network's device, or passthrough of an SR-IOV VF"))
+                    fix: "remove <vlan> and use the VLAN device as the network's device (<forward><interface dev='eth0.42'/>, made by virt-macvtap host-vlan eth0 42), or passthrough of an SR-IOV VF"))
         }
         if let type = network.virtualPortType, !["802.1Qbg", "802.1Qbh"].contains(type.value) {
             violations.append(
