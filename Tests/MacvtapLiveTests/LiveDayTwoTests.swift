@@ -110,6 +110,10 @@ extension LiveSandboxTests {
         let report = try #require(try JSONSerialization.jsonObject(with: Data(ready.standardOutput.utf8)) as? [String: Any])
         #expect(report["ready"] as? Bool == true)
         #expect((report["rewrites"] as? [[String: Any]])?.first?["to"] as? String == "eth0")
+        // VLAN parity: the destination has eth0 but not its VLAN 15 device.
+        let vlan = try Tool.run(["migrate-check", "vm1", "--to", destination, "--map", "eth1=eth0.15"])
+        #expect(vlan.status == 1, "\(vlan.standardOutput)\(vlan.standardError)")
+        #expect(vlan.standardError.contains("VLAN device 'eth0.15' (VLAN 15 on eth0) does not exist on \(destination)"), "\(vlan.standardError)")
 
         let unreachable = try Tool.run(["migrate-check", "vm1", "--to", "qemu+tcp://127.0.0.1:1/system"])
         #expect(unreachable.status == 3)

@@ -175,6 +175,16 @@ extension LiveSandboxTests {
         if hasVLAN {
             print("change-mode --vlan: this kernel has 802.1Q: the NIC is moved")
             #expect(change.status == 0 && source == "eth0.15", "\(change)")
+            // The guest (192.0.2.11) is now on VLAN 15: a LAN address tagged 15 reaches it, the
+            // untagged LAN does not.
+            defer { _ = try? Sandbox.shell("ip netns exec lan ip link del lan0.15 2>/dev/null") }
+            try Sandbox.shell(
+                "ip netns exec lan ip link add link lan0 name lan0.15 type vlan id 15 && ip netns exec lan ip link set lan0.15 up "
+                    + "&& ip netns exec lan ip addr add 192.0.2.115/32 dev lan0.15 && ip netns exec lan ip route add 192.0.2.11/32 dev lan0.15 src 192.0.2.115")
+            let tagged = try Sandbox.shell("for i in $(seq 15); do ip netns exec lan ping -c 1 -W 1 -I lan0.15 192.0.2.11 >/dev/null && exit 0; done; exit 1")
+            #expect(tagged.status == 0, "VLAN 15 of the LAN does not reach the guest on eth0.15")
+            let untagged = try Sandbox.shell("ip netns exec lan ping -c 2 -W 1 -I lan0 192.0.2.11 >/dev/null")
+            #expect(untagged.status != 0, "the untagged LAN reaches a guest on VLAN 15")
         } else {
             print("change-mode --vlan: this kernel has no 802.1Q: the refusal is tested")
             #expect(change.status == 1, "\(change)")
