@@ -24,7 +24,8 @@ struct VirtMacvtap: ParsableCommand {
             """,
         version: Versions.tool,
         subcommands: [
-            Attach.self, Detach.self, List.self, SetLink.self, ChangeMode.self, MigrateCheck.self, HostShim.self, HostVLAN.self, Mac.self, Generate.self, GenerateNetwork.self, Edit.self, Lint.self, Reach.self,
+            Attach.self, Detach.self, List.self, SetLink.self, ChangeMode.self, MigrateCheck.self, HostShim.self, HostVLAN.self, Mac.self, Generate.self, GenerateNetwork.self, Edit.self, Lint.self,
+            Reach.self,
             LanguageServerCommand.self, EditGuard.self,
         ]
     )

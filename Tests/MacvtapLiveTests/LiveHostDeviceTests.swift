@@ -127,9 +127,11 @@ extension LiveSandboxTests {
             try? FileManager.default.removeItem(atPath: root)
         }
         // Support is detected as the issue asks: a VLAN link in a scratch namespace.
-        let supported = try Sandbox.shell(
-            "ip netns add vmt-vlan-probe && ip netns exec vmt-vlan-probe ip link add vp0 type veth peer name vp1 "
-                + "&& ip netns exec vmt-vlan-probe ip link add link vp0 name vp0.15 type vlan id 15").status == 0
+        let supported =
+            try Sandbox.shell(
+                "ip netns add vmt-vlan-probe && ip netns exec vmt-vlan-probe ip link add vp0 type veth peer name vp1 "
+                    + "&& ip netns exec vmt-vlan-probe ip link add link vp0 name vp0.15 type vlan id 15"
+            ).status == 0
         try FileManager.default.createDirectory(atPath: root + "/etc/network", withIntermediateDirectories: true)
         try "source /etc/network/interfaces.d/*\n".write(toFile: root + "/etc/network/interfaces", atomically: true, encoding: .utf8)
         let environment = "export XDG_STATE_HOME='\(state)';"
@@ -194,4 +196,3 @@ extension LiveSandboxTests {
         }
     }
 }
-

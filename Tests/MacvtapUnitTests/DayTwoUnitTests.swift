@@ -97,7 +97,9 @@ struct DayTwoUnitTests {
         #expect(networkd.contains(root + "/etc/systemd/network/50-virt-macvtap-mv-lo.netdev"))
     }
 
-    @Test("host-vlan --persist writes DEV.N in each stack's format (networkd netdev + drop-in VLAN=, a NetworkManager vlan keyfile, an ifupdown stanza), without an address; a name past 15 bytes is refused with the one to use")
+    @Test(
+        "host-vlan --persist writes DEV.N in each stack's format (networkd netdev + drop-in VLAN=, a NetworkManager vlan keyfile, an ifupdown stanza), without an address; a name past 15 bytes is refused with the one to use"
+    )
     func vlanPersistFormats() throws {
         let root = try Self.scratchRoot("vlan-formats")
         defer { try? FileManager.default.removeItem(atPath: root) }

@@ -142,4 +142,3 @@ struct HostDeviceRuleTests {
         #expect(finding.fix?.contains("<source dev='eth0.42'/>") == true && finding.fix?.contains("host-vlan eth0 42") == true, "\(finding)")
     }
 }
-

@@ -217,7 +217,8 @@ public enum HostShims {
         guard (1...4094).contains(request.id) else { throw .refused("VLAN id \(request.id) is outside 1–4094") }
         guard let name = request.name ?? LinuxInterfaceName.vlanDevice(of: request.device, vlan: request.id) else {
             throw .refused(
-                "'\(request.device).\(request.id)' passes the kernel's 15 bytes; name the VLAN device with --name \(LinuxInterfaceName.vlanFallbackName(vlan: request.id)) and give guests that name as their source device")
+                "'\(request.device).\(request.id)' passes the kernel's 15 bytes; name the VLAN device with --name \(LinuxInterfaceName.vlanFallbackName(vlan: request.id)) and give guests that name as their source device"
+            )
         }
         if let problem = LinuxInterfaceName.problem(with: name) {
             throw .refused("VLAN device name '\(name)': \(problem); give another with --name")

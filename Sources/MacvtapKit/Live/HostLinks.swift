@@ -45,7 +45,11 @@ extension LiveSession {
     public func removeStaleMacvtaps() throws(LiveError) -> [StaleMacvtap] {
         var found = try staleMacvtaps()
         guard LibvirtURI.isLocal(uri) else {
-            return found.map { var link = $0; link.removal = "kept: \(uri) is another machine; run this there"; return link }
+            return found.map {
+                var link = $0
+                link.removal = "kept: \(uri) is another machine; run this there"
+                return link
+            }
         }
         let netlink: RouteNetlink
         do {

@@ -254,7 +254,9 @@ extension LiveSession {
                 throw .refused([
                     PreflightNote(
                         .refusal, "'\(base).\(vlan)' passes the kernel's 15 bytes for an interface name",
-                        fix: "create it as \(LinuxInterfaceName.vlanFallbackName(vlan: vlan)) (virt-macvtap host-vlan \(base) \(vlan) --name \(LinuxInterfaceName.vlanFallbackName(vlan: vlan))) and move the NIC there with attach/detach")
+                        fix:
+                            "create it as \(LinuxInterfaceName.vlanFallbackName(vlan: vlan)) (virt-macvtap host-vlan \(base) \(vlan) --name \(LinuxInterfaceName.vlanFallbackName(vlan: vlan))) and move the NIC there with attach/detach"
+                    )
                 ])
             }
             placement.source = device

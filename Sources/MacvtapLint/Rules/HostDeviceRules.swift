@@ -57,7 +57,8 @@ public struct SourceDevEnslavedRule: LiveHostRule {
                 let fix =
                     switch master.kind {
                     case "bond": "use the bond '\(master.name)' as the source device"
-                    case "bridge": "attach the guest to the bridge instead (<interface type='bridge'><source bridge='\(master.name)'/>), or take \(found.device.name) out of it (ip link set \(found.device.name) nomaster)"
+                    case "bridge":
+                        "attach the guest to the bridge instead (<interface type='bridge'><source bridge='\(master.name)'/>), or take \(found.device.name) out of it (ip link set \(found.device.name) nomaster)"
                     default: "use another device, or take \(found.device.name) out of \(master.name)"
                     }
                 return found.violation(
