@@ -68,42 +68,67 @@ struct HostShim: ParsableCommand {
     }
 
     func run() throws {
-        if let uri = connection.connect, let host = LibvirtURI.remoteHost(uri) {
-            throw CommandFailure.refused("host-shim changes the host it runs on, not \(host); run it there (ssh \(host) virt-macvtap host-shim …)")
-        }
-        var environment = HostShimEnvironment.standard()
-        if let root { environment.root = root.hasSuffix("/") && root.count > 1 ? String(root.dropLast()) : root }
+        try HostLinkCommand.refuseRemote(connection, command: "host-shim")
         do {
-            let session = try HostShimSession(environment: environment)
+            let session = try HostShimSession(environment: HostLinkCommand.environment(root: root))
             if remove {
                 let record = try session.findRecord(device: device, name: name)
-                if dryRun {
-                    printLine("dry run: would delete link \(record.name) (macvlan on \(record.device), \(record.address))")
-                    for file in record.files { printLine("dry run: would remove \(file)") }
-                    return
-                }
-                for line in try session.remove(record) { printLine(line) }
+                try HostLinkCommand.remove(record, session: session, dryRun: dryRun, what: "macvlan on \(record.device), \(record.address)")
                 return
             }
             let plan = try session.plan(HostShimRequest(device: device, address: address ?? "", name: name, persist: persist.map(\.stack)))
-            for note in plan.notes { StandardStream.error.write("virt-macvtap: note: \(note)\n") }
-            if dryRun {
-                printLine("dry run: would create \(plan.name): macvlan in bridge mode on \(plan.device), address \(plan.address), up")
-                for file in plan.files {
-                    printLine("dry run: would write \(file.path) (mode \(String(file.mode, radix: 8))):")
-                    printLine(file.content.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))
-                }
-                return
-            }
+            HostLinkCommand.show(plan, dryRun: dryRun, creating: "macvlan in bridge mode on \(plan.device), address \(plan.address), up")
+            if dryRun { return }
             let link = try session.create(plan)
             printLine("created \(link.name): macvlan in bridge mode on \(plan.device), \(link.mac ?? "?"), address \(plan.address), \(link.isUp ? "up" : "DOWN")")
             for file in plan.files { printLine("wrote \(file.path)") }
             printLine("guests in bridge mode on \(plan.device) are now reachable from this host; vepa guests only through a switch port with hairpin (reflective relay), private guests never")
         } catch {
-            switch error {
-            case .refused(let message): throw CommandFailure.refused(message)
-            default: throw CommandFailure.system(error.description)
-            }
+            throw HostLinkCommand.failure(error)
+        }
+    }
+}
+
+/// What `host-shim` and `host-vlan` share: they change this host only, write their files under
+/// `--root`, remove by record, print a plan's files on a dry run, and map the library's errors.
+enum HostLinkCommand {
+    static func refuseRemote(_ connection: ConnectionOptions, command: String) throws {
+        if let uri = connection.connect, let host = LibvirtURI.remoteHost(uri) {
+            throw CommandFailure.refused("\(command) changes the host it runs on, not \(host); run it there (ssh \(host) virt-macvtap \(command) …)")
+        }
+    }
+
+    static func environment(root: String?) -> HostShimEnvironment {
+        var environment = HostShimEnvironment.standard()
+        if let root { environment.root = root.hasSuffix("/") && root.count > 1 ? String(root.dropLast()) : root }
+        return environment
+    }
+
+    /// Deletes what `record` says was made (or says what it would, on a dry run).
+    static func remove(_ record: HostShimRecord, session: HostShimSession, dryRun: Bool, what: String) throws(HostShimError) {
+        if dryRun {
+            printLine("dry run: would delete link \(record.name) (\(what))")
+            for file in record.files { printLine("dry run: would remove \(file)") }
+            return
+        }
+        for line in try session.remove(record) { printLine(line) }
+    }
+
+    /// The plan's notes on stderr and, on a dry run, what would be made and written.
+    static func show(_ plan: HostShimPlan, dryRun: Bool, creating what: String) {
+        for note in plan.notes { StandardStream.error.write("virt-macvtap: note: \(note)\n") }
+        guard dryRun else { return }
+        printLine("dry run: would create \(plan.name): \(what)")
+        for file in plan.files {
+            printLine("dry run: would write \(file.path) (mode \(String(file.mode, radix: 8))):")
+            printLine(file.content.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))
+        }
+    }
+
+    static func failure(_ error: HostShimError) -> CommandFailure {
+        switch error {
+        case .refused(let message): .refused(message)
+        default: .system(error.description)
         }
     }
 }

@@ -63,42 +63,23 @@ struct HostVLAN: ParsableCommand {
     }
 
     func run() throws {
-        if let uri = connection.connect, let host = LibvirtURI.remoteHost(uri) {
-            throw CommandFailure.refused("host-vlan changes the host it runs on, not \(host); run it there (ssh \(host) virt-macvtap host-vlan …)")
-        }
-        var environment = HostShimEnvironment.standard()
-        if let root { environment.root = root.hasSuffix("/") && root.count > 1 ? String(root.dropLast()) : root }
+        try HostLinkCommand.refuseRemote(connection, command: "host-vlan")
         do {
-            let session = try HostShimSession(environment: environment)
+            let session = try HostShimSession(environment: HostLinkCommand.environment(root: root))
             if remove {
                 let record = try session.findRecord(device: device, name: name, vlanID: vlan.value)
-                if dryRun {
-                    printLine("dry run: would delete link \(record.name) (VLAN \(vlan.value) on \(record.device))")
-                    for file in record.files { printLine("dry run: would remove \(file)") }
-                    return
-                }
-                for line in try session.remove(record) { printLine(line) }
+                try HostLinkCommand.remove(record, session: session, dryRun: dryRun, what: "VLAN \(vlan.value) on \(record.device)")
                 return
             }
             let plan = try session.plan(HostVLANRequest(device: device, id: vlan.value, name: name, persist: persist.map(\.stack)))
-            for note in plan.notes { StandardStream.error.write("virt-macvtap: note: \(note)\n") }
-            if dryRun {
-                printLine("dry run: would create \(plan.name): VLAN \(vlan.value) on \(plan.device), up, no address")
-                for file in plan.files {
-                    printLine("dry run: would write \(file.path) (mode \(String(file.mode, radix: 8))):")
-                    printLine(file.content.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))
-                }
-                return
-            }
+            HostLinkCommand.show(plan, dryRun: dryRun, creating: "VLAN \(vlan.value) on \(plan.device), up, no address")
+            if dryRun { return }
             let link = try session.create(plan)
             printLine("created \(link.name): VLAN \(vlan.value) on \(plan.device), \(link.mac ?? "?"), \(link.isUp ? "up" : "DOWN")")
             for file in plan.files { printLine("wrote \(file.path)") }
             printLine("guests with source device \(link.name) (--vlan \(vlan.value) on \(plan.device)) are now in VLAN \(vlan.value)")
         } catch {
-            switch error {
-            case .refused(let message): throw CommandFailure.refused(message)
-            default: throw CommandFailure.system(error.description)
-            }
+            throw HostLinkCommand.failure(error)
         }
     }
 }
