@@ -48,10 +48,10 @@ public struct LintConfiguration: Sendable, Codable, Equatable {
 
     /// What the configuration says of devices that files cannot say, per fleet host (nil: the
     /// top level, for files without a host and hosts that name nothing of their own).
-    public var reachFacts: [String?: ReachFacts] {
-        var facts: [String?: ReachFacts] = [nil: ReachFacts(hairpin: Set(hairpin), shims: Set(shims))]
+    public var reachFacts: HostReachFacts {
+        var facts = HostReachFacts([nil: ReachFacts(hairpin: Set(hairpin), shims: Set(shims))])
         for (name, host) in hosts {
-            facts[name] = ReachFacts(hairpin: Set(host.hairpin ?? hairpin), shims: Set(host.shims ?? shims))
+            facts.byHost[name] = ReachFacts(hairpin: Set(host.hairpin ?? hairpin), shims: Set(host.shims ?? shims))
         }
         return facts
     }

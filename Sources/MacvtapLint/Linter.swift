@@ -212,15 +212,15 @@ public final class Linter: Sendable {
         var crossViolations: [(RuleDescription, Violation)] = []
         // What a live host shows joins what the configuration declares, as `reach` does.
         var reachFacts = configuration.reachFacts
-        if hosts.count == 1 { reachFacts[nil] = (reachFacts[nil] ?? ReachFacts()).observing(hosts[0]) }
-        for (name, inventory) in hostInventories { reachFacts[name] = (reachFacts[name] ?? reachFacts[nil] ?? ReachFacts()).observing(inventory) }
+        for (name, inventory) in hostInventories { reachFacts.observe(inventory, as: name) }
+        if hosts.count == 1 { reachFacts.observe(hosts[0], as: nil) }
         for rule in crossDocumentRules {
             if type(of: rule).scope == .fleet {
-                crossViolations += rule.check(summaries, networks: networks, facts: reachFacts[nil] ?? ReachFacts()).map { (type(of: rule).description, $0) }
+                crossViolations += rule.check(summaries, networks: networks, facts: reachFacts[nil]).map { (type(of: rule).description, $0) }
                 continue
             }
             for host in hostOrder {
-                let facts = reachFacts[host] ?? reachFacts[nil] ?? ReachFacts()
+                let facts = reachFacts[host]
                 crossViolations += rule.check(byHost[host]!, networks: networksByHost[host] ?? [], facts: facts).map { (type(of: rule).description, $0) }
             }
         }

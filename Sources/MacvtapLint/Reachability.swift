@@ -29,6 +29,25 @@ extension ReachFacts {
     }
 }
 
+/// The facts per fleet host; the top level's (`nil`) stand for every host without its own.
+public struct HostReachFacts: Sendable {
+    public var byHost: [String?: ReachFacts]
+
+    public init(_ byHost: [String?: ReachFacts] = [:]) {
+        self.byHost = byHost
+    }
+
+    /// The host's own facts, else the top level's, else none.
+    public subscript(_ host: String?) -> ReachFacts {
+        byHost[host] ?? byHost[nil] ?? ReachFacts()
+    }
+
+    /// Adds what `inventory` (a live host's scan) shows to `host`'s facts.
+    public mutating func observe(_ inventory: HostInventory, as host: String?) {
+        byHost[host] = self[host].observing(inventory)
+    }
+}
+
 /// Whether one endpoint's frames reach another over macvtap.
 public enum ReachVerdict: String, Sendable, Codable, CaseIterable {
     case reaches
@@ -87,13 +106,13 @@ public enum Reachability {
     /// (nil: files without a host). `networks` resolve `type='network'` NICs on single-device
     /// macvtap networks.
     public static func segments(
-        of documents: [DocumentSummary], networks: [NetworkSummary] = [], facts: [String?: ReachFacts] = [:]
+        of documents: [DocumentSummary], networks: [NetworkSummary] = [], facts: HostReachFacts = HostReachFacts()
     ) -> [ReachSegment] {
         var byKey: [String: (host: String?, device: String, guests: [ReachEndpoint])] = [:]
         var order: [String] = []
         for use in documents.interfaceUses(through: networks.byName) {
             guard let guest = endpoint(for: use) else { continue }
-            let physical = vlanParts(guest.device).device
+            let physical = LinuxInterfaceName.vlanParts(of: guest.device).device
             let key = "\(use.summary.host ?? "")\u{0}\(physical)"
             if byKey[key] == nil {
                 byKey[key] = (use.summary.host, physical, [])
@@ -103,7 +122,7 @@ public enum Reachability {
         }
         return order.map { key in
             let (host, physical, guests) = byKey[key]!
-            let hostFacts = facts[host] ?? facts[nil] ?? ReachFacts()
+            let hostFacts = facts[host]
             let vlans = Set(guests.map(\.vlan)).sorted { ($0 ?? -1) < ($1 ?? -1) }
             let lans = vlans.map { vlan in
                 ReachEndpoint(
@@ -132,20 +151,12 @@ public enum Reachability {
         let label = use.summary.domainName ?? use.summary.file
         return ReachEndpoint(
             kind: .guest, name: mac.map { "\(label) (\($0))" } ?? label, domain: use.summary.domainName, mac: mac, device: device,
-            vlan: vlanParts(device).vlan, mode: mode, linkDown: use.entry.linkDown)
+            vlan: LinuxInterfaceName.vlanParts(of: device).vlan, mode: mode, linkDown: use.entry.linkDown)
     }
 
     /// The host itself, on a guest's device (its address is on the untagged device).
     package static func hostEndpoint(on device: String) -> ReachEndpoint {
-        ReachEndpoint(kind: .host, name: "host", domain: nil, mac: nil, device: vlanParts(device).device, vlan: nil, mode: nil, linkDown: false)
-    }
-
-    /// `eth0.15` → (`eth0`, 15); any other name is untagged.
-    public static func vlanParts(_ device: String) -> (device: String, vlan: Int?) {
-        guard let dot = device.lastIndex(of: "."), let vlan = Int(device[device.index(after: dot)...]), (1...4094).contains(vlan),
-            dot != device.startIndex
-        else { return (device, nil) }
-        return (String(device[..<dot]), vlan)
+        ReachEndpoint(kind: .host, name: "host", domain: nil, mac: nil, device: LinuxInterfaceName.vlanParts(of: device).device, vlan: nil, mode: nil, linkDown: false)
     }
 
     /// Whether `from`'s frames reach `to`, and why, on one physical device.
@@ -180,7 +191,7 @@ public enum Reachability {
 
     /// Hairpin is the switch port's: a VLAN device's physical device counts.
     private static func hasHairpin(_ device: String, _ facts: ReachFacts) -> Bool {
-        facts.hairpin.contains(device) || facts.hairpin.contains(vlanParts(device).device)
+        facts.hairpin.contains(device) || facts.hairpin.contains(LinuxInterfaceName.vlanParts(of: device).device)
     }
 
     private static func guestToGuest(_ from: ReachEndpoint, _ to: ReachEndpoint, facts: ReachFacts) -> (ReachVerdict, String) {
@@ -194,7 +205,7 @@ public enum Reachability {
         if modes == [.bridge, .bridge] { return (.reaches, "both in bridge mode: the kernel switches between them") }
         let why = modes.contains(.vepa) && modes.contains(.bridge) ? "one in vepa mode, one in bridge" : "vepa mode"
         if hasHairpin(from.device, facts) {
-            return (.reaches, "\(why): through the hairpin port of \(vlanParts(from.device).device)")
+            return (.reaches, "\(why): through the hairpin port of \(LinuxInterfaceName.vlanParts(of: from.device).device)")
         }
         return (.onlyThroughHairpin, "\(why): frames go to the switch and come back only through a hairpin port (none declared for \(from.device))")
     }
@@ -206,7 +217,7 @@ public enum Reachability {
         if guest.mode == .passthrough {
             return (.never, "\(guest.name) is in passthrough mode: it owns \(guest.device)")
         }
-        let physical = vlanParts(guest.device).device
+        let physical = LinuxInterfaceName.vlanParts(of: guest.device).device
         if facts.shims.contains(guest.device) {
             switch guest.mode {
             case .bridge: return (.reaches, "through the host's bridge-mode shim on \(guest.device)")

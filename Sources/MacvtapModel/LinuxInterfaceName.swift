@@ -26,12 +26,12 @@ package enum LinuxInterfaceName {
         return name.utf8.count <= 15 ? name : nil
     }
 
-    /// The device a VLAN device `DEV.N` sits on (`eth0.15` → `eth0`); any other name as it is.
-    package static func vlanBase(of name: String) -> String {
-        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return name }
-        let number = name[name.index(after: dot)...]
-        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && $0.isNumber }) else { return name }
-        return String(name[..<dot])
+    /// A VLAN device's parts: `eth0.15` → (`eth0`, 15); any other name → (itself, nil). The
+    /// naming every network stack uses for 802.1Q devices (ids 1–4094).
+    package static func vlanParts(of name: String) -> (device: String, vlan: Int?) {
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex, let vlan = Int(name[name.index(after: dot)...]), (1...4094).contains(vlan)
+        else { return (name, nil) }
+        return (String(name[..<dot]), vlan)
     }
 
     /// A VLAN device name that always fits: `vlan15` (the kernel's own VLAN_NAME_TYPE_PLUS_VID_NO_PAD).

@@ -59,7 +59,7 @@ struct LiveUnitTests {
         let interfaces = name == "web" ? other : ""
         let xml = "<domain type='kvm'><name>\(name)</name><devices>\(interfaces)</devices></domain>"
         let original = try DomainDocument(bytes: Array(xml.utf8), fileName: "\(name) (live XML)")
-        return AttachPreflight.ruleNotes(adding: specs, to: original, inventory: inventory, linter: linter)
+        return AttachPreflight.ruleNotes(adding: specs.map(RequestedNIC.direct), to: original, inventory: inventory, linter: linter)
     }
 
     @Test("Refusals are the lint rules': a MAC another domain, this domain or a host NIC uses; a missing or wireless source device")
@@ -89,14 +89,17 @@ struct LiveUnitTests {
     func autoMACs() throws {
         let host = Self.inventory([try Self.domain("web", Self.other)])
         let reserved: Set<MACAddress> = [MACAddress("52:54:00:00:00:03")!]
-        let checked = AttachPreflight.check(
-            Array(repeating: DirectInterfaceSpec(sourceDevice: "eth1", mode: .bridge), count: 3), domainName: "vm1",
-            inventory: host, reserved: reserved)
-        let macs = checked.specs.compactMap(\.mac)
+        let checked = AttachPreflight.choosingMACs(
+            for: Array(repeating: .direct(DirectInterfaceSpec(sourceDevice: "eth1", mode: .bridge)), count: 3), inventory: host, reserved: reserved)
+        let specs = checked.nics.compactMap { nic -> DirectInterfaceSpec? in
+            if case .direct(let spec) = nic { return spec }
+            return nil
+        }
+        let macs = specs.compactMap(\.mac)
         #expect(macs.count == 3 && Set(macs).count == 3)
         #expect(Set(macs).isDisjoint(with: host.usedMACs.union(reserved)))
         #expect(checked.notes.isEmpty)
-        #expect(try Self.notes(checked.specs, to: "vm1", on: host).isEmpty)
+        #expect(try Self.notes(specs, to: "vm1", on: host).isEmpty)
     }
 
     @Test("Passthrough: refused on a shared device and within one batch; nothing joins a device held by passthrough; mixed modes are advice")

@@ -32,7 +32,7 @@ struct ReachTests {
             Reachability.segments(
                 of: try Self.summaries([
                     Self.domain("a", [("52:54:00:00:00:01", "eth0", a, false)]), Self.domain("b", [("52:54:00:00:00:02", deviceB, b, downB)]),
-                ]), facts: [nil: facts])
+                ]), facts: HostReachFacts([nil: facts]))
         }
         #expect(Self.verdict(try pair("bridge", "bridge"), "a", "b") == .reaches)
         #expect(Self.verdict(try pair("vepa", "vepa"), "a", "b") == .onlyThroughHairpin)
@@ -78,7 +78,7 @@ struct ReachTests {
             let shims: [String] = random.next() % 2 == 0 ? ["eth0"] : []
             let facts = ReachFacts(hairpin: Set(hairpin), shims: Set(shims))
             let summaries = try Self.summaries(documents)
-            let segments = Reachability.segments(of: summaries, facts: [nil: facts])
+            let segments = Reachability.segments(of: summaries, facts: HostReachFacts([nil: facts]))
 
             var configuration = LintConfiguration()
             configuration.hairpin = hairpin
@@ -100,8 +100,8 @@ struct ReachTests {
                 for device in needing {
                     #expect(advised.contains(device), "topology \(topology): reach needs a hairpin port on \(device), lint did not say so")
                 }
-                for device in advised where Reachability.vlanParts(device).device == segment.device {
-                    #expect(!hairpin.contains(Reachability.vlanParts(device).device), "topology \(topology): lint advises hairpin on \(device), declared hairpin")
+                for device in advised where LinuxInterfaceName.vlanParts(of: device).device == segment.device {
+                    #expect(!hairpin.contains(LinuxInterfaceName.vlanParts(of: device).device), "topology \(topology): lint advises hairpin on \(device), declared hairpin")
                 }
             }
             checked += 1

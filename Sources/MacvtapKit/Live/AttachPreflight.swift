@@ -26,19 +26,6 @@ public enum AttachPreflight {
         return (requested.map { nic in nic.mac == nil ? nic.with(mac: freshIterator.next()!) : nic }, notes)
     }
 
-    /// `choosingMACs` for direct NICs.
-    public static func check(
-        _ requested: [DirectInterfaceSpec], domainName: String, inventory: HostInventory, reserved: Set<MACAddress> = []
-    ) -> (specs: [DirectInterfaceSpec], notes: [PreflightNote]) {
-        let chosen = choosingMACs(for: requested.map(RequestedNIC.direct), inventory: inventory, reserved: reserved)
-        return (
-            chosen.nics.compactMap { nic in
-                if case .direct(let spec) = nic { return spec }
-                return nil
-            }, chosen.notes
-        )
-    }
-
     /// What the lint rules say of `original` (the domain as libvirt gave it) with `nics`
     /// added, against `inventory`, that they do not say of `original` alone: errors refuse the
     /// attach, warnings are advice, each in the rule's words with its id (what `lint -c` prints
@@ -48,13 +35,6 @@ public enum AttachPreflight {
     ) -> [PreflightNote] {
         guard let added = try? original.addingInterfaces(nics.map(\.elementSpec)) else { return [] }
         return ruleNotes(before: original, after: added, inventory: inventory, linter: linter)
-    }
-
-    /// `ruleNotes` for direct NICs.
-    public static func ruleNotes(
-        adding specs: [DirectInterfaceSpec], to original: DomainDocument, inventory: HostInventory, linter: any AttachLinting
-    ) -> [PreflightNote] {
-        ruleNotes(adding: specs.map(RequestedNIC.direct), to: original, inventory: inventory, linter: linter)
     }
 
     /// What the lint rules say of `after` (`before` changed) against `inventory` that they do

@@ -152,15 +152,31 @@ extension LiveSession {
     /// Resolves the scope, refuses a live change of a domain that does not run, and finds the
     /// NIC in the copy that leads (live when it is changed, else config). Returns its MAC.
     private func changeTarget(
-        domain reference: String, selector: NICSelector, copies asked: DomainCopies
-    ) throws(LiveError) -> (domain: LibvirtDomain, copies: DomainCopies, document: DomainDocument, nic: DomainDocument.InterfaceEntry, mac: MACAddress) {
+        domain reference: String, selector: NICSelector, copies asked: DomainCopies, scanningHost: Bool = false
+    ) throws(LiveError) -> (
+        domain: LibvirtDomain, copies: DomainCopies, document: DomainDocument, nic: DomainDocument.InterfaceEntry, mac: MACAddress,
+        inventory: HostInventory?
+    ) {
         let domain = try lookup(reference)
-        let state = try state(of: domain)
+        // A change the rules judge needs the whole host: one concurrent scan brings the
+        // domain's own state and copies with it (as attach's does).
+        var scan: HostInventory.FocusedScan?
+        if scanningHost {
+            do {
+                scan = try HostInventory.scan(connection, focus: domain)
+            } catch {
+                throw .libvirt(error)
+            }
+        }
+        let state: DomainState
+        if let scan { state = scan.state } else { state = try self.state(of: domain) }
+        let isPersistent = scan?.isPersistent ?? domain.isPersistent
         let copies = asked.resolved(domainIsActive: state.isActive)
-        let refusals = scopeRefusals(domain: domain.name, state: state, isPersistent: domain.isPersistent, copies: copies, for: .change)
+        let refusals = scopeRefusals(domain: domain.name, state: state, isPersistent: isPersistent, copies: copies, for: .change)
         if !refusals.isEmpty { throw .refused(refusals) }
         let lead: DomainCopies = copies.contains(.live) ? .live : .config
-        let document = try document(of: domain, copy: lead)
+        let document: DomainDocument
+        if let scanned = scan?.copies[lead] { document = scanned } else { document = try self.document(of: domain, copy: lead) }
         let nic = try uniqueDirectNIC(selector, in: document, domain: domain.name, copy: lead)
         guard let mac = nic.macAddress else {
             throw .refused([PreflightNote(.refusal, "the NIC \(selector) of '\(domain.name)' has no MAC address in its \(lead) XML")])
@@ -172,7 +188,7 @@ extension LiveSession {
                     fix: "change the network's <forward> (virsh net-edit \(network)), or give the domain a direct interface")
             ])
         }
-        return (domain, copies, document, nic, mac)
+        return (domain, copies, document, nic, mac, scan?.inventory)
     }
 
     /// The NIC with `mac` in one copy, as an element to change, or nil when that copy lacks it.
@@ -242,14 +258,14 @@ extension LiveSession {
     /// anything changes, the lint rules judge the domain with the new mode against the host
     /// (attach's preflight: passthrough exclusivity, mixed modes).
     public func changeMode(_ request: ChangeModeRequest, linter: any AttachLinting) throws(LiveError) -> NICChangeReport {
-        let target = try changeTarget(domain: request.domain, selector: request.selector, copies: request.copies)
+        let target = try changeTarget(domain: request.domain, selector: request.selector, copies: request.copies, scanningHost: true)
         var report = NICChangeReport(
             domain: target.domain.name, uri: uri, copies: target.copies, before: DirectNICView(target.nic), after: nil,
             steps: [], notes: [])
         var placement = NICPlacement(mode: request.mode, source: nil)
         if let vlan = request.vlan {
             let current = target.nic.direct?.source?.dev?.value ?? ""
-            let base = LinuxInterfaceName.vlanBase(of: current)
+            let base = LinuxInterfaceName.vlanParts(of: current).device
             guard let device = LinuxInterfaceName.vlanDevice(of: base, vlan: vlan) else {
                 throw .refused([
                     PreflightNote(
@@ -269,8 +285,9 @@ extension LiveSession {
         } catch {
             throw .refused([PreflightNote(.refusal, error.description)])
         }
-        let notes = AttachPreflight.ruleNotes(
-            before: target.document, after: changedDomain, inventory: try inventory(), linter: linter)
+        let inventory: HostInventory
+        if let scanned = target.inventory { inventory = scanned } else { inventory = try self.inventory() }
+        let notes = AttachPreflight.ruleNotes(before: target.document, after: changedDomain, inventory: inventory, linter: linter)
         report.notes = notes.filter { $0.kind == .advice }
         guard notes.allSatisfy({ $0.kind != .refusal }) else { throw .refused(notes) }
 

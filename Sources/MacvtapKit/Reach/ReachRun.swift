@@ -95,7 +95,7 @@ public enum ReachRun {
                     summary.host = label
                     networks.append(summary)
                 }
-                facts[label] = (facts[label] ?? facts[nil] ?? ReachFacts()).observing(inventory)
+                facts.observe(inventory, as: label)
                 outcome.factSources.append(
                     LibvirtURI.isLocal(inventory.uri)
                         ? "\(label): links down and shims from the host's links; hairpin ports from the configuration"

@@ -90,7 +90,7 @@ public struct VEPANeedsHairpinRule: CrossDocumentRule, NetworkRule {
     /// needs no advice: its VEPA guests reach each other (`reach` says the same).
     public func check(_ documents: [DocumentSummary], networks: [NetworkSummary], facts: ReachFacts) -> [Violation] {
         // Interfaces of a vepa network are the network's finding, not their own.
-        SourceDeviceUses(documents.interfaceUses).byDevice.filter { !facts.hairpin.contains($0.device) && !facts.hairpin.contains(Reachability.vlanParts($0.device).device) }.compactMap {
+        SourceDeviceUses(documents.interfaceUses).byDevice.filter { !facts.hairpin.contains($0.device) && !facts.hairpin.contains(LinuxInterfaceName.vlanParts(of: $0.device).device) }.compactMap {
             device, uses in
             let vepa = uses.filter { $0.mode == .vepa && $0.entry.direct != nil }
             guard let first = vepa.first, let direct = first.entry.direct else { return nil }

@@ -62,8 +62,8 @@ public struct SourceDevOnHostRule: LiveHostRule {
             for use in documents.interfaceUses {
                 guard let dev = use.entry.direct?.source?.dev, !dev.value.isEmpty else { continue }
                 if !names.isEmpty, !names.contains(LinuxInterfaceName.device(of: dev.value)) {
-                    let base = LinuxInterfaceName.vlanBase(of: dev.value)
-                    if base != dev.value, names.contains(base), let vlan = Int(dev.value.dropFirst(base.count + 1)) {
+                    let (base, vlan) = LinuxInterfaceName.vlanParts(of: dev.value)
+                    if let vlan, names.contains(base) {
                         // A guest in a VLAN: the host has the device but not the VLAN on it (yet).
                         violations.append(
                             Violation(
