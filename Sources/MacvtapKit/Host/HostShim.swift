@@ -473,7 +473,7 @@ public enum HostShims {
         let namespace = currentNamespace()
         guard let record = try loadRecords(environment).first(where: { $0.name == name && $0.namespace == namespace && $0.vlanID == vlanID }) else {
             throw .refused(
-                "virt-macvtap has no record of creating the \(what) '\(name)' in this network namespace (\(environment.recordPath)); it removes only links it made")
+                "virt-macvtap has no record of creating '\(name)' in this network namespace (\(environment.recordPath)); it removes only the \(what)s it made")
         }
         guard record.device == device else {
             throw .refused("the \(what) '\(name)' virt-macvtap made is on '\(record.device)', not '\(device)'")
