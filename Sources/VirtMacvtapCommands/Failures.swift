@@ -39,7 +39,7 @@ enum CommandFailure: Error {
         case let live as LiveError:
             switch live {
             case .usage(let message): return ([message], usageStatus)
-            case .libvirt: return ([live.description], systemStatus)
+            case .libvirt, .netlink: return ([live.description], systemStatus)
             case .refused(let notes): return (notes.filter { $0.kind == .refusal }.map(\.description), refusedStatus)
             }
         case let invalid as InterfaceSpecError:

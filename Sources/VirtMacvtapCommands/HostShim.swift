@@ -43,6 +43,43 @@ struct HostShim: ParsableCommand {
     @Option(name: .long, help: "The shim's name (default: mv-DEV).")
     var name: String?
 
+    @OptionGroup var link: HostLinkOptions
+
+    func validate() throws {
+        if link.remove {
+            if address != nil {
+                throw ValidationError("--remove takes the device (and --name); the address and files come from the record")
+            }
+        } else if address == nil {
+            throw ValidationError("--address is required: the host's address in the guests' subnet, e.g. --address 192.0.2.2/24")
+        }
+    }
+
+    func run() throws {
+        try HostLinkCommand.refuseRemote(connection, command: "host-shim")
+        do {
+            let session = try HostShimSession(environment: HostLinkCommand.environment(root: link.root))
+            if link.remove {
+                let record = try session.findRecord(device: device, name: name)
+                try HostLinkCommand.remove(record, session: session, dryRun: link.dryRun, what: "macvlan on \(record.device), \(record.address)")
+                return
+            }
+            let plan = try session.plan(HostShimRequest(device: device, address: address ?? "", name: name, persist: link.persist.map(\.stack)))
+            HostLinkCommand.show(plan, dryRun: link.dryRun, creating: "macvlan in bridge mode on \(plan.device), address \(plan.address), up")
+            if link.dryRun { return }
+            let created = try session.create(plan)
+            printLine("created \(created.name): macvlan in bridge mode on \(plan.device), \(created.mac ?? "?"), address \(plan.address), \(created.isUp ? "up" : "DOWN")")
+            for file in plan.files { printLine("wrote \(file.path)") }
+            printLine("guests in bridge mode on \(plan.device) are now reachable from this host; vepa guests only through a switch port with hairpin (reflective relay), private guests never")
+        } catch {
+            throw HostLinkCommand.failure(error)
+        }
+    }
+}
+
+/// The options `host-shim` and `host-vlan` share: boot-time files, where they go, a dry run,
+/// and removal by record.
+struct HostLinkOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Also write boot-time configuration.", valueName: "auto|networkd|networkmanager|ifupdown"))
     var persist: PersistChoice?
 
@@ -52,40 +89,14 @@ struct HostShim: ParsableCommand {
     @Flag(name: .long, help: "Print what would change; change nothing.")
     var dryRun = false
 
-    @Flag(name: .long, help: "Delete the shim this tool made on DEV (and its files).")
+    @Flag(name: .long, help: "Delete the link this tool made on DEV (and its files), as its record says.")
     var remove = false
 
     func validate() throws {
-        if remove {
-            if address != nil || persist != nil || root != nil {
-                throw ValidationError("--remove takes the device (and --name); the address and files come from the record")
-            }
-        } else if root != nil, persist == nil {
-            throw ValidationError("--root says where --persist writes its files; give --persist too")
-        } else if address == nil {
-            throw ValidationError("--address is required: the host's address in the guests' subnet, e.g. --address 192.0.2.2/24")
+        if remove, persist != nil || root != nil {
+            throw ValidationError("--remove takes the device (and --name); the files come from the record")
         }
-    }
-
-    func run() throws {
-        try HostLinkCommand.refuseRemote(connection, command: "host-shim")
-        do {
-            let session = try HostShimSession(environment: HostLinkCommand.environment(root: root))
-            if remove {
-                let record = try session.findRecord(device: device, name: name)
-                try HostLinkCommand.remove(record, session: session, dryRun: dryRun, what: "macvlan on \(record.device), \(record.address)")
-                return
-            }
-            let plan = try session.plan(HostShimRequest(device: device, address: address ?? "", name: name, persist: persist.map(\.stack)))
-            HostLinkCommand.show(plan, dryRun: dryRun, creating: "macvlan in bridge mode on \(plan.device), address \(plan.address), up")
-            if dryRun { return }
-            let link = try session.create(plan)
-            printLine("created \(link.name): macvlan in bridge mode on \(plan.device), \(link.mac ?? "?"), address \(plan.address), \(link.isUp ? "up" : "DOWN")")
-            for file in plan.files { printLine("wrote \(file.path)") }
-            printLine("guests in bridge mode on \(plan.device) are now reachable from this host; vepa guests only through a switch port with hairpin (reflective relay), private guests never")
-        } catch {
-            throw HostLinkCommand.failure(error)
-        }
+        if root != nil, persist == nil { throw ValidationError("--root says where --persist writes its files; give --persist too") }
     }
 }
 

@@ -43,41 +43,24 @@ struct HostVLAN: ParsableCommand {
     @Option(name: .long, help: "The VLAN device's name (default: DEV.N).")
     var name: String?
 
-    @Option(name: .long, help: ArgumentHelp("Also write boot-time configuration.", valueName: "auto|networkd|networkmanager|ifupdown"))
-    var persist: PersistChoice?
-
-    @Option(name: .long, help: ArgumentHelp("With --persist: write the boot-time files under DIR instead of / (a host image being prepared, a chroot).", valueName: "DIR"))
-    var root: String?
-
-    @Flag(name: .long, help: "Print what would change; change nothing.")
-    var dryRun = false
-
-    @Flag(name: .long, help: "Delete the VLAN device this tool made (and its files).")
-    var remove = false
-
-    func validate() throws {
-        if remove, persist != nil || root != nil {
-            throw ValidationError("--remove takes the device and id (and --name); the files come from the record")
-        }
-        if root != nil, persist == nil { throw ValidationError("--root says where --persist writes its files; give --persist too") }
-    }
+    @OptionGroup var link: HostLinkOptions
 
     func run() throws {
         try HostLinkCommand.refuseRemote(connection, command: "host-vlan")
         do {
-            let session = try HostShimSession(environment: HostLinkCommand.environment(root: root))
-            if remove {
+            let session = try HostShimSession(environment: HostLinkCommand.environment(root: link.root))
+            if link.remove {
                 let record = try session.findRecord(device: device, name: name, vlanID: vlan.value)
-                try HostLinkCommand.remove(record, session: session, dryRun: dryRun, what: "VLAN \(vlan.value) on \(record.device)")
+                try HostLinkCommand.remove(record, session: session, dryRun: link.dryRun, what: "VLAN \(vlan.value) on \(record.device)")
                 return
             }
-            let plan = try session.plan(HostVLANRequest(device: device, id: vlan.value, name: name, persist: persist.map(\.stack)))
-            HostLinkCommand.show(plan, dryRun: dryRun, creating: "VLAN \(vlan.value) on \(plan.device), up, no address")
-            if dryRun { return }
-            let link = try session.create(plan)
-            printLine("created \(link.name): VLAN \(vlan.value) on \(plan.device), \(link.mac ?? "?"), \(link.isUp ? "up" : "DOWN")")
+            let plan = try session.plan(HostVLANRequest(device: device, id: vlan.value, name: name, persist: link.persist.map(\.stack)))
+            HostLinkCommand.show(plan, dryRun: link.dryRun, creating: "VLAN \(vlan.value) on \(plan.device), up, no address")
+            if link.dryRun { return }
+            let created = try session.create(plan)
+            printLine("created \(created.name): VLAN \(vlan.value) on \(plan.device), \(created.mac ?? "?"), \(created.isUp ? "up" : "DOWN")")
             for file in plan.files { printLine("wrote \(file.path)") }
-            printLine("guests with source device \(link.name) (--vlan \(vlan.value) on \(plan.device)) are now in VLAN \(vlan.value)")
+            printLine("guests with source device \(created.name) (--vlan \(vlan.value) on \(plan.device)) are now in VLAN \(vlan.value)")
         } catch {
             throw HostLinkCommand.failure(error)
         }

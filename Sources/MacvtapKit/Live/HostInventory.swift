@@ -145,14 +145,10 @@ extension HostInventory {
             if let master = link.masterIndex.flatMap({ byIndex[$0] }) {
                 kernel.master = HostInterface.Master(name: master.name, kind: master.kind ?? "master")
             }
-            var merged = interface
-            // The kernel's facts are read now and exactly; libvirt's may be a cached description.
-            kernel.merge(merged)
-            merged = kernel
-            merged.isWireless = interface.isWireless
-            merged.isVirtualFunction = interface.isVirtualFunction
-            merged.bondMode = interface.bondMode
-            return merged
+            // The kernel's facts are read now and exactly; libvirt's fill what it does not say
+            // (wireless, SR-IOV, a bond's mode).
+            kernel.merge(interface)
+            return kernel
         }
     }
 

@@ -55,7 +55,7 @@ extension LiveSession {
         do {
             netlink = try RouteNetlink()
         } catch {
-            throw .usage(error.description)
+            throw .netlink(NetlinkFailure(error))
         }
         defer { netlink.close() }
         for index in found.indices {
@@ -108,7 +108,7 @@ public enum GuestAddresses {
             }
             return byMAC
         } catch {
-            throw .usage(error.description + (error.isPermission ? "; probing needs root (CAP_NET_RAW)" : ""))
+            throw .netlink(NetlinkFailure(error))
         }
     }
 }

@@ -48,6 +48,8 @@ public enum LiveError: Error, Sendable, CustomStringConvertible {
     case usage(String)
     /// libvirt failed (daemon down, wrong URI, permission, or it rejected the change).
     case libvirt(LibvirtFailure)
+    /// The host's kernel (rtnetlink) failed: this machine's links, neighbours or a removal.
+    case netlink(NetlinkFailure)
     /// Preflight refused before anything changed.
     case refused([PreflightNote])
 
@@ -55,6 +57,7 @@ public enum LiveError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .usage(let message): message
         case .libvirt(let failure): failure.description
+        case .netlink(let failure): failure.description + (failure.isPermission ? "; this needs root (CAP_NET_ADMIN, CAP_NET_RAW)" : "")
         case .refused(let notes): notes.filter { $0.kind == .refusal }.map(\.description).joined(separator: "\n")
         }
     }
