@@ -156,7 +156,7 @@ public final class LibvirtOracle: Sendable {
             return
         }
         do {
-            network = try connection.defineNetwork(xml: prepared.text, validate: true)
+            network = try Self.retryingSchemaLoad { () throws(LibvirtError) in try connection.defineNetwork(xml: prepared.text, validate: true) }
         } catch {
             verdict.validateError = error.message
             do {
@@ -244,7 +244,7 @@ public final class LibvirtOracle: Sendable {
                 continue
             }
             do {
-                defined.append(try connection.defineDomain(xml: document.text, validate: true))
+                defined.append(try Self.retryingSchemaLoad { () throws(LibvirtError) in try connection.defineDomain(xml: document.text, validate: true) })
             } catch {
                 verdict.documents[index].validateError = error.message
                 do {
@@ -288,7 +288,7 @@ public final class LibvirtOracle: Sendable {
         }
         let network: LibvirtNetwork
         do {
-            network = try connection.defineNetwork(xml: document, validate: true)
+            network = try Self.retryingSchemaLoad { () throws(LibvirtError) in try connection.defineNetwork(xml: document, validate: true) }
         } catch {
             verdict.validateError = error.message
             do {
@@ -469,6 +469,20 @@ final class Watchdog: Sendable {
         state.withLock { value in
             if value == nil { value = true }
             return value == true
+        }
+    }
+}
+
+extension LibvirtOracle {
+    /// A validating define once more when libvirtd could not load its own RelaxNG schema
+    /// ("internal error: Unable to parse RelaxNG schema …: Error type … is not exported by type
+    /// library …", seen once from libvirt 11.3 under parallel first use of libxml2's datatype
+    /// library): that is the daemon failing, not a verdict on the document.
+    static func retryingSchemaLoad<Result>(_ define: () throws(LibvirtError) -> Result) throws(LibvirtError) -> Result {
+        do {
+            return try define()
+        } catch  where error.message.hasPrefix("internal error: Unable to parse RelaxNG schema") {
+            return try define()
         }
     }
 }
