@@ -1,5 +1,5 @@
-import Foundation
 import FoundationEssentials
+import Glibc
 
 /// One hypervisor of a fleet repository, as `.virt-macvtap.json` declares it:
 /// `"hosts": {"hv-a": {"files": ["hosts/a/**"], "uri": "qemu+ssh://root@hv-a/system"}}`.

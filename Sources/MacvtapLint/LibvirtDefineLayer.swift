@@ -137,22 +137,12 @@ public final class LibvirtDefineLayer: Sendable {
 
     /// libvirt's refusal of `domain`, placed on the element it names, or why it was not judged.
     package func verdict(for domain: DomainDocument) -> LibvirtLayerVerdict {
-        guard let root = domain.xml.root, root.name == "domain" else { return .defined }
-        let originalName = domain.name?.value
-        let number = counter.wrappingAdd(1, ordering: .relaxed).oldValue
-        let name = "virt-macvtap-lint-\(getpid())-\(number)"
-        let prepared = PreparedDocument(domain.xml.source, parsed: domain.xml, name: name)
-        let type = root.attribute("type") ?? "qemu"
-        // Without <uuid>, libvirt takes the UUID from <sysinfo>'s system entry when there is one,
-        // and files share those (libvirt's tests do): two such domains defined at once made the
-        // second "already defined with uuid …" — a refusal of the run, not of the file (seen in
-        // one CI run). They are defined one at a time; every other domain gets a random UUID.
-        let takesFileUUID = root.children(named: "sysinfo").contains { sysinfo in
-            sysinfo.children(named: "system").contains { $0.children(named: "entry").contains { $0.attribute("name") == "uuid" } }
-        }
-        let verdict = { [verdicts] in verdicts.refusal(defining: prepared.text, forQEMU: type == "qemu" || type == "kvm") }
-        guard let refusal = takesFileUUID ? fixedUUIDs.withLock({ _ in verdict() }) : verdict() else { return .defined }
-        let message = originalName.map { refusal.message.replacing(name, with: $0) } ?? refusal.message
+        guard let candidate = Candidate(domain, prefix: "virt-macvtap-lint", number: counter.wrappingAdd(1, ordering: .relaxed).oldValue)
+        else { return .defined }
+        let root = candidate.root
+        let verdict = { [verdicts] in verdicts.refusal(defining: candidate.prepared.text, forQEMU: candidate.isQEMU) }
+        guard let refusal = candidate.takesFileUUID ? fixedUUIDs.withLock({ _ in verdict() }) : verdict() else { return .defined }
+        let message = candidate.inFileWords(refusal.message)
         if Self.lacksEmulator(refusal.message) {
             let arch = root.firstChild(named: "os")?.firstChild(named: "type")?.attribute("arch") ?? "its architecture"
             unjudged.withLock { _ = $0.insert("domains for \(arch): \(refusal.message)") }
@@ -183,21 +173,51 @@ public final class LibvirtDefineLayer: Sendable {
     /// Defines `domain` (under a name of its own, at once undefined again) and reports what
     /// libvirt said and kept; libvirt's messages name the domain as the file does.
     public func judge(_ domain: DomainDocument) -> Judgement {
-        guard let root = domain.xml.root, root.name == "domain" else { return Judgement(notJudged: "not a <domain>") }
-        let number = counter.wrappingAdd(1, ordering: .relaxed).oldValue
-        let name = "virt-macvtap-judge-\(getpid())-\(number)"
-        let prepared = PreparedDocument(domain.xml.source, parsed: domain.xml, name: name)
-        let type = root.attribute("type") ?? "qemu"
-        let asked = fixedUUIDs.withLock { _ in verdicts.judge(prepared.text, forQEMU: type == "qemu" || type == "kvm") }
-        let original = domain.name?.value
-        func words(_ error: LibvirtError?) -> String? {
-            error.map { error in original.map { error.message.replacing(name, with: $0) } ?? error.message }
-        }
-        var judgement = Judgement(refusal: words(asked.refusal), validatingRefusal: words(asked.validatingRefusal), inactiveXML: asked.inactiveXML)
+        guard let candidate = Candidate(domain, prefix: "virt-macvtap-judge", number: counter.wrappingAdd(1, ordering: .relaxed).oldValue)
+        else { return Judgement(notJudged: "not a <domain>") }
+        // Three defines in a row: one at a time, whatever the UUID (see `Candidate.takesFileUUID`).
+        let asked = fixedUUIDs.withLock { _ in verdicts.judge(candidate.prepared.text, forQEMU: candidate.isQEMU) }
+        var judgement = Judgement(
+            refusal: asked.refusal.map { candidate.inFileWords($0.message) },
+            validatingRefusal: asked.validatingRefusal.map { candidate.inFileWords($0.message) }, inactiveXML: asked.inactiveXML)
         if let refusal = judgement.refusal, Self.lacksEmulator(refusal) {
             judgement = Judgement(notJudged: refusal)
         }
         return judgement
+    }
+
+    /// A domain as the layer defines it: under a name of its own (`prefix-PID-N`), so that
+    /// files naming the same domain, and runs at once, never meet in libvirt.
+    private struct Candidate {
+        let root: XMLElement
+        let prepared: PreparedDocument
+        let isQEMU: Bool
+        /// Without <uuid>, libvirt takes the UUID from <sysinfo>'s system entry when there is
+        /// one, and files share those (libvirt's tests do): two such domains defined at once
+        /// made the second "already defined with uuid …" — a refusal of the run, not of the file
+        /// (seen in one CI run). They are defined one at a time; every other domain gets a
+        /// random UUID.
+        let takesFileUUID: Bool
+        private let definedName: String
+        private let fileName: String?
+
+        init?(_ domain: DomainDocument, prefix: String, number: Int) {
+            guard let root = domain.xml.root, root.name == "domain" else { return nil }
+            self.root = root
+            definedName = "\(prefix)-\(getpid())-\(number)"
+            fileName = domain.name?.value
+            prepared = PreparedDocument(domain.xml.source, parsed: domain.xml, name: definedName)
+            let type = root.attribute("type") ?? "qemu"
+            isQEMU = type == "qemu" || type == "kvm"
+            takesFileUUID = root.children(named: "sysinfo").contains { sysinfo in
+                sysinfo.children(named: "system").contains { $0.children(named: "entry").contains { $0.attribute("name") == "uuid" } }
+            }
+        }
+
+        /// libvirt's message about the defined copy, naming the domain as the file does.
+        func inFileWords(_ message: String) -> String {
+            fileName.map { message.replacing(definedName, with: $0) } ?? message
+        }
     }
 
     /// Whether libvirt refused a domain only because this host has no emulator for it: a fact

@@ -78,39 +78,70 @@ public final class Linter: Sendable {
     /// it is ignored with `libvirt`, whose verdict depends on the libvirt installed.
     /// `judgedRelease` is the libvirt release findings are judged for when it is not
     /// `libvirtRelease` (a `-c` host's own, whose schemas may not be bundled).
-    public init(
+    public convenience init(
         configuration: LintConfiguration, domainSchemaPath: String? = nil, libvirtRelease: LibvirtRelease? = nil,
         judgedRelease: LibvirtRelease? = nil, libvirt: LibvirtDefineLayer? = nil, libvirtUnavailable: String? = nil,
         cache: LintCache? = nil
     ) throws(LintSetupError) {
-        self.configuration = configuration
-        self.cache = libvirt == nil ? cache : nil
-        self.libvirtLayer = configuration.isEnabled(LibvirtDefineRule.description.id) ? libvirt : nil
-        self.libvirtUnavailable = configuration.isEnabled(LibvirtNotJudgedRule.description.id) ? libvirtUnavailable : nil
+        let schemas: Schemas
         do throws(SchemaNotFound) {
             let validatesDomains = configuration.isEnabled(LibvirtSchemaRule.description.id)
             let located: LibvirtSchemas? =
                 libvirtRelease != nil || (validatesDomains && domainSchemaPath == nil)
                 ? try LibvirtSchemas.locate(release: libvirtRelease) : try? LibvirtSchemas.locate()
-            libvirtSchemas = located
-            schemaFollowsFleetRelease = validatesDomains && domainSchemaPath == nil
-            if validatesDomains, let path = domainSchemaPath ?? located?.domainSchema {
-                domainSchema = SchemaCompilation.shared(path: path)
-            } else {
-                domainSchema = nil
-            }
-            interfaceSchema =
-                configuration.isEnabled(InterfaceSchemaRule.description.id)
-                ? SchemaCompilation.shared(path: try SchemaLocator.interfaceSchemaPath()) : nil
+            schemas = Schemas(
+                located: located,
+                domain: validatesDomains ? (domainSchemaPath ?? located?.domainSchema).map(SchemaCompilation.shared(path:)) : nil,
+                followsFleetRelease: validatesDomains && domainSchemaPath == nil,
+                interface: configuration.isEnabled(InterfaceSchemaRule.description.id)
+                    ? SchemaCompilation.shared(path: try SchemaLocator.interfaceSchemaPath()) : nil)
         } catch {
             throw .schema(.notFound(error))
         }
-        let schemas = libvirtSchemas
-        let asked = judgedRelease ?? libvirtRelease
+        self.init(
+            configuration: configuration, schemas: schemas, judgedRelease: judgedRelease ?? libvirtRelease, libvirt: libvirt,
+            libvirtUnavailable: libvirtUnavailable, cache: cache)
+    }
+
+    /// A linter of the rules alone: the schema rules are off whatever `configuration` says, so
+    /// no schema has to be found and it cannot fail. What attach's preflight and the check of a
+    /// typed value (`DirectInterfaceSpec.validated()`) use.
+    public convenience init(rulesOnly configuration: LintConfiguration) {
+        var configuration = configuration
+        for schemaRule in [LibvirtSchemaRule.description.id, InterfaceSchemaRule.description.id] where configuration.isEnabled(schemaRule) {
+            configuration.disable.append(schemaRule)
+        }
+        self.init(
+            configuration: configuration, schemas: Schemas(located: try? LibvirtSchemas.locate()), judgedRelease: nil, libvirt: nil,
+            libvirtUnavailable: nil, cache: nil)
+    }
+
+    /// The schemas a linter validates against, found (and their compilation started) before it
+    /// is made.
+    private struct Schemas {
+        var located: LibvirtSchemas?
+        var domain: SchemaCompilation? = nil
+        var followsFleetRelease = false
+        var interface: SchemaCompilation? = nil
+    }
+
+    private init(
+        configuration: LintConfiguration, schemas: Schemas, judgedRelease asked: LibvirtRelease?, libvirt: LibvirtDefineLayer?,
+        libvirtUnavailable: String?, cache: LintCache?
+    ) {
+        self.configuration = configuration
+        self.cache = libvirt == nil ? cache : nil
+        self.libvirtLayer = configuration.isEnabled(LibvirtDefineRule.description.id) ? libvirt : nil
+        self.libvirtUnavailable = configuration.isEnabled(LibvirtNotJudgedRule.description.id) ? libvirtUnavailable : nil
+        libvirtSchemas = schemas.located
+        domainSchema = schemas.domain
+        schemaFollowsFleetRelease = schemas.followsFleetRelease
+        interfaceSchema = schemas.interface
+        let located = schemas.located
         self.judgedRelease = JudgedRelease {
             if let asked { return asked }
-            if schemas?.origin == .installed || schemas == nil, let installed = LibvirtRelease(LibvirtLibrary.version) { return installed }
-            return schemas?.bundledRelease
+            if located?.origin == .installed || located == nil, let installed = LibvirtRelease(LibvirtLibrary.version) { return installed }
+            return located?.bundledRelease
         }
         documentRules = RuleRegistry.documentRules.filter { configuration.isEnabled($0.description.id) }.map { $0.init() }
         networkRules = RuleRegistry.networkRules.filter { configuration.isEnabled($0.description.id) }.map { $0.init() }

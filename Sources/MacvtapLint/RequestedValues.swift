@@ -19,17 +19,17 @@ enum RequestedValues {
         (AliasNotUserRule.description.id, .alias),
     ]
 
-    private static let linter: Linter? = {
+    private static let linter: Linter = {
         let wanted = Set(rulesByField.map(\.rule))
         var configuration = LintConfiguration(disable: RuleRegistry.all.map(\.id).filter { !wanted.contains($0) })
         configuration.hotplug = true
-        return try? Linter(configuration: configuration)
+        return Linter(rulesOnly: configuration)
     }()
 
     /// The first problem the rules find in `element`'s values, in the order of `rulesByField`;
     /// `value(field)` is what the user typed for it.
     static func problem(in element: XMLElementSpec, value: (InterfaceField) -> String?) -> InterfaceSpecError? {
-        guard let linter, let bytes = try? XMLFragmentWriter.serialize(element),
+        guard let bytes = try? XMLFragmentWriter.serialize(element),
             let report = try? linter.lint([.memory(bytes, name: "requested interface")])
         else { return nil }
         for (rule, field) in rulesByField {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Which libvirt URI a live command talks to: `-c`, else `LIBVIRT_DEFAULT_URI`, else
 /// `qemu:///system` (virsh's order, minus its own VIRSH_DEFAULT_CONNECT_URI).
@@ -15,7 +15,7 @@ public enum LibvirtURI {
     /// Whether `uri` names a daemon on this machine (`qemu:///system`, `test:///default`,
     /// `qemu+unix:///system`): no host part, so its links are this machine's.
     public static func isLocal(_ uri: String) -> Bool {
-        guard let range = uri.range(of: "://") else { return false }
+        guard let range = uri.firstRange(of: "://") else { return false }
         let rest = uri[range.upperBound...]
         return rest.hasPrefix("/") || rest.hasPrefix("localhost/")
     }
@@ -29,7 +29,7 @@ public enum LibvirtURI {
     /// The host a URI names when it is not this one (`qemu+ssh://root@hv-a/system` → `hv-a`);
     /// nil for local URIs (`qemu:///system`, `qemu+tcp://localhost/system`).
     public static func remoteHost(_ uri: String) -> String? {
-        guard let schemeEnd = uri.range(of: "://") else { return nil }
+        guard let schemeEnd = uri.firstRange(of: "://") else { return nil }
         let authority = uri[schemeEnd.upperBound...].prefix { $0 != "/" && $0 != "?" }
         var host = Substring(authority.split(separator: "@", omittingEmptySubsequences: false).last ?? "")
         if host.hasPrefix("[") {

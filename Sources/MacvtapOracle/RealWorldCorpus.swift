@@ -45,8 +45,8 @@ public enum RealWorldCorpus {
     }
 
     static func xmlFiles(under directory: String) -> [String] {
-        guard let enumerator = FileManager.default.enumerator(atPath: directory) else { return [] }
-        return enumerator.compactMap { $0 as? String }.filter { $0.hasSuffix(".xml") }.sorted().map { directory + "/" + $0 }
+        guard let subpaths = try? FileManager.default.subpathsOfDirectory(atPath: directory) else { return [] }
+        return subpaths.filter { $0.hasSuffix(".xml") }.sorted().map { directory + "/" + $0 }
     }
 
     /// Rules of the engine, not claims about libvirt's behaviour at define.

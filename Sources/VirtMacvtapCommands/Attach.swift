@@ -139,10 +139,10 @@ struct Attach: ParsableCommand {
             let ledger = try ledgerOptions.open(forWriting: !dryRun)
             return (ledger, try ledgerOptions.reservedForOthers(in: ledger, domain: domain, explicit: explicitMAC))
         }
-        let linter = Result { try attachLinter() }
+        let linter = attachLinter()
         let session = try connection.open(readOnly: dryRun)
         let (ledger, reserved) = try ledgerRead.get()
-        let plan = try session.planAttach(request, renderer: renderer, reserved: reserved, linter: try linter.get())
+        let plan = try session.planAttach(request, renderer: renderer, reserved: reserved, linter: linter)
         printAdvice(plan.notes)
         guard plan.refusals.isEmpty else { throw LiveError.refused(plan.notes) }
         if dryRun {

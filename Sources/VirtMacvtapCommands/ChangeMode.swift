@@ -53,7 +53,7 @@ struct ChangeMode: ParsableCommand {
 
     func run() throws {
         let session = try connection.open(readOnly: false, receivesEvents: true)
-        let linter = try attachLinter()
+        let linter = attachLinter()
         let report = try session.changeMode(
             ChangeModeRequest(
                 domain: domain, selector: nic.selector, mode: mode, vlan: vlan?.value, copies: try scope.copies(),

@@ -111,12 +111,8 @@ struct AttachLedgerOptions: ParsableArguments {
 }
 
 /// The linter the live commands' preflights use (`lint -c`'s rules; see `Linter.attachConfiguration`).
-func attachLinter() throws -> Linter {
-    do {
-        return try Linter(configuration: Linter.attachConfiguration)
-    } catch {
-        throw CommandFailure.usage(error.description)
-    }
+func attachLinter() -> Linter {
+    Linter(rulesOnly: Linter.attachConfiguration)
 }
 
 func printAdvice(_ notes: [PreflightNote]) {

@@ -53,7 +53,7 @@ struct MigrateCheck: ParsableCommand {
     func run() throws {
         // libvirt gives the migratable XML (VIR_DOMAIN_XML_MIGRATABLE) only on a read-write connection.
         let session = try connection.open(readOnly: false)
-        let linter = try attachLinter()
+        let linter = attachLinter()
         let report = try session.checkMigration(
             MigrationCheckRequest(
                 domain: domain, destination: destination,

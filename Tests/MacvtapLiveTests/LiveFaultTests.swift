@@ -47,7 +47,7 @@ extension LiveSandboxTests {
         let request = AttachRequest(
             domain: "vm2", interfaces: Array(repeating: DirectInterfaceSpec(sourceDevice: "eth0", mode: .bridge), count: 4),
             copies: .live)
-        let plan = try session.planAttach(request, renderer: renderer, linter: try Linter(configuration: Linter.attachConfiguration))
+        let plan = try session.planAttach(request, renderer: renderer, linter: Linter(rulesOnly: Linter.attachConfiguration))
         try #require(plan.refusals.isEmpty)
         let report = try session.attach(plan) { index in
             if index == 1 { try? Sandbox.killDaemon() }

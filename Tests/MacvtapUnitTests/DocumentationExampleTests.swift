@@ -28,7 +28,7 @@ struct DocumentationExampleTests {
             copies: .live)
         let renderer = InterfaceRenderer(schema: try SchemaLocator.loadInterfaceSchema())
         let plan = try session.planAttach(
-            request, renderer: renderer, linter: try Linter(configuration: Linter.attachConfiguration))
+            request, renderer: renderer, linter: Linter(rulesOnly: Linter.attachConfiguration))
         guard plan.refusals.isEmpty else {
             for note in plan.refusals { print("refused: \(note)") }
             return

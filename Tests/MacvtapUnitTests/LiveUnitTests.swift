@@ -51,7 +51,7 @@ struct LiveUnitTests {
         <interface type='network'><mac address='52:54:00:00:00:02'/><source network='default'/></interface>
         """
 
-    static let linter: Linter = try! Linter(configuration: Linter.attachConfiguration)
+    static let linter = Linter(rulesOnly: Linter.attachConfiguration)
 
     /// The attach preflight's verdict on adding `specs` to domain `name` (as `inventory` has it):
     /// the lint rules over the candidate domain against the host.

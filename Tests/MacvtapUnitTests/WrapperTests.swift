@@ -7,6 +7,7 @@ import MacvtapSQLite
 import MacvtapSystem
 import MacvtapTestSupport
 import MacvtapXML
+import Synchronization
 import Testing
 
 @Suite("Wrapper layers: libvirt connection, document sources")
@@ -17,6 +18,33 @@ struct WrapperTests {
         #expect(try connection.domains().map(\.name) == ["test"])
         connection.close()
         #expect(throws: LibvirtError.self) { try connection.domains() }
+    }
+
+    /// The host scan nests reads (each listing then describes what it listed). libdispatch adds
+    /// a thread a second once all of its threads wait, so a nested run that waited for helpers
+    /// stalled the scan for seconds; the caller takes reads too, and waits only for started ones.
+    @Test func nestedConcurrentReadsDoNotWaitForThePool() throws {
+        let connection = try LibvirtConnection(uri: "test:///default", readOnly: true)
+        defer { connection.close() }
+        let done = Mutex<[Int]>([])
+        let clock = ContinuousClock()
+        let start = clock.now
+        connection.concurrently(
+            (0..<6).map { outer in
+                { connection in
+                    connection.concurrently(
+                        (0..<8).map { inner in
+                            { connection in
+                                usleep(5_000)
+                                if (try? connection.domains().map(\.name)) == ["test"] { done.withLock { $0.append(outer * 8 + inner) } }
+                            }
+                        })
+                }
+            })
+        let elapsed = clock.now - start
+        #expect(done.withLock { $0.sorted() } == Array(0..<48))
+        // 48 reads of 5 ms take 240 ms one after another; a wait for the pool takes a second.
+        #expect(elapsed < .milliseconds(900), "nested reads took \(elapsed)")
     }
 
     @Test func libvirtErrorsKeepCodeAndMessage() throws {

@@ -1,7 +1,8 @@
-import Foundation
 import FoundationEssentials
+import Glibc
 package import MacvtapNetlink
 public import MacvtapSystem
+import MacvtapXML
 
 /// The network configuration system that recreates a shim at boot.
 public enum NetworkStack: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
@@ -402,7 +403,7 @@ public enum HostShims {
             guard let bytes = try? FileIO.readFile(atPath: candidate.path) else { continue }
             var inMatch = false
             for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline) {
-                let text = line.trimmingCharacters(in: .whitespaces)
+                let text = String(line).trimmingWhitespace()
                 if text.hasPrefix("[") { inMatch = text == "[Match]" }
                 guard inMatch, text.hasPrefix("Name=") else { continue }
                 let patterns = text.dropFirst(5).split(separator: " ").map(String.init)

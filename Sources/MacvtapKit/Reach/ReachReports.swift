@@ -52,8 +52,8 @@ public enum ReachReports {
     public static func dot(_ outcome: ReachOutcome) -> String {
         func quoted(_ text: String) -> String {
             "\""
-                + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-                .replacingOccurrences(of: "\n", with: "\\n") + "\""
+                + text.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
+                .replacing("\n", with: "\\n") + "\""
         }
         var lines = [
             "digraph reach {",

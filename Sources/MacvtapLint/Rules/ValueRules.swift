@@ -126,7 +126,7 @@ public struct HotplugRefusedRule: InterfaceRule {
 
     /// The `<interface>` of a one-NIC example domain, alone: device XML for attach-device.
     package static func deviceXML(_ domain: String) -> String {
-        guard let start = domain.range(of: "<interface"), let end = domain.range(of: "</interface>") else { return domain }
+        guard let start = domain.firstRange(of: "<interface"), let end = domain.firstRange(of: "</interface>") else { return domain }
         return String(domain[start.lowerBound..<end.upperBound])
     }
 
