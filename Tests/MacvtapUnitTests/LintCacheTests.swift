@@ -26,6 +26,23 @@ struct LintCacheTests {
         return (files, root.appendingPathComponent("cache"))
     }
 
+    /// The content key tells apart what a cache must never confuse: one bit anywhere (in a full
+    /// word or in the tail), a trailing zero byte (the same words, one byte longer), and swapped
+    /// words; 10,000 near-identical contents give 10,000 keys.
+    @Test func contentKeysTellNearContentsApart() {
+        let base = Array("<domain type='kvm'><name>vm1</name><devices/></domain>\n".utf8)
+        var variants: [[UInt8]] = [base, base + [0], Array(base.dropLast()), Array(base[8..<16] + base[0..<8] + base[16...])]
+        for index in base.indices {
+            var flipped = base
+            flipped[index] ^= 1
+            variants.append(flipped)
+        }
+        for number in 0..<10_000 { variants.append(base + Array(String(number).utf8)) }
+        let keys = variants.map { LintCache.ContentKey($0) }
+        #expect(Set(keys.map { "\($0.high)-\($0.low)" }).count == variants.count)
+        #expect(LintCache.ContentKey(base) == LintCache.ContentKey(Array(base)))
+    }
+
     static func lint(_ files: URL, cache: URL?, _ extra: [String] = []) throws -> String {
         let options = cache.map { ["--cache-dir", $0.path] } ?? ["--no-cache"]
         return try Tool.run(["lint", "--format", "json"] + options + extra + [files.path]).standardOutput
