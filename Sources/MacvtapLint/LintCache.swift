@@ -280,6 +280,8 @@ package struct CachedFile: Codable, Sendable {
 package struct ByteWriter {
     package var buffer: [UInt8] = []
 
+    package init() {}
+
     package mutating func bytes(_ bytes: some Sequence<UInt8>) { buffer.append(contentsOf: bytes) }
     package mutating func uint64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { buffer.append(contentsOf: $0) } }
     package mutating func int(_ value: Int) { uint64(UInt64(bitPattern: Int64(value))) }

@@ -225,7 +225,12 @@ extension Lint {
 
     /// `$XDG_CACHE_HOME/virt-macvtap/lint`, else `~/.cache/virt-macvtap/lint`.
     static func defaultCacheDirectory(_ environment: [String: String]) -> String {
-        if let cache = environment["XDG_CACHE_HOME"], cache.hasPrefix("/") { return cache + "/virt-macvtap/lint" }
-        return (environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "/root") + "/.cache/virt-macvtap/lint"
+        cacheDirectory(named: "lint", environment)
     }
+}
+
+/// `$XDG_CACHE_HOME/virt-macvtap/NAME`, else `~/.cache/virt-macvtap/NAME`: the tool's caches.
+func cacheDirectory(named name: String, _ environment: [String: String]) -> String {
+    if let cache = environment["XDG_CACHE_HOME"], cache.hasPrefix("/") { return cache + "/virt-macvtap/" + name }
+    return (environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "/root") + "/.cache/virt-macvtap/" + name
 }

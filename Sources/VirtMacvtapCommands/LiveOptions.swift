@@ -1,4 +1,5 @@
 import ArgumentParser
+import FoundationEssentials
 import MacvtapKit
 import MacvtapSystem
 
@@ -9,8 +10,12 @@ struct ConnectionOptions: ParsableArguments {
 
     var uri: String { LibvirtURI.resolve(connect) }
 
+    /// A session whose host scans parse only the definitions that changed since the last one
+    /// (`HostSummaryCache`, under `$XDG_CACHE_HOME/virt-macvtap/hosts`).
     func open(readOnly: Bool, receivesEvents: Bool = false) throws -> LiveSession {
-        return try LiveSession(uri: uri, readOnly: readOnly, receivesEvents: receivesEvents)
+        return try LiveSession(
+            uri: uri, readOnly: readOnly, receivesEvents: receivesEvents,
+            summaryCacheDirectory: cacheDirectory(named: "hosts", ProcessInfo.processInfo.environment))
     }
 }
 

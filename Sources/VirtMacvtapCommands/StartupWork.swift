@@ -8,7 +8,8 @@ import MacvtapKit
 /// thread pinned away from the busy main CPU, with its heap reserved up front — see
 /// `SchemaCompilation`); libvirt's ~50 libraries load while arguments are parsed and files read
 /// (`LiveSession.loadLibvirtInBackground`).
-/// A process must not end while libxml2 compiles or libvirt loads on another thread: `finish()`.
+/// A process must not end while libxml2 compiles, libvirt loads or a host scan's summaries are
+/// written on another thread: `finish()`.
 enum StartupWork {
     /// The commands that talk to libvirt whatever their options say.
     static let libvirtCommands: Set<String> = [
@@ -31,5 +32,6 @@ enum StartupWork {
     static func finish() {
         Linter.waitForBackgroundWork()
         LiveSession.waitForLibvirtLoad()
+        HostSummaryCache.waitForSaves()
     }
 }

@@ -175,6 +175,39 @@ struct LiveUnitTests {
         #expect(badURI.standardError.split(separator: "\n").count == 1)
     }
 
+    @Test("A host scan with a summary cache reads what one without it reads; a second scan parses nothing; a broken pack is rewritten")
+    func hostSummaryCacheChangesNothingButTheWork() throws {
+        let uri = "test://" + Fixtures.fixturesDirectory.appendingPathComponent("test-host.xml").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hosts-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        func domains(_ inventory: HostInventory) throws -> Data { try encoder.encode(inventory.domains) }
+
+        let plain = try HostInventory.scan(uri: uri)
+        #expect(plain.domains.contains { $0.domainName == "running-vm" && !$0.interfaces.isEmpty })
+        let first = try HostInventory.scan(uri: uri, summaryCacheDirectory: directory.path)
+        HostSummaryCache.waitForSaves()
+        #expect(try domains(first) == domains(plain))
+        let packs = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".pack") }
+        #expect(packs.count == 1)
+        let pack = directory.appendingPathComponent(try #require(packs.first))
+        let written = try Data(contentsOf: pack)
+
+        // Every definition known: nothing to write, so the pack is the same file, untouched.
+        let inode = try FileManager.default.attributesOfItem(atPath: pack.path)[.systemFileNumber] as? Int
+        let second = try HostInventory.scan(uri: uri, summaryCacheDirectory: directory.path)
+        HostSummaryCache.waitForSaves()
+        #expect(try domains(second) == domains(plain))
+        #expect(try FileManager.default.attributesOfItem(atPath: pack.path)[.systemFileNumber] as? Int == inode)
+
+        try Data("not a pack".utf8).write(to: pack)
+        let afterDamage = try HostInventory.scan(uri: uri, summaryCacheDirectory: directory.path)
+        HostSummaryCache.waitForSaves()
+        #expect(try domains(afterDamage) == domains(plain))
+        #expect(try Data(contentsOf: pack) == written)
+    }
+
     @Test("detach refuses ambiguity and unknown NICs with the candidates listed")
     func detachRefusals() throws {
         let uri = "test://" + Fixtures.fixturesDirectory.appendingPathComponent("test-host.xml").path

@@ -236,7 +236,7 @@ extension LiveSession {
         let domain = try lookup(request.domain)
         let scan: HostInventory.FocusedScan
         do {
-            scan = try HostInventory.scan(connection, focus: domain)
+            scan = try HostInventory.scan(connection, focus: domain, cache: summaryCache)
         } catch {
             throw .libvirt(error)
         }

@@ -5,20 +5,18 @@ import MacvtapXML
 import Synchronization
 
 extension HostInventory {
-    /// Reads a host's inventory over a read-only connection.
-    public static func scan(uri: String) throws(LibvirtFailure) -> HostInventory {
+    /// Reads a host's inventory over a read-only connection; with `summaryCacheDirectory`, the
+    /// definitions an earlier scan of `uri` read are not parsed again (`HostSummaryCache`; run
+    /// `HostSummaryCache.waitForSaves()` before the process ends).
+    public static func scan(uri: String, summaryCacheDirectory: String? = nil) throws(LibvirtFailure) -> HostInventory {
         do throws(LibvirtError) {
             let connection = try LibvirtConnection(uri: uri, readOnly: true)
             defer { connection.close() }
-            return try scan(connection)
+            let cache = summaryCacheDirectory.map { HostSummaryCache(directory: $0, uri: uri) }
+            return try scan(connection, focus: nil, cache: cache).inventory
         } catch {
             throw LibvirtFailure(error)
         }
-    }
-
-    /// Reads a host's inventory over an open connection.
-    static func scan(_ connection: LibvirtConnection) throws(LibvirtError) -> HostInventory {
-        try scan(connection, focus: nil).inventory
     }
 
     /// The inventory, and `focus`'s own copies whole (the domain a live command changes): read
@@ -33,9 +31,11 @@ extension HostInventory {
 
     /// Every read at once: libvirt's client carries calls from several threads over one socket
     /// and each mostly waits on the daemon, so the scan takes about as long as its slowest read.
-    static func scan(_ connection: LibvirtConnection, focus: LibvirtDomain?) throws(LibvirtError) -> FocusedScan {
+    /// With `cache`, a definition read before is not parsed again (`HostSummaryCache`); the
+    /// focus domain's always is, since its documents are kept whole.
+    static func scan(_ connection: LibvirtConnection, focus: LibvirtDomain?, cache: HostSummaryCache? = nil) throws(LibvirtError) -> FocusedScan {
         let uri = connection.uri
-        let domainRecords = Mutex<Result<[(LibvirtDomain, Result<(Bool, Handover<[(DomainCopies, DomainDocument)]>), LibvirtError>)], LibvirtError>?>(nil)
+        let domainRecords = Mutex<Result<[(LibvirtDomain, Result<(Bool, Handover<[ReadCopy]>), LibvirtError>)], LibvirtError>?>(nil)
         let focusFacts = Mutex<Result<(DomainState, Bool), LibvirtError>?>(nil)
         let hostRecords = Mutex<Result<[HostInterfaceRecord], LibvirtError>?>(nil)
         let networks = Mutex<[HostNetwork]?>(nil)
@@ -48,8 +48,12 @@ extension HostInventory {
                     // Parsed once every read is in: parsing beside the reads takes the cores
                     // libvirtd needs to format the definitions (measured slower on 2 cores).
                     let parsed = Concurrently.map(records.count) { index in
-                        records[index].record.map { record in (record.autostarts, Handover(documents(of: record, uri: uri))) }
+                        let isFocus = focus.map { records[index].domain.uuid == $0.uuid } ?? false
+                        return records[index].record.map { record in
+                            (record.autostarts, Handover(copies(of: record, uri: uri, keepingDocuments: isFocus, cache: cache)))
+                        }
                     }
+                    cache?.saveInBackground()
                     return zip(records, parsed).map { ($0.domain, $1) }
                 }
                 domainRecords.withLock { $0 = read }
@@ -74,15 +78,14 @@ extension HostInventory {
         var summaries: [DocumentSummary] = []
         for (domain, read) in try domainRecords.withLock({ $0 })!.get() {
             let (autostarts, handover) = try read.get()
-            let copies = handover.value
             let isFocus = focus.map { domain.uuid == $0.uuid } ?? false
-            for (copy, document) in copies {
-                var summary = DocumentSummary(document)
+            for read in handover.value {
+                var summary = read.summary
                 summary.isHostCopy = true
-                summary.isLiveCopy = copy == .live
+                summary.isLiveCopy = read.copy == .live
                 summary.autostarts = autostarts
                 summaries.append(summary)
-                if isFocus { result.copies[copy] = document }
+                if isFocus, let document = read.document { result.copies[read.copy] = document }
             }
         }
         if let facts = try focusFacts.withLock({ $0 })?.get() {
@@ -97,13 +100,27 @@ extension HostInventory {
         return result
     }
 
-    /// A domain's inactive XML and, while it runs, its live XML, parsed (unparsable XML is left
-    /// out: libvirt produced it, so it does not happen).
-    private static func documents(of record: DomainRecord, uri: String) -> [(DomainCopies, DomainDocument)] {
+    /// One copy of a domain's definition as the scan read it: its summary, and the document
+    /// itself when the scan keeps it (the focus domain's).
+    struct ReadCopy {
+        var copy: DomainCopies
+        var summary: DocumentSummary
+        var document: DomainDocument?
+    }
+
+    /// A domain's inactive XML and, while it runs, its live XML, summarised (unparsable XML is
+    /// left out: libvirt produced it, so it does not happen); parsed only when `keepingDocuments`
+    /// or when `cache` does not know the XML.
+    private static func copies(of record: DomainRecord, uri: String, keepingDocuments: Bool, cache: HostSummaryCache?) -> [ReadCopy] {
         let versions = [(DomainCopies.config, record.inactiveXML)] + (record.liveXML.map { [(DomainCopies.live, $0)] } ?? [])
         return versions.compactMap { copy, xml in
             let name = "\(uri) domain '\(record.name)' (\(copy == .live ? "live" : "inactive") XML)"
-            return (try? DomainDocument(bytes: Array(xml.utf8), fileName: name)).map { (copy, $0) }
+            let bytes = Array(xml.utf8)
+            func parsed() -> DomainDocument? { try? DomainDocument(bytes: bytes, fileName: name) }
+            if keepingDocuments || cache == nil {
+                return parsed().map { ReadCopy(copy: copy, summary: DocumentSummary($0), document: keepingDocuments ? $0 : nil) }
+            }
+            return cache?.summary(of: bytes, file: name) { parsed().map(DocumentSummary.init) }.map { ReadCopy(copy: copy, summary: $0) }
         }
     }
 

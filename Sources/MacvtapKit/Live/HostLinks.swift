@@ -27,13 +27,7 @@ extension LiveSession {
     /// The macvtap links of the host that no domain's XML names, as `lint -c`'s
     /// `macvtap-stale` rule reports them (one definition: `HostInventory.staleMacvtaps`).
     public func staleMacvtaps() throws(LiveError) -> [StaleMacvtap] {
-        let inventory: HostInventory
-        do {
-            inventory = try HostInventory.scan(connection)
-        } catch {
-            throw .libvirt(LibvirtFailure(error))
-        }
-        return inventory.staleMacvtaps.map { device in
+        return try inventory().staleMacvtaps.map { device in
             StaleMacvtap(
                 name: device.name, mac: device.mac?.description, lowerDevice: device.lowerDevice, mode: device.macvlanMode,
                 linkState: device.linkState)

@@ -142,16 +142,21 @@ public struct DirectNICView: Sendable, Hashable, Codable {
 /// A connection for the live commands, with the domain XML reading they share.
 public final class LiveSession {
     let connection: LibvirtConnection
+    /// What earlier scans of this host learnt of its definitions (nil: every one is parsed).
+    let summaryCache: HostSummaryCache?
 
     /// Opens `uri`: read-only for `list`; `detach` needs events (the device-removed event).
     /// `attach` goes without: starting the event loop costs time on every call, and only a
     /// rollback needs it (it opens its own connection then).
-    public init(uri: String, readOnly: Bool, receivesEvents: Bool = false) throws(LiveError) {
+    /// With `summaryCacheDirectory`, the host's definitions are parsed only when they changed
+    /// since an earlier scan (`HostSummaryCache`).
+    public init(uri: String, readOnly: Bool, receivesEvents: Bool = false, summaryCacheDirectory: String? = nil) throws(LiveError) {
         do {
             connection = try LibvirtConnection(uri: uri, readOnly: readOnly, receivesEvents: receivesEvents)
         } catch {
             throw .libvirt(error)
         }
+        summaryCache = summaryCacheDirectory.map { HostSummaryCache(directory: $0, uri: uri) }
     }
 
     public var uri: String { connection.uri }
@@ -250,7 +255,7 @@ public final class LiveSession {
 
     func inventory() throws(LiveError) -> HostInventory {
         do {
-            return try HostInventory.scan(connection)
+            return try HostInventory.scan(connection, focus: nil, cache: summaryCache).inventory
         } catch {
             throw .libvirt(error)
         }

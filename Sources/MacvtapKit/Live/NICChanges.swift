@@ -163,7 +163,7 @@ extension LiveSession {
         var scan: HostInventory.FocusedScan?
         if scanningHost {
             do {
-                scan = try HostInventory.scan(connection, focus: domain)
+                scan = try HostInventory.scan(connection, focus: domain, cache: summaryCache)
             } catch {
                 throw .libvirt(error)
             }
