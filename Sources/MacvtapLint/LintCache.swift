@@ -19,7 +19,7 @@ public final class LintCache: Sendable {
     private let pack: [UInt8]
     private let entries: [ContentKey: Range<Int>]
     private let records: [String: PathRecord]
-    private let fresh = Mutex<[ContentKey: CachedFile]>([:])
+    private let fresh = Mutex<[ContentKey: [UInt8]]>([:])
     private let seen = Mutex<[String: PathRecord]>([:])
 
     package struct ContentKey: Hashable, Sendable {
@@ -144,13 +144,13 @@ public final class LintCache: Sendable {
         return CachedFile.decode(pack[range], file: file)
     }
 
-    /// Notes what this run saw: the file's record, and its result when new. The result is
-    /// encoded by the save, on its own thread, while the run's single-threaded tail (cross-file
-    /// rules, the report) goes on: encoding it on the lint threads made a first run ~8% slower
-    /// than one without the cache, on 2 cores that the per-file work already fills.
+    /// Notes what this run saw: the file's record, and its encoded result when new.
+    /// Encoded here, on the thread that linted the file: the files' threads share that work, and
+    /// a run holds the compact bytes, not the result, until the pack is written
+    /// (`scripts/check-memory` holds a first cached run to 2 KB more per file).
     package func remember(path: String, status: FileStatus?, key: ContentKey, result: CachedFile?) {
         if let status { seen.withLock { $0[path] = PathRecord(status: status, key: key) } }
-        if let result { fresh.withLock { $0[key] = result } }
+        if let encoded = result?.encoded() { fresh.withLock { $0[key] = encoded } }
     }
 
     /// Writes the pack when this run learned anything: the records of every path it or an
@@ -187,16 +187,10 @@ public final class LintCache: Sendable {
         writer.bytes(Self.magic)
         let keys = Set(merged.values.map(\.key))
         let blobs = keys.compactMap { key -> (ContentKey, ArraySlice<UInt8>)? in
-            if let result = fresh[key] { return (key, result.encoded()[...]) }
+            if let encoded = fresh[key] { return (key, encoded[...]) }
             return entries[key].map { (key, pack[$0]) }
         }
-        writer.int(blobs.count)
-        for (key, blob) in blobs {
-            writer.uint64(key.high)
-            writer.uint64(key.low)
-            writer.int(blob.count)
-            writer.bytes(blob)
-        }
+        writer.contentBlobs(blobs)
         let keptKeys = Set(blobs.map(\.0))
         let named = merged.filter { keptKeys.contains($0.value.key) }
         writer.int(named.count)
@@ -218,16 +212,8 @@ public final class LintCache: Sendable {
         guard bytes.count > magic.count, Array(bytes[0..<magic.count]) == magic else { return nil }
         var reader = ByteReader(bytes[...])
         reader.offset = magic.count
-        var entries: [ContentKey: Range<Int>] = [:]
         var records: [String: PathRecord] = [:]
-        guard let count = reader.int(), count >= 0 else { return nil }
-        for _ in 0..<count {
-            guard let high = reader.uint64(), let low = reader.uint64(), let length = reader.int(), length >= 0,
-                reader.offset + length <= bytes.count
-            else { return nil }
-            entries[ContentKey(high: high, low: low)] = reader.offset..<(reader.offset + length)
-            reader.offset += length
-        }
+        guard let entries = reader.contentBlobs() else { return nil }
         guard let paths = reader.int(), paths >= 0 else { return nil }
         for _ in 0..<paths {
             guard let path = reader.string(), let size = reader.uint64(), let time = reader.uint64(), let inode = reader.uint64(),
@@ -273,6 +259,34 @@ package struct CachedFile: Codable, Sendable {
         cached.summary?.file = file
         cached.network?.file = file
         return cached
+    }
+}
+
+extension ByteWriter {
+    /// Blobs by content key: a count, then each key, length and bytes (a cache pack's body).
+    package mutating func contentBlobs(_ blobs: [(LintCache.ContentKey, ArraySlice<UInt8>)]) {
+        int(blobs.count)
+        for (key, blob) in blobs {
+            uint64(key.high)
+            uint64(key.low)
+            int(blob.count)
+            bytes(blob)
+        }
+    }
+}
+
+extension ByteReader {
+    /// What `ByteWriter.contentBlobs` wrote: where each key's bytes lie; nil when the bytes lie.
+    package mutating func contentBlobs() -> [LintCache.ContentKey: Range<Int>]? {
+        guard let count = int(), count >= 0 else { return nil }
+        var entries: [LintCache.ContentKey: Range<Int>] = [:]
+        for _ in 0..<count {
+            guard let high = uint64(), let low = uint64(), let length = int(), length >= 0, offset + length <= bytes.endIndex
+            else { return nil }
+            entries[LintCache.ContentKey(high: high, low: low)] = offset..<(offset + length)
+            offset += length
+        }
+        return entries
     }
 }
 

@@ -87,13 +87,7 @@ public final class HostSummaryCache: Sendable {
         }
         // In key order: the same definitions always make the same pack.
         blobs.sort { ($0.0.high, $0.0.low) < ($1.0.high, $1.0.low) }
-        writer.int(blobs.count)
-        for (key, blob) in blobs {
-            writer.uint64(key.high)
-            writer.uint64(key.low)
-            writer.int(blob.count)
-            writer.bytes(blob)
-        }
+        writer.contentBlobs(blobs)
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         try? FileIO.createDirectories(atPath: directory, mode: 0o700)
         try? FileIO.writeReplacingWithoutSync(atPath: path, bytes: writer.buffer)
@@ -103,15 +97,7 @@ public final class HostSummaryCache: Sendable {
         guard bytes.count > magic.count, Array(bytes[0..<magic.count]) == magic else { return nil }
         var reader = ByteReader(bytes[...])
         reader.offset = magic.count
-        guard let count = reader.int(), count >= 0 else { return nil }
-        var entries: [LintCache.ContentKey: Range<Int>] = [:]
-        for _ in 0..<count {
-            guard let high = reader.uint64(), let low = reader.uint64(), let length = reader.int(), length >= 0,
-                reader.offset + length <= bytes.count
-            else { return nil }
-            entries[LintCache.ContentKey(high: high, low: low)] = reader.offset..<(reader.offset + length)
-            reader.offset += length
-        }
+        guard let entries = reader.contentBlobs() else { return nil }
         return reader.offset == bytes.count ? entries : nil
     }
 }
