@@ -35,7 +35,7 @@ extension HostInventory {
     /// focus domain's always is, since its documents are kept whole.
     static func scan(_ connection: LibvirtConnection, focus: LibvirtDomain?, cache: HostSummaryCache? = nil) throws(LibvirtError) -> FocusedScan {
         let uri = connection.uri
-        let domainRecords = Mutex<Result<[(LibvirtDomain, Result<(Bool, Handover<[ReadCopy]>), LibvirtError>)], LibvirtError>?>(nil)
+        let domainRecords = Mutex<Result<[Result<(Bool, Handover<[ReadCopy]>), LibvirtError>], LibvirtError>?>(nil)
         let focusFacts = Mutex<Result<(DomainState, Bool), LibvirtError>?>(nil)
         let hostRecords = Mutex<Result<[HostInterfaceRecord], LibvirtError>?>(nil)
         let networks = Mutex<[HostNetwork]?>(nil)
@@ -54,7 +54,7 @@ extension HostInventory {
                         }
                     }
                     cache?.saveInBackground()
-                    return zip(records, parsed).map { ($0.domain, $1) }
+                    return parsed
                 }
                 domainRecords.withLock { $0 = read }
             },
@@ -76,16 +76,16 @@ extension HostInventory {
 
         var result = FocusedScan(inventory: HostInventory(uri: uri, domains: [], hostInterfaces: [], networks: nil))
         var summaries: [DocumentSummary] = []
-        for (domain, read) in try domainRecords.withLock({ $0 })!.get() {
+        for read in try domainRecords.withLock({ $0 })!.get() {
             let (autostarts, handover) = try read.get()
-            let isFocus = focus.map { domain.uuid == $0.uuid } ?? false
             for read in handover.value {
                 var summary = read.summary
                 summary.isHostCopy = true
                 summary.isLiveCopy = read.copy == .live
                 summary.autostarts = autostarts
                 summaries.append(summary)
-                if isFocus, let document = read.document { result.copies[read.copy] = document }
+                // Only the focus domain's copies keep their document.
+                if let document = read.document { result.copies[read.copy] = document }
             }
         }
         if let facts = try focusFacts.withLock({ $0 })?.get() {
@@ -117,10 +117,10 @@ extension HostInventory {
             let name = "\(uri) domain '\(record.name)' (\(copy == .live ? "live" : "inactive") XML)"
             let bytes = Array(xml.utf8)
             func parsed() -> DomainDocument? { try? DomainDocument(bytes: bytes, fileName: name) }
-            if keepingDocuments || cache == nil {
+            guard let cache, !keepingDocuments else {
                 return parsed().map { ReadCopy(copy: copy, summary: DocumentSummary($0), document: keepingDocuments ? $0 : nil) }
             }
-            return cache?.summary(of: bytes, file: name) { parsed().map(DocumentSummary.init) }.map { ReadCopy(copy: copy, summary: $0) }
+            return cache.summary(of: bytes, file: name) { parsed().map(DocumentSummary.init) }.map { ReadCopy(copy: copy, summary: $0) }
         }
     }
 
