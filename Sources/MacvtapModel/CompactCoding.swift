@@ -304,6 +304,27 @@ private struct CompactDecoder: Decoder {
         func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try value.decode(type) }
         func decode<Value: Decodable>(_ type: Value.Type, forKey key: Key) throws -> Value { try value.decode(type) }
 
+        // Every optional is a presence byte, then its value (the encoder's encodeIfPresent). The
+        // standard library's default asks the runtime about the type on each call: that was half
+        // of decoding a host's summary pack.
+        func decodeIfPresent<Value: Decodable>(_ type: Value.Type, forKey key: Key) throws -> Value? {
+            try reader.byte() == 0 ? nil : try value.decode(type)
+        }
+        func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try reader.byte() == 0 ? nil : try value.decode(type) }
+        func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? { try reader.byte() == 0 ? nil : try value.decode(type) }
+        func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? { try reader.byte() == 0 ? nil : try value.decode(type) }
+        func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? { try reader.byte() == 0 ? nil : try value.decode(type) }
+        func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try reader.byte() == 0 ? nil : try value.decode(type) }
+        func decodeIfPresent(_ type: Int8.Type, forKey key: Key) throws -> Int8? { try reader.byte() == 0 ? nil : try value.decode(type) }
+        func decodeIfPresent(_ type: Int16.Type, forKey key: Key) throws -> Int16? { try reader.byte() == 0 ? nil : try value.decode(type) }
+        func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? { try reader.byte() == 0 ? nil : try value.decode(type) }
+        func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try reader.byte() == 0 ? nil : try value.decode(type) }
+        func decodeIfPresent(_ type: UInt.Type, forKey key: Key) throws -> UInt? { try reader.byte() == 0 ? nil : try value.decode(type) }
+        func decodeIfPresent(_ type: UInt8.Type, forKey key: Key) throws -> UInt8? { try reader.byte() == 0 ? nil : try value.decode(type) }
+        func decodeIfPresent(_ type: UInt16.Type, forKey key: Key) throws -> UInt16? { try reader.byte() == 0 ? nil : try value.decode(type) }
+        func decodeIfPresent(_ type: UInt32.Type, forKey key: Key) throws -> UInt32? { try reader.byte() == 0 ? nil : try value.decode(type) }
+        func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try reader.byte() == 0 ? nil : try value.decode(type) }
+
         func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) -> KeyedDecodingContainer<NestedKey> {
             KeyedDecodingContainer(KeyedContainer<NestedKey>(reader: reader))
         }

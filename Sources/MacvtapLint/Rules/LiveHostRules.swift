@@ -11,14 +11,22 @@ public struct MACInUseOnHostRule: LiveHostRule {
 
     public func check(_ documents: [DocumentSummary], against hosts: [HostInventory]) -> [Violation] {
         var violations: [Violation] = []
+        let uses = documents.interfaceUses
+        let linted = Set(uses.compactMap(\.entry.macAddress))
         for host in hosts {
-            var byMAC: [MACAddress: [DocumentSummary]] = [:]
-            for domain in host.domains {
+            // Which of the host's domains use each MAC the files use, by index: a host can have
+            // hundreds of domains, and only these MACs are looked up.
+            var byMAC: [MACAddress: [Int]] = [:]
+            for (index, domain) in host.domains.enumerated() {
                 // The MACs guests set count as much as the configured ones (live XML, libvirt ≥ 11.2).
-                for mac in Set(domain.interfaces.flatMap(\.macAddressesInUse)) { byMAC[mac, default: []].append(domain) }
+                for interface in domain.interfaces {
+                    for mac in interface.macAddressesInUse where linted.contains(mac) && byMAC[mac]?.last != index {
+                        byMAC[mac, default: []].append(index)
+                    }
+                }
             }
             let hostNICs = Dictionary(host.hostInterfaces.compactMap { nic in nic.mac.map { ($0, nic.name) } }, uniquingKeysWith: { first, _ in first })
-            for use in documents.interfaceUses {
+            for use in uses {
                 guard let mac = use.entry.macAddress, let position = use.entry.mac?.position else { continue }
                 if let nic = hostNICs[mac] {
                     violations.append(
@@ -26,7 +34,7 @@ public struct MACInUseOnHostRule: LiveHostRule {
                             at: position, "MAC \(mac) is the address of host interface '\(nic)' on \(host.uri)",
                             fix: "choose another MAC; the kernel refuses a macvtap with its lower device's address", file: use.summary.file, domain: use.summary.domainName))
                 }
-                if let other = byMAC[mac]?.first(where: { !$0.isSameDomain(as: use.summary) }) {
+                if let other = byMAC[mac]?.lazy.map({ host.domains[$0] }).first(where: { !$0.isSameDomain(as: use.summary) }) {
                     violations.append(
                         Violation(
                             at: position, "MAC \(mac) is used by domain '\(other.domainName ?? "?")' on \(host.uri)", fix: "choose another MAC (virt-macvtap generate prints a fresh one)",
