@@ -1,4 +1,3 @@
-import Dispatch
 import FoundationEssentials
 package import MacvtapSystem
 import MacvtapXML
@@ -160,15 +159,10 @@ public final class LintCache: Sendable {
     /// report).
     /// `waitForSaves()` must run before the process ends.
     public func saveInBackground() {
-        Self.saves.enter()
-        let save: @Sendable () -> Void = { [self] in
-            self.save()
-            Self.saves.leave()
-        }
-        if !DetachedThread.start(save) { save() }
+        Self.saves.start { [self] in self.save() }
     }
 
-    private static let saves = DispatchGroup()
+    private static let saves = BackgroundWork()
 
     /// Blocks until every pack a `saveInBackground` started is written.
     public static func waitForSaves() {

@@ -1,4 +1,5 @@
 internal import CSystem
+import Dispatch
 
 #if canImport(Glibc)
     internal import Glibc
@@ -45,6 +46,30 @@ public enum DetachedThread {
         }
         pthread_detach(thread)
         return true
+    }
+}
+
+/// Work a process starts on threads of their own and must wait for before it ends (a cache
+/// written while the command goes on, a library loaded while arguments are parsed): a detached
+/// thread is not waited for by `exit`, which would end it half done.
+public final class BackgroundWork: Sendable {
+    private let running = DispatchGroup()
+
+    public init() {}
+
+    /// Runs `body` on a new thread (`DetachedThread`), or on this one when none can be made.
+    public func start(_ body: @escaping @Sendable () -> Void) {
+        running.enter()
+        let work: @Sendable () -> Void = { [running] in
+            body()
+            running.leave()
+        }
+        if !DetachedThread.start(work) { work() }
+    }
+
+    /// Blocks until everything `start` began is done.
+    public func wait() {
+        running.wait()
     }
 }
 

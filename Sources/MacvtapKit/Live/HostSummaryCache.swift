@@ -1,4 +1,3 @@
-import Dispatch
 import MacvtapLint
 import MacvtapSystem
 import Synchronization
@@ -58,15 +57,10 @@ public final class HostSummaryCache: Sendable {
     public func saveInBackground() {
         let used = used.withLock { $0 }
         guard Set(used.keys) != Set(entries.keys) else { return }
-        Self.saves.enter()
-        let save: @Sendable () -> Void = { [self] in
-            self.save(used)
-            Self.saves.leave()
-        }
-        if !DetachedThread.start(save) { save() }
+        Self.saves.start { [self] in self.save(used) }
     }
 
-    private static let saves = DispatchGroup()
+    private static let saves = BackgroundWork()
 
     /// Blocks until every pack a `saveInBackground` started is written.
     public static func waitForSaves() {

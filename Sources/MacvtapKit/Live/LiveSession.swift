@@ -1,4 +1,3 @@
-import Dispatch
 import FoundationEssentials
 import MacvtapLibvirt
 import MacvtapSystem
@@ -161,17 +160,12 @@ public final class LiveSession {
 
     public var uri: String { connection.uri }
 
-    private static let libvirtLoaded = DispatchGroup()
+    private static let libvirtLoaded = BackgroundWork()
 
     /// Starts loading libvirt on a thread of its own, so that a command can parse its arguments
     /// and read its files meanwhile; the first connection waits for it.
     public static func loadLibvirtInBackground() {
-        libvirtLoaded.enter()
-        let load: @Sendable () -> Void = {
-            LibvirtConnection.loadLibrary()
-            libvirtLoaded.leave()
-        }
-        if !DetachedThread.start(load) { load() }
+        libvirtLoaded.start { LibvirtConnection.loadLibrary() }
     }
 
     /// Blocks until a background load of libvirt is done: a process must not end while a
