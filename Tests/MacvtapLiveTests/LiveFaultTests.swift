@@ -6,7 +6,7 @@ import Testing
 /// Faults on live operations, made real: libvirtd is killed (SIGKILL) at a chosen moment and
 /// brought back by scripts/sandbox up, which libvirt supports (QEMU guests keep running and the
 /// restarted daemon reconnects to them). Part of the live suite so that nothing else uses the
-/// daemon while it is down.
+/// daemon while it is down (the second-host suite is nested in it for that reason).
 extension Sandbox {
     static let libvirtdPIDFile = "\(serialDirectory)/libvirtd.pid"
 
